@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <sys/types.h>
+
+namespace Rewind
+{
+
+/// What to checkpoint and how. The images directory is passed as an open fd
+/// so that CRIU never resolves a path Rewind did not open itself.
+struct DumpRequest {
+    pid_t rootPid = -1; ///< the cell's init, as seen from Rewind's pid namespace
+    int imagesDirFd = -1;
+    bool leaveRunning = true;
+    QString freezeCgroup; ///< cgroup v2 directory CRIU freezes; empty: CRIU uses ptrace
+    QStringList externalMounts; ///< see MountTable::externalMountPoints()
+};
+
+struct RestoreRequest {
+    int imagesDirFd = -1;
+    QString root = QStringLiteral("/"); ///< the restored tree's root; needed for trees with their own mount namespace
+    QStringList externalMounts; ///< as dumped: bound again from the same paths
+};
+
+/// Checkpoints and restores process trees through libcriu (criu swrk).
+class CriuCheckpointer
+{
+public:
+    /// Dumps the tree rooted at request.rootPid into the images directory.
+    static Result<void> dump(const DumpRequest &request);
+
+    /// Restores a tree from the images directory as a child of the calling
+    /// process; returns the pid of its root in the caller's pid namespace.
+    static Result<pid_t> restore(const RestoreRequest &request);
+
+    /// The CRIU version libcriu talks to, e.g. 40201 for 4.2.1; an Error if
+    /// the criu binary cannot be run.
+    static Result<int> version();
+
+    static constexpr int minimumVersion = 40200;
+
+    /// Name of CRIU's log in the images directory for each operation.
+    static constexpr const char *dumpLogName = "dump.log";
+    static constexpr const char *restoreLogName = "restore.log";
+};
+
+} // namespace Rewind

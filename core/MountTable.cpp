@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "MountTable.h"
+
+#include <KLocalizedString>
+
+#include <QFile>
+#include <QSet>
+
+namespace Rewind
+{
+namespace
+{
+
+/// mountinfo escapes space, tab, newline and backslash as \ooo.
+QString unescape(const QByteArray &field)
+{
+    QByteArray out;
+    out.reserve(field.size());
+    for (qsizetype i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size()) {
+            bool ok = false;
+            const int value = field.mid(i + 1, 3).toInt(&ok, 8);
+            if (ok) {
+                out.append(char(value));
+                i += 3;
+                continue;
+            }
+        }
+        out.append(field[i]);
+    }
+    return QString::fromUtf8(out);
+}
+
+} // namespace
+
+QList<MountEntry> MountTable::parse(const QByteArray &mountinfo)
+{
+    QList<MountEntry> mounts;
+    const auto lines = mountinfo.split('\n');
+    for (const QByteArray &line : lines) {
+        const auto fields = line.split(' ');
+        const auto separator = fields.indexOf("-");
+        if (fields.size() < 7 || separator < 6 || separator + 2 >= fields.size()) {
+            continue;
+        }
+        mounts.append(MountEntry{
+            .root = unescape(fields[3]),
+            .mountPoint = unescape(fields[4]),
+            .fsType = QString::fromUtf8(fields[separator + 1]),
+            .source = unescape(fields[separator + 2]),
+        });
+    }
+    return mounts;
+}
+
+Result<QList<MountEntry>> MountTable::read(pid_t pid)
+{
+    QFile file(QStringLiteral("/proc/%1/mountinfo").arg(pid));
+    if (!file.open(QIODevice::ReadOnly)) {
+        return Error{i18n("Cannot read the mounts of process %1: %2", pid, file.errorString())};
+    }
+    return parse(file.readAll());
+}
+
+QStringList MountTable::externalMountPoints(const QList<MountEntry> &mounts)
+{
+    static const QSet<QString> snapshotted = {
+        QStringLiteral("proc"),
+        QStringLiteral("sysfs"),
+        QStringLiteral("tmpfs"),
+        QStringLiteral("devpts"),
+        QStringLiteral("mqueue"),
+        QStringLiteral("cgroup"),
+        QStringLiteral("cgroup2"),
+        QStringLiteral("binfmt_misc"),
+        QStringLiteral("debugfs"),
+        QStringLiteral("tracefs"),
+        QStringLiteral("securityfs"),
+        QStringLiteral("pstore"),
+        QStringLiteral("bpf"),
+        QStringLiteral("configfs"),
+        QStringLiteral("fusectl"),
+        QStringLiteral("hugetlbfs"),
+    };
+    QStringList external;
+    for (const MountEntry &mount : mounts) {
+        if (mount.mountPoint != QLatin1String("/") && !snapshotted.contains(mount.fsType)) {
+            external.append(mount.mountPoint);
+        }
+    }
+    return external;
+}
+
+} // namespace Rewind
