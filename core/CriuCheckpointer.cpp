@@ -6,6 +6,7 @@
 #include <KLocalizedString>
 
 #include <QByteArray>
+#include <QFile>
 #include <QStringList>
 
 #include <criu/criu.h>
@@ -14,6 +15,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
+#include <utility>
 
 namespace Rewind
 {
@@ -103,6 +106,60 @@ Result<void> addExternalMounts(criu_opts *options, const QStringList &mountPoint
     return {};
 }
 
+/// Moves the calling process into a cgroup for as long as it lives, then
+/// back. The restored tree is forked from criu swrk, our child, so it starts
+/// in the cell's cgroup instead of being moved there once it runs.
+class CgroupVisit
+{
+public:
+    static Result<CgroupVisit> enter(const QString &cgroup)
+    {
+        QFile own(QStringLiteral("/proc/self/cgroup"));
+        if (!own.open(QIODevice::ReadOnly)) {
+            return Error{i18n("Cannot read this process's cgroup.")};
+        }
+        QString home;
+        const auto lines = own.readAll().split('\n');
+        for (const QByteArray &line : lines) {
+            if (line.startsWith("0::")) {
+                home = QString::fromUtf8(line.mid(3));
+            }
+        }
+        const int rootEnd = cgroup.indexOf(QStringLiteral("/sys/fs/cgroup")) == 0 ? int(qstrlen("/sys/fs/cgroup")) : -1;
+        if (home.isEmpty() || rootEnd < 0) {
+            return Error{i18n("Restoring needs the cgroup v2 hierarchy at /sys/fs/cgroup.")};
+        }
+        CgroupVisit visit;
+        visit.m_home = cgroup.left(rootEnd) + home;
+        if (!move(cgroup)) {
+            return Error{i18n("Cannot enter the session's cgroup %1.", cgroup)};
+        }
+        visit.m_active = true;
+        return visit;
+    }
+    CgroupVisit() = default;
+    CgroupVisit(CgroupVisit &&other) noexcept
+        : m_home(other.m_home)
+        , m_active(std::exchange(other.m_active, false))
+    {
+    }
+    ~CgroupVisit()
+    {
+        if (m_active) {
+            move(m_home);
+        }
+    }
+
+private:
+    static bool move(const QString &cgroup)
+    {
+        QFile procs(cgroup + QStringLiteral("/cgroup.procs"));
+        return procs.open(QIODevice::WriteOnly) && procs.write(QByteArray::number(::getpid())) > 0 && procs.flush();
+    }
+    QString m_home;
+    bool m_active = false;
+};
+
 Error criuError(const QString &what, int code, int imagesDirFd, const char *logName)
 {
     QString message = what + QLatin1Char(' ') + describeFailure(code);
@@ -153,6 +210,16 @@ Result<pid_t> CriuCheckpointer::restore(const RestoreRequest &request)
     }
     if (auto added = addExternalMounts(options->get(), request.externalMounts); !added) {
         return added.error();
+    }
+    // Rewind places the tree in its cgroup itself (see CgroupVisit).
+    criu_local_set_manage_cgroups_mode(options->get(), CRIU_CG_MODE_IGNORE);
+    std::optional<CgroupVisit> visit;
+    if (!request.cgroup.isEmpty()) {
+        auto entered = CgroupVisit::enter(request.cgroup);
+        if (!entered) {
+            return entered.error();
+        }
+        visit.emplace(std::move(*entered));
     }
     const int pid = criu_local_restore_child(options->get());
     if (pid < 0) {

@@ -25,6 +25,7 @@ struct RestoreRequest {
     int imagesDirFd = -1;
     QString root = QStringLiteral("/"); ///< the restored tree's root; needed for trees with their own mount namespace
     QStringList externalMounts; ///< as dumped: bound again from the same paths
+    QString cgroup; ///< cgroup v2 directory the restored tree starts in; empty: the caller's
 };
 
 /// Checkpoints and restores process trees through libcriu (criu swrk).

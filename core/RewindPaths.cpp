@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "RewindPaths.h"
+
+namespace Rewind
+{
+namespace
+{
+QString fromEnvironment(const char *name, const QString &fallback)
+{
+    const QString value = qEnvironmentVariable(name);
+    return value.isEmpty() ? fallback : value;
+}
+}
+
+QString RewindPaths::storeDirectory() const
+{
+    return stateDirectory + QStringLiteral("/store");
+}
+
+QString RewindPaths::sessionsDirectory() const
+{
+    return stateDirectory + QStringLiteral("/sessions");
+}
+
+QString RewindPaths::stagingDirectory() const
+{
+    return stateDirectory + QStringLiteral("/staging");
+}
+
+QString RewindPaths::cellInitProgram() const
+{
+    return libexecDirectory + QStringLiteral("/rewind-cell-init");
+}
+
+QString RewindPaths::sessionProgram() const
+{
+    return libexecDirectory + QStringLiteral("/rewind-session");
+}
+
+RewindPaths RewindPaths::system()
+{
+    return RewindPaths{
+        .stateDirectory = fromEnvironment("REWIND_STATE_DIR", QStringLiteral("/var/lib/rewind")),
+        .cgroupParent = fromEnvironment("REWIND_CGROUP_PARENT", QStringLiteral("/sys/fs/cgroup/rewind")),
+        .libexecDirectory = fromEnvironment("REWIND_LIBEXEC_DIR", QStringLiteral(REWIND_LIBEXEC_DIR)),
+    };
+}
+
+} // namespace Rewind

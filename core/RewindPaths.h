@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <QString>
+
+namespace Rewind
+{
+
+/// Where Rewind keeps its state. Fixed, root-owned locations in production;
+/// tests and the development tree point them elsewhere through the
+/// environment (REWIND_STATE_DIR, REWIND_CGROUP_PARENT, REWIND_LIBEXEC_DIR),
+/// which only root can set for root's processes.
+struct RewindPaths {
+    QString stateDirectory; ///< /var/lib/rewind
+    QString cgroupParent; ///< /sys/fs/cgroup/rewind
+    QString libexecDirectory; ///< rewind-cell-init and rewind-session
+
+    QString storeDirectory() const;
+    QString sessionsDirectory() const;
+    QString stagingDirectory() const;
+    QString cellInitProgram() const;
+    QString sessionProgram() const;
+
+    static RewindPaths system();
+};
+
+} // namespace Rewind

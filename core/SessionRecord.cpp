@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SessionRecord.h"
+
+#include <KLocalizedString>
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QSaveFile>
+
+namespace Rewind
+{
+
+bool SessionRecord::isValidId(QStringView id)
+{
+    static const QRegularExpression pattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,47}$"));
+    return pattern.matchView(id).hasMatch();
+}
+
+QString SessionRecord::newId(const QString &specName)
+{
+    const QString suffix = QString::number(QRandomGenerator::system()->bounded(0x100000, 0xffffff), 16);
+    return specName.left(40) + QLatin1Char('-') + suffix;
+}
+
+QJsonObject SessionRecord::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("id"), id},
+        {QStringLiteral("spec"), specName},
+        {QStringLiteral("owner"), qint64(ownerUid)},
+        {QStringLiteral("initPid"), qint64(initPid)},
+        {QStringLiteral("initStartTime"), QString::number(initStartTime)},
+        {QStringLiteral("createdAt"), createdAt.toString(Qt::ISODateWithMs)},
+        {QStringLiteral("plan"), plan},
+    };
+}
+
+Result<SessionRecord> SessionRecord::fromJson(const QJsonObject &json)
+{
+    SessionRecord record;
+    record.id = json.value(QStringLiteral("id")).toString();
+    if (!isValidId(record.id)) {
+        return Error{i18n("A session record has an invalid id.")};
+    }
+    record.specName = json.value(QStringLiteral("spec")).toString();
+    record.ownerUid = uid_t(json.value(QStringLiteral("owner")).toInteger());
+    record.initPid = pid_t(json.value(QStringLiteral("initPid")).toInteger(-1));
+    record.initStartTime = json.value(QStringLiteral("initStartTime")).toString().toULongLong();
+    record.createdAt = QDateTime::fromString(json.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
+    record.plan = json.value(QStringLiteral("plan")).toObject();
+    return record;
+}
+
+Result<SessionRecord> SessionRecord::load(const QString &sessionsDirectory, const QString &id)
+{
+    if (!isValidId(id)) {
+        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c; 'rewindctl session list' shows them.", id.left(64))};
+    }
+    QFile file(sessionsDirectory + QLatin1Char('/') + id + QStringLiteral(".json"));
+    if (!file.open(QIODevice::ReadOnly)) {
+        return Error{i18n("There is no session %1. 'rewindctl session list' shows the sessions.", id)};
+    }
+    QJsonParseError parseError;
+    const auto document = QJsonDocument::fromJson(file.read(1024 * 1024), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        return Error{i18n("The record of session %1 is damaged (%2).", id, parseError.errorString())};
+    }
+    return fromJson(document.object());
+}
+
+Result<void> SessionRecord::save(const QString &sessionsDirectory) const
+{
+    if (!QDir().mkpath(sessionsDirectory)) {
+        return Error{i18n("Cannot create %1.", sessionsDirectory)};
+    }
+    QFile::setPermissions(sessionsDirectory, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QSaveFile file(sessionsDirectory + QLatin1Char('/') + id + QStringLiteral(".json"));
+    if (!file.open(QIODevice::WriteOnly)) {
+        return Error{i18n("Cannot save the record of session %1: %2", id, file.errorString())};
+    }
+    file.write(QJsonDocument(toJson()).toJson());
+    if (!file.commit()) {
+        return Error{i18n("Cannot save the record of session %1: %2", id, file.errorString())};
+    }
+    return {};
+}
+
+Result<void> SessionRecord::remove(const QString &sessionsDirectory, const QString &id)
+{
+    if (!isValidId(id)) {
+        return Error{i18n("'%1' is not a session id.", id.left(64))};
+    }
+    QFile::remove(sessionsDirectory + QLatin1Char('/') + id + QStringLiteral(".json"));
+    return {};
+}
+
+QStringList SessionRecord::ids(const QString &sessionsDirectory)
+{
+    QStringList result;
+    const auto names = QDir(sessionsDirectory).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+    for (const QString &name : names) {
+        const QString id = name.chopped(5);
+        if (isValidId(id)) {
+            result.append(id);
+        }
+    }
+    return result;
+}
+
+qulonglong processStartTime(pid_t pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (pid <= 0 || !stat.open(QIODevice::ReadOnly)) {
+        return 0;
+    }
+    const QByteArray content = stat.readAll();
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const auto fields = content.mid(content.lastIndexOf(')') + 2).split(' ');
+    // A zombie has ended: it only waits to be reaped.
+    if (fields.size() <= 19 || fields[0] == "Z" || fields[0] == "X") {
+        return 0;
+    }
+    return fields[19].toULongLong();
+}
+
+} // namespace Rewind
