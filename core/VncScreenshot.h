@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+
+#include <QImage>
+#include <QRect>
+#include <QString>
+
+#include <chrono>
+
+namespace Rewind
+{
+
+/// Pictures of a session's screen, taken from its Xvnc through the VNC unix
+/// socket (Xvnc -rfbunixpath PATH -rfbport -1 -SecurityTypes None).
+class VncScreenshot
+{
+public:
+    /// Connects to the VNC server listening on unixSocketPath, reads one
+    /// complete framebuffer and disconnects. Symbolic links in the path are
+    /// refused where the kernel can tell (openat2), at least in its last
+    /// component, and the path must be a socket. Gives up after timeout.
+    /// The encodings asked for are lossless, so the image is exact.
+    static Result<QImage> grab(const QString &unixSocketPath, std::chrono::milliseconds timeout);
+
+    /// The image scaled smoothly to width pixels wide, keeping its aspect
+    /// ratio; an image already that narrow or narrower is returned as is.
+    static QImage thumbnail(const QImage &image, int width = 320);
+
+    /// The fraction (0 to 1) of pixels whose colour differs between a and b,
+    /// not counting those inside ignore. Images of different sizes differ
+    /// entirely (1.0).
+    static double differingFraction(const QImage &a, const QImage &b, const QRect &ignore = {});
+};
+
+} // namespace Rewind

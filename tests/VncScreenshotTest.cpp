@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// VncScreenshot against a real Xvnc on a unix socket, and the demo app on
+// that display.
+#include "VncScreenshot.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace Rewind;
+using namespace std::chrono_literals;
+
+namespace
+{
+
+/// The fraction of pixels of image close to color.
+double fractionOfColor(const QImage &image, QColor color)
+{
+    const QImage pixels = image.convertToFormat(QImage::Format_RGB32);
+    qint64 matching = 0;
+    for (int y = 0; y < pixels.height(); ++y) {
+        const auto *line = reinterpret_cast<const QRgb *>(pixels.constScanLine(y));
+        for (int x = 0; x < pixels.width(); ++x) {
+            if (qAbs(qRed(line[x]) - color.red()) < 16 && qAbs(qGreen(line[x]) - color.green()) < 16 && qAbs(qBlue(line[x]) - color.blue()) < 16) {
+                ++matching;
+            }
+        }
+    }
+    return pixels.isNull() ? 0.0 : double(matching) / (double(pixels.width()) * pixels.height());
+}
+
+/// A unix socket bound at path; listening if asked, but never accepting.
+class SilentSocket
+{
+public:
+    SilentSocket(const QString &path, bool listening)
+        : m_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0))
+    {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray encoded = QFile::encodeName(path);
+        qstrncpy(address.sun_path, encoded.constData(), sizeof address.sun_path);
+        m_ok = m_fd >= 0 && ::bind(m_fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 && (!listening || ::listen(m_fd, 4) == 0);
+    }
+    ~SilentSocket()
+    {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    SilentSocket(const SilentSocket &) = delete;
+    SilentSocket &operator=(const SilentSocket &) = delete;
+    bool ok() const
+    {
+        return m_ok;
+    }
+
+private:
+    int m_fd;
+    bool m_ok = false;
+};
+
+} // namespace
+
+class VncScreenshotTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    int m_display = -1;
+    QString m_socket;
+    std::unique_ptr<QProcess> m_xvnc; // QProcess kills its process when destroyed
+    std::unique_ptr<QProcess> m_demo;
+
+    QProcessEnvironment displayEnvironment() const
+    {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("DISPLAY"), QStringLiteral(":%1").arg(m_display));
+        return env;
+    }
+
+    /// Runs an X client on the test display and returns its output; fails the test on error.
+    QByteArray runOnDisplay(const QString &program, const QStringList &arguments, bool *ok)
+    {
+        QProcess process;
+        process.setProcessEnvironment(displayEnvironment());
+        process.start(program, arguments);
+        *ok = process.waitForFinished(10000) && process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
+        if (!*ok) {
+            qWarning() << program << arguments << process.errorString() << process.readAllStandardError();
+        }
+        return process.readAllStandardOutput();
+    }
+
+    /// Ends a process the test started (also done by QProcess's destructor
+    /// when a test fails early, if less politely).
+    static void stop(std::unique_ptr<QProcess> &process)
+    {
+        if (process && process->state() != QProcess::NotRunning) {
+            process->terminate();
+            if (!process->waitForFinished(5000)) {
+                process->kill();
+                process->waitForFinished(5000);
+            }
+        }
+        process.reset();
+    }
+
+    Result<QImage> grab()
+    {
+        return VncScreenshot::grab(m_socket, 10s);
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        if (QStandardPaths::findExecutable(QStringLiteral("Xvnc")).isEmpty()) {
+            QSKIP("Xvnc (tigervnc-standalone-server) is not installed");
+        }
+        for (int display = 20; display < 100; ++display) {
+            if (!QFileInfo::exists(QStringLiteral("/tmp/.X11-unix/X%1").arg(display)) && !QFileInfo::exists(QStringLiteral("/tmp/.X%1-lock").arg(display))) {
+                m_display = display;
+                break;
+            }
+        }
+        QVERIFY2(m_display > 0, "no free X display number");
+        m_socket = m_dir.filePath(QStringLiteral("vnc"));
+
+        m_xvnc = std::make_unique<QProcess>();
+        m_xvnc->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        m_xvnc->start(QStringLiteral("Xvnc"),
+                      {QStringLiteral(":%1").arg(m_display),
+                       QStringLiteral("-rfbunixpath"),
+                       m_socket,
+                       QStringLiteral("-rfbport"),
+                       QStringLiteral("-1"),
+                       QStringLiteral("-SecurityTypes"),
+                       QStringLiteral("None"),
+                       QStringLiteral("-geometry"),
+                       QStringLiteral("640x480"),
+                       QStringLiteral("-depth"),
+                       QStringLiteral("24"),
+                       QStringLiteral("-nolisten"),
+                       QStringLiteral("tcp")});
+        QVERIFY2(m_xvnc->waitForStarted(), qPrintable(m_xvnc->errorString()));
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(m_socket).exists() || m_xvnc->state() != QProcess::Running, 15000);
+        QVERIFY2(m_xvnc->state() == QProcess::Running, "Xvnc exited");
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(QStringLiteral("/tmp/.X11-unix/X%1").arg(m_display)), 15000);
+    }
+
+    void cleanupTestCase()
+    {
+        stop(m_demo);
+        stop(m_xvnc);
+    }
+
+    void grabsTheRootWindow()
+    {
+        bool ok = false;
+        runOnDisplay(QStringLiteral("xsetroot"), {QStringLiteral("-solid"), QStringLiteral("red")}, &ok);
+        QVERIFY(ok);
+        const auto red = grab();
+        QVERIFY2(red.ok(), qPrintable(red.errorMessage()));
+        QCOMPARE(red->size(), QSize(640, 480));
+        QCOMPARE(red->format(), QImage::Format_RGB32);
+        QVERIFY2(fractionOfColor(*red, Qt::red) > 0.95, qPrintable(QString::number(fractionOfColor(*red, Qt::red))));
+
+        runOnDisplay(QStringLiteral("xsetroot"), {QStringLiteral("-solid"), QStringLiteral("#0000ff")}, &ok);
+        QVERIFY(ok);
+        const auto blue = grab();
+        QVERIFY2(blue.ok(), qPrintable(blue.errorMessage()));
+        QVERIFY(fractionOfColor(*blue, Qt::blue) > 0.95);
+
+        QCOMPARE(VncScreenshot::differingFraction(*red, *red), 0.0);
+        QVERIFY(VncScreenshot::differingFraction(*red, *blue) > 0.95);
+
+        const QImage thumbnail = VncScreenshot::thumbnail(*blue);
+        QCOMPARE(thumbnail.size(), QSize(320, 240));
+        QVERIFY(fractionOfColor(thumbnail, Qt::blue) > 0.9);
+    }
+
+    void differingFractionCountsPixels()
+    {
+        QImage a(100, 100, QImage::Format_RGB32);
+        a.fill(Qt::white);
+        QImage b = a.copy();
+        for (int y = 0; y < 10; ++y) {
+            for (int x = 0; x < 10; ++x) {
+                b.setPixel(x, y, qRgb(0, 0, 0));
+            }
+        }
+        QCOMPARE(VncScreenshot::differingFraction(a, b), 0.01);
+        QCOMPARE(VncScreenshot::differingFraction(b, a), 0.01);
+        // The changed corner ignored: the rest is the same.
+        QCOMPARE(VncScreenshot::differingFraction(a, b, QRect(0, 0, 10, 10)), 0.0);
+        QCOMPARE(VncScreenshot::differingFraction(a, b, QRect(5, 5, 50, 50)), 75.0 / (10000 - 2500));
+        // Formats do not matter, sizes do.
+        QCOMPARE(VncScreenshot::differingFraction(a, a.convertToFormat(QImage::Format_ARGB32)), 0.0);
+        QCOMPARE(VncScreenshot::differingFraction(a, a.scaled(50, 50)), 1.0);
+        QCOMPARE(VncScreenshot::differingFraction(a, a, a.rect()), 0.0);
+    }
+
+    void thumbnailKeepsAspect()
+    {
+        QImage wide(1280, 800, QImage::Format_RGB32);
+        wide.fill(Qt::green);
+        QCOMPARE(VncScreenshot::thumbnail(wide).size(), QSize(320, 200));
+        QCOMPARE(VncScreenshot::thumbnail(wide, 640).size(), QSize(640, 400));
+        QCOMPARE(VncScreenshot::thumbnail(wide, 2000).size(), wide.size());
+        QVERIFY(VncScreenshot::thumbnail(QImage()).isNull());
+        QVERIFY(VncScreenshot::thumbnail(wide, 0).isNull());
+    }
+
+    void refusesWhatIsNotAVncSocket()
+    {
+        const QString missing = m_dir.filePath(QStringLiteral("missing"));
+        auto result = VncScreenshot::grab(missing, 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(missing), qPrintable(result.errorMessage()));
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("No such file")), qPrintable(result.errorMessage()));
+
+        const QString regular = m_dir.filePath(QStringLiteral("regular"));
+        QFile file(regular);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        result = VncScreenshot::grab(regular, 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("is not a socket")), qPrintable(result.errorMessage()));
+
+        result = VncScreenshot::grab(m_dir.path(), 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("is not a socket")), qPrintable(result.errorMessage()));
+
+        result = VncScreenshot::grab(QStringLiteral("relative/vnc"), 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("not absolute")), qPrintable(result.errorMessage()));
+
+        const QString notListening = m_dir.filePath(QStringLiteral("not-listening"));
+        SilentSocket bound(notListening, false);
+        QVERIFY(bound.ok());
+        result = VncScreenshot::grab(notListening, 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("Nothing listens")), qPrintable(result.errorMessage()));
+    }
+
+    void refusesSymbolicLinks()
+    {
+        QVERIFY(!m_socket.isEmpty());
+        const QString link = m_dir.filePath(QStringLiteral("vnc-link"));
+        QVERIFY(QFile::link(m_socket, link));
+        auto result = VncScreenshot::grab(link, 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(result.errorMessage()));
+
+        // A link to the directory holding the socket is refused as well.
+        const QString dirLink = m_dir.filePath(QStringLiteral("dir-link"));
+        QVERIFY(QFile::link(m_dir.path(), dirLink));
+        result = VncScreenshot::grab(dirLink + QStringLiteral("/vnc"), 1s);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(result.errorMessage()));
+    }
+
+    void givesUpOnASilentServer()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("silent"));
+        SilentSocket silent(path, true);
+        QVERIFY(silent.ok());
+        QElapsedTimer timer;
+        timer.start();
+        const auto result = VncScreenshot::grab(path, 300ms);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("did not answer within 300 ms")), qPrintable(result.errorMessage()));
+        QVERIFY2(timer.elapsed() < 3000, qPrintable(QString::number(timer.elapsed())));
+    }
+
+    void demoAppRunsOnTheDisplay()
+    {
+        QVERIFY(m_display > 0);
+        bool ok = false;
+        runOnDisplay(QStringLiteral("xsetroot"), {QStringLiteral("-solid"), QStringLiteral("black")}, &ok);
+        QVERIFY(ok);
+        const auto before = grab();
+        QVERIFY2(before.ok(), qPrintable(before.errorMessage()));
+
+        const QString state = m_dir.filePath(QStringLiteral("demo-state"));
+        QProcessEnvironment env = displayEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
+        env.insert(QStringLiteral("REWIND_DEMO_STATE"), state);
+        m_demo = std::make_unique<QProcess>();
+        m_demo->setProcessEnvironment(env);
+        m_demo->setProcessChannelMode(QProcess::ForwardedChannels);
+        m_demo->start(QStringLiteral(BUILD_BIN_DIR "/rewind-demo-app"), QStringList());
+        QVERIFY2(m_demo->waitForStarted(), qPrintable(m_demo->errorString()));
+
+        QByteArray tree;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (tree = runOnDisplay(QStringLiteral("xwininfo"), {QStringLiteral("-root"), QStringLiteral("-tree")}, &ok)).contains("\"Rewind demo\"")
+                || m_demo->state() != QProcess::Running,
+            15000);
+        QVERIFY2(m_demo->state() == QProcess::Running, "rewind-demo-app exited");
+        QVERIFY2(tree.contains("\"Rewind demo\""), tree.constData());
+
+        const auto readCount = [&state]() {
+            QFile file(state);
+            return file.open(QIODevice::ReadOnly) ? file.readAll().trimmed().toLongLong() : -1;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(readCount() > 0, 10000);
+        const qint64 first = readCount();
+        QTRY_VERIFY_WITH_TIMEOUT(readCount() >= first + 3, 10000);
+
+        // The window shows on the screen.
+        QTRY_VERIFY_WITH_TIMEOUT(VncScreenshot::differingFraction(*before, grab().value()) > 0.1, 10000);
+
+        stop(m_demo);
+    }
+};
+
+QTEST_GUILESS_MAIN(VncScreenshotTest)
+#include "VncScreenshotTest.moc"
