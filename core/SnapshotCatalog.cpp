@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SnapshotCatalog.h"
+
+#include <KLocalizedString>
+
+#include <QAtomicInteger>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSqlQuery>
+#include <QStringList>
+#include <QTimeZone>
+#include <QVariant>
+
+namespace Rewind
+{
+namespace
+{
+
+struct Migration {
+    int version;
+    QStringList statements;
+};
+
+// Append a migration for every schema change; never edit a released one.
+const QList<Migration> &migrations()
+{
+    static const QList<Migration> list = {
+        {1,
+         {
+             QStringLiteral("CREATE TABLE snapshots ("
+                            " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                            " session_id TEXT NOT NULL,"
+                            " created_at INTEGER NOT NULL," // ms since the epoch, UTC
+                            " label TEXT NOT NULL DEFAULT '',"
+                            " trigger_name TEXT NOT NULL,"
+                            " pinned INTEGER NOT NULL DEFAULT 0,"
+                            " metadata_json TEXT NOT NULL DEFAULT '{}',"
+                            " logical_bytes INTEGER NOT NULL,"
+                            " stored_bytes INTEGER NOT NULL)"),
+             QStringLiteral("CREATE INDEX snapshots_by_session ON snapshots(session_id, created_at)"),
+             QStringLiteral("CREATE TABLE files ("
+                            " id INTEGER PRIMARY KEY,"
+                            " snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+                            " ordinal INTEGER NOT NULL,"
+                            " path TEXT NOT NULL,"
+                            " mode INTEGER NOT NULL,"
+                            " size INTEGER NOT NULL,"
+                            " UNIQUE (snapshot_id, path))"),
+             QStringLiteral("CREATE TABLE chunks ("
+                            " id TEXT PRIMARY KEY,"
+                            " stored_bytes INTEGER NOT NULL,"
+                            " raw_bytes INTEGER NOT NULL,"
+                            " first_snapshot INTEGER REFERENCES snapshots(id) ON DELETE SET NULL)"),
+             QStringLiteral("CREATE INDEX chunks_by_first_snapshot ON chunks(first_snapshot)"),
+             QStringLiteral("CREATE TABLE file_chunks ("
+                            " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+                            " seq INTEGER NOT NULL,"
+                            " chunk_id TEXT NOT NULL REFERENCES chunks(id),"
+                            " PRIMARY KEY (file_id, seq)) WITHOUT ROWID"),
+             QStringLiteral("CREATE INDEX file_chunks_by_chunk ON file_chunks(chunk_id)"),
+         }},
+    };
+    return list;
+}
+
+const QString snapshotColumns = QStringLiteral(
+    "s.id, s.session_id, s.created_at, s.label, s.trigger_name, s.pinned, s.metadata_json, s.logical_bytes, s.stored_bytes,"
+    " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.first_snapshot = s.id)");
+
+SnapshotInfo snapshotFromRow(const QSqlQuery &query)
+{
+    SnapshotInfo info;
+    info.id = query.value(0).toLongLong();
+    info.sessionId = query.value(1).toString();
+    info.createdAt = QDateTime::fromMSecsSinceEpoch(query.value(2).toLongLong(), QTimeZone::UTC);
+    info.label = query.value(3).toString();
+    info.trigger = triggerFromName(query.value(4).toString()).value_or(SnapshotTrigger::Manual);
+    info.pinned = query.value(5).toBool();
+    info.metadata = QJsonDocument::fromJson(query.value(6).toByteArray()).object().toVariantMap();
+    info.logicalBytes = query.value(7).toLongLong();
+    info.storedBytes = query.value(8).toLongLong();
+    info.newBytes = query.value(9).toLongLong();
+    info.sharedBytes = info.storedBytes - info.newBytes;
+    return info;
+}
+
+QAtomicInteger<quint64> connectionCounter;
+
+} // namespace
+
+SnapshotCatalog::SnapshotCatalog(const QString &connectionName, const QString &databasePath)
+    : m_connectionName(connectionName)
+    , m_databasePath(databasePath)
+    , m_database(QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName))
+{
+}
+
+SnapshotCatalog::~SnapshotCatalog()
+{
+    m_database.close();
+    m_database = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+int SnapshotCatalog::currentSchemaVersion()
+{
+    return migrations().constLast().version;
+}
+
+Error SnapshotCatalog::failure(const QString &what, const QSqlError &error) const
+{
+    // SQLITE_FULL is 13; the extended codes keep it in the low byte.
+    bool isNumber = false;
+    const int code = error.nativeErrorCode().toInt(&isNumber);
+    m_lastErrorWasFull = isNumber && (code & 0xff) == 13;
+    return Error{i18n("%1 in the snapshot catalog %2 failed: %3", what, m_databasePath, error.text())};
+}
+
+bool SnapshotCatalog::lastErrorWasFull() const
+{
+    return m_lastErrorWasFull;
+}
+
+Result<std::unique_ptr<SnapshotCatalog>> SnapshotCatalog::open(const QString &databasePath)
+{
+    const QString name = QStringLiteral("rewind-snapshot-catalog-%1").arg(connectionCounter.fetchAndAddRelaxed(1) + 1);
+    std::unique_ptr<SnapshotCatalog> catalog(new SnapshotCatalog(name, databasePath));
+    if (!catalog->m_database.isValid()) {
+        return Error{i18n("The Qt SQLite driver (QSQLITE) is not available. Install the Qt 6 SQLite plugin.")};
+    }
+    catalog->m_database.setDatabaseName(databasePath);
+    catalog->m_database.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=30000;QSQLITE_OPEN_NOFOLLOW"));
+    if (!catalog->m_database.open()) {
+        return catalog->failure(i18n("Opening"), catalog->m_database.lastError());
+    }
+    QSqlQuery query(catalog->m_database);
+    if (!query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !query.next()
+        || query.value(0).toString().compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0) {
+        return Error{i18n("The snapshot catalog %1 cannot use a write-ahead log: %2", databasePath, query.lastError().text())};
+    }
+    for (const QString &pragma : {QStringLiteral("PRAGMA synchronous=FULL"), QStringLiteral("PRAGMA foreign_keys=ON")}) {
+        if (!query.exec(pragma)) {
+            return catalog->failure(i18n("Setting up"), query.lastError());
+        }
+    }
+    if (auto migrated = catalog->migrate(); !migrated) {
+        return migrated.error();
+    }
+    return catalog;
+}
+
+Result<void> SnapshotCatalog::begin()
+{
+    QSqlQuery query(m_database);
+    if (!query.exec(QStringLiteral("BEGIN IMMEDIATE"))) {
+        return failure(i18n("Starting a transaction"), query.lastError());
+    }
+    return {};
+}
+
+void SnapshotCatalog::rollback()
+{
+    QSqlQuery query(m_database);
+    query.exec(QStringLiteral("ROLLBACK"));
+}
+
+Result<void> SnapshotCatalog::migrate()
+{
+    if (auto started = begin(); !started) {
+        return started;
+    }
+    QSqlQuery query(m_database);
+    if (!query.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+        || !query.exec(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version")) || !query.next()) {
+        const Error error = failure(i18n("Reading the schema version"), query.lastError());
+        rollback();
+        return error;
+    }
+    const int version = query.value(0).toInt();
+    query.finish();
+    if (version > currentSchemaVersion()) {
+        rollback();
+        return Error{i18n("The snapshot catalog %1 was written by a newer version of Rewind (schema %2; this version knows up to %3). Update Rewind.",
+                          m_databasePath,
+                          version,
+                          currentSchemaVersion())};
+    }
+    for (const Migration &migration : migrations()) {
+        if (migration.version <= version) {
+            continue;
+        }
+        for (const QString &statement : migration.statements) {
+            if (!query.exec(statement)) {
+                const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
+                rollback();
+                return error;
+            }
+        }
+        query.prepare(QStringLiteral("INSERT INTO schema_version (version) VALUES (?)"));
+        query.addBindValue(migration.version);
+        if (!query.exec()) {
+            const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
+            rollback();
+            return error;
+        }
+    }
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        const Error error = failure(i18n("Migrating"), query.lastError());
+        rollback();
+        return error;
+    }
+    return {};
+}
+
+Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
+                                               const QList<FileEntry> &files,
+                                               const QList<ChunkEntry> &chunks,
+                                               const std::function<void()> &beforeCommit)
+{
+    m_lastErrorWasFull = false;
+    if (auto started = begin(); !started) {
+        return started.error();
+    }
+    auto fail = [this](const QString &what, const QSqlError &error) {
+        const Error result = failure(what, error);
+        rollback();
+        return result;
+    };
+
+    QSqlQuery query(m_database);
+    query.prepare(
+        QStringLiteral("INSERT INTO snapshots (session_id, created_at, label, trigger_name, pinned, metadata_json, logical_bytes, stored_bytes)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    query.addBindValue(snapshot.sessionId);
+    query.addBindValue(snapshot.createdAt.toMSecsSinceEpoch());
+    query.addBindValue(snapshot.label.isNull() ? QStringLiteral("") : snapshot.label);
+    query.addBindValue(triggerName(snapshot.trigger));
+    query.addBindValue(snapshot.pinned ? 1 : 0);
+    query.addBindValue(QString::fromUtf8(QJsonDocument(QJsonObject::fromVariantMap(snapshot.metadata)).toJson(QJsonDocument::Compact)));
+    query.addBindValue(snapshot.logicalBytes);
+    query.addBindValue(snapshot.storedBytes);
+    if (!query.exec()) {
+        return fail(i18n("Adding a snapshot"), query.lastError());
+    }
+    const qint64 id = query.lastInsertId().toLongLong();
+
+    QSqlQuery chunkQuery(m_database);
+    chunkQuery.prepare(QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot) VALUES (?, ?, ?, ?)"));
+    for (const ChunkEntry &chunk : chunks) {
+        chunkQuery.bindValue(0, QString::fromLatin1(chunk.id));
+        chunkQuery.bindValue(1, chunk.storedBytes);
+        chunkQuery.bindValue(2, chunk.rawBytes);
+        chunkQuery.bindValue(3, id);
+        if (!chunkQuery.exec()) {
+            return fail(i18n("Adding a chunk"), chunkQuery.lastError());
+        }
+    }
+
+    QSqlQuery fileQuery(m_database);
+    fileQuery.prepare(QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size) VALUES (?, ?, ?, ?, ?)"));
+    QSqlQuery fileChunkQuery(m_database);
+    fileChunkQuery.prepare(QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (?, ?, ?)"));
+    for (qsizetype ordinal = 0; ordinal < files.size(); ++ordinal) {
+        const FileEntry &file = files.at(ordinal);
+        fileQuery.bindValue(0, id);
+        fileQuery.bindValue(1, ordinal);
+        fileQuery.bindValue(2, file.path);
+        fileQuery.bindValue(3, file.mode);
+        fileQuery.bindValue(4, file.size);
+        if (!fileQuery.exec()) {
+            return fail(i18n("Adding a file"), fileQuery.lastError());
+        }
+        const qint64 fileId = fileQuery.lastInsertId().toLongLong();
+        for (qsizetype seq = 0; seq < file.chunks.size(); ++seq) {
+            fileChunkQuery.bindValue(0, fileId);
+            fileChunkQuery.bindValue(1, seq);
+            fileChunkQuery.bindValue(2, QString::fromLatin1(file.chunks.at(seq)));
+            if (!fileChunkQuery.exec()) {
+                return fail(i18n("Adding a file"), fileChunkQuery.lastError());
+            }
+        }
+    }
+
+    if (beforeCommit) {
+        beforeCommit();
+    }
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        return fail(i18n("Committing a snapshot"), query.lastError());
+    }
+    return id;
+}
+
+Result<QList<SnapshotInfo>> SnapshotCatalog::list(const QString &sessionId) const
+{
+    QSqlQuery query(m_database);
+    QString sql = QStringLiteral("SELECT ") + snapshotColumns + QStringLiteral(" FROM snapshots s");
+    if (!sessionId.isEmpty()) {
+        sql += QStringLiteral(" WHERE s.session_id = ?");
+    }
+    sql += QStringLiteral(" ORDER BY s.created_at DESC, s.id DESC");
+    query.prepare(sql);
+    if (!sessionId.isEmpty()) {
+        query.addBindValue(sessionId);
+    }
+    if (!query.exec()) {
+        return failure(i18n("Listing snapshots"), query.lastError());
+    }
+    QList<SnapshotInfo> snapshots;
+    while (query.next()) {
+        snapshots.append(snapshotFromRow(query));
+    }
+    return snapshots;
+}
+
+Result<std::optional<SnapshotInfo>> SnapshotCatalog::snapshot(qint64 id) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("SELECT ") + snapshotColumns + QStringLiteral(" FROM snapshots s WHERE s.id = ?"));
+    query.addBindValue(id);
+    if (!query.exec()) {
+        return failure(i18n("Reading a snapshot"), query.lastError());
+    }
+    if (!query.next()) {
+        return std::optional<SnapshotInfo>();
+    }
+    return std::optional<SnapshotInfo>(snapshotFromRow(query));
+}
+
+Result<bool> SnapshotCatalog::setLabel(qint64 id, const QString &label)
+{
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("UPDATE snapshots SET label = ? WHERE id = ?"));
+    query.addBindValue(label.isNull() ? QStringLiteral("") : label);
+    query.addBindValue(id);
+    if (!query.exec()) {
+        return failure(i18n("Changing a label"), query.lastError());
+    }
+    return query.numRowsAffected() > 0;
+}
+
+Result<bool> SnapshotCatalog::setPinned(qint64 id, bool pinned)
+{
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("UPDATE snapshots SET pinned = ? WHERE id = ?"));
+    query.addBindValue(pinned ? 1 : 0);
+    query.addBindValue(id);
+    if (!query.exec()) {
+        return failure(i18n("Pinning a snapshot"), query.lastError());
+    }
+    return query.numRowsAffected() > 0;
+}
+
+Result<bool> SnapshotCatalog::remove(qint64 id)
+{
+    if (auto started = begin(); !started) {
+        return started.error();
+    }
+    QSqlQuery query(m_database);
+    // Chunks this snapshot added first now belong to the oldest other
+    // snapshot that uses them; the rest become garbage (first_snapshot NULL).
+    query.prepare(
+        QStringLiteral("UPDATE chunks SET first_snapshot ="
+                       " (SELECT MIN(f.snapshot_id) FROM file_chunks fc JOIN files f ON f.id = fc.file_id"
+                       "  WHERE fc.chunk_id = chunks.id AND f.snapshot_id != ?)"
+                       " WHERE first_snapshot = ?"));
+    query.addBindValue(id);
+    query.addBindValue(id);
+    if (!query.exec()) {
+        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
+        rollback();
+        return error;
+    }
+    query.prepare(QStringLiteral("DELETE FROM snapshots WHERE id = ?"));
+    query.addBindValue(id);
+    if (!query.exec()) {
+        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
+        rollback();
+        return error;
+    }
+    const bool existed = query.numRowsAffected() > 0;
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
+        rollback();
+        return error;
+    }
+    return existed;
+}
+
+Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshotId) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(
+        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id"
+                       " WHERE f.snapshot_id = ? ORDER BY f.ordinal, fc.seq"));
+    query.addBindValue(snapshotId);
+    if (!query.exec()) {
+        return failure(i18n("Reading the files of a snapshot"), query.lastError());
+    }
+    QList<FileEntry> entries;
+    while (query.next()) {
+        const QString path = query.value(0).toString();
+        if (entries.isEmpty() || entries.constLast().path != path) {
+            FileEntry entry;
+            entry.path = path;
+            entry.mode = query.value(1).toUInt();
+            entry.size = query.value(2).toLongLong();
+            entries.append(entry);
+        }
+        if (!query.isNull(3)) {
+            entries.last().chunks.append(query.value(3).toString().toLatin1());
+        }
+    }
+    return entries;
+}
+
+Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 snapshotId, const QString &path) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(
+        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id"
+                       " WHERE f.snapshot_id = ? AND f.path = ? ORDER BY fc.seq"));
+    query.addBindValue(snapshotId);
+    query.addBindValue(path);
+    if (!query.exec()) {
+        return failure(i18n("Reading a file of a snapshot"), query.lastError());
+    }
+    std::optional<FileEntry> entry;
+    while (query.next()) {
+        if (!entry) {
+            entry = FileEntry();
+            entry->path = path;
+            entry->mode = query.value(0).toUInt();
+            entry->size = query.value(1).toLongLong();
+        }
+        if (!query.isNull(2)) {
+            entry->chunks.append(query.value(2).toString().toLatin1());
+        }
+    }
+    return entry;
+}
+
+Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
+{
+    QSqlQuery query(m_database);
+    if (!query.exec(QStringLiteral("DELETE FROM chunks WHERE NOT EXISTS (SELECT 1 FROM file_chunks fc WHERE fc.chunk_id = chunks.id)"))) {
+        return failure(i18n("Removing unused chunks"), query.lastError());
+    }
+    return qint64(query.numRowsAffected());
+}
+
+Result<QList<QByteArray>> SnapshotCatalog::chunkIds() const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral("SELECT id FROM chunks ORDER BY id"))) {
+        return failure(i18n("Listing chunks"), query.lastError());
+    }
+    QList<QByteArray> ids;
+    while (query.next()) {
+        ids.append(query.value(0).toString().toLatin1());
+    }
+    return ids;
+}
+
+Result<QList<qint64>> SnapshotCatalog::snapshotsReferencing(const QList<QByteArray> &chunkIds) const
+{
+    QSet<qint64> found;
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("SELECT DISTINCT f.snapshot_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE fc.chunk_id = ?"));
+    for (const QByteArray &chunk : chunkIds) {
+        query.bindValue(0, QString::fromLatin1(chunk));
+        if (!query.exec()) {
+            return failure(i18n("Looking up damaged snapshots"), query.lastError());
+        }
+        while (query.next()) {
+            found.insert(query.value(0).toLongLong());
+        }
+    }
+    QList<qint64> snapshots(found.cbegin(), found.cend());
+    std::sort(snapshots.begin(), snapshots.end());
+    return snapshots;
+}
+
+} // namespace Rewind

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+#include "SnapshotInfo.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QSet>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QString>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace Rewind
+{
+
+/// The SQLite catalog of a snapshot store (<store>/catalog.sqlite): which
+/// snapshots exist, which files each holds and which chunks each file is
+/// made of. WAL journal, synchronous=FULL, foreign keys on; the schema is
+/// versioned and migrated forward on open.
+///
+/// Each instance has its own QtSql connection; use it from the thread that
+/// opened it.
+class SnapshotCatalog
+{
+public:
+    static Result<std::unique_ptr<SnapshotCatalog>> open(const QString &databasePath);
+    ~SnapshotCatalog();
+    SnapshotCatalog(const SnapshotCatalog &) = delete;
+    SnapshotCatalog &operator=(const SnapshotCatalog &) = delete;
+
+    /// The schema this code writes; older catalogs are migrated to it.
+    static int currentSchemaVersion();
+
+    /// A file or directory of a snapshot, in the order it was stored.
+    struct FileEntry {
+        QString path; ///< relative, '/'-separated
+        quint32 mode = 0; ///< file type and permission bits as st_mode
+        qint64 size = 0;
+        QList<QByteArray> chunks; ///< chunk ids, in order
+    };
+
+    struct ChunkEntry {
+        QByteArray id;
+        qint64 storedBytes = 0;
+        qint64 rawBytes = 0;
+    };
+
+    /// Inserts a snapshot with its files in one transaction; chunks not yet
+    /// in the catalog are recorded as first added by it. beforeCommit runs
+    /// inside the transaction, just before COMMIT. Returns the new id.
+    Result<qint64> insertSnapshot(const SnapshotInfo &snapshot,
+                                  const QList<FileEntry> &files,
+                                  const QList<ChunkEntry> &chunks,
+                                  const std::function<void()> &beforeCommit = {});
+
+    Result<QList<SnapshotInfo>> list(const QString &sessionId) const;
+    Result<std::optional<SnapshotInfo>> snapshot(qint64 id) const;
+    /// These return false if there is no such snapshot.
+    Result<bool> setLabel(qint64 id, const QString &label);
+    Result<bool> setPinned(qint64 id, bool pinned);
+    Result<bool> remove(qint64 id);
+
+    Result<QList<FileEntry>> files(qint64 snapshotId) const;
+    Result<std::optional<FileEntry>> file(qint64 snapshotId, const QString &path) const;
+
+    /// Deletes the rows of chunks that no file references any more.
+    Result<qint64> removeUnreferencedChunks();
+    Result<QList<QByteArray>> chunkIds() const;
+    Result<QList<qint64>> snapshotsReferencing(const QList<QByteArray> &chunkIds) const;
+
+    /// True if the last failed call failed because the disk is full.
+    bool lastErrorWasFull() const;
+
+private:
+    explicit SnapshotCatalog(const QString &connectionName, const QString &databasePath);
+    Result<void> migrate();
+    Result<void> begin();
+    void rollback();
+    Error failure(const QString &what, const QSqlError &error) const;
+
+    QString m_connectionName;
+    QString m_databasePath;
+    QSqlDatabase m_database;
+    mutable bool m_lastErrorWasFull = false;
+};
+
+} // namespace Rewind

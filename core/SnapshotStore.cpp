@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SnapshotStore.h"
+
+#include "ChunkStore.h"
+#include "ContentChunker.h"
+#include "OpenBeneath.h"
+#include "SnapshotCatalog.h"
+
+#include <KLocalizedString>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace Rewind
+{
+namespace
+{
+
+QString systemError(int errorNumber)
+{
+    return QString::fromLocal8Bit(strerror(errorNumber));
+}
+
+/// Holds flock() on the store's lock file for as long as it lives.
+class StoreLock
+{
+public:
+    StoreLock(int fd, int operation)
+        : m_fd(fd)
+    {
+        int result;
+        do {
+            result = ::flock(fd, operation);
+        } while (result != 0 && errno == EINTR);
+        m_error = result == 0 ? 0 : errno;
+    }
+    ~StoreLock()
+    {
+        if (m_error == 0) {
+            ::flock(m_fd, LOCK_UN);
+        }
+    }
+    StoreLock(const StoreLock &) = delete;
+    StoreLock &operator=(const StoreLock &) = delete;
+
+    std::optional<Error> error(const QString &storePath) const
+    {
+        if (m_error == 0) {
+            return std::nullopt;
+        }
+        return Error{i18n("Could not lock the snapshot store %1: %2", storePath, systemError(m_error))};
+    }
+
+private:
+    int m_fd;
+    int m_error = 0;
+};
+
+/// Lets a test kill the committing process at a chosen point.
+void reachCrashPoint(const char *point)
+{
+    const QByteArray wanted = qgetenv(SnapshotStore::crashPointVariable);
+    if (!wanted.isEmpty() && wanted == point) {
+        ::raise(SIGKILL);
+    }
+}
+
+bool writeAll(int fd, const char *data, std::size_t size)
+{
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        data += n;
+        size -= std::size_t(n);
+    }
+    return true;
+}
+
+struct StagedEntry {
+    QString path;
+    QByteArray nativePath;
+    mode_t mode = 0;
+};
+
+/// Lists the tree under dirFd depth first, parents before children, names
+/// sorted. Refuses symbolic links and anything that is not a file or a directory.
+Result<void> scanDirectory(int dirFd, const QByteArray &prefix, QList<StagedEntry> &entries, int depth)
+{
+    if (depth > 256) {
+        return Error{i18n("The snapshot cannot be taken: the directory tree is nested too deeply at %1.", QFile::decodeName(prefix))};
+    }
+    UniqueFd listFd(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR *listing = listFd ? ::fdopendir(listFd.release()) : nullptr;
+    if (!listing) {
+        return Error{i18n("The snapshot cannot be taken: the staging directory %1 cannot be read: %2",
+                          prefix.isEmpty() ? QStringLiteral(".") : QFile::decodeName(prefix),
+                          systemError(errno))};
+    }
+    QList<QByteArray> names;
+    while (const dirent *entry = ::readdir(listing)) {
+        const QByteArray name(entry->d_name);
+        if (name != "." && name != "..") {
+            names.append(name);
+        }
+    }
+    ::closedir(listing);
+    std::sort(names.begin(), names.end());
+
+    for (const QByteArray &name : std::as_const(names)) {
+        const QByteArray nativePath = prefix.isEmpty() ? name : prefix + '/' + name;
+        const QString path = QFile::decodeName(nativePath);
+        if (QFile::encodeName(path) != nativePath) {
+            return Error{i18n("The snapshot cannot be taken: the file name %1 is not valid in the system's encoding.", path)};
+        }
+        struct stat status{};
+        if (::fstatat(dirFd, name.constData(), &status, AT_SYMLINK_NOFOLLOW) != 0) {
+            return Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", path, systemError(errno))};
+        }
+        if (S_ISLNK(status.st_mode)) {
+            return Error{i18n("The snapshot cannot be taken: %1 is a symbolic link. Snapshots hold only regular files and directories.", path)};
+        }
+        if (S_ISREG(status.st_mode)) {
+            entries.append(StagedEntry{path, nativePath, status.st_mode});
+        } else if (S_ISDIR(status.st_mode)) {
+            entries.append(StagedEntry{path, nativePath, status.st_mode});
+            UniqueFd child(openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+            if (!child) {
+                return Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", path, systemError(errno))};
+            }
+            if (auto scanned = scanDirectory(child.get(), nativePath, entries, depth + 1); !scanned) {
+                return scanned;
+            }
+        } else {
+            return Error{i18n("The snapshot cannot be taken: %1 is a device, socket or pipe. Snapshots hold only regular files and directories.", path)};
+        }
+    }
+    return {};
+}
+
+/// A relative path from the catalog that stays inside the target directory.
+bool isSafeRelativePath(const QByteArray &path)
+{
+    if (path.isEmpty() || path.startsWith('/') || path.contains('\0')) {
+        return false;
+    }
+    const auto components = path.split('/');
+    return std::none_of(components.cbegin(), components.cend(), [](const QByteArray &component) {
+        return component.isEmpty() || component == "." || component == "..";
+    });
+}
+
+} // namespace
+
+SnapshotStore::SnapshotStore(const QString &path,
+                             UniqueFd directory,
+                             UniqueFd lock,
+                             std::unique_ptr<ChunkStore> chunks,
+                             std::unique_ptr<SnapshotCatalog> catalog)
+    : m_path(path)
+    , m_directory(std::move(directory))
+    , m_lock(std::move(lock))
+    , m_chunks(std::move(chunks))
+    , m_catalog(std::move(catalog))
+{
+}
+
+SnapshotStore::~SnapshotStore() = default;
+
+QString SnapshotStore::path() const
+{
+    return m_path;
+}
+
+Error SnapshotStore::noSuchSnapshot(qint64 id) const
+{
+    return Error{i18n("There is no snapshot %1.", id)};
+}
+
+Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &directory)
+{
+    if (directory.isEmpty()) {
+        return Error{i18n("No directory was given for the snapshot store.")};
+    }
+    const QString path = QDir::cleanPath(QFileInfo(directory).absoluteFilePath());
+    const QByteArray nativePath = QFile::encodeName(path);
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    if (::mkdir(nativePath.constData(), 0700) != 0 && errno != EEXIST) {
+        return Error{i18n("Could not create the snapshot store %1: %2", path, systemError(errno))};
+    }
+    UniqueFd dir(::open(nativePath.constData(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir) {
+        struct stat linkStatus{};
+        if (errno == ELOOP || (errno == ENOTDIR && ::lstat(nativePath.constData(), &linkStatus) == 0 && S_ISLNK(linkStatus.st_mode))) {
+            return Error{i18n("The snapshot store %1 is a symbolic link. Give the real directory instead.", path)};
+        }
+        if (errno == ENOTDIR) {
+            return Error{i18n("The snapshot store %1 is not a directory.", path)};
+        }
+        return Error{i18n("Could not open the snapshot store %1: %2", path, systemError(errno))};
+    }
+    struct stat status{};
+    if (::fstat(dir.get(), &status) != 0) {
+        return Error{i18n("Could not open the snapshot store %1: %2", path, systemError(errno))};
+    }
+    if (status.st_uid != ::geteuid()) {
+        return Error{i18n("The snapshot store %1 belongs to another user. Use a directory you own.", path)};
+    }
+    if ((status.st_mode & 07777) != 0700 && ::fchmod(dir.get(), 0700) != 0) {
+        return Error{i18n("Could not make the snapshot store %1 private: %2", path, systemError(errno))};
+    }
+
+    // SQLite opens its files by name: make sure none of them is a link or someone else's.
+    for (const char *name : {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal", "lock"}) {
+        struct stat fileStatus{};
+        if (::fstatat(dir.get(), name, &fileStatus, AT_SYMLINK_NOFOLLOW) == 0 && (!S_ISREG(fileStatus.st_mode) || fileStatus.st_uid != ::geteuid())) {
+            return Error{
+                i18n("The snapshot store %1 is not safe to use: %2 is a symbolic link, not a regular file or not owned by you. "
+                     "Move the store aside and create a new one.",
+                     path,
+                     QString::fromLatin1(name))};
+        }
+    }
+    UniqueFd lock(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!lock) {
+        return Error{i18n("Could not open the lock file of the snapshot store %1: %2", path, systemError(errno))};
+    }
+    StoreLock exclusive(lock.get(), LOCK_EX);
+    if (auto error = exclusive.error(path)) {
+        return *error;
+    }
+
+    auto chunks = ChunkStore::open(dir.get(), path);
+    if (!chunks) {
+        return chunks.error();
+    }
+
+    // The catalog is opened by name: resolve the parents and check that the
+    // name still leads to the directory opened above.
+    const QString canonicalPath = QFileInfo(path).canonicalFilePath();
+    struct stat byName{};
+    if (canonicalPath.isEmpty() || ::stat(QFile::encodeName(canonicalPath).constData(), &byName) != 0 || byName.st_dev != status.st_dev
+        || byName.st_ino != status.st_ino) {
+        return Error{i18n("The snapshot store %1 was moved or replaced while it was being opened.", path)};
+    }
+    auto catalog = SnapshotCatalog::open(canonicalPath + QStringLiteral("/catalog.sqlite"));
+    if (!catalog) {
+        return catalog.error();
+    }
+    return std::unique_ptr<SnapshotStore>(new SnapshotStore(path, std::move(dir), std::move(lock), std::move(*chunks), std::move(*catalog)));
+}
+
+Result<SnapshotInfo>
+SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata)
+{
+    if (sessionId.isEmpty()) {
+        return Error{i18n("Internal error: a snapshot needs a session.")};
+    }
+    struct stat stagingStatus{};
+    if (stagingDirFd < 0 || ::fstat(stagingDirFd, &stagingStatus) != 0 || !S_ISDIR(stagingStatus.st_mode)) {
+        return Error{i18n("Internal error: a snapshot needs a staging directory.")};
+    }
+
+    // Everything is checked before the first chunk is written.
+    QList<StagedEntry> staged;
+    if (auto scanned = scanDirectory(stagingDirFd, QByteArray(), staged, 0); !scanned) {
+        return scanned.error();
+    }
+
+    StoreLock exclusive(m_lock.get(), LOCK_EX);
+    if (auto error = exclusive.error(m_path)) {
+        return *error;
+    }
+
+    QList<QByteArray> written;
+    auto failed = [this, &written](const Error &error) {
+        for (const QByteArray &id : std::as_const(written)) {
+            m_chunks->discard(id);
+        }
+        (void)m_chunks->syncDirectories();
+        return error;
+    };
+
+    QList<SnapshotCatalog::FileEntry> files;
+    QList<SnapshotCatalog::ChunkEntry> chunks;
+    QHash<QByteArray, qsizetype> chunkIndex;
+    qint64 logicalBytes = 0;
+    qint64 storedBytes = 0;
+
+    constexpr std::size_t bufferSize = 4 * 1024 * 1024;
+    std::vector<unsigned char> buffer(bufferSize);
+
+    for (const StagedEntry &entry : std::as_const(staged)) {
+        SnapshotCatalog::FileEntry file;
+        file.path = entry.path;
+        file.mode = entry.mode & (S_IFMT | 07777);
+        if (S_ISDIR(entry.mode)) {
+            files.append(file);
+            continue;
+        }
+        UniqueFd input(openBeneath(stagingDirFd, entry.nativePath, O_RDONLY | O_NOFOLLOW));
+        struct stat status{};
+        if (!input) {
+            const int error = errno;
+            if (error == ELOOP) {
+                return failed(
+                    Error{i18n("The snapshot cannot be taken: %1 is a symbolic link. Snapshots hold only regular files and directories.", entry.path)});
+            }
+            return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, systemError(error))});
+        }
+        if (::fstat(input.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
+            return failed(Error{i18n("The snapshot cannot be taken: %1 is no longer a regular file.", entry.path)});
+        }
+
+        std::size_t filled = 0;
+        bool atEnd = false;
+        while (!atEnd || filled > 0) {
+            while (!atEnd && filled < buffer.size()) {
+                const ssize_t n = ::read(input.get(), buffer.data() + filled, buffer.size() - filled);
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (n < 0) {
+                    return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, systemError(errno))});
+                }
+                if (n == 0) {
+                    atEnd = true;
+                }
+                filled += std::size_t(n);
+            }
+            std::size_t position = 0;
+            while (filled - position >= ContentChunker::maximumSize || (atEnd && position < filled)) {
+                const std::size_t length = ContentChunker::cut(buffer.data() + position, filled - position);
+                auto stored = m_chunks->put(buffer.data() + position, length);
+                if (!stored) {
+                    return failed(stored.error());
+                }
+                if (stored->written) {
+                    written.append(stored->id);
+                    if (written.size() == 1) {
+                        reachCrashPoint("after-first-chunk");
+                    }
+                }
+                if (!chunkIndex.contains(stored->id)) {
+                    chunkIndex.insert(stored->id, chunks.size());
+                    chunks.append(SnapshotCatalog::ChunkEntry{stored->id, stored->storedBytes, qint64(length)});
+                    storedBytes += stored->storedBytes;
+                }
+                file.chunks.append(stored->id);
+                file.size += qint64(length);
+                position += length;
+            }
+            std::memmove(buffer.data(), buffer.data() + position, filled - position);
+            filled -= position;
+        }
+        logicalBytes += file.size;
+        files.append(file);
+    }
+
+    reachCrashPoint("after-chunks");
+    if (auto synced = m_chunks->syncDirectories(); !synced) {
+        return failed(synced.error());
+    }
+    reachCrashPoint("before-catalog");
+
+    SnapshotInfo info;
+    info.sessionId = sessionId;
+    info.createdAt = QDateTime::currentDateTimeUtc();
+    info.label = label;
+    info.trigger = trigger;
+    info.metadata = metadata;
+    info.logicalBytes = logicalBytes;
+    info.storedBytes = storedBytes;
+    auto id = m_catalog->insertSnapshot(info, files, chunks, [] {
+        reachCrashPoint("in-catalog");
+    });
+    if (!id) {
+        const bool full = m_catalog->lastErrorWasFull();
+        const Error error = failed(id.error());
+        return full ? m_chunks->fullError() : error;
+    }
+    reachCrashPoint("after-catalog");
+
+    auto created = m_catalog->snapshot(*id);
+    if (!created) {
+        return created.error();
+    }
+    if (!created->has_value()) {
+        return noSuchSnapshot(*id);
+    }
+    return **created;
+}
+
+Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) const
+{
+    StoreLock shared(m_lock.get(), LOCK_SH);
+    if (auto error = shared.error(m_path)) {
+        return *error;
+    }
+    auto info = m_catalog->snapshot(snapshotId);
+    if (!info) {
+        return info.error();
+    }
+    if (!info->has_value()) {
+        return noSuchSnapshot(snapshotId);
+    }
+    auto files = m_catalog->files(snapshotId);
+    if (!files) {
+        return files.error();
+    }
+    auto writeError = [snapshotId](const QString &path, int errorNumber) {
+        return Error{i18n("Could not write %1 while restoring snapshot %2: %3", path, snapshotId, systemError(errorNumber))};
+    };
+
+    QList<QPair<QByteArray, mode_t>> directories;
+    for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
+        const QByteArray nativePath = QFile::encodeName(entry.path);
+        if (!isSafeRelativePath(nativePath) || !(S_ISDIR(entry.mode) || S_ISREG(entry.mode))) {
+            return Error{i18n("Snapshot %1 is damaged and cannot be restored: its catalog entry %2 is invalid.", snapshotId, entry.path)};
+        }
+        const qsizetype slash = nativePath.lastIndexOf('/');
+        const QByteArray name = nativePath.mid(slash + 1);
+        UniqueFd parent(slash < 0 ? ::fcntl(targetDirFd, F_DUPFD_CLOEXEC, 0)
+                                  : openBeneath(targetDirFd, nativePath.left(slash), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        if (!parent) {
+            return writeError(entry.path, errno);
+        }
+        if (S_ISDIR(entry.mode)) {
+            if (::mkdirat(parent.get(), name.constData(), 0700) != 0) {
+                return writeError(entry.path, errno);
+            }
+            directories.append({nativePath, entry.mode & 07777});
+            continue;
+        }
+        UniqueFd output(::openat(parent.get(), name.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!output) {
+            return writeError(entry.path, errno);
+        }
+        qint64 size = 0;
+        for (const QByteArray &chunk : entry.chunks) {
+            auto data = m_chunks->read(chunk);
+            if (!data) {
+                return Error{
+                    i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
+                         "every damaged one.",
+                         snapshotId,
+                         data.errorMessage(),
+                         entry.path)};
+            }
+            if (!writeAll(output.get(), data->constData(), std::size_t(data->size()))) {
+                return writeError(entry.path, errno);
+            }
+            size += data->size();
+        }
+        if (size != entry.size) {
+            return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", snapshotId, entry.path)};
+        }
+        if (::fchmod(output.get(), entry.mode & 07777) != 0) {
+            return writeError(entry.path, errno);
+        }
+    }
+    // Directory permissions last: a read-only directory must be filled first.
+    for (auto it = directories.crbegin(); it != directories.crend(); ++it) {
+        UniqueFd directory(openBeneath(targetDirFd, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        if (!directory || ::fchmod(directory.get(), it->second) != 0) {
+            return writeError(QFile::decodeName(it->first), errno);
+        }
+    }
+    return {};
+}
+
+Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &relativePath) const
+{
+    StoreLock shared(m_lock.get(), LOCK_SH);
+    if (auto error = shared.error(m_path)) {
+        return *error;
+    }
+    auto info = m_catalog->snapshot(snapshotId);
+    if (!info) {
+        return info.error();
+    }
+    if (!info->has_value()) {
+        return noSuchSnapshot(snapshotId);
+    }
+    auto entry = m_catalog->file(snapshotId, relativePath);
+    if (!entry) {
+        return entry.error();
+    }
+    if (!entry->has_value() || !S_ISREG((*entry)->mode)) {
+        return Error{i18n("Snapshot %1 has no file %2.", snapshotId, relativePath)};
+    }
+    QByteArray content;
+    content.reserve(qsizetype((*entry)->size));
+    for (const QByteArray &chunk : std::as_const((*entry)->chunks)) {
+        auto data = m_chunks->read(chunk);
+        if (!data) {
+            return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", snapshotId, data.errorMessage(), relativePath)};
+        }
+        content.append(*data);
+    }
+    if (content.size() != (*entry)->size) {
+        return Error{i18n("Snapshot %1 is damaged: %2 has the wrong size.", snapshotId, relativePath)};
+    }
+    return content;
+}
+
+Result<QList<SnapshotInfo>> SnapshotStore::list(const QString &sessionId) const
+{
+    return m_catalog->list(sessionId);
+}
+
+Result<SnapshotInfo> SnapshotStore::snapshot(qint64 id) const
+{
+    auto info = m_catalog->snapshot(id);
+    if (!info) {
+        return info.error();
+    }
+    if (!info->has_value()) {
+        return noSuchSnapshot(id);
+    }
+    return **info;
+}
+
+Result<void> SnapshotStore::setLabel(qint64 id, const QString &label)
+{
+    auto changed = m_catalog->setLabel(id, label);
+    if (!changed) {
+        return changed.error();
+    }
+    if (!*changed) {
+        return noSuchSnapshot(id);
+    }
+    return {};
+}
+
+Result<void> SnapshotStore::setPinned(qint64 id, bool pinned)
+{
+    auto changed = m_catalog->setPinned(id, pinned);
+    if (!changed) {
+        return changed.error();
+    }
+    if (!*changed) {
+        return noSuchSnapshot(id);
+    }
+    return {};
+}
+
+Result<void> SnapshotStore::remove(qint64 id)
+{
+    auto removed = m_catalog->remove(id);
+    if (!removed) {
+        return removed.error();
+    }
+    if (!*removed) {
+        return noSuchSnapshot(id);
+    }
+    return {};
+}
+
+Result<GarbageStats> SnapshotStore::collectGarbage()
+{
+    StoreLock exclusive(m_lock.get(), LOCK_EX);
+    if (auto error = exclusive.error(m_path)) {
+        return *error;
+    }
+    // Catalog first: once a chunk's row is gone nothing can refer to it, so
+    // a crash between the two steps only leaves files the next run removes.
+    if (auto removed = m_catalog->removeUnreferencedChunks(); !removed) {
+        return removed.error();
+    }
+    auto known = m_catalog->chunkIds();
+    if (!known) {
+        return known.error();
+    }
+    const QSet<QByteArray> referenced(known->cbegin(), known->cend());
+    auto files = m_chunks->files();
+    if (!files) {
+        return files.error();
+    }
+    GarbageStats stats;
+    for (const ChunkStore::File &file : std::as_const(*files)) {
+        if (!file.id.isEmpty() && referenced.contains(file.id)) {
+            continue;
+        }
+        if (auto removed = m_chunks->removeFile(file); !removed) {
+            return removed.error();
+        }
+        ++stats.chunksRemoved;
+        stats.bytesFreed += file.size;
+    }
+    return stats;
+}
+
+Result<VerifyReport> SnapshotStore::verify() const
+{
+    StoreLock shared(m_lock.get(), LOCK_SH);
+    if (auto error = shared.error(m_path)) {
+        return *error;
+    }
+    auto ids = m_catalog->chunkIds();
+    if (!ids) {
+        return ids.error();
+    }
+    VerifyReport report;
+    QList<QByteArray> damaged;
+    for (const QByteArray &id : std::as_const(*ids)) {
+        ++report.chunksChecked;
+        if (!m_chunks->read(id)) {
+            damaged.append(id);
+            report.damagedChunks.append(QString::fromLatin1(id));
+        }
+    }
+    if (!damaged.isEmpty()) {
+        auto snapshots = m_catalog->snapshotsReferencing(damaged);
+        if (!snapshots) {
+            return snapshots.error();
+        }
+        report.damagedSnapshots = *snapshots;
+    }
+    return report;
+}
+
+} // namespace Rewind

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+#include "SnapshotInfo.h"
+#include "UniqueFd.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+#include <QVariantMap>
+
+#include <memory>
+
+namespace Rewind
+{
+
+class ChunkStore;
+class SnapshotCatalog;
+
+/// Where snapshots live: content-addressed, deduplicated, compressed chunks
+/// (ChunkStore) and an SQLite catalog of snapshots, files and chunk
+/// references (SnapshotCatalog), in one directory owned by the user.
+///
+/// Commits and garbage collection of all processes take an exclusive lock
+/// on <store>/lock; reading (materialize, readFile, verify) a shared one.
+/// Every file is opened relative to directory fds and no symbolic link is
+/// ever followed. An instance is not thread-safe; use it from the thread
+/// that opened it.
+class SnapshotStore
+{
+public:
+    /// Opens or creates the store in `directory` (mode 0700). Refuses a
+    /// directory that is a symbolic link or not owned by the current user.
+    static Result<std::unique_ptr<SnapshotStore>> open(const QString &directory);
+    ~SnapshotStore();
+    SnapshotStore(const SnapshotStore &) = delete;
+    SnapshotStore &operator=(const SnapshotStore &) = delete;
+
+    /// Stores the tree under stagingDirFd (regular files and directories
+    /// only) as a new snapshot of sessionId. Atomic: chunks are made durable
+    /// first, then one catalog transaction adds the snapshot; after a crash
+    /// or an error the catalog holds either the whole snapshot or nothing.
+    Result<SnapshotInfo> commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata);
+
+    /// Recreates the snapshot's tree inside targetDirFd (an empty
+    /// directory), checking every chunk. On an Error the tree is incomplete
+    /// and the caller removes it.
+    Result<void> materialize(qint64 snapshotId, int targetDirFd) const;
+
+    /// One file of a snapshot, e.g. "screenshot.png".
+    Result<QByteArray> readFile(qint64 snapshotId, const QString &relativePath) const;
+
+    /// Snapshots of one session (all sessions if empty), newest first.
+    Result<QList<SnapshotInfo>> list(const QString &sessionId = {}) const;
+    Result<SnapshotInfo> snapshot(qint64 id) const;
+    Result<void> setLabel(qint64 id, const QString &label);
+    Result<void> setPinned(qint64 id, bool pinned);
+
+    /// Removes the snapshot from the catalog; its chunks go at the next
+    /// collectGarbage().
+    Result<void> remove(qint64 id);
+
+    /// Removes chunk files no snapshot references and leftovers of
+    /// interrupted commits. Crash-safe: catalog rows first, files after.
+    Result<GarbageStats> collectGarbage();
+
+    /// Reads and re-hashes every chunk of the catalog.
+    Result<VerifyReport> verify() const;
+
+    QString path() const;
+
+    /// Name of the environment variable a test sets to have commit() kill
+    /// its own process at a point: "after-first-chunk", "after-chunks",
+    /// "before-catalog", "in-catalog" or "after-catalog".
+    static constexpr const char *crashPointVariable = "REWIND_STORE_CRASH_POINT";
+
+private:
+    SnapshotStore(const QString &path, UniqueFd directory, UniqueFd lock, std::unique_ptr<ChunkStore> chunks, std::unique_ptr<SnapshotCatalog> catalog);
+    Error noSuchSnapshot(qint64 id) const;
+
+    QString m_path;
+    UniqueFd m_directory;
+    UniqueFd m_lock;
+    std::unique_ptr<ChunkStore> m_chunks;
+    std::unique_ptr<SnapshotCatalog> m_catalog;
+};
+
+} // namespace Rewind

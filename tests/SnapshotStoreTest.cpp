@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// SnapshotStore on real files: round trips, dedup, damage, garbage collection,
+// symbolic links, a full disk and commits killed half way.
+#include "SnapshotStore.h"
+#include "ContentChunker.h"
+#include "UniqueFd.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace Rewind;
+
+namespace
+{
+
+QByteArray randomBytes(qsizetype size, quint32 seed)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    QRandomGenerator generator(seed);
+    const qsizetype words = size / qsizetype(sizeof(quint32));
+    generator.fillRange(reinterpret_cast<quint32 *>(data.data()), words);
+    for (qsizetype i = words * qsizetype(sizeof(quint32)); i < size; ++i) {
+        data[i] = char(generator.generate());
+    }
+    return data;
+}
+
+bool writeFile(const QString &path, const QByteArray &content, QFile::Permissions permissions = {})
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(content) != content.size()) {
+        return false;
+    }
+    file.close();
+    return permissions == QFile::Permissions() || file.setPermissions(permissions);
+}
+
+QByteArray readWholeFile(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+UniqueFd openDirectory(const QString &path)
+{
+    return UniqueFd(::open(QFile::encodeName(path).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+/// Relative path -> content ("<dir>" for directories) and the permission bits.
+QMap<QString, QByteArray> treeOf(const QString &root)
+{
+    QMap<QString, QByteArray> tree;
+    QDirIterator it(root, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        const QString relative = QDir(root).relativeFilePath(path);
+        struct stat status{};
+        ::lstat(QFile::encodeName(path).constData(), &status);
+        const QByteArray mode = QByteArray::number(status.st_mode & 07777, 8);
+        tree.insert(relative, S_ISDIR(status.st_mode) ? QByteArray("<dir " + mode + ">") : QByteArray(mode + ':') + readWholeFile(path));
+    }
+    return tree;
+}
+
+int countFiles(const QString &root)
+{
+    int count = 0;
+    QDirIterator it(root, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        ++count;
+    }
+    return count;
+}
+
+QStringList chunkFiles(const QString &store)
+{
+    QStringList files;
+    QDirIterator it(store + QStringLiteral("/chunks"), QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        files.append(it.fileInfo().dir().dirName() + it.fileName());
+    }
+    files.sort();
+    return files;
+}
+
+qint64 freeBytes(const QString &path)
+{
+    struct statvfs fileSystem{};
+    ::statvfs(QFile::encodeName(path).constData(), &fileSystem);
+    return qint64(fileSystem.f_bavail) * qint64(fileSystem.f_frsize);
+}
+
+/// A tmpfs mounted for the length of a test, unmounted even if it fails.
+class TmpfsMount
+{
+public:
+    explicit TmpfsMount(const QString &path)
+        : m_path(QFile::encodeName(path))
+    {
+    }
+    ~TmpfsMount()
+    {
+        if (m_mounted) {
+            ::umount2(m_path.constData(), MNT_DETACH);
+        }
+    }
+    bool mount(const char *options)
+    {
+        m_mounted = ::mount("tmpfs", m_path.constData(), "tmpfs", MS_NOSUID | MS_NODEV, options) == 0;
+        return m_mounted;
+    }
+
+private:
+    QByteArray m_path;
+    bool m_mounted = false;
+};
+
+} // namespace
+
+class SnapshotStoreTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_work;
+    int m_next = 0;
+
+    QString freshPath(const QString &what)
+    {
+        return m_work.filePath(what + QString::number(++m_next));
+    }
+
+    std::unique_ptr<SnapshotStore> openStore(const QString &path)
+    {
+        auto store = SnapshotStore::open(path);
+        if (!store) {
+            qWarning() << store.errorMessage();
+            return nullptr;
+        }
+        return std::move(*store);
+    }
+
+    Result<SnapshotInfo> commitTree(SnapshotStore &store, const QString &stagingPath, const QString &session = QStringLiteral("session-a"))
+    {
+        UniqueFd staging = openDirectory(stagingPath);
+        return store.commit(session, staging.get(), QStringLiteral("label"), SnapshotTrigger::Manual, {});
+    }
+
+    /// Materializes into a fresh directory and returns its tree.
+    std::optional<QMap<QString, QByteArray>> materialized(const SnapshotStore &store, qint64 id)
+    {
+        const QString target = freshPath(QStringLiteral("restored"));
+        QDir().mkpath(target);
+        UniqueFd fd = openDirectory(target);
+        auto result = store.materialize(id, fd.get());
+        if (!result) {
+            qWarning() << result.errorMessage();
+            return std::nullopt;
+        }
+        return treeOf(target);
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_work.isValid());
+    }
+
+    void triggerNamesRoundTrip()
+    {
+        for (const auto trigger : {SnapshotTrigger::Manual, SnapshotTrigger::Scheduled, SnapshotTrigger::BeforeRestore, SnapshotTrigger::Imported}) {
+            QCOMPARE(triggerFromName(triggerName(trigger)), std::optional<SnapshotTrigger>(trigger));
+        }
+        QCOMPARE(triggerFromName(u"nonsense"), std::nullopt);
+    }
+
+    void chunkerCutsByContent()
+    {
+        const QByteArray original = randomBytes(8 * 1024 * 1024, 11);
+        QByteArray changed = original;
+        changed.insert(4 * 1024 * 1024 + 123, randomBytes(4096, 12));
+        auto cuts = [](const QByteArray &data) {
+            QList<qsizetype> ends;
+            qsizetype position = 0;
+            while (position < data.size()) {
+                const auto length =
+                    ContentChunker::cut(reinterpret_cast<const unsigned char *>(data.constData()) + position, std::size_t(data.size() - position));
+                position += qsizetype(length);
+                ends.append(position);
+            }
+            return ends;
+        };
+        const auto before = cuts(original);
+        const auto after = cuts(changed);
+        for (qsizetype i = 0; i + 1 < before.size(); ++i) {
+            const qsizetype length = before[i] - (i ? before[i - 1] : 0);
+            QVERIFY(length >= qsizetype(ContentChunker::minimumSize) && length <= qsizetype(ContentChunker::maximumSize));
+        }
+        const double average = double(original.size()) / double(before.size());
+        QVERIFY2(average > 40 * 1024 && average < 100 * 1024, qPrintable(QString::number(average)));
+        // Cut points after the insertion are the same, shifted by 4096.
+        const QSet<qsizetype> shifted = [&] {
+            QSet<qsizetype> set;
+            for (qsizetype end : after) {
+                set.insert(end - 4096);
+            }
+            return set;
+        }();
+        int kept = 0;
+        int later = 0;
+        for (qsizetype end : before) {
+            if (end > 4 * 1024 * 1024 + 256 * 1024) {
+                ++later;
+                kept += shifted.contains(end) ? 1 : 0;
+            }
+        }
+        QCOMPARE(kept, later);
+    }
+
+    void roundTripKeepsEveryByte()
+    {
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/inventory.img"), "small CRIU image"));
+        QVERIFY(writeFile(staging + QStringLiteral("/empty.img"), QByteArray()));
+        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(20 * 1024 * 1024, 1)));
+        QVERIFY(writeFile(staging + QStringLiteral("/screenshot.png"), randomBytes(100000, 2)));
+        QVERIFY(writeFile(staging + QStringLiteral("/run.sh"), "#!/bin/sh\n", QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+        QVERIFY(QDir().mkpath(staging + QStringLiteral("/home/empty-dir")));
+        QVERIFY(writeFile(staging + QStringLiteral("/home/.hidden"), QByteArray(300000, 'x')));
+
+        auto store = openStore(freshPath(QStringLiteral("store")));
+        QVERIFY(store);
+        struct stat storeStatus{};
+        QCOMPARE(::stat(QFile::encodeName(store->path()).constData(), &storeStatus), 0);
+        QCOMPARE(storeStatus.st_mode & 07777, 0700u);
+
+        UniqueFd stagingFd = openDirectory(staging);
+        // Metadata comes back as JSON types: qlonglong, double, QString, QVariantList, QVariantMap.
+        const QVariantMap metadata{{QStringLiteral("frozenMs"), qlonglong(12)}, {QStringLiteral("mounts"), QVariantList{QStringLiteral("/data")}}};
+        QElapsedTimer timer;
+        timer.start();
+        auto info = store->commit(QStringLiteral("session-a"), stagingFd.get(), QStringLiteral("first"), SnapshotTrigger::Scheduled, metadata);
+        QVERIFY2(info.ok(), qPrintable(info.errorMessage()));
+        qInfo("committed 20.7 MB in %lld ms", qint64(timer.elapsed()));
+        QVERIFY(info->id > 0);
+        QCOMPARE(info->sessionId, QStringLiteral("session-a"));
+        QCOMPARE(info->label, QStringLiteral("first"));
+        QCOMPARE(info->trigger, SnapshotTrigger::Scheduled);
+        QCOMPARE(info->metadata, metadata);
+        QCOMPARE(info->logicalBytes, qint64(16 + 20 * 1024 * 1024 + 100000 + 10 + 300000));
+        QVERIFY(info->storedBytes > 0);
+        QCOMPARE(info->newBytes, info->storedBytes);
+        QCOMPARE(info->sharedBytes, 0);
+        QVERIFY(qAbs(info->createdAt.secsTo(QDateTime::currentDateTimeUtc())) < 60);
+
+        auto restored = materialized(*store, info->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(staging));
+
+        auto screenshot = store->readFile(info->id, QStringLiteral("screenshot.png"));
+        QVERIFY2(screenshot.ok(), qPrintable(screenshot.errorMessage()));
+        QCOMPARE(*screenshot, readWholeFile(staging + QStringLiteral("/screenshot.png")));
+        QVERIFY(!store->readFile(info->id, QStringLiteral("missing.png")).ok());
+
+        // The catalog survives reopening.
+        const QString path = store->path();
+        store.reset();
+        store = openStore(path);
+        QVERIFY(store);
+        auto listed = store->list();
+        QVERIFY(listed.ok());
+        QCOMPARE(listed->size(), 1);
+        QCOMPARE(listed->first().id, info->id);
+        QCOMPARE(listed->first().metadata, metadata);
+        QCOMPARE(listed->first().createdAt, info->createdAt);
+        QCOMPARE(store->list(QStringLiteral("other-session"))->size(), 0);
+        auto report = store->verify();
+        QVERIFY(report.ok());
+        QVERIFY(report->clean());
+        QVERIFY(report->chunksChecked > 20 * 1024 * 1024 / qint64(ContentChunker::maximumSize));
+    }
+
+    void commitsShareChunks()
+    {
+        const QString staging = freshPath(QStringLiteral("staging"));
+        const QByteArray pages = randomBytes(20 * 1024 * 1024, 3);
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), pages));
+        QVERIFY(writeFile(staging + QStringLiteral("/core.img"), randomBytes(50000, 4)));
+        auto store = openStore(freshPath(QStringLiteral("store")));
+        QVERIFY(store);
+
+        auto first = commitTree(*store, staging);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        auto same = commitTree(*store, staging);
+        QVERIFY2(same.ok(), qPrintable(same.errorMessage()));
+        QCOMPARE(same->newBytes, 0);
+        QCOMPARE(same->sharedBytes, same->storedBytes);
+        QCOMPARE(same->storedBytes, first->storedBytes);
+
+        // One 4 KiB page inserted in the middle of the big file.
+        QByteArray changed = pages;
+        changed.insert(10 * 1024 * 1024 + 4096, randomBytes(4096, 5));
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), changed));
+        auto inserted = commitTree(*store, staging, QStringLiteral("session-b"));
+        QVERIFY2(inserted.ok(), qPrintable(inserted.errorMessage()));
+        const double newShare = double(inserted->newBytes) / double(inserted->storedBytes);
+        qInfo("a 4 KiB page inserted into 20 MiB: %lld of %lld bytes new (%.2f %%)", inserted->newBytes, inserted->storedBytes, newShare * 100);
+        QVERIFY2(newShare <= 0.10, qPrintable(QString::number(newShare)));
+        QVERIFY(inserted->newBytes > 0);
+
+        auto restored = materialized(*store, inserted->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(staging));
+        auto older = store->readFile(first->id, QStringLiteral("pages-1.img"));
+        QVERIFY(older.ok());
+        QVERIFY(*older == pages);
+
+        auto sessionB = store->list(QStringLiteral("session-b"));
+        QCOMPARE(sessionB->size(), 1);
+        auto all = store->list();
+        QCOMPARE(all->size(), 3);
+        // Newest first.
+        QCOMPARE(all->at(0).id, inserted->id);
+        QCOMPARE(all->at(2).id, first->id);
+    }
+
+    void damagedChunkIsNamed()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        const QString stagingA = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(stagingA + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 6)));
+        auto a = commitTree(*store, stagingA);
+        QVERIFY(a.ok());
+        const QStringList chunksOfA = chunkFiles(storePath);
+        const QString stagingB = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(stagingB + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 7)));
+        auto b = commitTree(*store, stagingB);
+        QVERIFY(b.ok());
+
+        const QString damaged = chunksOfA.at(chunksOfA.size() / 2);
+        QFile chunk(storePath + QStringLiteral("/chunks/") + damaged.left(2) + QLatin1Char('/') + damaged.mid(2));
+        QVERIFY(chunk.open(QIODevice::ReadWrite));
+        QVERIFY(chunk.seek(chunk.size() / 2));
+        char byte = 0;
+        QVERIFY(chunk.getChar(&byte));
+        QVERIFY(chunk.seek(chunk.size() / 2));
+        QVERIFY(chunk.putChar(char(byte ^ 0x10)));
+        chunk.close();
+
+        auto report = store->verify();
+        QVERIFY2(report.ok(), qPrintable(report.errorMessage()));
+        QVERIFY(!report->clean());
+        QCOMPARE(report->damagedChunks, QStringList{damaged});
+        QCOMPARE(report->damagedSnapshots, QList<qint64>{a->id});
+        QCOMPARE(report->chunksChecked, qint64(chunkFiles(storePath).size()));
+
+        const QString target = freshPath(QStringLiteral("restored"));
+        QVERIFY(QDir().mkpath(target));
+        UniqueFd targetFd = openDirectory(target);
+        auto restored = store->materialize(a->id, targetFd.get());
+        QVERIFY(!restored.ok());
+        QVERIFY2(restored.errorMessage().contains(QStringLiteral("Snapshot %1 ").arg(a->id)), qPrintable(restored.errorMessage()));
+        QVERIFY2(restored.errorMessage().contains(damaged), qPrintable(restored.errorMessage()));
+        QVERIFY(materialized(*store, b->id));
+    }
+
+    void garbageCollectionFreesExactlyUnsharedChunks()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/shared.img"), randomBytes(2 * 1024 * 1024, 8)));
+        auto a = commitTree(*store, staging);
+        QVERIFY(a.ok());
+        const QMap<QString, QByteArray> treeA = treeOf(staging);
+        const int chunksOfA = chunkFiles(storePath).size();
+        QVERIFY(writeFile(staging + QStringLiteral("/only-b.img"), randomBytes(3 * 1024 * 1024, 9)));
+        auto b = commitTree(*store, staging);
+        QVERIFY(b.ok());
+        QCOMPARE(b->sharedBytes, a->storedBytes);
+        const int chunksOfAandB = chunkFiles(storePath).size();
+
+        QVERIFY(store->remove(b->id).ok());
+        QCOMPARE(store->remove(b->id).errorMessage(), QStringLiteral("There is no snapshot %1.").arg(b->id));
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QCOMPARE(stats->bytesFreed, b->newBytes);
+        QCOMPARE(stats->chunksRemoved, qint64(chunksOfAandB - chunksOfA));
+        QCOMPARE(chunkFiles(storePath).size(), chunksOfA);
+        auto restored = materialized(*store, a->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeA);
+        auto again = store->collectGarbage();
+        QCOMPARE(again->chunksRemoved, 0);
+        QCOMPARE(again->bytesFreed, 0);
+
+        // Removing the older of two snapshots hands its chunks to the newer one.
+        auto c = commitTree(*store, staging);
+        QVERIFY(c.ok());
+        QVERIFY(store->remove(a->id).ok());
+        QCOMPARE(store->snapshot(c->id)->newBytes, c->storedBytes);
+        const qint64 chunksBefore = chunkFiles(storePath).size();
+        auto afterA = store->collectGarbage();
+        QVERIFY(afterA.ok());
+        QCOMPARE(afterA->chunksRemoved, 0);
+        QCOMPARE(chunkFiles(storePath).size(), chunksBefore);
+        QVERIFY(store->verify()->clean());
+        restored = materialized(*store, c->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(staging));
+    }
+
+    void unknownSnapshotsAreNamed()
+    {
+        auto store = openStore(freshPath(QStringLiteral("store")));
+        QVERIFY(store);
+        const QString expected = QStringLiteral("There is no snapshot 42.");
+        QCOMPARE(store->snapshot(42).errorMessage(), expected);
+        QCOMPARE(store->readFile(42, QStringLiteral("screenshot.png")).errorMessage(), expected);
+        QCOMPARE(store->setLabel(42, QStringLiteral("x")).errorMessage(), expected);
+        QCOMPARE(store->setPinned(42, true).errorMessage(), expected);
+        QCOMPARE(store->remove(42).errorMessage(), expected);
+        const QString target = freshPath(QStringLiteral("restored"));
+        QVERIFY(QDir().mkpath(target));
+        UniqueFd targetFd = openDirectory(target);
+        QCOMPARE(store->materialize(42, targetFd.get()).errorMessage(), expected);
+
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/a"), "a"));
+        auto info = commitTree(*store, staging);
+        QVERIFY(info.ok());
+        QVERIFY(store->setLabel(info->id, QStringLiteral("before the update")).ok());
+        QVERIFY(store->setPinned(info->id, true).ok());
+        auto changed = store->snapshot(info->id);
+        QCOMPARE(changed->label, QStringLiteral("before the update"));
+        QVERIFY(changed->pinned);
+    }
+
+    void symbolicLinksInTheStagingTreeAreRefused()
+    {
+        const QString outside = freshPath(QStringLiteral("outside"));
+        QVERIFY(writeFile(outside + QStringLiteral("/secret"), "secret"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/dir/file.img"), randomBytes(100000, 10)));
+        QVERIFY(QFile::link(outside + QStringLiteral("/secret"), staging + QStringLiteral("/dir/link")));
+        const QString storePath = freshPath(QStringLiteral("store"));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto refused = commitTree(*store, staging);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("dir/link is a symbolic link")), qPrintable(refused.errorMessage()));
+        QCOMPARE(store->list()->size(), 0);
+        QCOMPARE(chunkFiles(storePath).size(), 0);
+
+        QVERIFY(QFile::remove(staging + QStringLiteral("/dir/link")));
+        QCOMPARE(::mkfifo(QFile::encodeName(staging + QStringLiteral("/dir/fifo")).constData(), 0600), 0);
+        refused = commitTree(*store, staging);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("dir/fifo")), qPrintable(refused.errorMessage()));
+        QCOMPARE(store->list()->size(), 0);
+    }
+
+    void symbolicLinksInTheStoreAreRefused()
+    {
+        const QString outside = freshPath(QStringLiteral("outside"));
+        QVERIFY(QDir().mkpath(outside));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(500000, 13)));
+
+        // The store itself.
+        const QString linkedStore = freshPath(QStringLiteral("store-link"));
+        QVERIFY(QFile::link(outside, linkedStore));
+        auto refused = SnapshotStore::open(linkedStore);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(refused.errorMessage()));
+
+        // Its chunk directory, replaced while the store was closed.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        QVERIFY(openStore(storePath));
+        QVERIFY(QDir(storePath).rename(QStringLiteral("chunks"), QStringLiteral("chunks-moved")));
+        QVERIFY(QFile::link(outside, storePath + QStringLiteral("/chunks")));
+        refused = SnapshotStore::open(storePath);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(refused.errorMessage()));
+        QVERIFY(QFile::remove(storePath + QStringLiteral("/chunks")));
+        QVERIFY(QDir(storePath).rename(QStringLiteral("chunks-moved"), QStringLiteral("chunks")));
+
+        // Chunk subdirectories planted while the store is open.
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        for (int i = 0; i < 256; ++i) {
+            const QString name = QStringLiteral("%1").arg(i, 2, 16, QLatin1Char('0'));
+            QVERIFY(QFile::link(outside, storePath + QStringLiteral("/chunks/") + name));
+        }
+        auto commit = commitTree(*store, staging);
+        QVERIFY(!commit.ok());
+        QVERIFY2(commit.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(commit.errorMessage()));
+        QCOMPARE(store->list()->size(), 0);
+        store.reset();
+
+        // The catalog.
+        const QString otherStore = freshPath(QStringLiteral("store"));
+        QVERIFY(openStore(otherStore));
+        for (const char *suffix : {"", "-wal", "-shm"}) {
+            QFile::remove(otherStore + QStringLiteral("/catalog.sqlite") + QLatin1String(suffix));
+        }
+        QVERIFY(QFile::link(outside + QStringLiteral("/catalog.sqlite"), otherStore + QStringLiteral("/catalog.sqlite")));
+        refused = SnapshotStore::open(otherStore);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("catalog.sqlite")), qPrintable(refused.errorMessage()));
+
+        QCOMPARE(countFiles(outside), 0);
+        QCOMPARE(QDir(outside).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System).size(), 0);
+    }
+
+    void fullDiskLeavesTheCatalogAlone()
+    {
+        const QString mountPoint = freshPath(QStringLiteral("tmpfs"));
+        QVERIFY(QDir().mkpath(mountPoint));
+        TmpfsMount tmpfs(mountPoint);
+        if (!tmpfs.mount("size=8m,mode=0700")) {
+            QSKIP("mounting a tmpfs needs root in a private mount namespace");
+        }
+        const QString storePath = mountPoint + QStringLiteral("/store");
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        const QString small = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(small + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 14)));
+        auto first = commitTree(*store, small);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        const QStringList chunksBefore = chunkFiles(storePath);
+        const qint64 freeBefore = freeBytes(mountPoint);
+
+        const QString big = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(big + QStringLiteral("/pages-1.img"), randomBytes(16 * 1024 * 1024, 15)));
+        auto full = commitTree(*store, big);
+        QVERIFY(!full.ok());
+        qInfo() << full.errorMessage();
+        QVERIFY2(full.errorMessage().contains(QStringLiteral("is full")), qPrintable(full.errorMessage()));
+        QVERIFY2(full.errorMessage().contains(storePath), qPrintable(full.errorMessage()));
+        QCOMPARE(store->list()->size(), 1);
+        QCOMPARE(chunkFiles(storePath), chunksBefore);
+        QVERIFY(freeBytes(mountPoint) >= freeBefore);
+        auto restored = materialized(*store, first->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(small));
+        QVERIFY(store->verify()->clean());
+    }
+
+    void killedCommitsLeaveTheOldState_data()
+    {
+        QTest::addColumn<QByteArray>("crashPoint");
+        QTest::addColumn<bool>("committed");
+        QTest::newRow("after-first-chunk") << QByteArray("after-first-chunk") << false;
+        QTest::newRow("after-chunks") << QByteArray("after-chunks") << false;
+        QTest::newRow("before-catalog") << QByteArray("before-catalog") << false;
+        QTest::newRow("in-catalog") << QByteArray("in-catalog") << false;
+        QTest::newRow("after-catalog") << QByteArray("after-catalog") << true;
+    }
+
+    void killedCommitsLeaveTheOldState()
+    {
+        QFETCH(QByteArray, crashPoint);
+        QFETCH(bool, committed);
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString baseline = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(baseline + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 16)));
+        qint64 baselineId = 0;
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto first = commitTree(*store, baseline);
+            QVERIFY(first.ok());
+            baselineId = first->id;
+        } // No SQLite connection may be open across fork().
+        const QString big = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(big + QStringLiteral("/pages-1.img"), randomBytes(8 * 1024 * 1024, 17)));
+        QVERIFY(writeFile(big + QStringLiteral("/pages-2.img"), randomBytes(2 * 1024 * 1024, 18)));
+
+        const pid_t child = ::fork();
+        QVERIFY(child >= 0);
+        if (child == 0) {
+            ::setenv(SnapshotStore::crashPointVariable, crashPoint.constData(), 1);
+            auto store = SnapshotStore::open(storePath);
+            if (!store) {
+                ::_exit(2);
+            }
+            UniqueFd staging = openDirectory(big);
+            auto result = (*store)->commit(QStringLiteral("session-a"), staging.get(), QString(), SnapshotTrigger::Manual, {});
+            if (!result) {
+                qWarning() << result.errorMessage();
+            }
+            ::_exit(result.ok() ? 0 : 1);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, qPrintable(QString::number(status)));
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto listed = store->list();
+        QVERIFY(listed.ok());
+        QCOMPARE(listed->size(), committed ? 2 : 1);
+        QCOMPARE(listed->last().id, baselineId);
+        QVERIFY(store->verify()->clean());
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        if (committed) {
+            QCOMPARE(stats->chunksRemoved, 0);
+            auto restored = materialized(*store, listed->first().id);
+            QVERIFY(restored);
+            QCOMPARE(*restored, treeOf(big));
+        } else {
+            QVERIFY(stats->chunksRemoved > 0);
+        }
+        // What is left is exactly what the catalog references.
+        auto report = store->verify();
+        QVERIFY(report->clean());
+        QCOMPARE(report->chunksChecked, qint64(chunkFiles(storePath).size()));
+        auto restored = materialized(*store, baselineId);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(baseline));
+    }
+
+    void throughputOfALargeFile()
+    {
+        // 100 MiB that compresses somewhat, like memory pages: random runs and zero runs.
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QByteArray pages = randomBytes(100 * 1024 * 1024, 19);
+        for (qsizetype offset = 0; offset < pages.size(); offset += 3 * 4096) {
+            std::memset(pages.data() + offset, 0, 4096);
+        }
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), pages));
+        pages.clear();
+        auto store = openStore(freshPath(QStringLiteral("store")));
+        QVERIFY(store);
+        QElapsedTimer timer;
+        timer.start();
+        auto info = commitTree(*store, staging);
+        QVERIFY2(info.ok(), qPrintable(info.errorMessage()));
+        const qint64 commitMs = std::max<qint64>(1, timer.restart());
+        const QString target = freshPath(QStringLiteral("restored"));
+        QVERIFY(QDir().mkpath(target));
+        UniqueFd targetFd = openDirectory(target);
+        QVERIFY(store->materialize(info->id, targetFd.get()).ok());
+        const qint64 materializeMs = std::max<qint64>(1, timer.elapsed());
+        qInfo("100 MiB: commit %lld ms (%.0f MiB/s), stored %.1f MiB; materialize %lld ms (%.0f MiB/s)",
+              commitMs,
+              100000.0 / double(commitMs),
+              double(info->storedBytes) / 1048576.0,
+              materializeMs,
+              100000.0 / double(materializeMs));
+        QCOMPARE(QFileInfo(target + QStringLiteral("/pages-1.img")).size(), qint64(100 * 1024 * 1024));
+    }
+};
+
+QTEST_GUILESS_MAIN(SnapshotStoreTest)
+
+#include "SnapshotStoreTest.moc"
