@@ -3,6 +3,7 @@
 // that display.
 #include "VncScreenshot.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -190,6 +191,21 @@ private Q_SLOTS:
         QVERIFY(fractionOfColor(thumbnail, Qt::blue) > 0.9);
     }
 
+    void leavesNoDescriptorsOpen()
+    {
+        const auto openDescriptors = []() {
+            return QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System | QDir::NoDotAndDotDot).size();
+        };
+        QVERIFY(grab().ok()); // anything allocated once is allocated now
+        const auto before = openDescriptors();
+        for (int i = 0; i < 5; ++i) {
+            const auto image = grab();
+            QVERIFY2(image.ok(), qPrintable(image.errorMessage()));
+            QVERIFY(!VncScreenshot::grab(m_dir.filePath(QStringLiteral("missing")), 1s).ok());
+        }
+        QCOMPARE(openDescriptors(), before);
+    }
+
     void differingFractionCountsPixels()
     {
         QImage a(100, 100, QImage::Format_RGB32);
@@ -282,6 +298,53 @@ private Q_SLOTS:
         QVERIFY(!result.ok());
         QVERIFY2(result.errorMessage().contains(QStringLiteral("did not answer within 300 ms")), qPrintable(result.errorMessage()));
         QVERIFY2(timer.elapsed() < 3000, qPrintable(QString::number(timer.elapsed())));
+    }
+
+    void refusesServersThatWantAPassword()
+    {
+        int display = -1;
+        for (int candidate = m_display + 1; candidate < 100; ++candidate) {
+            if (!QFileInfo::exists(QStringLiteral("/tmp/.X11-unix/X%1").arg(candidate))
+                && !QFileInfo::exists(QStringLiteral("/tmp/.X%1-lock").arg(candidate))) {
+                display = candidate;
+                break;
+            }
+        }
+        QVERIFY(display > 0);
+        // A VNC password file holds 8 obfuscated bytes; any 8 bytes are a password.
+        QFile passwordFile(m_dir.filePath(QStringLiteral("passwd")));
+        QVERIFY(passwordFile.open(QIODevice::WriteOnly));
+        passwordFile.write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+        passwordFile.close();
+        const QString socket = m_dir.filePath(QStringLiteral("vnc-password"));
+        auto xvnc = std::make_unique<QProcess>();
+        xvnc->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        xvnc->start(QStringLiteral("Xvnc"),
+                    {QStringLiteral(":%1").arg(display),
+                     QStringLiteral("-rfbunixpath"),
+                     socket,
+                     QStringLiteral("-rfbport"),
+                     QStringLiteral("-1"),
+                     QStringLiteral("-SecurityTypes"),
+                     QStringLiteral("VncAuth"),
+                     QStringLiteral("-PasswordFile"),
+                     passwordFile.fileName(),
+                     QStringLiteral("-geometry"),
+                     QStringLiteral("320x200"),
+                     QStringLiteral("-nolisten"),
+                     QStringLiteral("tcp")});
+        QVERIFY2(xvnc->waitForStarted(), qPrintable(xvnc->errorString()));
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(socket).exists() || xvnc->state() != QProcess::Running, 15000);
+        QVERIFY2(xvnc->state() == QProcess::Running, "Xvnc exited");
+
+        QElapsedTimer timer;
+        timer.start();
+        const auto result = VncScreenshot::grab(socket, 10s);
+        const qint64 elapsed = timer.elapsed();
+        stop(xvnc);
+        QVERIFY(!result.ok());
+        QVERIFY2(result.errorMessage().contains(QStringLiteral("password")), qPrintable(result.errorMessage()));
+        QVERIFY2(elapsed < 5000, qPrintable(QString::number(elapsed)));
     }
 
     void demoAppRunsOnTheDisplay()
