@@ -73,8 +73,13 @@ private:
 void reachCrashPoint(const char *point)
 {
     const QByteArray wanted = qgetenv(SnapshotStore::crashPointVariable);
-    if (!wanted.isEmpty() && wanted == point) {
+    if (wanted.isEmpty()) {
+        return;
+    }
+    if (wanted == point) {
         ::raise(SIGKILL);
+    } else if (wanted == QByteArray(point) + ":stop") {
+        ::raise(SIGSTOP);
     }
 }
 
@@ -172,11 +177,13 @@ bool isSafeRelativePath(const QByteArray &path)
 SnapshotStore::SnapshotStore(const QString &path,
                              UniqueFd directory,
                              UniqueFd lock,
+                             UniqueFd commitLock,
                              std::unique_ptr<ChunkStore> chunks,
                              std::unique_ptr<SnapshotCatalog> catalog)
     : m_path(path)
     , m_directory(std::move(directory))
     , m_lock(std::move(lock))
+    , m_commitLock(std::move(commitLock))
     , m_chunks(std::move(chunks))
     , m_catalog(std::move(catalog))
 {
@@ -228,7 +235,7 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &direct
     }
 
     // SQLite opens its files by name: make sure none of them is a link or someone else's.
-    for (const char *name : {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal", "lock"}) {
+    for (const char *name : {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal", "lock", "commit.lock"}) {
         struct stat fileStatus{};
         if (::fstatat(dir.get(), name, &fileStatus, AT_SYMLINK_NOFOLLOW) == 0 && (!S_ISREG(fileStatus.st_mode) || fileStatus.st_uid != ::geteuid())) {
             return Error{
@@ -239,12 +246,9 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &direct
         }
     }
     UniqueFd lock(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!lock) {
-        return Error{i18n("Could not open the lock file of the snapshot store %1: %2", path, systemError(errno))};
-    }
-    StoreLock exclusive(lock.get(), LOCK_EX);
-    if (auto error = exclusive.error(path)) {
-        return *error;
+    UniqueFd commitLock(::openat(dir.get(), "commit.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!lock || !commitLock) {
+        return Error{i18n("Could not open the lock files of the snapshot store %1: %2", path, systemError(errno))};
     }
 
     auto chunks = ChunkStore::open(dir.get(), path);
@@ -264,7 +268,8 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &direct
     if (!catalog) {
         return catalog.error();
     }
-    return std::unique_ptr<SnapshotStore>(new SnapshotStore(path, std::move(dir), std::move(lock), std::move(*chunks), std::move(*catalog)));
+    return std::unique_ptr<SnapshotStore>(
+        new SnapshotStore(path, std::move(dir), std::move(lock), std::move(commitLock), std::move(*chunks), std::move(*catalog)));
 }
 
 Result<SnapshotInfo>
@@ -284,8 +289,14 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
         return scanned.error();
     }
 
-    StoreLock exclusive(m_lock.get(), LOCK_EX);
-    if (auto error = exclusive.error(m_path)) {
+    // Another commit could share, or on failure discard, the chunks this one
+    // writes; garbage collection could remove chunks this one found present.
+    StoreLock commitsExcluded(m_commitLock.get(), LOCK_EX);
+    if (auto error = commitsExcluded.error(m_path)) {
+        return *error;
+    }
+    StoreLock collectionExcluded(m_lock.get(), LOCK_SH);
+    if (auto error = collectionExcluded.error(m_path)) {
         return *error;
     }
 

@@ -22,8 +22,10 @@ class SnapshotCatalog;
 /// (ChunkStore) and an SQLite catalog of snapshots, files and chunk
 /// references (SnapshotCatalog), in one directory owned by the user.
 ///
-/// Commits and garbage collection of all processes take an exclusive lock
-/// on <store>/lock; reading (materialize, readFile, verify) a shared one.
+/// Locking between processes (flock): garbage collection holds <store>/lock
+/// exclusively; commits and readers (materialize, readFile, verify) hold it
+/// shared, so a long commit never blocks a restore. Commits also hold
+/// <store>/commit.lock exclusively, so they never interleave with each other.
 /// Every file is opened relative to directory fds and no symbolic link is
 /// ever followed. An instance is not thread-safe; use it from the thread
 /// that opened it.
@@ -72,16 +74,23 @@ public:
 
     /// Name of the environment variable a test sets to have commit() kill
     /// its own process at a point: "after-first-chunk", "after-chunks",
-    /// "before-catalog", "in-catalog" or "after-catalog".
+    /// "before-catalog", "in-catalog" or "after-catalog". With ":stop" appended
+    /// the process stops (SIGSTOP) there instead.
     static constexpr const char *crashPointVariable = "REWIND_STORE_CRASH_POINT";
 
 private:
-    SnapshotStore(const QString &path, UniqueFd directory, UniqueFd lock, std::unique_ptr<ChunkStore> chunks, std::unique_ptr<SnapshotCatalog> catalog);
+    SnapshotStore(const QString &path,
+                  UniqueFd directory,
+                  UniqueFd lock,
+                  UniqueFd commitLock,
+                  std::unique_ptr<ChunkStore> chunks,
+                  std::unique_ptr<SnapshotCatalog> catalog);
     Error noSuchSnapshot(qint64 id) const;
 
     QString m_path;
     UniqueFd m_directory;
     UniqueFd m_lock;
+    UniqueFd m_commitLock;
     std::unique_ptr<ChunkStore> m_chunks;
     std::unique_ptr<SnapshotCatalog> m_catalog;
 };

@@ -10,11 +10,14 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QRandomGenerator>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -455,6 +458,42 @@ private Q_SLOTS:
         QVERIFY(changed->pinned);
     }
 
+    void storeDirectoryIsPrivateAndOwned()
+    {
+        const QString path = freshPath(QStringLiteral("store"));
+        QCOMPARE(::mkdir(QFile::encodeName(path).constData(), 0755), 0);
+        QVERIFY(openStore(path));
+        struct stat status{};
+        QCOMPARE(::stat(QFile::encodeName(path).constData(), &status), 0);
+        QCOMPARE(status.st_mode & 07777, 0700u);
+
+        const QString foreign = freshPath(QStringLiteral("store"));
+        QCOMPARE(::mkdir(QFile::encodeName(foreign).constData(), 0700), 0);
+        QCOMPARE(::chown(QFile::encodeName(foreign).constData(), 65534, 65534), 0);
+        auto refused = SnapshotStore::open(foreign);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("another user")), qPrintable(refused.errorMessage()));
+        QCOMPARE(QDir(foreign).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).size(), 0);
+    }
+
+    void newerCatalogsAreRefused()
+    {
+        const QString path = freshPath(QStringLiteral("store"));
+        QVERIFY(openStore(path));
+        {
+            QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("newer"));
+            database.setDatabaseName(path + QStringLiteral("/catalog.sqlite"));
+            QVERIFY(database.open());
+            QSqlQuery query(database);
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO schema_version (version) VALUES (99)")));
+            database.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("newer"));
+        auto refused = SnapshotStore::open(path);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("newer version of Rewind")), qPrintable(refused.errorMessage()));
+    }
+
     void symbolicLinksInTheStagingTreeAreRefused()
     {
         const QString outside = freshPath(QStringLiteral("outside"));
@@ -639,6 +678,68 @@ private Q_SLOTS:
         auto restored = materialized(*store, baselineId);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(baseline));
+    }
+
+    void commitsExcludeGarbageCollectionButNotReaders()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString baseline = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(baseline + QStringLiteral("/pages-1.img"), randomBytes(300000, 20)));
+        qint64 baselineId = 0;
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto first = commitTree(*store, baseline);
+            QVERIFY(first.ok());
+            baselineId = first->id;
+        }
+        const QString big = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(big + QStringLiteral("/pages-1.img"), randomBytes(2 * 1024 * 1024, 21)));
+
+        const pid_t child = ::fork();
+        QVERIFY(child >= 0);
+        if (child == 0) {
+            ::setenv(SnapshotStore::crashPointVariable, "before-catalog:stop", 1);
+            auto store = SnapshotStore::open(storePath);
+            if (!store) {
+                ::_exit(2);
+            }
+            UniqueFd staging = openDirectory(big);
+            ::_exit((*store)->commit(QStringLiteral("session-a"), staging.get(), QString(), SnapshotTrigger::Manual, {}).ok() ? 0 : 1);
+        }
+        struct ChildKiller {
+            pid_t pid;
+            ~ChildKiller()
+            {
+                if (pid > 0) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, nullptr, 0);
+                }
+            }
+        } killer{child};
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, WUNTRACED), child);
+        QVERIFY2(WIFSTOPPED(status), qPrintable(QString::number(status)));
+
+        // The stopped commit holds the store's lock shared: gc would wait,
+        // reading goes on.
+        UniqueFd lock(::open(QFile::encodeName(storePath + QStringLiteral("/lock")).constData(), O_RDWR | O_CLOEXEC));
+        QVERIFY(lock.valid());
+        QCOMPARE(::flock(lock.get(), LOCK_EX | LOCK_NB), -1);
+        QCOMPARE(errno, EWOULDBLOCK);
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto restored = materialized(*store, baselineId);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(baseline));
+
+        QCOMPARE(::kill(child, SIGKILL), 0);
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        killer.pid = 0;
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QVERIFY(stats->chunksRemoved >= 8);
+        QCOMPARE(store->list()->size(), 1);
     }
 
     void throughputOfALargeFile()
