@@ -596,6 +596,7 @@ Result<GarbageStats> SnapshotStore::collectGarbage()
     if (auto removed = m_catalog->removeUnreferencedChunks(); !removed) {
         return removed.error();
     }
+    reachCrashPoint("gc-after-catalog");
     auto known = m_catalog->chunkIds();
     if (!known) {
         return known.error();

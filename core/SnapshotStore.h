@@ -74,7 +74,8 @@ public:
 
     /// Name of the environment variable a test sets to have commit() kill
     /// its own process at a point: "after-first-chunk", "after-chunks",
-    /// "before-catalog", "in-catalog" or "after-catalog". With ":stop" appended
+    /// "before-catalog", "in-catalog" or "after-catalog", or have
+    /// collectGarbage() do so at "gc-after-catalog". With ":stop" appended
     /// the process stops (SIGSTOP) there instead.
     static constexpr const char *crashPointVariable = "REWIND_STORE_CRASH_POINT";
 

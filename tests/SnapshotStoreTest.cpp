@@ -594,7 +594,8 @@ private Q_SLOTS:
         auto full = commitTree(*store, big);
         QVERIFY(!full.ok());
         qInfo() << full.errorMessage();
-        QVERIFY2(full.errorMessage().contains(QStringLiteral("is full")), qPrintable(full.errorMessage()));
+        QVERIFY2(full.errorMessage().startsWith(QStringLiteral("The snapshot store on %1 is full").arg(storePath)), qPrintable(full.errorMessage()));
+        QVERIFY2(full.errorMessage().contains(QStringLiteral("Delete old snapshots")), qPrintable(full.errorMessage()));
         QVERIFY2(full.errorMessage().contains(storePath), qPrintable(full.errorMessage()));
         QCOMPARE(store->list()->size(), 1);
         QCOMPARE(chunkFiles(storePath), chunksBefore);
@@ -602,6 +603,34 @@ private Q_SLOTS:
         auto restored = materialized(*store, first->id);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(small));
+        QVERIFY(store->verify()->clean());
+
+        // No chunk to write, but the catalog cannot grow: SQLite's "full" is
+        // reported the same way.
+        const QString manyFiles = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(manyFiles + QStringLiteral("/pages-1.img"), readWholeFile(small + QStringLiteral("/pages-1.img"))));
+        for (int i = 0; i < 5000; ++i) {
+            QVERIFY(writeFile(manyFiles + QStringLiteral("/empty-file-with-a-rather-long-name-%1").arg(i), QByteArray()));
+        }
+        {
+            QFile filler(mountPoint + QStringLiteral("/filler"));
+            QVERIFY(filler.open(QIODevice::WriteOnly));
+            const QByteArray block(64 * 1024, 'f');
+            while (filler.write(block) == block.size() && filler.flush()) { }
+        }
+        QVERIFY(freeBytes(mountPoint) < 64 * 1024);
+        auto catalogFull = commitTree(*store, manyFiles);
+        QVERIFY(!catalogFull.ok());
+        qInfo() << catalogFull.errorMessage();
+        QVERIFY2(catalogFull.errorMessage().startsWith(QStringLiteral("The snapshot store on %1 is full").arg(storePath)),
+                 qPrintable(catalogFull.errorMessage()));
+        QVERIFY2(catalogFull.errorMessage().contains(QStringLiteral("Delete old snapshots")), qPrintable(catalogFull.errorMessage()));
+        QCOMPARE(store->list()->size(), 1);
+        QVERIFY(QFile::remove(mountPoint + QStringLiteral("/filler")));
+        auto fits = commitTree(*store, manyFiles);
+        QVERIFY2(fits.ok(), qPrintable(fits.errorMessage()));
+        QCOMPARE(fits->newBytes, 0);
+        QCOMPARE(store->list()->size(), 2);
         QVERIFY(store->verify()->clean());
     }
 
@@ -678,6 +707,55 @@ private Q_SLOTS:
         auto restored = materialized(*store, baselineId);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(baseline));
+    }
+
+    void killedGarbageCollectionIsFinishedByTheNextOne()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/kept.img"), randomBytes(1024 * 1024, 22)));
+        qint64 keptId = 0;
+        qint64 removedId = 0;
+        const QMap<QString, QByteArray> keptTree = treeOf(staging);
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto kept = commitTree(*store, staging);
+            QVERIFY(kept.ok());
+            keptId = kept->id;
+            QVERIFY(writeFile(staging + QStringLiteral("/removed.img"), randomBytes(1024 * 1024, 23)));
+            auto removed = commitTree(*store, staging);
+            QVERIFY(removed.ok());
+            removedId = removed->id;
+        }
+        const int chunksBefore = chunkFiles(storePath).size();
+
+        const pid_t child = ::fork();
+        QVERIFY(child >= 0);
+        if (child == 0) {
+            ::setenv(SnapshotStore::crashPointVariable, "gc-after-catalog", 1);
+            auto store = SnapshotStore::open(storePath);
+            if (!store || !(*store)->remove(removedId).ok()) {
+                ::_exit(2);
+            }
+            ::_exit((*store)->collectGarbage().ok() ? 0 : 1);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, qPrintable(QString::number(status)));
+        QCOMPARE(chunkFiles(storePath).size(), chunksBefore);
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        QCOMPARE(store->snapshot(removedId).errorMessage(), QStringLiteral("There is no snapshot %1.").arg(removedId));
+        QVERIFY(store->verify()->clean());
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QVERIFY(stats->chunksRemoved > 0);
+        QCOMPARE(store->verify()->chunksChecked, qint64(chunkFiles(storePath).size()));
+        auto restored = materialized(*store, keptId);
+        QVERIFY(restored);
+        QCOMPARE(*restored, keptTree);
     }
 
     void commitsExcludeGarbageCollectionButNotReaders()
