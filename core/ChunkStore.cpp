@@ -221,6 +221,10 @@ Result<ChunkStore::Stored> ChunkStore::put(const unsigned char *data, std::size_
     if (errno != ENOENT) {
         return ioError(errno, i18n("Looking up a chunk"));
     }
+    if (const auto pending = m_pending.constFind(stored.id); pending != m_pending.cend()) {
+        stored.storedBytes = *pending;
+        return stored;
+    }
 
     QByteArray &buffer = m_codecs->buffer;
     buffer.resize(qsizetype(headerSize + ZSTD_compressBound(size)));
@@ -235,36 +239,55 @@ Result<ChunkStore::Stored> ChunkStore::put(const unsigned char *data, std::size_
     }
     const std::size_t fileSize = headerSize + compressed;
 
-    const QByteArray temporaryName = ".tmp-" + fileName + '-' + QByteArray::number(::getpid());
-    UniqueFd file(::openat(dirFd, temporaryName.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    const QByteArray temporary = temporaryName(stored.id);
+    UniqueFd file(::openat(dirFd, temporary.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!file && errno == EEXIST) {
         // Left behind by an earlier process with the same pid that crashed.
-        ::unlinkat(dirFd, temporaryName.constData(), 0);
-        file.reset(::openat(dirFd, temporaryName.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        ::unlinkat(dirFd, temporary.constData(), 0);
+        file.reset(::openat(dirFd, temporary.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     }
     if (!file) {
         return ioError(errno, i18n("Creating a chunk file"));
     }
-    if (!writeAll(file.get(), buffer.constData(), fileSize) || ::fsync(file.get()) != 0) {
+    if (!writeAll(file.get(), buffer.constData(), fileSize)) {
         const int error = errno;
         file.reset();
-        ::unlinkat(dirFd, temporaryName.constData(), 0);
+        ::unlinkat(dirFd, temporary.constData(), 0);
         return ioError(error, i18n("Writing a chunk"));
     }
-    file.reset();
-    if (::renameat(dirFd, temporaryName.constData(), dirFd, fileName.constData()) != 0) {
-        const int error = errno;
-        ::unlinkat(dirFd, temporaryName.constData(), 0);
-        return ioError(error, i18n("Renaming a chunk into place"));
-    }
-    m_touchedDirectories.insert(directoryName);
+    // Start writing it back now; persist() waits for it.
+    ::sync_file_range(file.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    m_pending.insert(stored.id, qint64(fileSize));
     stored.storedBytes = qint64(fileSize);
     stored.written = true;
     return stored;
 }
 
-Result<void> ChunkStore::syncDirectories()
+QByteArray ChunkStore::temporaryName(const QByteArray &id)
 {
+    return ".tmp-" + id.mid(2) + '-' + QByteArray::number(::getpid());
+}
+
+Result<void> ChunkStore::persist()
+{
+    if (!m_pending.isEmpty()) {
+        if (::syncfs(m_chunksDir.get()) != 0) {
+            return ioError(errno, i18n("Flushing the chunks to disk"));
+        }
+        const QList<QByteArray> ids = m_pending.keys();
+        for (const QByteArray &id : ids) {
+            const QByteArray directoryName = id.left(2);
+            auto directory = openDirectory(directoryName);
+            if (!directory) {
+                return directory.error();
+            }
+            if (::renameat(directory->get(), temporaryName(id).constData(), directory->get(), id.mid(2).constData()) != 0) {
+                return ioError(errno, i18n("Renaming a chunk into place"));
+            }
+            m_pending.remove(id);
+            m_touchedDirectories.insert(directoryName);
+        }
+    }
     for (const QByteArray &name : std::as_const(m_touchedDirectories)) {
         auto directory = openDirectory(name);
         if (!directory) {
@@ -291,7 +314,8 @@ void ChunkStore::discard(const QByteArray &id)
     }
     auto directory = openDirectory(id.left(2));
     if (directory) {
-        ::unlinkat(directory->get(), id.mid(2).constData(), 0);
+        const QByteArray name = m_pending.remove(id) ? temporaryName(id) : id.mid(2);
+        ::unlinkat(directory->get(), name.constData(), 0);
     }
 }
 

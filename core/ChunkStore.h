@@ -5,6 +5,7 @@
 #include "UniqueFd.h"
 
 #include <QByteArray>
+#include <QHash>
 #include <QList>
 #include <QSet>
 #include <QString>
@@ -38,15 +39,18 @@ public:
     };
 
     /// Stores one chunk unless a chunk with the same content exists. A new
-    /// chunk is written to a temporary file, fsync'ed and renamed into place;
-    /// call syncDirectories() before relying on it after a crash.
+    /// chunk goes to a temporary file next to its final name; persist()
+    /// makes it durable and gives it that name.
     Result<Stored> put(const unsigned char *data, std::size_t size);
 
-    /// fsyncs every directory put() changed since the last call.
-    Result<void> syncDirectories();
+    /// Makes the chunks put() wrote since the last call durable, then
+    /// visible: one syncfs() of the store's file system (instead of an
+    /// fsync per chunk), the renames, then an fsync of each changed
+    /// directory. A chunk file under its final name is always complete.
+    Result<void> persist();
 
-    /// Removes a chunk file (one that put() wrote for a commit that failed,
-    /// or one that garbage collection found unreferenced).
+    /// Removes a chunk that put() wrote (renamed by persist() or not) for a
+    /// commit that failed.
     void discard(const QByteArray &id);
 
     /// The uncompressed bytes of a chunk, checked against its id. The Error
@@ -78,12 +82,14 @@ private:
     ChunkStore(UniqueFd storeDir, UniqueFd chunksDir, const QString &storePath);
     Result<UniqueFd> openDirectory(const QByteArray &name) const;
     Result<UniqueFd> openOrCreateDirectory(const QByteArray &name);
+    static QByteArray temporaryName(const QByteArray &id);
 
     struct Codecs;
     UniqueFd m_storeDir;
     UniqueFd m_chunksDir;
     QString m_storePath;
     std::unique_ptr<Codecs> m_codecs;
+    QHash<QByteArray, qint64> m_pending; ///< written by put(), not yet renamed: id -> file size
     QSet<QByteArray> m_touchedDirectories;
     bool m_chunksDirectoryTouched = false;
 };

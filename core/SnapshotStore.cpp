@@ -305,7 +305,6 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
         for (const QByteArray &id : std::as_const(written)) {
             m_chunks->discard(id);
         }
-        (void)m_chunks->syncDirectories();
         return error;
     };
 
@@ -386,7 +385,7 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
     }
 
     reachCrashPoint("after-chunks");
-    if (auto synced = m_chunks->syncDirectories(); !synced) {
+    if (auto synced = m_chunks->persist(); !synced) {
         return failed(synced.error());
     }
     reachCrashPoint("before-catalog");
