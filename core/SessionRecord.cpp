@@ -22,7 +22,14 @@ bool SessionRecord::isValidId(QStringView id)
 QString SessionRecord::newId(const QString &specName)
 {
     const QString suffix = QString::number(QRandomGenerator::system()->bounded(0x100000, 0xffffff), 16);
-    return specName.left(40) + QLatin1Char('-') + suffix;
+    QString base;
+    for (const QChar c : specName.toLower().left(40)) {
+        base.append((c.isLetterOrNumber() && c.unicode() < 128) ? c : QLatin1Char('-'));
+    }
+    if (base.isEmpty() || base.startsWith(QLatin1Char('-'))) {
+        base.prepend(QLatin1String("session"));
+    }
+    return base + QLatin1Char('-') + suffix;
 }
 
 QJsonObject SessionRecord::toJson() const

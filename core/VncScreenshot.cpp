@@ -68,7 +68,8 @@ void installLibraryLogging()
 }
 
 /// Opens the socket inode itself, refusing symbolic links.
-Result<UniqueFd> openSocketPath(const QString &path)
+/// With rootFd, path is resolved as if rootFd were "/" (a cell's root).
+Result<UniqueFd> openSocketPath(const QString &path, int rootFd = AT_FDCWD)
 {
     const QByteArray encoded = QFile::encodeName(path);
     if (path.isEmpty() || !path.startsWith(QLatin1Char('/'))) {
@@ -77,9 +78,9 @@ Result<UniqueFd> openSocketPath(const QString &path)
     open_how how;
     std::memset(&how, 0, sizeof how);
     how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, encoded.constData(), &how, sizeof how));
-    if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (rootFd == AT_FDCWD ? 0 : RESOLVE_IN_ROOT);
+    int fd = static_cast<int>(::syscall(SYS_openat2, rootFd, encoded.constData(), &how, sizeof how));
+    if (fd < 0 && rootFd == AT_FDCWD && (errno == ENOSYS || errno == EPERM)) {
         // Kernels before 5.6, or a seccomp filter: at least the last component.
         fd = ::open(encoded.constData(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
@@ -292,15 +293,35 @@ using Client = std::unique_ptr<rfbClient, ClientDeleter>;
 
 Result<QImage> VncScreenshot::grab(const QString &unixSocketPath, std::chrono::milliseconds timeout)
 {
-    const Clock::time_point deadline = Clock::now() + timeout;
-    installLibraryLogging();
-    lastLibraryError.clear();
-
     auto socketFile = openSocketPath(unixSocketPath);
     if (!socketFile) {
         return socketFile.error();
     }
-    auto connection = connectTo(*socketFile, unixSocketPath);
+    return grabFrom(*socketFile, unixSocketPath, timeout);
+}
+
+Result<QImage> VncScreenshot::grabInCell(pid_t initPid, const QString &pathInCell, std::chrono::milliseconds timeout)
+{
+    // The cell's root is reached through its init's /proc entry; below it, nothing is followed.
+    const QByteArray root = "/proc/" + QByteArray::number(initPid) + "/root";
+    UniqueFd rootFd(::open(root.constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (initPid <= 0 || !rootFd) {
+        return Error{i18n("The session's cell (process %1) is not running.", initPid)};
+    }
+    auto socketFile = openSocketPath(pathInCell, rootFd.get());
+    if (!socketFile) {
+        return socketFile.error();
+    }
+    return grabFrom(*socketFile, pathInCell, timeout);
+}
+
+Result<QImage> VncScreenshot::grabFrom(const UniqueFd &socketFile, const QString &unixSocketPath, std::chrono::milliseconds timeout)
+{
+    const Clock::time_point deadline = Clock::now() + timeout;
+    installLibraryLogging();
+    lastLibraryError.clear();
+
+    auto connection = connectTo(socketFile, unixSocketPath);
     if (!connection) {
         return connection.error();
     }

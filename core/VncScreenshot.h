@@ -3,6 +3,9 @@
 
 #include "Result.h"
 
+#include "UniqueFd.h"
+#include <sys/types.h>
+
 #include <QImage>
 #include <QRect>
 #include <QString>
@@ -23,6 +26,9 @@ public:
     /// component, and the path must be a socket. Gives up after timeout.
     /// The encodings asked for are lossless, so the image is exact.
     static Result<QImage> grab(const QString &unixSocketPath, std::chrono::milliseconds timeout);
+    /// The same for a socket inside a cell, at pathInCell below the root of
+    /// the cell whose init is initPid; no symbolic link there is followed.
+    static Result<QImage> grabInCell(pid_t initPid, const QString &pathInCell, std::chrono::milliseconds timeout);
 
     /// The image scaled smoothly to width pixels wide, keeping its aspect
     /// ratio; an image already that narrow or narrower is returned as is.
@@ -32,6 +38,9 @@ public:
     /// not counting those inside ignore. Images of different sizes differ
     /// entirely (1.0).
     static double differingFraction(const QImage &a, const QImage &b, const QRect &ignore = {});
+
+private:
+    static Result<QImage> grabFrom(const UniqueFd &socketFile, const QString &unixSocketPath, std::chrono::milliseconds timeout);
 };
 
 } // namespace Rewind

@@ -35,8 +35,17 @@ TestCell &TestCell::operator=(TestCell &&other) noexcept
 
 TestCell TestCell::start(const QStringList &command, QString *error)
 {
+    return startInCgroup(QString(), command, error);
+}
+
+TestCell TestCell::startInCgroup(const QString &cgroupDir, const QStringList &command, QString *error)
+{
+    QStringList arguments;
+    if (!cgroupDir.isEmpty()) {
+        arguments << QStringLiteral("--cgroup") << cgroupDir;
+    }
     QProcess launcher;
-    launcher.start(QStringLiteral(CELL_INIT_PATH), QStringList{QStringLiteral("--")} + command);
+    launcher.start(QStringLiteral(CELL_INIT_PATH), arguments + QStringList{QStringLiteral("--")} + command);
     if (!launcher.waitForFinished(30000) || launcher.exitCode() != 0) {
         if (error) {
             *error = QString::fromLocal8Bit(launcher.readAllStandardError());

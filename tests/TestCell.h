@@ -21,6 +21,8 @@ public:
 
     /// Starts COMMAND in a new cell; check valid() and error().
     static TestCell start(const QStringList &command, QString *error = nullptr);
+    /// Starts COMMAND in a new cell whose processes live in the cgroup CGROUPDIR.
+    static TestCell startInCgroup(const QString &cgroupDir, const QStringList &command, QString *error = nullptr);
 
     /// Makes the calling process the reaper of orphaned descendants.
     static void becomeSubreaper();

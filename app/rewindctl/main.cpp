@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewindctl: Rewind's command line.
-#include "CriuCheckpointer.h"
+//
+// Exit codes: 0 success, 1 the operation failed (the message says why),
+// 2 the command line was wrong.
+#include "RewindCommands.h"
 #include "rewind_version.h"
 
 #include <KAboutData>
@@ -8,9 +11,6 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QTextStream>
-
-using namespace Rewind;
 
 int main(int argc, char **argv)
 {
@@ -25,15 +25,17 @@ int main(int argc, char **argv)
 
     QCommandLineParser parser;
     about.setupCommandLine(&parser);
+    parser.setApplicationDescription(RewindCommands::usage());
+    parser.addOption({QStringLiteral("json"), i18n("Print machine-readable JSON.")});
+    parser.addOption({QStringLiteral("label"), i18n("A label for the new snapshot."), i18n("text")});
+    parser.addOption({QStringLiteral("as-new"), i18n("Restore as a new session beside the original (a branch).")});
+    parser.addOption({QStringLiteral("output"), i18n("Where to write a screenshot."), i18n("file")});
+    parser.addPositionalArgument(QStringLiteral("command"), i18n("What to do; see above."));
     parser.process(app);
     about.processCommandLine(&parser);
 
-    QTextStream out(stdout);
-    const auto criu = CriuCheckpointer::version();
-    if (!criu) {
-        QTextStream(stderr) << criu.errorMessage() << Qt::endl;
-        return 1;
-    }
-    out << i18n("Rewind %1, CRIU %2.%3.%4", QStringLiteral(REWIND_VERSION_STRING), *criu / 10000, *criu / 100 % 100, *criu % 100) << Qt::endl;
-    return 0;
+    RewindCommands commands(parser.isSet(QStringLiteral("json")));
+    return commands.run(
+        parser.positionalArguments(),
+        {.label = parser.value(QStringLiteral("label")), .asNew = parser.isSet(QStringLiteral("as-new")), .output = parser.value(QStringLiteral("output"))});
 }

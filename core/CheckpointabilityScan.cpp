@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "CheckpointabilityScan.h"
+#include "UniqueFd.h"
+
+#include <KLocalizedString>
+
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QRegularExpression>
+#include <QSet>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <thread>
+#include <unistd.h>
+
+namespace Rewind
+{
+namespace
+{
+
+using Obstacle = CheckpointabilityScan::Obstacle;
+
+QString systemError(int error = errno)
+{
+    return QString::fromLocal8Bit(std::strerror(error));
+}
+
+QString procPath(pid_t pid, const char *entry)
+{
+    return QStringLiteral("/proc/%1/%2").arg(pid).arg(QLatin1String(entry));
+}
+
+QByteArray readProcFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return {};
+    }
+    return file.readAll();
+}
+
+/// The inode of a namespace link such as /proc/PID/ns/pid; 0 if unknown.
+ino_t namespaceInode(const QString &path)
+{
+    struct stat status{};
+    return ::stat(QFile::encodeName(path).constData(), &status) == 0 ? status.st_ino : 0;
+}
+
+QString readLink(const QString &path)
+{
+    char target[4096];
+    const ssize_t length = ::readlink(QFile::encodeName(path).constData(), target, sizeof target);
+    if (length <= 0) {
+        return {};
+    }
+    return QFile::decodeName(QByteArray(target, int(length)));
+}
+
+QList<QString> directoryEntries(const QString &path)
+{
+    QList<QString> entries;
+    DIR *dir = ::opendir(QFile::encodeName(path).constData());
+    if (!dir) {
+        return entries;
+    }
+    while (const dirent *entry = ::readdir(dir)) {
+        if (entry->d_name[0] != '.') {
+            entries.append(QFile::decodeName(entry->d_name));
+        }
+    }
+    ::closedir(dir);
+    return entries;
+}
+
+/// The parent pid from /proc/PID/stat; -1 if the process is gone.
+pid_t parentOf(pid_t pid)
+{
+    const QByteArray stat = readProcFile(procPath(pid, "stat"));
+    // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+    const qsizetype end = stat.lastIndexOf(')');
+    if (end < 0) {
+        return -1;
+    }
+    const auto fields = stat.mid(end + 2).split(' ');
+    return fields.size() > 1 ? fields[1].toInt() : -1;
+}
+
+/// The name a user knows the process by: its command name, or the name of
+/// its program when the kernel cut the command name short (15 characters).
+QString processName(pid_t pid)
+{
+    const QString comm = QString::fromUtf8(readProcFile(procPath(pid, "comm"))).trimmed();
+    if (comm.size() >= 15) {
+        const QByteArray commandLine = readProcFile(procPath(pid, "cmdline"));
+        const QString program = QFileInfo(QString::fromLocal8Bit(commandLine.left(commandLine.indexOf('\0')))).fileName();
+        if (program.startsWith(comm)) {
+            return program;
+        }
+    }
+    return comm;
+}
+
+pid_t tracerOf(pid_t pid)
+{
+    const QByteArray status = readProcFile(procPath(pid, "status"));
+    const auto lines = status.split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("TracerPid:")) {
+            return line.mid(10).trimmed().toInt();
+        }
+    }
+    return 0;
+}
+
+/// Every process of the cell: those in the init's pid namespace, and the
+/// init's descendants (also those in nested pid namespaces).
+Result<QList<pid_t>> cellProcesses(pid_t init)
+{
+    const ino_t cellNamespace = namespaceInode(procPath(init, "ns/pid"));
+    if (cellNamespace == 0) {
+        return Error{i18n("The session's first process (pid %1) is not running: %2", init, systemError())};
+    }
+    // A cell has a pid namespace of its own; if it does not, only descendants count.
+    const bool ownNamespace = cellNamespace != namespaceInode(QStringLiteral("/proc/self/ns/pid"));
+
+    QHash<pid_t, pid_t> parents;
+    QSet<pid_t> cell{init};
+    const auto entries = directoryEntries(QStringLiteral("/proc"));
+    for (const QString &entry : entries) {
+        bool numeric = false;
+        const pid_t pid = entry.toInt(&numeric);
+        if (!numeric) {
+            continue;
+        }
+        parents.insert(pid, parentOf(pid));
+        if (ownNamespace && namespaceInode(procPath(pid, "ns/pid")) == cellNamespace) {
+            cell.insert(pid);
+        }
+    }
+    for (auto it = parents.cbegin(); it != parents.cend(); ++it) {
+        // Walk up to the init; bounded, in case of a loop from pid reuse.
+        pid_t ancestor = it.value();
+        for (int depth = 0; ancestor > 1 && depth < 4096; ++depth) {
+            if (ancestor == init) {
+                cell.insert(it.key());
+                break;
+            }
+            ancestor = parents.value(ancestor, -1);
+        }
+    }
+    QList<pid_t> pids(cell.cbegin(), cell.cend());
+    std::sort(pids.begin(), pids.end());
+    return pids;
+}
+
+struct UnixSocket {
+    quint32 peer = 0;
+    QString name; ///< a path, or "@name" for an abstract socket
+};
+
+/// A sock_diag netlink socket in the network namespace of PID.
+Result<UniqueFd> diagnosticsSocket(pid_t pid)
+{
+    const QString netNamespace = procPath(pid, "ns/net");
+    if (namespaceInode(netNamespace) == namespaceInode(QStringLiteral("/proc/self/ns/net"))) {
+        UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+        if (!fd) {
+            return Error{i18n("Cannot inspect the session's sockets: %1", systemError())};
+        }
+        return fd;
+    }
+    // A socket belongs to the network namespace it was made in: make it in
+    // a thread that enters the cell's, and leaves it again by ending.
+    int fd = -1;
+    int error = 0;
+    std::thread([&] {
+        UniqueFd ns(::open(QFile::encodeName(netNamespace).constData(), O_RDONLY | O_CLOEXEC));
+        if (!ns || ::setns(ns.get(), CLONE_NEWNET) < 0) {
+            error = errno;
+            return;
+        }
+        fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        error = errno;
+    }).join();
+    if (fd < 0) {
+        return Error{i18n("Cannot inspect the session's sockets: %1", systemError(error))};
+    }
+    return UniqueFd(fd);
+}
+
+/// Every unix socket of PID's network namespace by inode, with its peer and name.
+Result<QHash<quint32, UnixSocket>> unixSockets(pid_t pid)
+{
+    auto fd = diagnosticsSocket(pid);
+    if (!fd) {
+        return fd.error();
+    }
+    struct {
+        nlmsghdr header;
+        unix_diag_req request;
+    } message{};
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message.request.sdiag_family = AF_UNIX;
+    message.request.udiag_states = ~0U;
+    message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd->get(), &message, sizeof message, 0, reinterpret_cast<sockaddr *>(&kernel), sizeof kernel) < 0) {
+        return Error{i18n("Cannot inspect the session's sockets: %1", systemError())};
+    }
+
+    QHash<quint32, UnixSocket> sockets;
+    alignas(nlmsghdr) char buffer[32768];
+    for (;;) {
+        const ssize_t length = ::recv(fd->get(), buffer, sizeof buffer, 0);
+        if (length < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return Error{i18n("Cannot inspect the session's sockets: %1", systemError())};
+        }
+        int left = int(length);
+        for (auto *header = reinterpret_cast<nlmsghdr *>(buffer); NLMSG_OK(header, left); header = NLMSG_NEXT(header, left)) {
+            if (header->nlmsg_type == NLMSG_DONE) {
+                return sockets;
+            }
+            if (header->nlmsg_type == NLMSG_ERROR) {
+                const auto *failure = static_cast<const nlmsgerr *>(NLMSG_DATA(header));
+                return Error{i18n("Cannot inspect the session's sockets: %1", systemError(-failure->error))};
+            }
+            if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+                continue;
+            }
+            const auto *socketInfo = static_cast<const unix_diag_msg *>(NLMSG_DATA(header));
+            UnixSocket socket;
+            int attributesLength = int(header->nlmsg_len - NLMSG_LENGTH(sizeof *socketInfo));
+            for (auto *attribute = reinterpret_cast<rtattr *>(const_cast<unix_diag_msg *>(socketInfo) + 1); RTA_OK(attribute, attributesLength);
+                 attribute = RTA_NEXT(attribute, attributesLength)) {
+                const char *data = static_cast<const char *>(RTA_DATA(attribute));
+                const int size = int(RTA_PAYLOAD(attribute));
+                if (attribute->rta_type == UNIX_DIAG_PEER && size >= int(sizeof(quint32))) {
+                    std::memcpy(&socket.peer, data, sizeof socket.peer);
+                } else if (attribute->rta_type == UNIX_DIAG_NAME && size > 0) {
+                    if (data[0] == '\0') {
+                        socket.name = QLatin1Char('@') + QString::fromLocal8Bit(data + 1, size - 1);
+                    } else {
+                        socket.name = QString::fromLocal8Bit(data, int(::strnlen(data, size)));
+                    }
+                }
+            }
+            sockets.insert(socketInfo->udiag_ino, socket);
+        }
+    }
+}
+
+/// What a user would call the program at the other end of a socket path.
+QString peerDescription(const QString &path)
+{
+    static const QRegularExpression sessionBus(QStringLiteral("\\A/run/user/\\d+/bus\\z"));
+    static const QRegularExpression x11(QStringLiteral("\\A@?/tmp/\\.X11-unix/X(\\d+)\\z"));
+    const QString fileName = path.mid(path.lastIndexOf(QLatin1Char('/')) + 1);
+    if (path == QLatin1String("/run/dbus/system_bus_socket") || path == QLatin1String("/var/run/dbus/system_bus_socket")) {
+        return i18n("the host's D-Bus system bus");
+    }
+    if (sessionBus.match(path).hasMatch() || path.startsWith(QLatin1String("@/tmp/dbus-"))) {
+        return i18n("the host's D-Bus session bus");
+    }
+    if (const auto match = x11.match(path); match.hasMatch()) {
+        return i18n("the host's X display :%1", match.captured(1));
+    }
+    if (fileName.startsWith(QLatin1String("wayland-"))) {
+        return i18n("the host's Wayland display");
+    }
+    if (fileName.startsWith(QLatin1String("pipewire-"))) {
+        return i18n("the host's PipeWire sound and video server");
+    }
+    if (path.endsWith(QLatin1String("/pulse/native"))) {
+        return i18n("the host's PulseAudio sound server");
+    }
+    if (path == QLatin1String("/dev/log") || path.startsWith(QLatin1String("/run/systemd/journal/"))) {
+        return i18n("the host's system log");
+    }
+    return i18n("a program outside the session");
+}
+
+/// What a character or block device is, or an empty string for devices
+/// every session may hold (null, zero, random, terminals).
+QString deviceDescription(const QString &path, const struct stat &status)
+{
+    if (!S_ISCHR(status.st_mode)) {
+        return S_ISBLK(status.st_mode) ? i18n("a disk device") : QString();
+    }
+    const unsigned int major = ::major(status.st_rdev);
+    const unsigned int minor = ::minor(status.st_rdev);
+    if ((major == 1 && (minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9)) || (major == 5 && (minor == 0 || minor == 2))
+        || (major >= 136 && major <= 143)) {
+        return {};
+    }
+    if (major == 226) {
+        return i18n("the graphics card (GPU)");
+    }
+    if (major == 195 || path.startsWith(QLatin1String("/dev/nvidia"))) {
+        return i18n("the NVIDIA graphics card");
+    }
+    if (major == 116 || path.startsWith(QLatin1String("/dev/snd/"))) {
+        return i18n("the sound card");
+    }
+    if (major == 81 || path.startsWith(QLatin1String("/dev/video"))) {
+        return i18n("a video device (camera or capture card)");
+    }
+    if (major == 1 && minor == 11) {
+        return i18n("the kernel log");
+    }
+    if (major == 13 || path.startsWith(QLatin1String("/dev/input/"))) {
+        return i18n("an input device");
+    }
+    if (path.startsWith(QLatin1String("/dev/vfio/"))) {
+        return i18n("a device passed through with VFIO");
+    }
+    if (major == 10 && minor == 232) {
+        return i18n("the virtualization device (KVM)");
+    }
+    if (major == 10 && minor == 229) {
+        return i18n("the FUSE device");
+    }
+    return i18n("a device");
+}
+
+/// Kernel objects behind anonymous inodes that CRIU cannot save.
+QString kernelObjectDescription(const QString &target)
+{
+    if (target == QLatin1String("anon_inode:[io_uring]")) {
+        return i18n("an io_uring instance");
+    }
+    if (target == QLatin1String("anon_inode:[perf_event]")) {
+        return i18n("a performance counter (perf event)");
+    }
+    if (target.startsWith(QLatin1String("anon_inode:bpf")) || target.startsWith(QLatin1String("anon_inode:[bpf"))) {
+        return i18n("a BPF program or map");
+    }
+    if (target.contains(QLatin1String("vfio"))) {
+        return i18n("a device passed through with VFIO");
+    }
+    if (target.startsWith(QLatin1String("anon_inode:kvm"))) {
+        return i18n("a KVM virtual machine");
+    }
+    if (target.startsWith(QLatin1String("/dmabuf:")) || target == QLatin1String("anon_inode:sync_file")) {
+        return i18n("a graphics buffer shared with a device");
+    }
+    return {};
+}
+
+struct ProcessFacts {
+    pid_t pid = 0;
+    QString name;
+};
+
+class Scanner
+{
+public:
+    explicit Scanner(pid_t init)
+        : m_init(init)
+    {
+    }
+
+    Result<QList<Obstacle>> run()
+    {
+        const auto pids = cellProcesses(m_init);
+        if (!pids) {
+            return pids.error();
+        }
+        for (const pid_t pid : *pids) {
+            scanProcess(ProcessFacts{.pid = pid, .name = processName(pid)});
+        }
+        if (!m_sockets.isEmpty()) {
+            auto checked = checkSockets();
+            if (!checked) {
+                return checked.error();
+            }
+        }
+        return m_obstacles;
+    }
+
+private:
+    void add(const ProcessFacts &process, const QString &resource, const QString &reason)
+    {
+        m_obstacles.append(Obstacle{.pid = process.pid, .processName = process.name, .resource = resource, .reason = reason});
+    }
+
+    void scanProcess(const ProcessFacts &process)
+    {
+        if (const pid_t tracer = tracerOf(process.pid); tracer > 0) {
+            add(process,
+                processName(tracer),
+                i18n("%1 (pid %2) is being traced by %3 (pid %4), for example a debugger; a snapshot needs to trace it itself. Detach the debugger "
+                     "first.",
+                     process.name,
+                     process.pid,
+                     processName(tracer),
+                     tracer));
+        }
+
+        QSet<QString> devicesSeen;
+        const QString fdDir = procPath(process.pid, "fd");
+        const auto fds = directoryEntries(fdDir);
+        for (const QString &fd : fds) {
+            const QString link = fdDir + QLatin1Char('/') + fd;
+            const QString target = readLink(link);
+            if (target.startsWith(QLatin1String("socket:["))) {
+                const quint32 inode = target.mid(8, target.size() - 9).toUInt();
+                if (!m_socketOwners.contains(inode)) {
+                    m_sockets.append({process, inode});
+                }
+                m_socketOwners.insert(inode);
+                continue;
+            }
+            if (const QString kernelObject = kernelObjectDescription(target); !kernelObject.isEmpty()) {
+                add(process,
+                    target,
+                    i18n("%1 (pid %2) uses %3 (%4), which a snapshot cannot save. Close the program before taking a snapshot.",
+                         process.name,
+                         process.pid,
+                         kernelObject,
+                         target));
+                continue;
+            }
+            struct stat status{};
+            if (!target.startsWith(QLatin1Char('/')) || ::stat(QFile::encodeName(link).constData(), &status) < 0 || devicesSeen.contains(target)) {
+                continue;
+            }
+            if (const QString device = deviceDescription(target, status); !device.isEmpty()) {
+                devicesSeen.insert(target);
+                addDevice(process, target, device);
+            }
+        }
+
+        // Device memory stays mapped after its file is closed (GPU buffers).
+        const auto maps = readProcFile(procPath(process.pid, "maps")).split('\n');
+        for (const QByteArray &line : maps) {
+            const qsizetype slash = line.indexOf(" /dev/");
+            if (slash < 0) {
+                continue;
+            }
+            const QString path = QString::fromLocal8Bit(line.mid(slash + 1)).trimmed();
+            if (path.startsWith(QLatin1String("/dev/shm/")) || path.startsWith(QLatin1String("/dev/zero")) || devicesSeen.contains(path)) {
+                continue;
+            }
+            devicesSeen.insert(path);
+            addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
+        }
+    }
+
+    void addDevice(const ProcessFacts &process, const QString &path, const QString &device)
+    {
+        add(process,
+            path,
+            i18n("%1 (pid %2) is using %3 (%4); a snapshot cannot save or restore the state of a device. Close the program before taking a snapshot.",
+                 process.name,
+                 process.pid,
+                 device,
+                 path));
+    }
+
+    Result<void> checkSockets()
+    {
+        const auto sockets = unixSockets(m_init);
+        if (!sockets) {
+            return sockets.error();
+        }
+        for (const auto &[process, inode] : std::as_const(m_sockets)) {
+            const auto found = sockets->constFind(inode);
+            if (found == sockets->cend() || found->peer == 0 || m_socketOwners.contains(found->peer)) {
+                continue; // not a unix socket, not connected, or connected within the cell
+            }
+            QString path = sockets->value(found->peer).name;
+            if (path.isEmpty()) {
+                path = found->name; // the cell's end of a connection from outside
+            }
+            if (path.isEmpty()) {
+                add(process,
+                    QStringLiteral("socket:[%1]").arg(inode),
+                    i18n("%1 (pid %2) is connected to a program outside the session through an unnamed socket; a snapshot cannot take that connection "
+                         "along. Close the program or run it inside the session.",
+                         process.name,
+                         process.pid));
+                continue;
+            }
+            add(process,
+                path,
+                i18n("%1 (pid %2) is connected to %3 (%4); a snapshot cannot take that connection along. Close the program or run it inside the session.",
+                     process.name,
+                     process.pid,
+                     peerDescription(path),
+                     path));
+        }
+        return {};
+    }
+
+    struct SocketUse {
+        ProcessFacts process;
+        quint32 inode = 0;
+    };
+
+    pid_t m_init;
+    QList<Obstacle> m_obstacles;
+    QList<SocketUse> m_sockets;
+    QSet<quint32> m_socketOwners;
+};
+
+} // namespace
+
+Result<QList<Obstacle>> CheckpointabilityScan::scan(pid_t cellInitPid)
+{
+    if (cellInitPid <= 0) {
+        return Error{i18n("There is no session to scan.")};
+    }
+    return Scanner(cellInitPid).run();
+}
+
+QString CheckpointabilityScan::describe(const QList<Obstacle> &obstacles)
+{
+    if (obstacles.isEmpty()) {
+        return {};
+    }
+    QStringList lines{
+        i18np("The session cannot be snapshotted because of one problem:", "The session cannot be snapshotted because of %1 problems:", obstacles.size())};
+    for (const Obstacle &obstacle : obstacles) {
+        lines.append(QStringLiteral("• ") + obstacle.reason);
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+} // namespace Rewind

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+
+#include <QList>
+#include <QString>
+
+#include <sys/types.h>
+
+namespace Rewind
+{
+
+/// Looks through every process of a cell, before it is frozen, for what a
+/// snapshot cannot take along: connections to programs outside the cell
+/// (the host's D-Bus, X, Wayland, sound server), devices such as a GPU,
+/// debuggers, and kernel objects CRIU refuses (io_uring, perf events, BPF).
+class CheckpointabilityScan
+{
+public:
+    /// One thing in one process that keeps the cell from being snapshotted.
+    struct Obstacle {
+        pid_t pid = 0; ///< as seen from the scanning process
+        QString processName;
+        QString resource; ///< the socket path, device file or kernel object
+        QString reason; ///< a sentence a user can act on
+    };
+
+    /// Scans the cell whose init is CELLINITPID: the processes in its pid
+    /// namespace and all its descendants. An empty list: nothing found.
+    static Result<QList<Obstacle>> scan(pid_t cellInitPid);
+
+    /// The obstacles as one message, for an error shown to the user.
+    static QString describe(const QList<Obstacle> &obstacles);
+};
+
+} // namespace Rewind

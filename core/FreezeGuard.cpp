@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "FreezeGuard.h"
+#include "CgroupFreezer.h"
+
+#include <QDebug>
+
+#include <utility>
+
+namespace Rewind
+{
+
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::steady_clock;
+
+Result<FreezeGuard> FreezeGuard::freeze(const QString &cgroupDir, std::chrono::milliseconds timeout)
+{
+    FreezeGuard guard;
+    guard.m_requested = steady_clock::now();
+    if (auto frozen = CgroupFreezer::freeze(cgroupDir, timeout); !frozen) {
+        return frozen.error();
+    }
+    guard.m_confirmed = steady_clock::now();
+    guard.m_cgroupDir = cgroupDir;
+    return guard;
+}
+
+FreezeGuard::~FreezeGuard()
+{
+    release();
+}
+
+FreezeGuard::FreezeGuard(FreezeGuard &&other) noexcept
+    : m_cgroupDir(std::exchange(other.m_cgroupDir, QString()))
+    , m_thawed(std::exchange(other.m_thawed, false))
+    , m_requested(other.m_requested)
+    , m_confirmed(other.m_confirmed)
+    , m_thawedAt(other.m_thawedAt)
+{
+}
+
+FreezeGuard &FreezeGuard::operator=(FreezeGuard &&other) noexcept
+{
+    if (this != &other) {
+        release();
+        m_cgroupDir = std::exchange(other.m_cgroupDir, QString());
+        m_thawed = std::exchange(other.m_thawed, false);
+        m_requested = other.m_requested;
+        m_confirmed = other.m_confirmed;
+        m_thawedAt = other.m_thawedAt;
+    }
+    return *this;
+}
+
+void FreezeGuard::release()
+{
+    if (!isHeld()) {
+        return;
+    }
+    if (const auto thawed = thaw(); !thawed) {
+        qWarning() << "Could not thaw" << m_cgroupDir << "when done with it:" << thawed.errorMessage();
+    }
+}
+
+Result<void> FreezeGuard::thaw(std::chrono::milliseconds timeout)
+{
+    if (!isHeld()) {
+        return {};
+    }
+    // Whatever the outcome, the thaw is asked for: the guard no longer holds the freeze.
+    m_thawed = true;
+    const auto thawed = CgroupFreezer::thaw(m_cgroupDir, timeout);
+    m_thawedAt = steady_clock::now();
+    return thawed;
+}
+
+microseconds FreezeGuard::freezeLatency() const
+{
+    return duration_cast<microseconds>(m_confirmed - m_requested);
+}
+
+microseconds FreezeGuard::frozenFor() const
+{
+    if (m_cgroupDir.isEmpty()) {
+        return microseconds(0);
+    }
+    const auto end = m_thawed ? m_thawedAt : steady_clock::now();
+    return duration_cast<microseconds>(end - m_requested);
+}
+
+} // namespace Rewind

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+#include "RewindPaths.h"
+#include "SessionRecord.h"
+#include "SessionSpec.h"
+
+#include <QList>
+
+#include <chrono>
+
+namespace Rewind
+{
+
+enum class SessionState {
+    Running,
+    Frozen,
+    Stopped,
+    Crashed
+};
+QString stateName(SessionState state);
+
+struct SessionProcess {
+    pid_t pid = -1;
+    QString name;
+    QString commandLine;
+};
+
+/// Starts, stops and watches sessions: each one a cell (cgroup, namespaces,
+/// rewind-cell-init) running rewind-session with the session's plan.
+class SessionManager
+{
+public:
+    explicit SessionManager(RewindPaths paths);
+
+    /// Starts a session of spec for owner and waits until its display answers.
+    Result<SessionRecord> start(const SessionSpec &spec, uid_t owner);
+    /// Graceful first (SIGTERM to the cell's init), then the cgroup is killed.
+    Result<void> stop(const QString &id);
+    /// Stops the session if it runs and forgets it.
+    Result<void> remove(const QString &id);
+
+    Result<SessionRecord> session(const QString &id) const;
+    QList<SessionRecord> sessions() const;
+    SessionState state(const SessionRecord &record) const;
+    Result<QList<SessionProcess>> processes(const QString &id) const;
+
+    /// Records that the session now runs as the tree rooted at initPid.
+    Result<SessionRecord> adopt(SessionRecord record, pid_t initPid);
+
+    /// Where rewind-session makes Xvnc listen for VNC, inside the cell.
+    static inline const QString vncSocketInCell = QStringLiteral("/tmp/.rewind/vnc");
+    /// The session's VNC socket, reached through its init's root.
+    static QString vncSocketPath(pid_t initPid);
+    static QString cellPath(pid_t initPid, const QString &pathInCell);
+    Result<void> waitUntilReady(const SessionRecord &record, std::chrono::milliseconds timeout) const;
+
+    QString cgroupPath(const QString &id) const;
+    const RewindPaths &paths() const
+    {
+        return m_paths;
+    }
+
+private:
+    Result<void> killCell(const SessionRecord &record);
+
+    RewindPaths m_paths;
+};
+
+} // namespace Rewind

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SnapshotEngine.h"
+
+#include "Cgroup.h"
+#include "CgroupFreezer.h"
+#include "CheckpointabilityScan.h"
+#include "CriuCheckpointer.h"
+#include "CriuStatistics.h"
+#include "FreezeGuard.h"
+#include "MountTable.h"
+#include "SnapshotStore.h"
+#include "StagingDirectory.h"
+#include "VncScreenshot.h"
+
+#include <KLocalizedString>
+
+#include <QBuffer>
+#include <QElapsedTimer>
+#include <QImage>
+#include <QJsonArray>
+
+#include <fcntl.h>
+
+namespace Rewind
+{
+namespace
+{
+
+constexpr auto freezeTimeout = std::chrono::seconds(5);
+constexpr auto screenshotTimeout = std::chrono::seconds(5);
+constexpr auto readyTimeout = std::chrono::seconds(30);
+
+void report(const SnapshotEngine::Progress &progress, int percent, Stage stage)
+{
+    if (progress) {
+        progress(percent, stage);
+    }
+}
+
+Result<void> writePng(int dirFd, const char *name, const QImage &image)
+{
+    QByteArray png;
+    QBuffer buffer(&png);
+    buffer.open(QIODevice::WriteOnly);
+    if (!image.save(&buffer, "PNG")) {
+        return Error{i18n("Cannot encode the screenshot.")};
+    }
+    UniqueFd file(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!file || ::write(file.get(), png.constData(), png.size()) != png.size()) {
+        return Error{i18n("Cannot write the screenshot to the staging directory.")};
+    }
+    return {};
+}
+
+QStringList toStringList(const QVariant &value)
+{
+    return value.toStringList();
+}
+
+} // namespace
+
+QString stageName(Stage stage)
+{
+    switch (stage) {
+    case Stage::Scanning:
+        return i18nc("@info progress stage", "Scanning");
+    case Stage::Freezing:
+        return i18nc("@info progress stage", "Freezing");
+    case Stage::Dumping:
+        return i18nc("@info progress stage", "Dumping");
+    case Stage::Thawing:
+        return i18nc("@info progress stage", "Thawing");
+    case Stage::Storing:
+        return i18nc("@info progress stage", "Storing");
+    case Stage::Preparing:
+        return i18nc("@info progress stage", "Preparing");
+    case Stage::Restoring:
+        return i18nc("@info progress stage", "Restoring");
+    case Stage::Starting:
+        return i18nc("@info progress stage", "Starting");
+    }
+    return {};
+}
+
+SnapshotEngine::SnapshotEngine(SessionManager &sessions, SnapshotStore &store)
+    : m_sessions(sessions)
+    , m_store(store)
+{
+}
+
+Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress)
+{
+    auto record = m_sessions.session(sessionId);
+    if (!record) {
+        return record.error();
+    }
+    const SessionState state = m_sessions.state(*record);
+    if (state != SessionState::Running) {
+        return Error{i18n("Session %1 is %2: only a running session can be snapshotted.", sessionId, stateName(state))};
+    }
+
+    report(progress, 5, Stage::Scanning);
+    auto obstacles = CheckpointabilityScan::scan(record->initPid);
+    if (!obstacles) {
+        return obstacles.error();
+    }
+    if (!obstacles->isEmpty()) {
+        return Error{i18n("Session %1 cannot be snapshotted:\n%2", sessionId, CheckpointabilityScan::describe(*obstacles))};
+    }
+    auto mounts = MountTable::read(record->initPid);
+    if (!mounts) {
+        return mounts.error();
+    }
+    auto staging = StagingDirectory::create(m_sessions.paths().stagingDirectory());
+    if (!staging) {
+        return staging.error();
+    }
+    auto images = staging->makeSubdirectory("images");
+    if (!images) {
+        return images.error();
+    }
+
+    QVariantMap metadata;
+    // The picture is taken just before the freeze, so it shows what the snapshot holds.
+    auto screenshot = VncScreenshot::grabInCell(record->initPid, SessionManager::vncSocketInCell, screenshotTimeout);
+    if (screenshot) {
+        if (auto written = writePng(staging->fd(), "screenshot.png", *screenshot); !written) {
+            return written.error();
+        }
+        if (auto written = writePng(staging->fd(), "thumbnail.png", VncScreenshot::thumbnail(*screenshot)); !written) {
+            return written.error();
+        }
+    }
+    metadata.insert(QStringLiteral("screenshot"), screenshot.ok());
+    if (!screenshot) {
+        metadata.insert(QStringLiteral("screenshotError"), screenshot.errorMessage());
+    }
+
+    report(progress, 15, Stage::Freezing);
+    const QString cgroup = m_sessions.cgroupPath(sessionId);
+    auto frozen = FreezeGuard::freeze(cgroup, freezeTimeout);
+    if (!frozen) {
+        return frozen.error();
+    }
+    report(progress, 20, Stage::Dumping);
+    DumpRequest dump;
+    dump.rootPid = record->initPid;
+    dump.imagesDirFd = images->get();
+    dump.leaveRunning = true;
+    dump.freezeCgroup = cgroup;
+    dump.externalMounts = MountTable::externalMountPoints(*mounts);
+    auto dumped = CriuCheckpointer::dump(dump);
+
+    report(progress, 60, Stage::Thawing);
+    if (auto thawed = frozen->thaw(); !thawed) {
+        return thawed.error();
+    }
+    if (!dumped) {
+        return Error{i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage())};
+    }
+    metadata.insert(QStringLiteral("frozenUs"), qint64(std::chrono::duration_cast<std::chrono::microseconds>(frozen->frozenFor()).count()));
+    if (auto statistics = CriuDumpStatistics::read(images->get())) {
+        metadata.insert(QStringLiteral("criu"), statistics->toVariantMap());
+    }
+    metadata.insert(QStringLiteral("externalMounts"), dump.externalMounts);
+    metadata.insert(QStringLiteral("spec"), record->specName);
+    metadata.insert(QStringLiteral("owner"), qint64(record->ownerUid));
+    metadata.insert(QStringLiteral("plan"), record->plan.toVariantMap());
+
+    report(progress, 70, Stage::Storing);
+    auto committed = m_store.commit(sessionId, staging->fd(), label, trigger, metadata);
+    if (!committed) {
+        return Error{i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage())};
+    }
+    report(progress, 100, Stage::Storing);
+    return committed;
+}
+
+Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
+{
+    auto staging = StagingDirectory::create(m_sessions.paths().stagingDirectory());
+    if (!staging) {
+        return staging.error();
+    }
+    // Materializing re-hashes every chunk: a damaged snapshot fails here.
+    if (auto materialized = m_store.materialize(snapshotId, staging->fd()); !materialized) {
+        return materialized.error();
+    }
+    return staging;
+}
+
+Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, SessionRecord target, const Progress &progress)
+{
+    UniqueFd images(::openat(staging.fd(), "images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!images) {
+        return Error{i18n("Snapshot %1 holds no process images.", snapshot.id)};
+    }
+
+    report(progress, 40, Stage::Restoring);
+    auto cgroup = Cgroup::create(m_sessions.paths().cgroupParent, target.id);
+    if (!cgroup) {
+        return cgroup.error();
+    }
+    RestoreRequest request;
+    request.imagesDirFd = images.get();
+    request.externalMounts = toStringList(snapshot.metadata.value(QStringLiteral("externalMounts")));
+    request.cgroup = cgroup->path();
+    auto restored = CriuCheckpointer::restore(request);
+    if (!restored) {
+        (void)cgroup->killAll();
+        (void)cgroup->remove();
+        return restored.error();
+    }
+
+    report(progress, 80, Stage::Starting);
+    auto adopted = m_sessions.adopt(std::move(target), *restored);
+    if (!adopted) {
+        return adopted.error();
+    }
+    if (auto ready = m_sessions.waitUntilReady(*adopted, readyTimeout); !ready) {
+        (void)m_sessions.stop(adopted->id);
+        return ready.error();
+    }
+    report(progress, 100, Stage::Starting);
+    return adopted;
+}
+
+Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mode, const Progress &progress)
+{
+    auto chosen = m_store.snapshot(snapshotId);
+    if (!chosen) {
+        return chosen.error();
+    }
+    // Every byte is checked before anything changes.
+    report(progress, 10, Stage::Preparing);
+    auto staging = materialize(snapshotId);
+    if (!staging) {
+        return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", snapshotId, staging.errorMessage())};
+    }
+
+    if (mode == RestoreMode::AsNewSession) {
+        SessionRecord branch;
+        branch.specName = chosen->metadata.value(QStringLiteral("spec")).toString();
+        branch.id = SessionRecord::newId(branch.specName.isEmpty() ? QStringLiteral("branch") : branch.specName);
+        branch.ownerUid = uid_t(chosen->metadata.value(QStringLiteral("owner")).toLongLong());
+        branch.createdAt = QDateTime::currentDateTimeUtc();
+        branch.plan = QJsonObject::fromVariantMap(chosen->metadata.value(QStringLiteral("plan")).toMap());
+        auto restored = restoreInto(*chosen, *staging, branch, progress);
+        if (!restored) {
+            return restored.error();
+        }
+        return RestoreOutcome{*restored, std::nullopt};
+    }
+
+    auto current = m_sessions.session(chosen->sessionId);
+    SessionRecord target;
+    if (current) {
+        target = *current;
+    } else {
+        target.id = chosen->sessionId;
+        target.specName = chosen->metadata.value(QStringLiteral("spec")).toString();
+        target.ownerUid = uid_t(chosen->metadata.value(QStringLiteral("owner")).toLongLong());
+        target.createdAt = QDateTime::currentDateTimeUtc();
+        target.plan = QJsonObject::fromVariantMap(chosen->metadata.value(QStringLiteral("plan")).toMap());
+    }
+
+    std::optional<SnapshotInfo> before;
+    if (current && m_sessions.state(target) == SessionState::Running) {
+        auto taken = this->snapshot(target.id, i18n("Before restoring snapshot %1", snapshotId), SnapshotTrigger::BeforeRestore);
+        if (!taken) {
+            return Error{i18n("Could not save the session before restoring it, so nothing was changed.\n%1", taken.errorMessage())};
+        }
+        before = *taken;
+    }
+    if (current) {
+        if (auto stopped = m_sessions.stop(target.id); !stopped) {
+            return stopped.error();
+        }
+        target.initPid = -1;
+    }
+
+    auto restored = restoreInto(*chosen, *staging, target, progress);
+    if (restored) {
+        return RestoreOutcome{*restored, before};
+    }
+    if (!before) {
+        return restored.error();
+    }
+    auto beforeStaging = materialize(before->id);
+    auto rollback = beforeStaging ? restoreInto(*before, *beforeStaging, target, {}) : Result<SessionRecord>(beforeStaging.error());
+    if (!rollback) {
+        return Error{
+            i18n("Restoring snapshot %1 failed, and so did bringing the session back from snapshot %2, taken just before. "
+                 "Restore snapshot %2 by hand.\n%3\n%4",
+                 snapshotId,
+                 before->id,
+                 restored.errorMessage(),
+                 rollback.errorMessage())};
+    }
+    return Error{i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", snapshotId, restored.errorMessage())};
+}
+
+Result<RestoreOutcome> SnapshotEngine::recover(const QString &sessionId, const Progress &progress)
+{
+    auto record = m_sessions.session(sessionId);
+    if (!record) {
+        return record.error();
+    }
+    const SessionState state = m_sessions.state(*record);
+    if (state == SessionState::Running || state == SessionState::Frozen) {
+        return Error{i18n("Session %1 is %2; there is nothing to recover.", sessionId, stateName(state))};
+    }
+    auto snapshots = m_store.list(sessionId);
+    if (!snapshots) {
+        return snapshots.error();
+    }
+    if (snapshots->isEmpty()) {
+        return Error{i18n("Session %1 has no snapshot to recover from.", sessionId)};
+    }
+    return restore(snapshots->first().id, RestoreMode::InPlace, progress);
+}
+
+} // namespace Rewind

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+#include "SessionManager.h"
+#include "SnapshotInfo.h"
+
+#include <functional>
+#include <optional>
+
+namespace Rewind
+{
+
+class SnapshotStore;
+class StagingDirectory;
+
+/// The stages a snapshot or restore goes through, for progress reports.
+enum class Stage {
+    Scanning,
+    Freezing,
+    Dumping,
+    Thawing,
+    Storing,
+    Preparing,
+    Restoring,
+    Starting
+};
+QString stageName(Stage stage);
+
+enum class RestoreMode {
+    InPlace, ///< the snapshot replaces the running session (after a before-restore snapshot)
+    AsNewSession, ///< a branch: a new session beside the original
+};
+
+struct RestoreOutcome {
+    SessionRecord session;
+    std::optional<SnapshotInfo> beforeRestore; ///< taken when a running session was replaced
+};
+
+/// Takes snapshots of sessions and brings them back: scan, freeze, CRIU dump,
+/// thaw, store; and verify, CRIU restore, adopt.
+class SnapshotEngine
+{
+public:
+    using Progress = std::function<void(int percent, Stage stage)>;
+
+    SnapshotEngine(SessionManager &sessions, SnapshotStore &store);
+
+    /// Never leaves the session frozen; on failure nothing is added to the store.
+    Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
+
+    /// The snapshot is verified completely before the running session is
+    /// touched. In place: if the restore fails, the session comes back from
+    /// the before-restore snapshot.
+    Result<RestoreOutcome> restore(qint64 snapshotId, RestoreMode mode, const Progress &progress = {});
+
+    /// After a crash or a reboot: the session's latest snapshot restores in place.
+    Result<RestoreOutcome> recover(const QString &sessionId, const Progress &progress = {});
+
+private:
+    Result<StagingDirectory> materialize(qint64 snapshotId);
+    Result<SessionRecord> restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, SessionRecord target, const Progress &progress);
+
+    SessionManager &m_sessions;
+    SnapshotStore &m_store;
+};
+
+} // namespace Rewind

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// rewind-test-hold-open PATH: connects to PATH if it is a unix socket, opens
+// it for reading otherwise, and then waits forever, so that a test can look
+// at a process holding such a thing.
+// rewind-test-hold-open --pair PATH: listens on a unix socket at PATH and
+// connects a child process to it: a connection that stays within the cell.
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace
+{
+sockaddr_un addressOf(const char *path)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    return address;
+}
+
+bool connectTo(const char *path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    const sockaddr_un address = addressOf(path);
+    return fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
+}
+
+bool connectPair(const char *path)
+{
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    const sockaddr_un address = addressOf(path);
+    if (listener < 0 || ::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) < 0 || ::listen(listener, 1) < 0) {
+        return false;
+    }
+    const pid_t child = ::fork();
+    if (child < 0) {
+        return false;
+    }
+    if (child == 0) {
+        ::close(listener);
+        return connectTo(path);
+    }
+    return ::accept(listener, nullptr, nullptr) >= 0;
+}
+}
+
+int main(int argc, char **argv)
+{
+    bool held = false;
+    if (argc == 3 && std::string(argv[1]) == "--pair") {
+        held = connectPair(argv[2]);
+    } else if (argc == 2) {
+        struct stat status{};
+        if (::stat(argv[1], &status) == 0) {
+            held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : ::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0;
+        }
+    } else {
+        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair] PATH\n");
+        return 2;
+    }
+    if (!held) {
+        std::perror("rewind-test-hold-open");
+        return 1;
+    }
+    for (;;) {
+        ::pause();
+    }
+}
