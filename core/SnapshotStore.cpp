@@ -456,7 +456,8 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             if (::mkdirat(parent.get(), name.constData(), 0700) != 0) {
                 return writeError(entry.path, errno);
             }
-            directories.append({nativePath, entry.mode & 07777});
+            // Never recreate set-user-ID or set-group-ID bits: Rewind restores as root.
+            directories.append({nativePath, entry.mode & 01777});
             continue;
         }
         UniqueFd output(::openat(parent.get(), name.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -482,7 +483,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         if (size != entry.size) {
             return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", snapshotId, entry.path)};
         }
-        if (::fchmod(output.get(), entry.mode & 07777) != 0) {
+        if (::fchmod(output.get(), entry.mode & 0777) != 0) {
             return writeError(entry.path, errno);
         }
     }

@@ -46,11 +46,13 @@ public:
     Result<SnapshotInfo> commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata);
 
     /// Recreates the snapshot's tree inside targetDirFd (an empty
-    /// directory), checking every chunk. On an Error the tree is incomplete
-    /// and the caller removes it.
+    /// directory), checking every chunk. Files and directories get their
+    /// permission bits back (without set-user-ID/set-group-ID) and belong to
+    /// the caller. On an Error the tree is incomplete and the caller removes it.
     Result<void> materialize(qint64 snapshotId, int targetDirFd) const;
 
-    /// One file of a snapshot, e.g. "screenshot.png".
+    /// One file of a snapshot, e.g. "screenshot.png", read whole into
+    /// memory (use materialize() for big files).
     Result<QByteArray> readFile(qint64 snapshotId, const QString &relativePath) const;
 
     /// Snapshots of one session (all sessions if empty), newest first.

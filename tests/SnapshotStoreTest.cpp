@@ -246,6 +246,8 @@ private Q_SLOTS:
         QVERIFY(writeFile(staging + QStringLiteral("/run.sh"), "#!/bin/sh\n", QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
         QVERIFY(QDir().mkpath(staging + QStringLiteral("/home/empty-dir")));
         QVERIFY(writeFile(staging + QStringLiteral("/home/.hidden"), QByteArray(300000, 'x')));
+        QVERIFY(writeFile(staging + QStringLiteral("/setuid"), "x"));
+        QCOMPARE(::chmod(QFile::encodeName(staging + QStringLiteral("/setuid")).constData(), 04755), 0);
 
         auto store = openStore(freshPath(QStringLiteral("store")));
         QVERIFY(store);
@@ -266,7 +268,7 @@ private Q_SLOTS:
         QCOMPARE(info->label, QStringLiteral("first"));
         QCOMPARE(info->trigger, SnapshotTrigger::Scheduled);
         QCOMPARE(info->metadata, metadata);
-        QCOMPARE(info->logicalBytes, qint64(16 + 20 * 1024 * 1024 + 100000 + 10 + 300000));
+        QCOMPARE(info->logicalBytes, qint64(16 + 20 * 1024 * 1024 + 100000 + 10 + 300000 + 1));
         QVERIFY(info->storedBytes > 0);
         QCOMPARE(info->newBytes, info->storedBytes);
         QCOMPARE(info->sharedBytes, 0);
@@ -274,6 +276,8 @@ private Q_SLOTS:
 
         auto restored = materialized(*store, info->id);
         QVERIFY(restored);
+        QCOMPARE(restored->value(QStringLiteral("setuid")), QByteArray("755:x"));
+        QCOMPARE(::chmod(QFile::encodeName(staging + QStringLiteral("/setuid")).constData(), 0755), 0);
         QCOMPARE(*restored, treeOf(staging));
 
         auto screenshot = store->readFile(info->id, QStringLiteral("screenshot.png"));
