@@ -398,8 +398,11 @@ Result<QList<ChunkStore::File>> ChunkStore::files() const
         if (!directory) {
             return directory.error();
         }
-        DIR *listing = ::fdopendir(::fcntl(directory->get(), F_DUPFD_CLOEXEC, 0));
-        if (!listing) {
+        UniqueFd listingFd(::fcntl(directory->get(), F_DUPFD_CLOEXEC, 0));
+        DIR *listing = listingFd ? ::fdopendir(listingFd.get()) : nullptr;
+        if (listing) {
+            listingFd.release(); // closedir() closes it
+        } else {
             return ioError(errno, i18n("Listing the chunks"));
         }
         while (const dirent *entry = ::readdir(listing)) {

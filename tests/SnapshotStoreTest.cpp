@@ -809,6 +809,13 @@ private Q_SLOTS:
         QVERIFY(lock.valid());
         QCOMPARE(::flock(lock.get(), LOCK_EX | LOCK_NB), -1);
         QCOMPARE(errno, EWOULDBLOCK);
+        QCOMPARE(::flock(lock.get(), LOCK_SH | LOCK_NB), 0);
+        QCOMPARE(::flock(lock.get(), LOCK_UN), 0);
+        // ... and keeps other commits out.
+        UniqueFd commitLock(::open(QFile::encodeName(storePath + QStringLiteral("/commit.lock")).constData(), O_RDWR | O_CLOEXEC));
+        QVERIFY(commitLock.valid());
+        QCOMPARE(::flock(commitLock.get(), LOCK_EX | LOCK_NB), -1);
+        QCOMPARE(errno, EWOULDBLOCK);
         auto store = openStore(storePath);
         QVERIFY(store);
         auto restored = materialized(*store, baselineId);
