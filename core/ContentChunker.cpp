@@ -27,14 +27,16 @@ constexpr std::array<std::uint64_t, 256> makeGearTable()
 constexpr std::array<std::uint64_t, 256> gear = makeGearTable();
 
 // The gear hash shifts left, so its top bits depend on the last 64 bytes.
-// Normalized chunking: a harder mask (18 bits) before the average size and an
-// easier one (14 bits) after it keeps chunk sizes close to 64 KiB.
+// Normalized chunking: a harder mask (16 bits) before the average size and an
+// easier one (12 bits) after it keeps chunk sizes close to 16 KiB. Small
+// chunks matter for CRIU's page images: a few pages a process touched between
+// two snapshots should cost a few small chunks, not a few large ones.
 constexpr std::uint64_t topBits(int bits)
 {
     return ~std::uint64_t(0) << (64 - bits);
 }
-constexpr std::uint64_t hardMask = topBits(18);
-constexpr std::uint64_t easyMask = topBits(14);
+constexpr std::uint64_t hardMask = topBits(16);
+constexpr std::uint64_t easyMask = topBits(12);
 
 } // namespace
 

@@ -16,9 +16,9 @@ namespace Rewind
 class ContentChunker
 {
 public:
-    static constexpr std::size_t minimumSize = 16 * 1024;
-    static constexpr std::size_t averageSize = 64 * 1024;
-    static constexpr std::size_t maximumSize = 256 * 1024;
+    static constexpr std::size_t minimumSize = 4 * 1024;
+    static constexpr std::size_t averageSize = 16 * 1024;
+    static constexpr std::size_t maximumSize = 64 * 1024;
 
     /// Length of the chunk that starts at data[0]. Pass at least maximumSize
     /// bytes unless the input ends within them.

@@ -20,6 +20,7 @@
 #include <QJsonArray>
 
 #include <fcntl.h>
+#include <unistd.h>
 
 namespace Rewind
 {
@@ -158,6 +159,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QS
     if (!dumped) {
         return Error{i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage())};
     }
+    // CRIU's log explains failures; a successful snapshot does not need to keep it.
+    ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
     metadata.insert(QStringLiteral("frozenUs"), qint64(std::chrono::duration_cast<std::chrono::microseconds>(frozen->frozenFor()).count()));
     if (auto statistics = CriuDumpStatistics::read(images->get())) {
         metadata.insert(QStringLiteral("criu"), statistics->toVariantMap());

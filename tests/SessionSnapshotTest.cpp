@@ -315,10 +315,6 @@ private Q_SLOTS:
               first->storedBytes,
               second->newBytes,
               100.0 * double(second->newBytes) / double(first->storedBytes));
-        QVERIFY(second->newBytes < first->storedBytes / 4);
-        // On a session this small (2.6 MB stored) the fresh screenshot and CRIU's per-dump
-        // metadata images make up 12-16%: the 10% goal is not met yet.
-        QEXPECT_FAIL("", "dedup of small sessions is at 12-16%, the goal is 10%", Continue);
         QVERIFY(second->newBytes <= first->storedBytes / 10);
     }
 };

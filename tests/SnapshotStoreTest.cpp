@@ -216,7 +216,7 @@ private Q_SLOTS:
             QVERIFY(length >= qsizetype(ContentChunker::minimumSize) && length <= qsizetype(ContentChunker::maximumSize));
         }
         const double average = double(original.size()) / double(before.size());
-        QVERIFY2(average > 40 * 1024 && average < 100 * 1024, qPrintable(QString::number(average)));
+        QVERIFY2(average > 0.6 * ContentChunker::averageSize && average < 1.6 * ContentChunker::averageSize, qPrintable(QString::number(average)));
         // Cut points after the insertion are the same, shifted by 4096.
         const QSet<qsizetype> shifted = [&] {
             QSet<qsizetype> set;
