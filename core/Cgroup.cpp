@@ -50,7 +50,8 @@ Result<UniqueFd> openParent(const QString &parent, bool createIfMissing)
     }
     UniqueFd fd = openWithoutSymlinks(parent, O_RDONLY | O_DIRECTORY);
     if (!fd) {
-        if (errno == ELOOP || errno == EXDEV) {
+        struct stat status{};
+        if (errno == ELOOP || errno == EXDEV || (::lstat(QFile::encodeName(parent).constData(), &status) == 0 && S_ISLNK(status.st_mode))) {
             return Error{i18n("Refusing the control group directory %1: there is a symbolic link on the way.", parent)};
         }
         return Error{i18n("Cannot open the control group directory %1: %2", parent, systemError())};

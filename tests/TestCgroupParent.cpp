@@ -5,6 +5,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QRandomGenerator>
 
 #include <chrono>
 #include <unistd.h>
@@ -21,7 +22,8 @@ void writeTo(const QString &path, const QByteArray &value)
 }
 
 TestCgroupParent::TestCgroupParent()
-    : m_path(QStringLiteral("/sys/fs/cgroup/rewind-test-%1").arg(::getpid()))
+    // Test runs in other pid namespaces share the cgroup hierarchy: the pid alone may repeat.
+    : m_path(QStringLiteral("/sys/fs/cgroup/rewind-test-%1-%2").arg(::getpid()).arg(QRandomGenerator::global()->generate(), 8, 16, QLatin1Char('0')))
 {
 }
 

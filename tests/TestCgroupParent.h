@@ -3,7 +3,7 @@
 
 #include <QString>
 
-/// A cgroup parent directory of a test's own (/sys/fs/cgroup/rewind-test-PID).
+/// A cgroup parent directory of a test's own (/sys/fs/cgroup/rewind-test-PID-RANDOM).
 /// When it goes out of scope, also when the test fails, every cgroup in it is
 /// thawed, emptied with cgroup.kill and removed, and so is the parent.
 class TestCgroupParent

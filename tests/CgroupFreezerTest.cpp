@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The cells' cgroups and their freezer: a frozen counter stops counting and
+// carries on when thawed, a FreezeGuard always thaws, a cell left frozen by
+// a killed process is found and thawed, and a freeze that is not confirmed
+// in time is undone.
+#include "CgroupFreezer.h"
+#include "Cgroup.h"
+#include "FreezeGuard.h"
+#include "TestCell.h"
+#include "TestCgroupParent.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QTest>
+
+#include <algorithm>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace Rewind;
+using namespace std::chrono_literals;
+
+namespace
+{
+const QString counterFile = QStringLiteral("/tmp/counter");
+
+/// Whether the counter in CELL stays the same for 100 ms.
+bool counterStandsStill(const TestCell &cell)
+{
+    const long before = cell.counter(counterFile);
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < 100) {
+        QTest::qWait(10);
+    }
+    return before > 0 && cell.counter(counterFile) == before;
+}
+
+/// Freezes through a guard and then gives up half-way, as error paths do.
+Result<void> freezeAndFail(const QString &cgroupDir, bool *wasFrozen)
+{
+    auto guard = FreezeGuard::freeze(cgroupDir);
+    if (!guard) {
+        return guard.error();
+    }
+    const auto frozen = CgroupFreezer::isFrozen(cgroupDir);
+    *wasFrozen = frozen.ok() && *frozen;
+    return Error{QStringLiteral("something after the freeze failed")};
+}
+}
+
+class CgroupFreezerTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        TestCell::becomeSubreaper();
+    }
+
+    void cgroupNamesAreValidated_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<bool>("valid");
+        QTest::newRow("dot-dot") << QStringLiteral("../x") << false;
+        QTest::newRow("empty") << QString() << false;
+        QTest::newRow("65 characters") << QString(65, QLatin1Char('a')) << false;
+        QTest::newRow("upper case") << QStringLiteral("A") << false;
+        QTest::newRow("slash") << QStringLiteral("a/b") << false;
+        QTest::newRow("newline") << QStringLiteral("a\n") << false;
+        QTest::newRow("64 characters") << QString(64, QLatin1Char('a')) << true;
+        QTest::newRow("plain") << QStringLiteral("cell-1") << true;
+    }
+
+    void cgroupNamesAreValidated()
+    {
+        QFETCH(QString, name);
+        QFETCH(bool, valid);
+        TestCgroupParent parent;
+        QCOMPARE(Cgroup::isValidName(name), valid);
+        const auto created = Cgroup::create(parent.path(), name);
+        QCOMPARE(created.ok(), valid);
+        if (valid) {
+            QVERIFY(created->exists());
+            QCOMPARE(created->path(), parent.path() + QLatin1Char('/') + name);
+        } else {
+            QVERIFY(!created.errorMessage().isEmpty());
+            QCOMPARE(QDir(parent.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot), QStringList());
+        }
+    }
+
+    void cgroupIsCreatedOpenedAndRemoved()
+    {
+        TestCgroupParent parent;
+        QVERIFY(!QFileInfo::exists(parent.path()));
+        auto created = Cgroup::create(parent.path(), QStringLiteral("cell"));
+        QVERIFY2(created.ok(), qPrintable(created.errorMessage()));
+        QCOMPARE(QFileInfo(parent.path()).permissions() & QFile::WriteGroup, QFileDevice::Permissions());
+        QVERIFY(QFileInfo::exists(created->path() + QStringLiteral("/cgroup.procs")));
+        QVERIFY(!Cgroup::create(parent.path(), QStringLiteral("cell")).ok());
+
+        auto opened = Cgroup::open(parent.path(), QStringLiteral("cell"));
+        QVERIFY2(opened.ok(), qPrintable(opened.errorMessage()));
+        QVERIFY(opened->exists());
+        QVERIFY(!Cgroup::open(parent.path(), QStringLiteral("other")).ok());
+        const auto processes = opened->processes();
+        QVERIFY2(processes.ok(), qPrintable(processes.errorMessage()));
+        QVERIFY(processes->isEmpty());
+
+        QVERIFY2(opened->remove().ok(), "removing an empty cgroup");
+        QVERIFY(!created->exists());
+        QVERIFY(!Cgroup::open(parent.path(), QStringLiteral("cell")).ok());
+    }
+
+    void cgroupRefusesSymlinkedParent()
+    {
+        TestCgroupParent parent;
+        QVERIFY(Cgroup::create(parent.path(), QStringLiteral("real")).ok());
+        const QString link = QStringLiteral("/run/rewind-test-link-%1").arg(::getpid());
+        QVERIFY(QFile::link(parent.path(), link));
+        const auto created = Cgroup::create(link, QStringLiteral("cell"));
+        const auto opened = Cgroup::open(link, QStringLiteral("real"));
+        QFile::remove(link);
+        QVERIFY(!created.ok());
+        QVERIFY2(created.errorMessage().contains(QLatin1String("symbolic link")), qPrintable(created.errorMessage()));
+        QVERIFY(!opened.ok());
+        QVERIFY(!QFileInfo::exists(parent.path() + QStringLiteral("/cell")));
+    }
+
+    void cgroupRefusesParentOutsideCgroupFileSystem()
+    {
+        const auto created = Cgroup::create(QStringLiteral("/run"), QStringLiteral("cell"));
+        QVERIFY(!created.ok());
+        QVERIFY(!QFileInfo::exists(QStringLiteral("/run/cell")));
+    }
+
+    void killAllEmptiesTheCgroup()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("cell"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        const auto before = cgroup->processes();
+        QVERIFY2(before.ok(), qPrintable(before.errorMessage()));
+        QVERIFY(before->contains(cell.pid()));
+        QCOMPARE(before->size(), 2); // the init and the counter
+        QVERIFY(!cgroup->remove().ok());
+
+        const auto killed = cgroup->killAll();
+        QVERIFY2(killed.ok(), qPrintable(killed.errorMessage()));
+        const auto after = cgroup->processes();
+        QVERIFY2(after.ok(), qPrintable(after.errorMessage()));
+        QVERIFY(after->isEmpty());
+        const auto removed = cgroup->remove();
+        QVERIFY2(removed.ok(), qPrintable(removed.errorMessage()));
+    }
+
+    void frozenCounterStopsAndThawedCarriesOn()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        QVERIFY(!counterStandsStill(cell));
+
+        const auto frozen = CgroupFreezer::freeze(cgroup->path());
+        QVERIFY2(frozen.ok(), qPrintable(frozen.errorMessage()));
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+        QVERIFY(counterStandsStill(cell));
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+
+        const long whenFrozen = cell.counter(counterFile);
+        const auto thawed = CgroupFreezer::thaw(cgroup->path());
+        QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
+    }
+
+    void freezeLatencyIsMeasured()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        QList<qint64> latencies;
+        QList<qint64> frozenFor;
+        // The kernel announces changes of cgroup.events at most about every
+        // 10 ms, so the rounds are as far apart as a snapshot schedule would
+        // make them at least: a round ends when the counter counted on.
+        for (int round = 0; round < 20; ++round) {
+            auto guard = FreezeGuard::freeze(cgroup->path());
+            QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
+            QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+            QVERIFY(guard->isHeld());
+            const auto thawed = guard->thaw();
+            QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
+            QVERIFY(!guard->isHeld());
+            QVERIFY(guard->freezeLatency() > 0us);
+            QVERIFY(guard->frozenFor() >= guard->freezeLatency());
+            latencies.append(guard->freezeLatency().count());
+            frozenFor.append(guard->frozenFor().count());
+            const long thawedAt = cell.counter(counterFile);
+            QTRY_VERIFY(cell.counter(counterFile) > thawedAt + 1);
+        }
+        std::sort(latencies.begin(), latencies.end());
+        std::sort(frozenFor.begin(), frozenFor.end());
+        qInfo("freeze confirmed after (µs): min %lld, median %lld, max %lld; frozen for (µs, freeze + thaw): median %lld, max %lld",
+              latencies.first(),
+              latencies.at(latencies.size() / 2),
+              latencies.last(),
+              frozenFor.at(frozenFor.size() / 2),
+              frozenFor.last());
+        QVERIFY(latencies.at(latencies.size() / 2) < 1000000);
+    }
+
+    void freezeGuardThawsOnScopeExit()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        long whenFrozen = 0;
+        {
+            auto guard = FreezeGuard::freeze(cgroup->path());
+            QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
+            FreezeGuard moved = std::move(*guard);
+            QVERIFY(!guard->isHeld());
+            QVERIFY(moved.isHeld());
+            QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+            whenFrozen = cell.counter(counterFile);
+        }
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
+    }
+
+    void freezeGuardThawsOnErrorPath()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        bool wasFrozen = false;
+        const auto result = freezeAndFail(cgroup->path(), &wasFrozen);
+        QVERIFY(!result.ok());
+        QVERIFY(wasFrozen);
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        const long afterError = cell.counter(counterFile);
+        QTRY_VERIFY(cell.counter(counterFile) > afterError);
+    }
+
+    void leftoverFreezeOfKilledProcessIsThawed()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("leftover"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        auto running = Cgroup::create(parent.path(), QStringLiteral("running"));
+        QVERIFY2(running.ok(), qPrintable(running.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        int ready[2];
+        QCOMPARE(::pipe2(ready, O_CLOEXEC), 0);
+        const pid_t freezer = ::fork();
+        QVERIFY(freezer >= 0);
+        if (freezer == 0) {
+            ::close(ready[0]);
+            auto guard = FreezeGuard::freeze(cgroup->path());
+            const char state = guard.ok() ? 'F' : 'E';
+            (void)!::write(ready[1], &state, 1);
+            for (;;) {
+                ::pause();
+            }
+        }
+        ::close(ready[1]);
+        char state = 0;
+        const auto got = ::read(ready[0], &state, 1);
+        ::close(ready[0]);
+        ::kill(freezer, SIGKILL);
+        ::waitpid(freezer, nullptr, 0);
+        QCOMPARE(got, 1);
+        QCOMPARE(state, 'F');
+
+        // Its guard died with it: the cell stays frozen until someone thaws it.
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+        QVERIFY(counterStandsStill(cell));
+
+        QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList{QStringLiteral("leftover")});
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        const long thawedAt = cell.counter(counterFile);
+        QTRY_VERIFY(cell.counter(counterFile) > thawedAt);
+        QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList());
+    }
+
+    void unconfirmedFreezeTimesOutAndThaws()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("stuck"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        // rewind-test-stuck waits where the freezer cannot stop it, like a
+        // process on a hung network file system: the freeze is never confirmed.
+        const QString script = QStringLiteral("%1 & exec %2 %3").arg(QStringLiteral(STUCK_PATH), QStringLiteral(COUNTER_PATH), counterFile);
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral("/bin/sh"), QStringLiteral("-c"), script}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        const auto stuckInKernel = [&cgroup] {
+            const auto pids = cgroup->processes();
+            for (const pid_t pid : pids.ok() ? *pids : QList<pid_t>()) {
+                QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+                if (stat.open(QIODevice::ReadOnly)) {
+                    const QByteArray line = stat.readAll();
+                    if (line.contains("(rewind-test-stu) D ")) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        };
+        QTRY_VERIFY(stuckInKernel());
+
+        QElapsedTimer timer;
+        timer.start();
+        const auto frozen = CgroupFreezer::freeze(cgroup->path(), 300ms);
+        const qint64 took = timer.elapsed();
+        QVERIFY(!frozen.ok());
+        QVERIFY2(frozen.errorMessage().contains(QLatin1String("runs on")), qPrintable(frozen.errorMessage()));
+        QVERIFY2(took >= 300 && took < 2000, qPrintable(QString::number(took)));
+        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        const long afterTimeout = cell.counter(counterFile);
+        QTRY_VERIFY(cell.counter(counterFile) > afterTimeout);
+
+        // The same through a guard: no guard, nothing left frozen.
+        const auto guard = FreezeGuard::freeze(cgroup->path(), 50ms);
+        QVERIFY(!guard.ok());
+        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+    }
+};
+
+QTEST_GUILESS_MAIN(CgroupFreezerTest)
+#include "CgroupFreezerTest.moc"

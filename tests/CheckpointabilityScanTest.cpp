@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The checkpointability scan names, process by process, what a snapshot
+// cannot take along: connections to sockets outside the cell, devices and
+// debuggers, and finds nothing in a cell that has none of them.
+#include "CheckpointabilityScan.h"
+#include "TestCell.h"
+#include "UniqueFd.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace Rewind;
+using Obstacle = CheckpointabilityScan::Obstacle;
+
+namespace
+{
+const QString counterFile = QStringLiteral("/tmp/counter");
+
+/// The first child of the cell's init: the command it runs.
+pid_t commandOf(const TestCell &cell)
+{
+    QFile children(QStringLiteral("/proc/%1/task/%1/children").arg(cell.pid()));
+    if (!children.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    const auto pids = children.readAll().trimmed().split(' ');
+    return pids.size() == 1 ? pids.first().toInt() : -1;
+}
+
+QStringList fdTargets(pid_t pid)
+{
+    QStringList targets;
+    const QDir fds(QStringLiteral("/proc/%1/fd").arg(pid));
+    const auto entries = fds.entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot);
+    for (const QString &fd : entries) {
+        targets.append(QFile::symLinkTarget(fds.filePath(fd)));
+    }
+    return targets;
+}
+
+/// A listening unix socket at PATH, removed again with it.
+class Listener
+{
+public:
+    explicit Listener(const QString &path)
+        : m_path(path)
+        , m_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0))
+    {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray encoded = QFile::encodeName(path);
+        std::strncpy(address.sun_path, encoded.constData(), sizeof address.sun_path - 1);
+        if (!m_fd || ::bind(m_fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof address) < 0 || ::listen(m_fd.get(), 4) < 0) {
+            m_fd.reset();
+        }
+    }
+    ~Listener()
+    {
+        QFile::remove(m_path);
+    }
+    bool valid() const
+    {
+        return m_fd.valid();
+    }
+    /// Accepts one waiting connection, if there is none yet, and keeps it open.
+    /// Whether there is one.
+    bool accept()
+    {
+        if (m_connection) {
+            return true; // QTRY_VERIFY asks once more after success
+        }
+        const int connection = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (connection < 0) {
+            return false;
+        }
+        m_connection.reset(connection);
+        return true;
+    }
+
+private:
+    QString m_path;
+    UniqueFd m_fd;
+    UniqueFd m_connection;
+};
+
+/// A directory made for a test and removed with it, also when it fails.
+class ScopedDirectory
+{
+public:
+    explicit ScopedDirectory(const QString &path)
+        : m_path(path)
+    {
+        m_made = QDir().mkpath(path);
+    }
+    ~ScopedDirectory()
+    {
+        if (m_made) {
+            QDir(m_path).removeRecursively();
+        }
+    }
+    bool valid() const
+    {
+        return m_made;
+    }
+
+private:
+    QString m_path;
+    bool m_made = false;
+};
+}
+
+class CheckpointabilityScanTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        TestCell::becomeSubreaper();
+    }
+
+    void cleanCounterCellHasNoObstacles()
+    {
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        QCOMPARE(CheckpointabilityScan::describe(*obstacles), QString());
+    }
+
+    void scanOfMissingCellFails()
+    {
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        const pid_t gone = cell.pid();
+        cell.kill();
+        const auto obstacles = CheckpointabilityScan::scan(gone);
+        QVERIFY(!obstacles.ok());
+        QVERIFY(!obstacles.errorMessage().isEmpty());
+    }
+
+    void connectionToSocketOutsideIsNamed_data()
+    {
+        QTest::addColumn<QString>("socketPath");
+        QTest::addColumn<QString>("description");
+        const QString uniqueRun = QStringLiteral("/run/user/%1").arg(4000000 + ::getpid());
+        QTest::newRow("some program") << QStringLiteral("/var/tmp/rewind-scan-test-%1/listener.sock").arg(::getpid())
+                                      << QStringLiteral("a program outside the session");
+        QTest::newRow("session bus") << uniqueRun + QStringLiteral("/bus") << QStringLiteral("the host's D-Bus session bus");
+        QTest::newRow("wayland") << uniqueRun + QStringLiteral("/wayland-0") << QStringLiteral("the host's Wayland display");
+    }
+
+    void connectionToSocketOutsideIsNamed()
+    {
+        QFETCH(QString, socketPath);
+        QFETCH(QString, description);
+        // Outside /tmp: a cell has a /tmp of its own.
+        ScopedDirectory directory(QFileInfo(socketPath).path());
+        QVERIFY(directory.valid());
+        Listener listener(socketPath);
+        QVERIFY(listener.valid());
+
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), socketPath}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(listener.accept());
+        const pid_t client = commandOf(cell);
+        QVERIFY(client > 0);
+
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        const Obstacle &obstacle = obstacles->first();
+        QCOMPARE(obstacle.pid, client);
+        QCOMPARE(obstacle.processName, QStringLiteral("rewind-test-hold-open"));
+        QCOMPARE(obstacle.resource, socketPath);
+        QVERIFY2(obstacle.reason.contains(QStringLiteral("rewind-test-hold-open (pid %1)").arg(client)), qPrintable(obstacle.reason));
+        QVERIFY2(obstacle.reason.contains(description), qPrintable(obstacle.reason));
+        QVERIFY2(obstacle.reason.contains(socketPath), qPrintable(obstacle.reason));
+        const QString described = CheckpointabilityScan::describe(*obstacles);
+        QVERIFY(described.contains(obstacle.reason));
+        qInfo("%s", qPrintable(described));
+    }
+
+    void connectionWithinCellIsFine()
+    {
+        // A listener in the cell's own /tmp and a child connected to it: both
+        // ends of the connection are inside the cell.
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), QStringLiteral("--pair"), QStringLiteral("/tmp/inside.sock")}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        const auto connected = [&cell] {
+            const pid_t listener = commandOf(cell);
+            QFile children(QStringLiteral("/proc/%1/task/%1/children").arg(listener));
+            if (listener <= 0 || !children.open(QIODevice::ReadOnly)) {
+                return false;
+            }
+            const pid_t client = children.readAll().trimmed().toInt();
+            // listener, accepted connection (and stdio) / client socket
+            return client > 0 && fdTargets(listener).filter(QStringLiteral("socket:")).size() == 2
+                && fdTargets(client).filter(QStringLiteral("socket:")).size() == 1;
+        };
+        QTRY_VERIFY(connected());
+
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+    }
+
+    void deviceIsNamed()
+    {
+        QTemporaryDir directory(QStringLiteral("/var/tmp/rewind-scan-test-XXXXXX"));
+        QVERIFY(directory.isValid());
+        const QString device = directory.filePath(QStringLiteral("kmsg"));
+        QCOMPARE(::mknod(QFile::encodeName(device).constData(), S_IFCHR | 0600, ::makedev(1, 11)), 0);
+
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), device}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(commandOf(cell) > 0 && fdTargets(commandOf(cell)).contains(device));
+        const pid_t holder = commandOf(cell);
+
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        const Obstacle &obstacle = obstacles->first();
+        QCOMPARE(obstacle.pid, holder);
+        QCOMPARE(obstacle.processName, QStringLiteral("rewind-test-hold-open"));
+        QCOMPARE(obstacle.resource, device);
+        QVERIFY2(obstacle.reason.contains(QLatin1String("the kernel log")), qPrintable(obstacle.reason));
+        QVERIFY2(obstacle.reason.contains(device), qPrintable(obstacle.reason));
+    }
+
+    void harmlessDevicesAreFine()
+    {
+        // /dev/null, /dev/zero, /dev/urandom and the like belong to every session.
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), QStringLiteral("/dev/urandom")}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(commandOf(cell) > 0 && fdTargets(commandOf(cell)).contains(QStringLiteral("/dev/urandom")));
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+    }
+
+    void tracedProcessIsNamed()
+    {
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        const pid_t counter = commandOf(cell);
+        QVERIFY(counter > 0);
+
+        // A tracer of its own, so that killing it detaches it.
+        int ready[2];
+        QCOMPARE(::pipe2(ready, O_CLOEXEC), 0);
+        const pid_t tracer = ::fork();
+        QVERIFY(tracer >= 0);
+        if (tracer == 0) {
+            ::close(ready[0]);
+            const char state = ::ptrace(PTRACE_SEIZE, counter, nullptr, nullptr) == 0 ? 'T' : 'E';
+            (void)!::write(ready[1], &state, 1);
+            for (;;) {
+                ::pause();
+            }
+        }
+        ::close(ready[1]);
+        char state = 0;
+        const auto got = ::read(ready[0], &state, 1);
+        ::close(ready[0]);
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        ::kill(tracer, SIGKILL);
+        ::waitpid(tracer, nullptr, 0);
+        QCOMPARE(got, 1);
+        QCOMPARE(state, 'T');
+
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        QCOMPARE(obstacles->first().pid, counter);
+        QCOMPARE(obstacles->first().processName, QStringLiteral("rewind-test-counter"));
+        QVERIFY2(obstacles->first().reason.contains(QStringLiteral("traced by")), qPrintable(obstacles->first().reason));
+        QVERIFY2(obstacles->first().reason.contains(QStringLiteral("(pid %1)").arg(tracer)), qPrintable(obstacles->first().reason));
+
+        // Once the tracer is gone, so is the obstacle.
+        QTRY_VERIFY(CheckpointabilityScan::scan(cell.pid())->isEmpty());
+    }
+
+    void describeListsEveryObstacle()
+    {
+        const QList<Obstacle> obstacles{
+            Obstacle{.pid = 42, .processName = QStringLiteral("xterm"), .resource = QStringLiteral("/dev/dri/card0"), .reason = QStringLiteral("first")},
+            Obstacle{.pid = 43, .processName = QStringLiteral("gdb"), .resource = QString(), .reason = QStringLiteral("second")},
+        };
+        const QString described = CheckpointabilityScan::describe(obstacles);
+        QVERIFY(described.contains(QLatin1String("2 problems")));
+        QVERIFY(described.contains(QLatin1String("first")));
+        QVERIFY(described.contains(QLatin1String("second")));
+        QCOMPARE(described.count(QLatin1Char('\n')), 2);
+    }
+};
+
+QTEST_GUILESS_MAIN(CheckpointabilityScanTest)
+#include "CheckpointabilityScanTest.moc"
