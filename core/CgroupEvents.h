@@ -15,7 +15,9 @@ namespace Rewind
 /// The cgroup.events file of one cgroup v2 directory ("populated 0/1",
 /// "frozen 0/1"), and waiting for one of its keys to reach a value. The
 /// kernel notifies every change to that file to poll() as POLLPRI|POLLERR,
-/// so waiting costs no polling loop.
+/// so waiting costs no polling loop. The kernel announces changes of one
+/// cgroup's files at most about every 10 ms (CGROUP_FILE_NOTIFY_MIN_INTV):
+/// a change that follows another that closely is seen up to 10 ms late.
 class CgroupEvents
 {
 public:

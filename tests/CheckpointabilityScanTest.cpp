@@ -14,9 +14,11 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -46,7 +48,12 @@ QStringList fdTargets(pid_t pid)
     const QDir fds(QStringLiteral("/proc/%1/fd").arg(pid));
     const auto entries = fds.entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot);
     for (const QString &fd : entries) {
-        targets.append(QFile::symLinkTarget(fds.filePath(fd)));
+        // Not QFile::symLinkTarget: it makes "anon_inode:[io_uring]" a path.
+        char target[4096];
+        const ssize_t length = ::readlink(QFile::encodeName(fds.filePath(fd)).constData(), target, sizeof target);
+        if (length > 0) {
+            targets.append(QFile::decodeName(QByteArray(target, int(length))));
+        }
     }
     return targets;
 }
@@ -259,6 +266,27 @@ private Q_SLOTS:
         const auto obstacles = CheckpointabilityScan::scan(cell.pid());
         QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
         QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+    }
+
+    void ioUringIsNamed()
+    {
+        io_uring_params parameters{};
+        const UniqueFd probe(int(::syscall(SYS_io_uring_setup, 4, &parameters)));
+        if (!probe) {
+            QSKIP("io_uring is not available on this kernel");
+        }
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), QStringLiteral("--io-uring")}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(commandOf(cell) > 0 && fdTargets(commandOf(cell)).contains(QStringLiteral("anon_inode:[io_uring]")));
+        const pid_t holder = commandOf(cell);
+
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        QCOMPARE(obstacles->first().pid, holder);
+        QCOMPARE(obstacles->first().resource, QStringLiteral("anon_inode:[io_uring]"));
+        QVERIFY2(obstacles->first().reason.contains(QLatin1String("io_uring")), qPrintable(obstacles->first().reason));
     }
 
     void tracedProcessIsNamed()

@@ -4,12 +4,15 @@
 // at a process holding such a thing.
 // rewind-test-hold-open --pair PATH: listens on a unix socket at PATH and
 // connects a child process to it: a connection that stays within the cell.
+// rewind-test-hold-open --io-uring: holds an io_uring instance.
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -52,7 +55,10 @@ bool connectPair(const char *path)
 int main(int argc, char **argv)
 {
     bool held = false;
-    if (argc == 3 && std::string(argv[1]) == "--pair") {
+    if (argc == 2 && std::string(argv[1]) == "--io-uring") {
+        io_uring_params parameters{};
+        held = ::syscall(SYS_io_uring_setup, 4, &parameters) >= 0;
+    } else if (argc == 3 && std::string(argv[1]) == "--pair") {
         held = connectPair(argv[2]);
     } else if (argc == 2) {
         struct stat status{};
@@ -60,7 +66,7 @@ int main(int argc, char **argv)
             held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : ::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0;
         }
     } else {
-        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair] PATH\n");
+        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair] PATH | --io-uring\n");
         return 2;
     }
     if (!held) {
