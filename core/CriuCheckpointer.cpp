@@ -191,7 +191,7 @@ Result<void> CriuCheckpointer::dump(const DumpRequest &request)
     }
     const int code = criu_local_dump(options->get());
     if (code < 0) {
-        return criuError(i18n("Checkpointing process %1 failed.", request.rootPid), code, request.imagesDirFd, dumpLogName);
+        return criuError(i18n("Checkpointing process %1 failed.", QString::number(request.rootPid)), code, request.imagesDirFd, dumpLogName);
     }
     return {};
 }

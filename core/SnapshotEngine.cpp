@@ -196,7 +196,7 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot, 
 {
     UniqueFd images(::openat(staging.fd(), "images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!images) {
-        return Error{i18n("Snapshot %1 holds no process images.", snapshot.id)};
+        return Error{i18n("Snapshot %1 holds no process images.", QString::number(snapshot.id))};
     }
 
     report(progress, 40, Stage::Restoring);
@@ -238,7 +238,7 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     report(progress, 10, Stage::Preparing);
     auto staging = materialize(snapshotId);
     if (!staging) {
-        return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", snapshotId, staging.errorMessage())};
+        return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", QString::number(snapshotId), staging.errorMessage())};
     }
 
     if (mode == RestoreMode::AsNewSession) {
@@ -269,7 +269,7 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
 
     std::optional<SnapshotInfo> before;
     if (current && m_sessions.state(target) == SessionState::Running) {
-        auto taken = this->snapshot(target.id, i18n("Before restoring snapshot %1", snapshotId), SnapshotTrigger::BeforeRestore);
+        auto taken = this->snapshot(target.id, i18n("Before restoring snapshot %1", QString::number(snapshotId)), SnapshotTrigger::BeforeRestore);
         if (!taken) {
             return Error{i18n("Could not save the session before restoring it, so nothing was changed.\n%1", taken.errorMessage())};
         }
@@ -295,12 +295,12 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
         return Error{
             i18n("Restoring snapshot %1 failed, and so did bringing the session back from snapshot %2, taken just before. "
                  "Restore snapshot %2 by hand.\n%3\n%4",
-                 snapshotId,
-                 before->id,
+                 QString::number(snapshotId),
+                 QString::number(before->id),
                  restored.errorMessage(),
                  rollback.errorMessage())};
     }
-    return Error{i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", snapshotId, restored.errorMessage())};
+    return Error{i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", QString::number(snapshotId), restored.errorMessage())};
 }
 
 Result<RestoreOutcome> SnapshotEngine::recover(const QString &sessionId, const Progress &progress)

@@ -198,7 +198,7 @@ QString SnapshotStore::path() const
 
 Error SnapshotStore::noSuchSnapshot(qint64 id) const
 {
-    return Error{i18n("There is no snapshot %1.", id)};
+    return Error{i18n("There is no snapshot %1.", QString::number(id))};
 }
 
 Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &directory)
@@ -443,7 +443,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
     for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
         const QByteArray nativePath = QFile::encodeName(entry.path);
         if (!isSafeRelativePath(nativePath) || !(S_ISDIR(entry.mode) || S_ISREG(entry.mode))) {
-            return Error{i18n("Snapshot %1 is damaged and cannot be restored: its catalog entry %2 is invalid.", snapshotId, entry.path)};
+            return Error{i18n("Snapshot %1 is damaged and cannot be restored: its catalog entry %2 is invalid.", QString::number(snapshotId), entry.path)};
         }
         const qsizetype slash = nativePath.lastIndexOf('/');
         const QByteArray name = nativePath.mid(slash + 1);
@@ -471,7 +471,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
                 return Error{
                     i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
                          "every damaged one.",
-                         snapshotId,
+                         QString::number(snapshotId),
                          data.errorMessage(),
                          entry.path)};
             }
@@ -481,7 +481,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             size += data->size();
         }
         if (size != entry.size) {
-            return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", snapshotId, entry.path)};
+            return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", QString::number(snapshotId), entry.path)};
         }
         if (::fchmod(output.get(), entry.mode & 0777) != 0) {
             return writeError(entry.path, errno);
@@ -515,19 +515,19 @@ Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &rel
         return entry.error();
     }
     if (!entry->has_value() || !S_ISREG((*entry)->mode)) {
-        return Error{i18n("Snapshot %1 has no file %2.", snapshotId, relativePath)};
+        return Error{i18n("Snapshot %1 has no file %2.", QString::number(snapshotId), relativePath)};
     }
     QByteArray content;
     content.reserve(qsizetype((*entry)->size));
     for (const QByteArray &chunk : std::as_const((*entry)->chunks)) {
         auto data = m_chunks->read(chunk);
         if (!data) {
-            return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", snapshotId, data.errorMessage(), relativePath)};
+            return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", QString::number(snapshotId), data.errorMessage(), relativePath)};
         }
         content.append(*data);
     }
     if (content.size() != (*entry)->size) {
-        return Error{i18n("Snapshot %1 is damaged: %2 has the wrong size.", snapshotId, relativePath)};
+        return Error{i18n("Snapshot %1 is damaged: %2 has the wrong size.", QString::number(snapshotId), relativePath)};
     }
     return content;
 }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 namespace Rewind
@@ -27,10 +28,25 @@ Result<StagingDirectory> StagingDirectory::create(const QString &parent)
     StagingDirectory staging;
     staging.m_path = QFile::decodeName(templ);
     staging.m_fd.reset(::open(templ.constData(), O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!staging.m_fd) {
+    if (!staging.m_fd || ::flock(staging.m_fd.get(), LOCK_EX | LOCK_NB) != 0) {
         return Error{i18n("Cannot open the staging directory %1.", staging.m_path)};
     }
     return staging;
+}
+
+int StagingDirectory::removeLeftovers(const QString &parent)
+{
+    int removed = 0;
+    const auto names = QDir(parent).entryList({QStringLiteral("stage-*")}, QDir::Dirs | QDir::NoSymLinks | QDir::Hidden);
+    for (const QString &name : names) {
+        const QString path = parent + QLatin1Char('/') + name;
+        UniqueFd fd(::open(QFile::encodeName(path).constData(), O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+            QDir(path).removeRecursively();
+            ++removed;
+        }
+    }
+    return removed;
 }
 
 StagingDirectory::StagingDirectory(StagingDirectory &&other) noexcept

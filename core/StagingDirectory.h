@@ -11,10 +11,14 @@ namespace Rewind
 
 /// A fresh root-only directory under Rewind's staging area, removed with
 /// everything in it when the object goes away, also on every error path.
+/// While it exists it is locked (flock), so that removeLeftovers() can tell
+/// the directory of a process killed mid-snapshot from one in use.
 class StagingDirectory
 {
 public:
     static Result<StagingDirectory> create(const QString &parent);
+    /// Removes staging directories nobody holds any more; returns how many.
+    static int removeLeftovers(const QString &parent);
     StagingDirectory(StagingDirectory &&other) noexcept;
     StagingDirectory &operator=(StagingDirectory &&) = delete;
     ~StagingDirectory();

@@ -6,6 +6,7 @@
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
+#include "StagingDirectory.h"
 #include "VncScreenshot.h"
 
 #include <KFormat>
@@ -127,6 +128,8 @@ Result<void> RewindCommands::openEngine()
     for (const QString &name : thawed) {
         QTextStream(stderr) << i18n("Session %1 had been left frozen; it runs again.", name) << Qt::endl;
     }
+    // So is what a killed snapshot left in the staging area.
+    StagingDirectory::removeLeftovers(paths.stagingDirectory());
     auto store = SnapshotStore::open(paths.storeDirectory());
     if (!store) {
         return store.error();
@@ -285,7 +288,7 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
             return info.error();
         }
         *text = i18n("Snapshot %1 of session %2 taken (frozen for %3 ms).",
-                     info->id,
+                     QString::number(info->id),
                      argument,
                      QString::number(info->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0, 'f', 1));
         return QJsonValue(toJson(*info));
@@ -316,10 +319,10 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         if (!outcome) {
             return outcome.error();
         }
-        *text = options.asNew ? i18n("Snapshot %1 runs as the new session %2.", *id, outcome->session.id)
-                              : i18n("Session %1 is back at snapshot %2.", outcome->session.id, *id);
+        *text = options.asNew ? i18n("Snapshot %1 runs as the new session %2.", QString::number(*id), outcome->session.id)
+                              : i18n("Session %1 is back at snapshot %2.", outcome->session.id, QString::number(*id));
         if (outcome->beforeRestore) {
-            *text += QLatin1Char('\n') + i18n("What ran before was saved as snapshot %1.", outcome->beforeRestore->id);
+            *text += QLatin1Char('\n') + i18n("What ran before was saved as snapshot %1.", QString::number(outcome->beforeRestore->id));
         }
         QJsonObject json = toJson(outcome->session, SessionState::Running);
         if (outcome->beforeRestore) {
@@ -335,7 +338,7 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         if (auto removed = m_store->remove(*id); !removed) {
             return removed.error();
         }
-        *text = i18n("Deleted snapshot %1. 'rewindctl gc' frees its space.", *id);
+        *text = i18n("Deleted snapshot %1. 'rewindctl gc' frees its space.", QString::number(*id));
         return QJsonValue(QJsonObject{{QStringLiteral("deleted"), *id}});
     }
     if (command == QLatin1String("verify") && arguments.size() == 1) {

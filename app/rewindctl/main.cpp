@@ -11,6 +11,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QTextStream>
 
 int main(int argc, char **argv)
 {
@@ -31,7 +32,16 @@ int main(int argc, char **argv)
     parser.addOption({QStringLiteral("as-new"), i18n("Restore as a new session beside the original (a branch).")});
     parser.addOption({QStringLiteral("output"), i18n("Where to write a screenshot."), i18n("file")});
     parser.addPositionalArgument(QStringLiteral("command"), i18n("What to do; see above."));
-    parser.process(app);
+    if (!parser.parse(app.arguments())) {
+        QTextStream(stderr) << parser.errorText() << Qt::endl << i18n("'rewindctl --help' lists the commands.") << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        parser.showVersion();
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        parser.showHelp(0);
+    }
     about.processCommandLine(&parser);
 
     RewindCommands commands(parser.isSet(QStringLiteral("json")));

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Nothing lost, nothing stuck: a snapshot that is refused, that runs out of
+// disk or whose process is killed with -9 leaves the session running and
+// thawed and every earlier snapshot intact. Drives rewindctl as a user would.
+#include "CgroupFreezer.h"
+#include "SessionManager.h"
+#include "SnapshotEngine.h"
+#include "SnapshotStore.h"
+#include "TestCell.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace Rewind;
+
+namespace
+{
+const QString counterFile = QStringLiteral("/tmp/counter");
+
+QByteArray specText(const QByteArray &extraApp = {})
+{
+    return "[Session]\nName=failing\n[Display]\nGeometry=640x480\n[WindowManager]\nCommand=openbox\n"
+           "[App counter]\nCommand=rewind-test-counter "
+        + counterFile.toUtf8() + "\n" + extraApp;
+}
+
+long counterIn(pid_t initPid)
+{
+    QFile file(SessionManager::cellPath(initPid, counterFile));
+    if (!file.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    bool ok = false;
+    const long value = file.readAll().trimmed().toLong(&ok);
+    return ok ? value : -1;
+}
+
+/// Unmounts a tmpfs mounted for a test, also when the test fails.
+struct TmpfsMount {
+    QString path;
+    ~TmpfsMount()
+    {
+        if (!path.isEmpty()) {
+            ::umount2(QFile::encodeName(path).constData(), MNT_DETACH);
+        }
+    }
+};
+
+bool criuRuns()
+{
+    const auto entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs);
+    for (const QString &entry : entries) {
+        QFile comm(QStringLiteral("/proc/%1/comm").arg(entry));
+        if (entry.toInt() > 0 && comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == "criu") {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+class EngineFailureTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_state{QStringLiteral("/var/tmp/rewind-test-XXXXXX")}; // not /tmp: cells get a private one
+    QTemporaryDir m_specs{QStringLiteral("/var/tmp/rewind-specs-XXXXXX")};
+    RewindPaths m_paths;
+    std::unique_ptr<SessionManager> m_sessions;
+
+    QProcessEnvironment environment() const
+    {
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("REWIND_STATE_DIR"), m_paths.stateDirectory);
+        environment.insert(QStringLiteral("REWIND_CGROUP_PARENT"), m_paths.cgroupParent);
+        environment.insert(QStringLiteral("REWIND_LIBEXEC_DIR"), m_paths.libexecDirectory);
+        environment.insert(QStringLiteral("REWIND_SESSIONS_DIR"), m_specs.path());
+        return environment;
+    }
+
+    struct Run {
+        int exitCode = -1;
+        QByteArray out;
+        QByteArray err;
+    };
+    Run rewindctl(const QStringList &arguments, const QString &crashPoint = {}) const
+    {
+        QProcess process;
+        QProcessEnvironment env = environment();
+        if (!crashPoint.isEmpty()) {
+            env.insert(QStringLiteral("REWIND_STORE_CRASH_POINT"), crashPoint);
+        }
+        process.setProcessEnvironment(env);
+        process.start(QStringLiteral(BUILD_BIN_DIR "/rewindctl"), arguments);
+        process.waitForFinished(120000);
+        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -9, process.readAllStandardOutput(), process.readAllStandardError()};
+    }
+
+    QJsonArray snapshots() const
+    {
+        return QJsonDocument::fromJson(rewindctl({QStringLiteral("--json"), QStringLiteral("list")}).out).array();
+    }
+
+    SessionRecord startSession(const QByteArray &extraApp = {})
+    {
+        auto spec = SessionSpec::parse(specText(extraApp), QStringLiteral("failing.conf"));
+        if (!spec) {
+            qWarning() << spec.errorMessage();
+            return {};
+        }
+        auto record = m_sessions->start(*spec, 0);
+        if (!record) {
+            qWarning() << record.errorMessage();
+            return {};
+        }
+        return *record;
+    }
+
+    /// Running, thawed and still counting.
+    bool runsThawed(const QString &id)
+    {
+        auto record = m_sessions->session(id);
+        if (!record || m_sessions->state(*record) != SessionState::Running) {
+            return false;
+        }
+        const long value = counterIn(record->initPid);
+        return QTest::qWaitFor(
+            [&] {
+                return counterIn(record->initPid) > value;
+            },
+            5000);
+    }
+
+    /// An earlier snapshot still restores: as a branch, which then counts on.
+    bool restores(qint64 snapshotId)
+    {
+        const Run run = rewindctl({QStringLiteral("--json"), QStringLiteral("restore"), QString::number(snapshotId), QStringLiteral("--as-new")});
+        if (run.exitCode != 0) {
+            qWarning() << run.err;
+            return false;
+        }
+        const QString branch = QJsonDocument::fromJson(run.out).object().value(QStringLiteral("id")).toString();
+        const bool running = runsThawed(branch);
+        (void)m_sessions->remove(branch);
+        return running;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        TestCell::becomeSubreaper();
+        QVERIFY(m_state.isValid() && m_specs.isValid());
+        m_paths = RewindPaths{.stateDirectory = m_state.path(),
+                              .cgroupParent = QStringLiteral("/sys/fs/cgroup/rewind-test-%1").arg(::getpid()),
+                              .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)};
+        m_sessions = std::make_unique<SessionManager>(m_paths);
+        QFile spec(m_specs.filePath(QStringLiteral("failing.conf")));
+        QVERIFY(spec.open(QIODevice::WriteOnly));
+        spec.write(specText());
+    }
+
+    void cleanup()
+    {
+        const auto sessions = m_sessions->sessions();
+        for (const SessionRecord &record : sessions) {
+            (void)m_sessions->remove(record.id);
+        }
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
+    }
+
+    void cleanupTestCase()
+    {
+        cleanup();
+        ::rmdir(QFile::encodeName(m_paths.cgroupParent).constData());
+    }
+
+    void badCommandLinesChangeNothing_data()
+    {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("unknown spec") << QStringList{QStringLiteral("session"), QStringLiteral("start"), QStringLiteral("nosuchspec")} << 1
+                                      << QStringLiteral("nosuchspec");
+        QTest::newRow("spec path") << QStringList{QStringLiteral("session"), QStringLiteral("start"), QStringLiteral("../../etc/passwd")} << 1 << QString();
+        QTest::newRow("unknown session") << QStringList{QStringLiteral("snapshot"), QStringLiteral("nosuch-1")} << 1 << QStringLiteral("nosuch-1");
+        QTest::newRow("malformed session") << QStringList{QStringLiteral("snapshot"), QStringLiteral("../x")} << 1 << QStringLiteral("not a session id");
+        QTest::newRow("huge session id") << QStringList{QStringLiteral("snapshot"), QString(100000, QLatin1Char('a'))} << 1
+                                         << QStringLiteral("not a session id");
+        QTest::newRow("unknown snapshot") << QStringList{QStringLiteral("restore"), QStringLiteral("424242")} << 1 << QStringLiteral("424242");
+        QTest::newRow("malformed snapshot") << QStringList{QStringLiteral("restore"), QStringLiteral("12abc")} << 1 << QStringLiteral("not a snapshot id");
+        QTest::newRow("negative snapshot") << QStringList{QStringLiteral("delete"), QStringLiteral("-3")} << 2 << QString();
+        QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")} << 2 << QStringLiteral("usage");
+        QTest::newRow("missing argument") << QStringList{QStringLiteral("restore")} << 2 << QStringLiteral("usage");
+    }
+
+    void badCommandLinesChangeNothing()
+    {
+        QFETCH(QStringList, arguments);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        const auto sessionsBefore = m_sessions->sessions().size();
+        const auto snapshotsBefore = snapshots();
+        const Run run = rewindctl(arguments);
+        QCOMPARE(run.exitCode, exitCode);
+        QVERIFY2(QString::fromLocal8Bit(run.err).contains(message), run.err.constData());
+        QVERIFY(!run.err.trimmed().isEmpty());
+        QCOMPARE(m_sessions->sessions().size(), sessionsBefore);
+        QCOMPARE(snapshots(), snapshotsBefore);
+    }
+
+    void malformedSpecNamesFileAndKey()
+    {
+        QFile spec(m_specs.filePath(QStringLiteral("broken.conf")));
+        QVERIFY(spec.open(QIODevice::WriteOnly));
+        spec.write("[Session]\nName=broken\n[Display]\nGeometri=800x600\n");
+        spec.close();
+        const Run run = rewindctl({QStringLiteral("session"), QStringLiteral("start"), QStringLiteral("broken")});
+        QCOMPARE(run.exitCode, 1);
+        QVERIFY2(run.err.contains("broken.conf") && run.err.contains("line 4") && run.err.contains("Geometri"), run.err.constData());
+        QVERIFY(m_sessions->sessions().isEmpty());
+    }
+
+    void refusedSessionIsNeverFrozen()
+    {
+        // A listener outside the cell, on the shared root file system.
+        QTemporaryDir outside(QStringLiteral("/var/tmp/rewind-outside-XXXXXX"));
+        const QByteArray socketPath = QFile::encodeName(outside.filePath(QStringLiteral("host.sock")));
+        const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        qstrncpy(address.sun_path, socketPath.constData(), sizeof address.sun_path);
+        QVERIFY(::bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
+        QVERIFY(::listen(listener, 8) == 0);
+        auto closeListener = qScopeGuard([&] {
+            ::close(listener);
+        });
+
+        const SessionRecord session = startSession("[App client]\nCommand=rewind-test-hold-open " + socketPath + "\n");
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY(counterIn(session.initPid) > 0);
+        const int accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        QVERIFY(accepted >= 0);
+        auto closeAccepted = qScopeGuard([&] {
+            ::close(accepted);
+        });
+
+        // Any write to cgroup.freeze would show up here.
+        const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session.id) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY)
+                >= 0);
+        auto closeWatch = qScopeGuard([&] {
+            ::close(watch);
+        });
+
+        const Run run = rewindctl({QStringLiteral("snapshot"), session.id});
+        QCOMPARE(run.exitCode, 1);
+        QVERIFY2(run.err.contains("rewind-test-hold-open") && run.err.contains(socketPath), run.err.constData());
+        char events[4096];
+        QCOMPARE(::read(watch, events, sizeof events), ssize_t(-1)); // nothing: never frozen
+        QVERIFY(runsThawed(session.id));
+        QVERIFY(snapshots().isEmpty());
+
+        // The watch does see a freeze request, so its silence above means something.
+        QVERIFY(CgroupFreezer::thaw(m_sessions->cgroupPath(session.id)).ok());
+        QVERIFY(::read(watch, events, sizeof events) > 0);
+    }
+
+    void killedSnapshotLosesNothing_data()
+    {
+        QTest::addColumn<QString>("crashPoint");
+        QTest::newRow("during the dump") << QString();
+        QTest::newRow("while chunks are written") << QStringLiteral("after-first-chunk");
+        QTest::newRow("before the catalog commit") << QStringLiteral("before-catalog");
+    }
+
+    void killedSnapshotLosesNothing()
+    {
+        QFETCH(QString, crashPoint);
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY(counterIn(session.initPid) > 0);
+        const Run first = rewindctl({QStringLiteral("--json"), QStringLiteral("snapshot"), session.id});
+        QCOMPARE(first.exitCode, 0);
+        const qint64 earlier = QJsonDocument::fromJson(first.out).object().value(QStringLiteral("id")).toInteger();
+        const QJsonArray before = snapshots();
+
+        if (crashPoint.isEmpty()) {
+            // kill -9 of rewindctl as soon as it froze the cell for the dump.
+            const int watch = ::inotify_init1(IN_CLOEXEC);
+            QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session.id) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY)
+                    >= 0);
+            auto closeWatch = qScopeGuard([&] {
+                ::close(watch);
+            });
+            QProcess snapshot;
+            snapshot.setProcessEnvironment(environment());
+            snapshot.start(QStringLiteral(BUILD_BIN_DIR "/rewindctl"), {QStringLiteral("snapshot"), session.id});
+            pollfd frozen{watch, POLLIN, 0};
+            QCOMPARE(::poll(&frozen, 1, 30000), 1);
+            ::kill(pid_t(snapshot.processId()), SIGKILL);
+            QVERIFY(CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session.id)).value());
+            snapshot.waitForFinished();
+            // CRIU, now an orphan, finishes or gives up on its own.
+            QTRY_VERIFY_WITH_TIMEOUT(!criuRuns(), 30000);
+            while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
+        } else {
+            const Run killed = rewindctl({QStringLiteral("snapshot"), session.id}, crashPoint);
+            QCOMPARE(killed.exitCode, -9);
+        }
+
+        // The next rewindctl thaws what was left frozen and clears the staging area.
+        const Run list = rewindctl({QStringLiteral("--json"), QStringLiteral("list")});
+        QCOMPARE(list.exitCode, 0);
+        if (crashPoint.isEmpty()) {
+            QVERIFY2(list.err.contains(session.id.toUtf8() + " had been left frozen"), list.err.constData());
+        }
+        QCOMPARE(QJsonDocument::fromJson(list.out).array(), before);
+        QVERIFY(runsThawed(session.id));
+        QVERIFY(QDir(m_paths.stagingDirectory()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
+        const Run verify = rewindctl({QStringLiteral("verify")});
+        QVERIFY2(verify.exitCode == 0, verify.err.constData());
+        QVERIFY(restores(earlier));
+    }
+
+    void fullDiskKeepsEverything()
+    {
+        // The store on a tmpfs that has room for one snapshot, and then not for another.
+        TmpfsMount mount;
+        QDir(m_paths.stateDirectory).rename(QStringLiteral("store"), QStringLiteral("store-of-earlier-tests"));
+        QVERIFY(QDir().mkpath(m_paths.storeDirectory()));
+        QVERIFY(::mount("tmpfs", QFile::encodeName(m_paths.storeDirectory()).constData(), "tmpfs", 0, "size=12m,mode=0700") == 0);
+        mount.path = m_paths.storeDirectory();
+
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY(counterIn(session.initPid) > 0);
+        const Run first = rewindctl({QStringLiteral("--json"), QStringLiteral("snapshot"), session.id});
+        QVERIFY2(first.exitCode == 0, first.err.constData());
+        const qint64 earlier = QJsonDocument::fromJson(first.out).object().value(QStringLiteral("id")).toInteger();
+        const QJsonArray before = snapshots();
+
+        // Leave too little room for what a second session adds.
+        QFile filler(m_paths.storeDirectory() + QStringLiteral("/filler"));
+        QVERIFY(filler.open(QIODevice::WriteOnly));
+        const QByteArray block(64 * 1024, 'f');
+        while (filler.write(block) == block.size() && filler.flush()) { }
+        filler.close();
+        filler.resize(filler.size() - 256 * 1024);
+
+        const SessionRecord other = startSession();
+        QVERIFY(!other.id.isEmpty());
+        QTRY_VERIFY(counterIn(other.initPid) > 0);
+        const Run full = rewindctl({QStringLiteral("snapshot"), other.id});
+        QCOMPARE(full.exitCode, 1);
+        QVERIFY2(full.err.contains("full"), full.err.constData());
+        QVERIFY(runsThawed(other.id));
+        QVERIFY(runsThawed(session.id));
+        QCOMPARE(snapshots(), before);
+        QVERIFY(QDir(m_paths.stagingDirectory()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
+        QVERIFY(restores(earlier));
+    }
+};
+
+QTEST_GUILESS_MAIN(EngineFailureTest)
+#include "EngineFailureTest.moc"
