@@ -476,17 +476,55 @@ private:
                  path));
     }
 
+    /// Socket inodes the cell's processes hold right now.
+    QSet<quint32> currentSocketOwners() const
+    {
+        QSet<quint32> owners;
+        const auto pids = cellProcesses(m_init);
+        for (const pid_t pid : pids.ok() ? *pids : QList<pid_t>()) {
+            const QString fdDir = procPath(pid, "fd");
+            const auto fds = directoryEntries(fdDir);
+            for (const QString &fd : fds) {
+                const QString target = readLink(fdDir + QLatin1Char('/') + fd);
+                if (target.startsWith(QLatin1String("socket:["))) {
+                    owners.insert(target.mid(8, target.size() - 9).toUInt());
+                }
+            }
+        }
+        return owners;
+    }
+
     Result<void> checkSockets()
     {
-        const auto sockets = unixSockets(m_init);
+        auto sockets = unixSockets(m_init);
         if (!sockets) {
             return sockets.error();
         }
-        for (const auto &[process, inode] : std::as_const(m_sockets)) {
+        const auto connectedOutside = [&](quint32 inode) {
             const auto found = sockets->constFind(inode);
-            if (found == sockets->cend() || found->peer == 0 || m_socketOwners.contains(found->peer)) {
-                continue; // not a unix socket, not connected, or connected within the cell
+            // not a unix socket, not connected, or connected within the cell
+            return found != sockets->cend() && found->peer != 0 && !m_socketOwners.contains(found->peer);
+        };
+        // The processes were read one after the other: a server of the cell may
+        // have accepted a connection after its fds were read and before its
+        // client's were. Such a peer shows up when everything is read again;
+        // a connection that really leads outside does not.
+        bool anyOutside = false;
+        for (const auto &use : std::as_const(m_sockets)) {
+            anyOutside = anyOutside || connectedOutside(use.inode);
+        }
+        if (anyOutside) {
+            m_socketOwners.unite(currentSocketOwners());
+            sockets = unixSockets(m_init);
+            if (!sockets) {
+                return sockets.error();
             }
+        }
+        for (const auto &[process, inode] : std::as_const(m_sockets)) {
+            if (!connectedOutside(inode)) {
+                continue;
+            }
+            const auto found = sockets->constFind(inode);
             QString path = sockets->value(found->peer).name;
             if (path.isEmpty()) {
                 path = found->name; // the cell's end of a connection from outside

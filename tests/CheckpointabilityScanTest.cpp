@@ -207,6 +207,28 @@ private Q_SLOTS:
         qInfo("%s", qPrintable(described));
     }
 
+    void connectionNotYetAcceptedWithinCellIsFine()
+    {
+        // A client connected to a listener of the cell that has not accepted
+        // it yet: its peer is still in the listener's queue, held by nobody.
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), QStringLiteral("--pending"), QStringLiteral("/tmp/pending.sock")}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        const auto connected = [&cell] {
+            const pid_t listener = commandOf(cell);
+            QFile children(QStringLiteral("/proc/%1/task/%1/children").arg(listener));
+            if (listener <= 0 || !children.open(QIODevice::ReadOnly)) {
+                return false;
+            }
+            const pid_t client = children.readAll().trimmed().toInt();
+            return client > 0 && fdTargets(client).filter(QStringLiteral("socket:")).size() == 1;
+        };
+        QTRY_VERIFY(connected());
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+    }
+
     void connectionWithinCellIsFine()
     {
         // A listener in the cell's own /tmp and a child connected to it: both

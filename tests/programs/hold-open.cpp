@@ -4,6 +4,7 @@
 // at a process holding such a thing.
 // rewind-test-hold-open --pair PATH: listens on a unix socket at PATH and
 // connects a child process to it: a connection that stays within the cell.
+// --pending PATH does the same but never accepts the connection.
 // rewind-test-hold-open --io-uring: holds an io_uring instance.
 #include <cstdio>
 #include <cstring>
@@ -33,7 +34,9 @@ bool connectTo(const char *path)
     return fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
 }
 
-bool connectPair(const char *path)
+/// With accept false the connection stays in the listener's queue, as an X
+/// client's does for a moment after it connected.
+bool connectPair(const char *path, bool accept = true)
 {
     const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
     const sockaddr_un address = addressOf(path);
@@ -48,6 +51,9 @@ bool connectPair(const char *path)
         ::close(listener);
         return connectTo(path);
     }
+    if (!accept) {
+        return true;
+    }
     return ::accept(listener, nullptr, nullptr) >= 0;
 }
 }
@@ -60,13 +66,15 @@ int main(int argc, char **argv)
         held = ::syscall(SYS_io_uring_setup, 4, &parameters) >= 0;
     } else if (argc == 3 && std::string(argv[1]) == "--pair") {
         held = connectPair(argv[2]);
+    } else if (argc == 3 && std::string(argv[1]) == "--pending") {
+        held = connectPair(argv[2], false);
     } else if (argc == 2) {
         struct stat status{};
         if (::stat(argv[1], &status) == 0) {
             held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : ::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0;
         }
     } else {
-        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair] PATH | --io-uring\n");
+        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair|--pending] PATH | --io-uring\n");
         return 2;
     }
     if (!held) {
