@@ -2,6 +2,7 @@
 #include "ChunkStore.h"
 
 #include "ContentChunker.h"
+#include "FileWriting.h"
 #include "OpenBeneath.h"
 
 #include <KLocalizedString>
@@ -40,22 +41,6 @@ QString systemError(int errorNumber)
 bool isFull(int errorNumber)
 {
     return errorNumber == ENOSPC || errorNumber == EDQUOT;
-}
-
-bool writeAll(int fd, const char *data, std::size_t size)
-{
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        data += n;
-        size -= std::size_t(n);
-    }
-    return true;
 }
 
 } // namespace

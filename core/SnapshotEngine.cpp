@@ -6,6 +6,7 @@
 #include "CheckpointabilityScan.h"
 #include "CriuCheckpointer.h"
 #include "CriuStatistics.h"
+#include "FileWriting.h"
 #include "FreezeGuard.h"
 #include "MountTable.h"
 #include "SnapshotStore.h"
@@ -47,7 +48,7 @@ Result<void> writePng(int dirFd, const char *name, const QImage &image)
         return Error{i18n("Cannot encode the screenshot.")};
     }
     UniqueFd file(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!file || ::write(file.get(), png.constData(), png.size()) != png.size()) {
+    if (!file || !writeAll(file.get(), png.constData(), std::size_t(png.size()))) {
         return Error{i18n("Cannot write the screenshot to the staging directory.")};
     }
     return {};

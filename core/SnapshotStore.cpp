@@ -3,6 +3,7 @@
 
 #include "ChunkStore.h"
 #include "ContentChunker.h"
+#include "FileWriting.h"
 #include "OpenBeneath.h"
 #include "SnapshotCatalog.h"
 
@@ -81,22 +82,6 @@ void reachCrashPoint(const char *point)
     } else if (wanted == QByteArray(point) + ":stop") {
         ::raise(SIGSTOP);
     }
-}
-
-bool writeAll(int fd, const char *data, std::size_t size)
-{
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        data += n;
-        size -= std::size_t(n);
-    }
-    return true;
 }
 
 struct StagedEntry {

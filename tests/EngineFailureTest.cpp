@@ -7,6 +7,7 @@
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
 #include "TestCell.h"
+#include "TestSessions.h"
 
 #include <QDir>
 #include <QFile>
@@ -41,13 +42,7 @@ QByteArray specText(const QByteArray &extraApp = {})
 
 long counterIn(pid_t initPid)
 {
-    QFile file(SessionManager::cellPath(initPid, counterFile));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return -1;
-    }
-    bool ok = false;
-    const long value = file.readAll().trimmed().toLong(&ok);
-    return ok ? value : -1;
+    return TestSessions::counterIn(initPid, counterFile);
 }
 
 /// Unmounts a tmpfs mounted for a test, also when the test fails.
@@ -80,10 +75,10 @@ class EngineFailureTest : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_state{QStringLiteral("/var/tmp/rewind-test-XXXXXX")}; // not /tmp: cells get a private one
+    TestSessions m_test;
+    SessionManager *m_sessions = &m_test.manager();
+    const RewindPaths &m_paths = m_test.paths();
     QTemporaryDir m_specs{QStringLiteral("/var/tmp/rewind-specs-XXXXXX")};
-    RewindPaths m_paths;
-    std::unique_ptr<SessionManager> m_sessions;
 
     QProcessEnvironment environment() const
     {
@@ -166,11 +161,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         TestCell::becomeSubreaper();
-        QVERIFY(m_state.isValid() && m_specs.isValid());
-        m_paths = RewindPaths{.stateDirectory = m_state.path(),
-                              .cgroupParent = QStringLiteral("/sys/fs/cgroup/rewind-test-%1").arg(::getpid()),
-                              .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)};
-        m_sessions = std::make_unique<SessionManager>(m_paths);
+        QVERIFY(m_test.isValid() && m_specs.isValid());
         QFile spec(m_specs.filePath(QStringLiteral("failing.conf")));
         QVERIFY(spec.open(QIODevice::WriteOnly));
         spec.write(specText());
@@ -178,17 +169,7 @@ private Q_SLOTS:
 
     void cleanup()
     {
-        const auto sessions = m_sessions->sessions();
-        for (const SessionRecord &record : sessions) {
-            (void)m_sessions->remove(record.id);
-        }
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
-    }
-
-    void cleanupTestCase()
-    {
-        cleanup();
-        ::rmdir(QFile::encodeName(m_paths.cgroupParent).constData());
+        m_test.removeAll();
     }
 
     void badCommandLinesChangeNothing_data()

@@ -9,6 +9,7 @@
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
 #include "TestCell.h"
+#include "TestSessions.h"
 #include "VncScreenshot.h"
 
 #include <QDir>
@@ -44,13 +45,7 @@ SessionSpec testSpec()
 
 long counterIn(pid_t initPid, const QString &path)
 {
-    QFile file(SessionManager::cellPath(initPid, path));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return -1;
-    }
-    bool ok = false;
-    const long value = file.readAll().trimmed().toLong(&ok);
-    return ok ? value : -1;
+    return TestSessions::counterIn(initPid, path);
 }
 
 /// Window titles and geometries of the session's display, from inside the cell.
@@ -95,9 +90,9 @@ class SessionSnapshotTest : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_state{QStringLiteral("/var/tmp/rewind-test-XXXXXX")}; // not /tmp: cells get a private one
-    RewindPaths m_paths;
-    std::unique_ptr<SessionManager> m_sessions;
+    TestSessions m_test;
+    SessionManager *m_sessions = &m_test.manager();
+    const RewindPaths &m_paths = m_test.paths();
     std::unique_ptr<SnapshotStore> m_store;
     std::unique_ptr<SnapshotEngine> m_engine;
 
@@ -120,11 +115,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         TestCell::becomeSubreaper();
-        QVERIFY(m_state.isValid());
-        m_paths = RewindPaths{.stateDirectory = m_state.path(),
-                              .cgroupParent = QStringLiteral("/sys/fs/cgroup/rewind-test-%1").arg(::getpid()),
-                              .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)};
-        m_sessions = std::make_unique<SessionManager>(m_paths);
+        QVERIFY(m_test.isValid());
         auto store = SnapshotStore::open(m_paths.storeDirectory());
         QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
         m_store = std::move(*store);
@@ -133,18 +124,7 @@ private Q_SLOTS:
 
     void cleanup()
     {
-        const auto sessions = m_sessions->sessions();
-        for (const SessionRecord &record : sessions) {
-            (void)m_sessions->remove(record.id);
-        }
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
-    }
-
-    void cleanupTestCase()
-    {
-        cleanup();
-        QDir(m_paths.cgroupParent).rmdir(QStringLiteral("."));
-        ::rmdir(QFile::encodeName(m_paths.cgroupParent).constData());
+        m_test.removeAll();
     }
 
     void snapshotThenRestoreInPlace()
