@@ -304,6 +304,36 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     return Error{i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", QString::number(snapshotId), restored.errorMessage())};
 }
 
+Result<AutosaveOutcome>
+SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &schedule, const RetentionPolicy &policy, const Progress &progress)
+{
+    if (!SessionRecord::isValidId(sessionId)) {
+        return Error{i18n("'%1' is not a session id.", sessionId.left(64))};
+    }
+    auto snapshots = m_store.list(sessionId);
+    if (!snapshots) {
+        return snapshots.error();
+    }
+    AutosaveOutcome outcome;
+    if (schedule.isDue(*snapshots, QDateTime::currentDateTimeUtc())) {
+        auto taken = snapshot(sessionId, {}, SnapshotTrigger::Scheduled, progress);
+        if (!taken) {
+            return taken.error();
+        }
+        outcome.taken = *taken;
+        snapshots->prepend(*taken);
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (qint64 id : policy.prune(*snapshots, now)) {
+        if (auto removed = m_store.remove(id); !removed) {
+            return removed.error();
+        }
+        outcome.pruned.append(id);
+    }
+    outcome.nextDue = schedule.nextDue(*snapshots, now);
+    return outcome;
+}
+
 Result<RestoreOutcome> SnapshotEngine::recover(const QString &sessionId, const Progress &progress)
 {
     auto record = m_sessions.session(sessionId);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "AutosaveSchedule.h"
 #include "Result.h"
+#include "RetentionPolicy.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
 
@@ -32,6 +34,12 @@ enum class RestoreMode {
     AsNewSession, ///< a branch: a new session beside the original
 };
 
+struct AutosaveOutcome {
+    std::optional<SnapshotInfo> taken; ///< empty when none was due
+    QList<qint64> pruned; ///< automatic snapshots the retention policy let go
+    QDateTime nextDue;
+};
+
 struct RestoreOutcome {
     SessionRecord session;
     std::optional<SnapshotInfo> beforeRestore; ///< taken when a running session was replaced
@@ -48,6 +56,10 @@ public:
 
     /// Never leaves the session frozen; on failure nothing is added to the store.
     Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
+
+    /// Takes a scheduled snapshot if one is due, then prunes the session's
+    /// automatic snapshots the policy no longer keeps.
+    Result<AutosaveOutcome> autosave(const QString &sessionId, const AutosaveSchedule &schedule, const RetentionPolicy &policy, const Progress &progress = {});
 
     /// The snapshot is verified completely before the running session is
     /// touched. In place: if the restore fails, the session comes back from

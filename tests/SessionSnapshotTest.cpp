@@ -275,6 +275,40 @@ private Q_SLOTS:
         QVERIFY(bad.errorMessage().contains(QLatin1String("not a session id")));
     }
 
+    void autosaveTakesScheduledSnapshotsAndPrunes()
+    {
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(countersRun(session.initPid), 20000);
+
+        AutosaveSchedule everyHour;
+        everyHour.interval = std::chrono::hours(1);
+        RetentionPolicy keepTwo;
+        keepTwo.keepLast = 2;
+        keepTwo.keepHourly = 0;
+        keepTwo.keepDaily = 0;
+
+        auto first = m_engine->autosave(session.id, everyHour, keepTwo);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        QVERIFY(first->taken.has_value());
+        QCOMPARE(first->taken->trigger, SnapshotTrigger::Scheduled);
+        QVERIFY(first->nextDue > QDateTime::currentDateTimeUtc().addSecs(3500));
+        // Not due again for an hour.
+        auto second = m_engine->autosave(session.id, everyHour, keepTwo);
+        QVERIFY(second.ok());
+        QVERIFY(!second->taken.has_value());
+
+        // Due every time: the third scheduled snapshot lets the first go.
+        AutosaveSchedule always;
+        always.interval = std::chrono::minutes(0);
+        QVERIFY(m_engine->autosave(session.id, always, keepTwo)->taken.has_value());
+        auto third = m_engine->autosave(session.id, always, keepTwo);
+        QVERIFY2(third.ok(), qPrintable(third.errorMessage()));
+        QCOMPARE(third->pruned, QList<qint64>{first->taken->id});
+        QCOMPARE(m_store->list(session.id)->size(), 2);
+        QVERIFY(!m_store->snapshot(first->taken->id).ok());
+    }
+
     void secondSnapshotOfIdleSessionIsSmall()
     {
         // Idle: a window manager and a terminal waiting for input, nothing counting.
