@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SessionManager.h"
 
+#include "AtomicFile.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
+#include "UniqueFd.h"
 
 #include <KLocalizedString>
 
@@ -13,10 +15,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QThread>
 
 #include <csignal>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 namespace Rewind
@@ -24,7 +29,16 @@ namespace Rewind
 namespace
 {
 
-QJsonObject planOf(const SessionSpec &spec)
+gid_t primaryGroupOf(uid_t uid)
+{
+    if (uid == 0) {
+        return 0;
+    }
+    const passwd *entry = ::getpwuid(uid);
+    return entry ? entry->pw_gid : gid_t(uid);
+}
+
+QJsonObject planOf(const SessionSpec &spec, uid_t owner)
 {
     QJsonArray apps;
     for (const AppSpec &app : spec.apps) {
@@ -42,7 +56,24 @@ QJsonObject planOf(const SessionSpec &spec)
         {QStringLiteral("depth"), spec.depth},
         {QStringLiteral("windowManager"), QJsonArray::fromStringList(spec.windowManager)},
         {QStringLiteral("apps"), apps},
+        // rewind-session drops to these before it starts anything.
+        {QStringLiteral("uid"), qint64(owner)},
+        {QStringLiteral("gid"), qint64(primaryGroupOf(owner))},
+        {QStringLiteral("home"), QStringLiteral("/tmp/home")},
     };
+}
+
+/// Signals the cell's init through a pidfd, after checking that the pid still
+/// names the process the record knows: a pid can be reused.
+void signalInit(const SessionRecord &record, int signal)
+{
+    if (record.initPid <= 0) {
+        return;
+    }
+    UniqueFd pidfd(int(::syscall(SYS_pidfd_open, record.initPid, 0)));
+    if (pidfd && processStartTime(record.initPid) == record.initStartTime) {
+        ::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0);
+    }
 }
 
 /// Waits for a condition the kernel offers no notification for (a process
@@ -109,16 +140,23 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     record.specName = spec.name;
     record.ownerUid = owner;
     record.createdAt = QDateTime::currentDateTimeUtc();
-    record.plan = planOf(spec);
+    record.plan = planOf(spec, owner);
 
-    // The plan is read by rewind-session inside the cell, from the shared root file system.
-    const QString planPath = m_paths.sessionsDirectory() + QLatin1Char('/') + record.id + QStringLiteral(".plan");
-    QDir().mkpath(m_paths.sessionsDirectory());
-    QFile planFile(planPath);
-    if (!planFile.open(QIODevice::WriteOnly | QIODevice::Truncate) || planFile.write(QJsonDocument(record.plan).toJson()) < 0) {
-        return Error{i18n("Cannot write the plan of session %1: %2", record.id, planFile.errorString())};
+    auto held = lock(record.id);
+    if (!held) {
+        return held.error();
     }
-    planFile.close();
+    // The plan is read by rewind-session inside the cell, from the shared root file system.
+    const QString planName = record.id + QStringLiteral(".plan");
+    const QString planPath = m_paths.sessionsDirectory() + QLatin1Char('/') + planName;
+    if (auto written = writeFileAtomically(m_paths.sessionsDirectory(), planName, QJsonDocument(record.plan).toJson()); !written) {
+        return written.error();
+    }
+    const auto forgetPlan = qScopeGuard([&] {
+        if (record.initPid <= 0) {
+            QFile::remove(planPath);
+        }
+    });
 
     auto cgroup = Cgroup::create(m_paths.cgroupParent, record.id);
     if (!cgroup) {
@@ -140,19 +178,27 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
                     QStringLiteral("--"),
                     m_paths.sessionProgram(),
                     planPath});
-    if (!launcher.waitForFinished(30000) || launcher.exitStatus() != QProcess::NormalExit || launcher.exitCode() != 0) {
+    const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
+    bool pidOk = false;
+    const pid_t initPid = launcher.readAllStandardOutput().trimmed().toInt(&pidOk);
+    if (!launched || !pidOk || initPid <= 0) {
         const QString why = QString::fromLocal8Bit(launcher.readAllStandardError()).trimmed();
+        launcher.kill();
+        launcher.waitForFinished();
+        // The init may have been forked into the cgroup already.
+        (void)cgroup->killAll();
         (void)cgroup->remove();
         return Error{i18n("Could not start session %1: %2", record.id, why.isEmpty() ? launcher.errorString() : why)};
     }
-    record.initPid = launcher.readAllStandardOutput().trimmed().toInt();
+    record.initPid = initPid;
     record.initStartTime = processStartTime(record.initPid);
     if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
         (void)killCell(record);
+        record.initPid = -1;
         return saved.error();
     }
     if (auto ready = waitUntilReady(record, std::chrono::seconds(30)); !ready) {
-        (void)stop(record.id);
+        (void)stopLocked(record.id);
         return ready.error();
     }
     return record;
@@ -179,31 +225,61 @@ Result<void> SessionManager::waitUntilReady(const SessionRecord &record, std::ch
 
 Result<void> SessionManager::killCell(const SessionRecord &record)
 {
+    const QString cgroupPath = this->cgroupPath(record.id);
+    // A frozen cell cannot act on signals until it is thawed.
+    if (QFileInfo::exists(cgroupPath)) {
+        (void)CgroupFreezer::thaw(cgroupPath);
+    }
     if (isAlive(record)) {
-        ::kill(record.initPid, SIGTERM);
+        signalInit(record, SIGTERM);
         waitFor(
             [&] {
                 return !isAlive(record);
             },
             std::chrono::seconds(5));
     }
+    if (QFileInfo::exists(cgroupPath)) {
+        auto cgroup = Cgroup::open(m_paths.cgroupParent, record.id);
+        if (!cgroup) {
+            return cgroup.error();
+        }
+        if (auto killed = cgroup->killAll(); !killed) {
+            return killed.error();
+        }
+        if (auto removed = cgroup->remove(); !removed) {
+            return removed.error();
+        }
+    }
     // A restored cell is a child of whoever restored it: reap it if that is us.
     if (record.initPid > 0) {
         ::waitpid(record.initPid, nullptr, WNOHANG);
     }
-    auto cgroup = Cgroup::open(m_paths.cgroupParent, record.id);
-    if (!cgroup) {
-        return {}; // no cgroup: nothing left to kill
+    return {};
+}
+
+Result<SessionLock> SessionManager::lock(const QString &id) const
+{
+    if (auto made = makePrivateDirectory(m_paths.sessionsDirectory()); !made) {
+        return made.error();
     }
-    // A frozen cell cannot act on SIGKILL until it is thawed.
-    (void)CgroupFreezer::thaw(cgroup->path());
-    if (auto killed = cgroup->killAll(); !killed) {
-        return killed.error();
-    }
-    return cgroup->remove();
+    return SessionLock::acquire(m_paths.sessionsDirectory(), id);
 }
 
 Result<void> SessionManager::stop(const QString &id)
+{
+    auto held = lock(id);
+    if (!held) {
+        return held.error();
+    }
+    return stopLocked(id);
+}
+
+Result<void> SessionManager::stop(const SessionLock &lock)
+{
+    return stopLocked(lock.sessionId());
+}
+
+Result<void> SessionManager::stopLocked(const QString &id)
 {
     auto record = session(id);
     if (!record) {
@@ -217,11 +293,33 @@ Result<void> SessionManager::stop(const QString &id)
     return record->save(m_paths.sessionsDirectory());
 }
 
+QStringList SessionManager::thawAbandoned()
+{
+    QStringList thawed;
+    const auto all = sessions();
+    for (const SessionRecord &record : all) {
+        auto held = lock(record.id);
+        if (!held) {
+            continue; // at work in another process
+        }
+        const auto frozen = CgroupFreezer::isFreezeRequested(cgroupPath(record.id));
+        if (frozen.ok() && *frozen && CgroupFreezer::thaw(cgroupPath(record.id)).ok()) {
+            thawed.append(record.id);
+        }
+    }
+    return thawed;
+}
+
 Result<void> SessionManager::remove(const QString &id)
 {
-    if (auto stopped = stop(id); !stopped) {
+    auto held = lock(id);
+    if (!held) {
+        return held.error();
+    }
+    if (auto stopped = stopLocked(id); !stopped) {
         return stopped.error();
     }
+    QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".lock"));
     QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".plan"));
     return SessionRecord::remove(m_paths.sessionsDirectory(), id);
 }

@@ -3,6 +3,7 @@
 
 #include "Result.h"
 #include "RewindPaths.h"
+#include "SessionLock.h"
 #include "SessionRecord.h"
 #include "SessionSpec.h"
 
@@ -38,6 +39,13 @@ public:
     Result<SessionRecord> start(const SessionSpec &spec, uid_t owner);
     /// Graceful first (SIGTERM to the cell's init), then the cgroup is killed.
     Result<void> stop(const QString &id);
+    /// The same, for a caller that holds the session's lock already.
+    Result<void> stop(const SessionLock &lock);
+    /// Exclusive use of a session for one operation; see SessionLock.
+    Result<SessionLock> lock(const QString &id) const;
+    /// Thaws every session left frozen by a process that died while it
+    /// snapshotted it (its lock is free); returns their ids.
+    QStringList thawAbandoned();
     /// Stops the session if it runs and forgets it.
     Result<void> remove(const QString &id);
 
@@ -64,6 +72,7 @@ public:
 
 private:
     Result<void> killCell(const SessionRecord &record);
+    Result<void> stopLocked(const QString &id);
 
     RewindPaths m_paths;
 };

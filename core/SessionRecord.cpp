@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SessionRecord.h"
 
+#include "AtomicFile.h"
+
 #include <KLocalizedString>
 
 #include <QDir>
@@ -8,14 +10,13 @@
 #include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QRegularExpression>
-#include <QSaveFile>
 
 namespace Rewind
 {
 
 bool SessionRecord::isValidId(QStringView id)
 {
-    static const QRegularExpression pattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,47}$"));
+    static const QRegularExpression pattern(QStringLiteral("\\A[a-z0-9][a-z0-9-]{0,47}\\z"));
     return pattern.matchView(id).hasMatch();
 }
 
@@ -80,17 +81,11 @@ Result<SessionRecord> SessionRecord::load(const QString &sessionsDirectory, cons
 
 Result<void> SessionRecord::save(const QString &sessionsDirectory) const
 {
-    if (!QDir().mkpath(sessionsDirectory)) {
-        return Error{i18n("Cannot create %1.", sessionsDirectory)};
+    if (auto made = makePrivateDirectory(sessionsDirectory); !made) {
+        return made.error();
     }
-    QFile::setPermissions(sessionsDirectory, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
-    QSaveFile file(sessionsDirectory + QLatin1Char('/') + id + QStringLiteral(".json"));
-    if (!file.open(QIODevice::WriteOnly)) {
-        return Error{i18n("Cannot save the record of session %1: %2", id, file.errorString())};
-    }
-    file.write(QJsonDocument(toJson()).toJson());
-    if (!file.commit()) {
-        return Error{i18n("Cannot save the record of session %1: %2", id, file.errorString())};
+    if (auto written = writeFileAtomically(sessionsDirectory, id + QStringLiteral(".json"), QJsonDocument(toJson()).toJson()); !written) {
+        return Error{i18n("Cannot save the record of session %1: %2", id, written.errorMessage())};
     }
     return {};
 }

@@ -90,8 +90,31 @@ SnapshotEngine::SnapshotEngine(SessionManager &sessions, SnapshotStore &store)
 {
 }
 
+void SnapshotEngine::setCancelCheck(std::function<bool()> cancelled)
+{
+    m_cancelled = std::move(cancelled);
+}
+
+bool SnapshotEngine::isCancelled() const
+{
+    return m_cancelled && m_cancelled();
+}
+
 Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress)
 {
+    if (!SessionRecord::isValidId(sessionId)) {
+        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c; 'rewindctl session list' shows them.", sessionId.left(64))};
+    }
+    auto lock = m_sessions.lock(sessionId);
+    if (!lock) {
+        return lock.error();
+    }
+    return snapshotLocked(*lock, label, trigger, progress);
+}
+
+Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress)
+{
+    const QString &sessionId = lock.sessionId();
     auto record = m_sessions.session(sessionId);
     if (!record) {
         return record.error();
@@ -138,6 +161,9 @@ Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QS
         metadata.insert(QStringLiteral("screenshotError"), screenshot.errorMessage());
     }
 
+    if (isCancelled()) {
+        return Error{i18n("The snapshot of session %1 was cancelled before the session was frozen; it keeps running.", sessionId)};
+    }
     report(progress, 15, Stage::Freezing);
     const QString cgroup = m_sessions.cgroupPath(sessionId);
     auto frozen = FreezeGuard::freeze(cgroup, freezeTimeout);
@@ -171,6 +197,9 @@ Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QS
     metadata.insert(QStringLiteral("owner"), qint64(record->ownerUid));
     metadata.insert(QStringLiteral("plan"), record->plan.toVariantMap());
 
+    if (isCancelled()) {
+        return Error{i18n("The snapshot of session %1 was cancelled; nothing was stored and the session keeps running.", sessionId)};
+    }
     report(progress, 70, Stage::Storing);
     auto committed = m_store.commit(sessionId, staging->fd(), label, trigger, metadata);
     if (!committed) {
@@ -193,7 +222,11 @@ Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
     return staging;
 }
 
-Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, SessionRecord target, const Progress &progress)
+Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot,
+                                                  const StagingDirectory &staging,
+                                                  const SessionLock &lock,
+                                                  SessionRecord target,
+                                                  const Progress &progress)
 {
     UniqueFd images(::openat(staging.fd(), "images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!images) {
@@ -219,10 +252,13 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot, 
     report(progress, 80, Stage::Starting);
     auto adopted = m_sessions.adopt(std::move(target), *restored);
     if (!adopted) {
+        // Nothing may run that no record knows of.
+        (void)cgroup->killAll();
+        (void)cgroup->remove();
         return adopted.error();
     }
     if (auto ready = m_sessions.waitUntilReady(*adopted, readyTimeout); !ready) {
-        (void)m_sessions.stop(adopted->id);
+        (void)m_sessions.stop(lock);
         return ready.error();
     }
     report(progress, 100, Stage::Starting);
@@ -241,6 +277,9 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     if (!staging) {
         return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", QString::number(snapshotId), staging.errorMessage())};
     }
+    if (isCancelled()) {
+        return Error{i18n("Restoring snapshot %1 was cancelled; nothing was changed.", QString::number(snapshotId))};
+    }
 
     if (mode == RestoreMode::AsNewSession) {
         SessionRecord branch;
@@ -249,13 +288,21 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
         branch.ownerUid = uid_t(chosen->metadata.value(QStringLiteral("owner")).toLongLong());
         branch.createdAt = QDateTime::currentDateTimeUtc();
         branch.plan = QJsonObject::fromVariantMap(chosen->metadata.value(QStringLiteral("plan")).toMap());
-        auto restored = restoreInto(*chosen, *staging, branch, progress);
+        auto branchLock = m_sessions.lock(branch.id);
+        if (!branchLock) {
+            return branchLock.error();
+        }
+        auto restored = restoreInto(*chosen, *staging, *branchLock, branch, progress);
         if (!restored) {
             return restored.error();
         }
         return RestoreOutcome{*restored, std::nullopt};
     }
 
+    auto lock = m_sessions.lock(chosen->sessionId);
+    if (!lock) {
+        return lock.error();
+    }
     auto current = m_sessions.session(chosen->sessionId);
     SessionRecord target;
     if (current) {
@@ -269,21 +316,33 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     }
 
     std::optional<SnapshotInfo> before;
+    if (current && m_sessions.state(target) == SessionState::Frozen) {
+        // Frozen while we hold its lock: left so by a process that died mid-snapshot.
+        if (auto thawed = CgroupFreezer::thaw(m_sessions.cgroupPath(target.id)); !thawed) {
+            return Error{i18n("Session %1 is frozen and could not be thawed, so nothing was changed.\n%2", target.id, thawed.errorMessage())};
+        }
+    }
     if (current && m_sessions.state(target) == SessionState::Running) {
-        auto taken = this->snapshot(target.id, i18n("Before restoring snapshot %1", QString::number(snapshotId)), SnapshotTrigger::BeforeRestore);
+        auto taken = snapshotLocked(*lock, i18n("Before restoring snapshot %1", QString::number(snapshotId)), SnapshotTrigger::BeforeRestore, {});
         if (!taken) {
             return Error{i18n("Could not save the session before restoring it, so nothing was changed.\n%1", taken.errorMessage())};
         }
         before = *taken;
     }
     if (current) {
-        if (auto stopped = m_sessions.stop(target.id); !stopped) {
+        if (auto stopped = m_sessions.stop(*lock); !stopped) {
+            if (before) {
+                return Error{i18n("Could not stop session %1 to replace it: %2\nWhat ran was saved as snapshot %3; restore it if the session does not work.",
+                                  target.id,
+                                  stopped.errorMessage(),
+                                  QString::number(before->id))};
+            }
             return stopped.error();
         }
         target.initPid = -1;
     }
 
-    auto restored = restoreInto(*chosen, *staging, target, progress);
+    auto restored = restoreInto(*chosen, *staging, *lock, target, progress);
     if (restored) {
         return RestoreOutcome{*restored, before};
     }
@@ -291,7 +350,7 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
         return restored.error();
     }
     auto beforeStaging = materialize(before->id);
-    auto rollback = beforeStaging ? restoreInto(*before, *beforeStaging, target, {}) : Result<SessionRecord>(beforeStaging.error());
+    auto rollback = beforeStaging ? restoreInto(*before, *beforeStaging, *lock, target, {}) : Result<SessionRecord>(beforeStaging.error());
     if (!rollback) {
         return Error{
             i18n("Restoring snapshot %1 failed, and so did bringing the session back from snapshot %2, taken just before. "
@@ -316,7 +375,11 @@ SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &sched
     }
     AutosaveOutcome outcome;
     if (schedule.isDue(*snapshots, QDateTime::currentDateTimeUtc())) {
-        auto taken = snapshot(sessionId, {}, SnapshotTrigger::Scheduled, progress);
+        auto lock = m_sessions.lock(sessionId);
+        if (!lock) {
+            return lock.error();
+        }
+        auto taken = snapshotLocked(*lock, {}, SnapshotTrigger::Scheduled, progress);
         if (!taken) {
             return taken.error();
         }

@@ -54,6 +54,11 @@ public:
 
     SnapshotEngine(SessionManager &sessions, SnapshotStore &store);
 
+    /// Asked before a session is frozen and before a dump is stored, and
+    /// before a restore touches the running session: when it answers true the
+    /// operation stops there with an Error and everything stays as it was.
+    void setCancelCheck(std::function<bool()> cancelled);
+
     /// Never leaves the session frozen; on failure nothing is added to the store.
     Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
 
@@ -71,10 +76,15 @@ public:
 
 private:
     Result<StagingDirectory> materialize(qint64 snapshotId);
-    Result<SessionRecord> restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, SessionRecord target, const Progress &progress);
+    Result<SnapshotInfo> snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress);
+    Result<SessionRecord>
+    restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, const SessionLock &lock, SessionRecord target, const Progress &progress);
+
+    bool isCancelled() const;
 
     SessionManager &m_sessions;
     SnapshotStore &m_store;
+    std::function<bool()> m_cancelled;
 };
 
 } // namespace Rewind
