@@ -3,29 +3,27 @@
 
 #include "UniqueFd.h"
 
+#include "RewindPaths.h"
+
 #include <KLocalizedString>
 
+#include <QBuffer>
+#include <QDeadlineTimer>
 #include <QFile>
-#include <QRegion>
+#include <QFileInfo>
+#include <QImageReader>
+#include <QProcess>
 
-#include <rfb/rfbclient.h>
-
+#include <algorithm>
 #include <cerrno>
-#include <condition_variable>
-#include <csignal>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
-#include <memory>
-#include <mutex>
-#include <pthread.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
-#include <thread>
 #include <unistd.h>
 
 namespace Rewind
@@ -33,38 +31,9 @@ namespace Rewind
 namespace
 {
 
-using Clock = std::chrono::steady_clock;
-
 QString systemError(int error)
 {
     return QString::fromLocal8Bit(std::strerror(error));
-}
-
-// libvncclient reports through two global printf-like hooks. Errors are kept
-// per thread so that a failed grab can say what the library saw.
-thread_local QByteArray lastLibraryError;
-
-__attribute__((format(printf, 1, 2))) void ignoreLibraryLog(const char *, ...)
-{
-}
-
-__attribute__((format(printf, 1, 2))) void keepLibraryError(const char *format, ...)
-{
-    char buffer[512];
-    va_list args;
-    va_start(args, format);
-    std::vsnprintf(buffer, sizeof buffer, format, args);
-    va_end(args);
-    lastLibraryError = QByteArray(buffer).trimmed();
-}
-
-void installLibraryLogging()
-{
-    static std::once_flag once;
-    std::call_once(once, [] {
-        rfbClientLog = ignoreLibraryLog;
-        rfbClientErr = keepLibraryError;
-    });
 }
 
 /// Opens the socket inode itself, refusing symbolic links.
@@ -105,189 +74,200 @@ Result<UniqueFd> openSocketPath(const QString &path, int rootFd = AT_FDCWD)
     return file;
 }
 
-/// Connects to the socket the O_PATH descriptor stands for, through its
-/// /proc/self/fd link, so the path is not looked up again.
-Result<UniqueFd> connectTo(const UniqueFd &socketFile, const QString &path)
+/// The exit codes of rewind-screenshot (core/screenshotgrabber/main.cpp).
+enum GrabberExit {
+    GrabberSuccess = 0,
+    GrabberNotASocket = 10,
+    GrabberNothingListens = 11,
+    GrabberQueueFull = 12,
+    GrabberConnectFailed = 13,
+    GrabberTimedOut = 14,
+    GrabberHandshakeFailed = 15,
+    GrabberFramebufferRefused = 16,
+    GrabberFormatRefused = 17,
+    GrabberServerWentAway = 18,
+    GrabberUnreadable = 19,
+    GrabberWaitFailed = 20,
+    GrabberOutOfMemory = 21,
+};
+
+constexpr int maxSide = 8192;
+constexpr auto grabberGrace = std::chrono::seconds(5);
+
+/// rewind-screenshot: where REWIND_LIBEXEC_DIR says, else beside the running
+/// program (the build tree, where the tests run), else the installed one.
+QString grabberProgram()
 {
-    UniqueFd connection(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!connection) {
-        return Error{i18n("Could not create a socket: %1", systemError(errno))};
+    QStringList directories;
+    if (const QString fromEnvironment = qEnvironmentVariable("REWIND_LIBEXEC_DIR"); !fromEnvironment.isEmpty()) {
+        directories.append(fromEnvironment);
     }
-    sockaddr_un address;
-    std::memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d", socketFile.get());
-    int result;
-    do {
-        result = ::connect(connection.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address);
-    } while (result != 0 && errno == EINTR);
-    if (result != 0 && errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) {
-        // No /proc: fall back to the path, which was just checked to be a socket.
-        const QByteArray encoded = QFile::encodeName(path);
-        if (static_cast<size_t>(encoded.size()) >= sizeof address.sun_path) {
-            return Error{i18n("The VNC socket path %1 is too long.", path)};
+    char self[4096];
+    const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length > 0) {
+        directories.append(QFileInfo(QFile::decodeName(QByteArray(self, length))).absolutePath());
+    }
+    directories.append(RewindPaths::system().libexecDirectory);
+    for (const QString &directory : std::as_const(directories)) {
+        const QFileInfo program(directory + QStringLiteral("/rewind-screenshot"));
+        if (program.isFile() && program.isExecutable()) {
+            return program.absoluteFilePath();
         }
-        std::memset(address.sun_path, 0, sizeof address.sun_path);
-        std::memcpy(address.sun_path, encoded.constData(), encoded.size());
-        do {
-            result = ::connect(connection.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address);
-        } while (result != 0 && errno == EINTR);
     }
-    if (result != 0) {
-        const int error = errno;
-        if (error == ECONNREFUSED) {
-            return Error{i18n("Nothing listens on the VNC socket %1 (is the display's Xvnc running?).", path)};
-        }
-        if (error == EAGAIN) {
-            return Error{i18n("The VNC server at %1 does not accept connections (its queue is full).", path)};
-        }
-        return Error{i18n("Could not connect to the VNC socket %1: %2", path, systemError(error))};
-    }
-    // libvncclient reads and writes blocking; the watchdog bounds the wait.
-    const int flags = ::fcntl(connection.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
-        return Error{i18n("Could not configure the VNC connection: %1", systemError(errno))};
-    }
-    return connection;
+    return {};
 }
 
-/// Shuts a socket down when a deadline passes, which makes any blocking
-/// read or write on it return; stopped (and joined) on destruction.
-class Watchdog
+/// What the grabber says about a failure: one line of text from a process
+/// the display's owner controls, so kept short and printable.
+QString grabberDetail(const QByteArray &output)
 {
-public:
-    Watchdog(int fd, Clock::time_point deadline)
-        : m_thread([this, fd, deadline] {
-            std::unique_lock lock(m_mutex);
-            if (!m_condition.wait_until(lock, deadline, [this] {
-                    return m_stopped;
-                })) {
-                m_fired = true;
-                ::shutdown(fd, SHUT_RDWR);
-            }
-        })
-    {
-    }
-    ~Watchdog()
-    {
-        {
-            std::lock_guard lock(m_mutex);
-            m_stopped = true;
+    QByteArray line = output.left(300);
+    line = line.left(line.indexOf('\n') < 0 ? line.size() : line.indexOf('\n'));
+    for (char &c : line) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) {
+            c = ' ';
         }
-        m_condition.notify_all();
-        m_thread.join();
     }
-    Watchdog(const Watchdog &) = delete;
-    Watchdog &operator=(const Watchdog &) = delete;
+    return QString::fromUtf8(line).trimmed();
+}
 
-    bool fired()
-    {
-        std::lock_guard lock(m_mutex);
-        return m_fired;
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_condition;
-    bool m_stopped = false;
-    bool m_fired = false;
-    std::thread m_thread; // last: starts once the members above exist
-};
-
-/// Blocks SIGPIPE in this thread while alive (libvncclient writes with
-/// write(2), and a server going away must not kill the caller), and
-/// swallows a SIGPIPE raised meanwhile.
-class SigpipeBlocker
+Error grabberError(int code, const QString &path, const QString &detail, std::chrono::milliseconds timeout)
 {
-public:
-    SigpipeBlocker()
-    {
-        sigset_t pending;
-        sigpending(&pending);
-        m_wasPending = sigismember(&pending, SIGPIPE) == 1;
-        sigset_t block;
-        sigemptyset(&block);
-        sigaddset(&block, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &block, &m_previous);
+    const auto failure = [&](const QString &what) -> Error {
+        return Error{detail.isEmpty() ? i18n("Could not take a picture of the display at %1: %2.", path, what)
+                                      : i18n("Could not take a picture of the display at %1: %2 (%3).", path, what, detail)};
+    };
+    switch (code) {
+    case GrabberNotASocket:
+        return Error{i18n("%1 is not a socket, so it cannot be an Xvnc display's VNC socket.", path)};
+    case GrabberNothingListens:
+        return Error{i18n("Nothing listens on the VNC socket %1 (is the display's Xvnc running?).", path)};
+    case GrabberQueueFull:
+        return Error{i18n("The VNC server at %1 does not accept connections (its queue is full).", path)};
+    case GrabberConnectFailed:
+        return Error{i18n("Could not connect to the VNC socket %1: %2", path, detail)};
+    case GrabberTimedOut:
+        return Error{i18n("Could not take a picture of the display at %1: its VNC server did not answer within %2 ms.", path, timeout.count())};
+    case GrabberHandshakeFailed:
+        return failure(i18n("the VNC handshake failed"));
+    case GrabberFramebufferRefused:
+    case GrabberOutOfMemory:
+        return failure(i18n("no framebuffer"));
+    case GrabberFormatRefused:
+        return failure(i18n("the VNC server refused the pixel format"));
+    case GrabberServerWentAway:
+        return failure(i18n("the VNC server went away"));
+    case GrabberUnreadable:
+        return failure(i18n("the VNC server sent something unreadable or went away"));
+    case GrabberWaitFailed:
+        return failure(i18n("waiting for the VNC server failed"));
+    default:
+        return failure(i18n("the screenshot program failed (exit code %1)", code));
     }
-    ~SigpipeBlocker()
-    {
-        if (!m_wasPending) {
-            sigset_t pending;
-            sigpending(&pending);
-            if (sigismember(&pending, SIGPIPE) == 1) {
-                sigset_t pipe;
-                sigemptyset(&pipe);
-                sigaddset(&pipe, SIGPIPE);
-                const timespec zero{0, 0};
-                while (sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) { }
+}
+
+/// Runs rewind-screenshot as uid:gid on the socket socketFile stands for
+/// and decodes the PNG it writes, reading no more than such a picture needs.
+Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::chrono::milliseconds timeout, uid_t uid, gid_t gid, QSize expectedSize)
+{
+    const QString program = grabberProgram();
+    if (program.isEmpty()) {
+        return Error{i18n("Could not take a picture of the display at %1: the program rewind-screenshot is missing.", path)};
+    }
+    if (!expectedSize.isValid() || expectedSize.width() > maxSide || expectedSize.height() > maxSide) {
+        expectedSize = QSize(maxSide, maxSide);
+    }
+    // An uncompressed PNG of that size, and room for its chunks.
+    const qint64 maxOutput = qint64(expectedSize.width()) * expectedSize.height() * 4 + 1024 * 1024;
+
+    QProcess process;
+    process.setProgram(program);
+    process.setArguments({QStringLiteral("--socket-fd"),
+                          QString::number(socketFile.get()),
+                          QStringLiteral("--timeout-ms"),
+                          QString::number(std::max<qint64>(1, timeout.count())),
+                          QStringLiteral("--max-size"),
+                          QStringLiteral("%1x%2").arg(expectedSize.width()).arg(expectedSize.height())});
+    process.setProcessEnvironment(QProcessEnvironment());
+    process.setWorkingDirectory(QStringLiteral("/"));
+    process.setStandardInputFile(QProcess::nullDevice());
+    process.setStandardErrorFile(QProcess::nullDevice());
+    process.setUnixProcessParameters(QProcess::UnixProcessFlag::ResetSignalHandlers | QProcess::UnixProcessFlag::IgnoreSigPipe);
+    const int fd = socketFile.get();
+    const bool changeIds = uid != ::geteuid() || gid != ::getegid() || ::getuid() != ::geteuid() || ::getgid() != ::getegid();
+    // In the child between fork and exec: raw system calls only (glibc's
+    // set*id would try to reach the parent's other threads).
+    process.setChildProcessModifier([&process, fd, uid, gid, changeIds] {
+        // Nothing but stdio and the socket reaches the program.
+        if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || ::fcntl(fd, F_SETFD, 0) != 0) {
+            process.failChildProcessModifier("cannot prepare the descriptors", errno);
+        }
+        if (changeIds) {
+            if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 || ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
+                process.failChildProcessModifier("cannot change to the display's owner", errno);
+            }
+            uid_t ruid, euid, suid;
+            if (::syscall(SYS_getresuid, &ruid, &euid, &suid) != 0 || ruid != uid || euid != uid || suid != uid) {
+                process.failChildProcessModifier("the change to the display's owner did not take", EPERM);
             }
         }
-        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+            process.failChildProcessModifier("cannot forbid new privileges", errno);
+        }
+        const rlimit noCore{0, 0};
+        ::setrlimit(RLIMIT_CORE, &noCore);
+    });
+    process.start(QIODevice::ReadOnly);
+    if (!process.waitForStarted(10000)) {
+        return Error{i18n("Could not take a picture of the display at %1: %2.", path, process.errorString())};
     }
-    SigpipeBlocker(const SigpipeBlocker &) = delete;
-    SigpipeBlocker &operator=(const SigpipeBlocker &) = delete;
 
-private:
-    sigset_t m_previous;
-    bool m_wasPending = false;
-};
+    // Until the program ends or its time is up, never holding more than maxOutput.
+    QDeadlineTimer deadline(timeout + grabberGrace);
+    QByteArray output;
+    bool tooMuch = false;
+    while (process.state() != QProcess::NotRunning && !deadline.hasExpired()) {
+        process.waitForReadyRead(int(std::clamp<qint64>(deadline.remainingTime(), 1, 1000)));
+        output += process.read(maxOutput + 1 - output.size());
+        if (output.size() > maxOutput) {
+            tooMuch = true;
+            break;
+        }
+    }
+    if (process.state() != QProcess::NotRunning) {
+        process.kill();
+        process.waitForFinished(5000);
+        if (tooMuch) {
+            return Error{i18n("Could not take a picture of the display at %1: %2.", path, i18n("the picture is larger than the display"))};
+        }
+        return grabberError(GrabberTimedOut, path, {}, timeout);
+    }
+    output += process.read(maxOutput + 1 - output.size());
+    if (output.size() > maxOutput) {
+        return Error{i18n("Could not take a picture of the display at %1: %2.", path, i18n("the picture is larger than the display"))};
+    }
+    if (process.exitStatus() != QProcess::NormalExit) {
+        return grabberError(-1, path, {}, timeout);
+    }
+    if (process.exitCode() != GrabberSuccess) {
+        return grabberError(process.exitCode(), path, grabberDetail(output), timeout);
+    }
 
-/// What the libvncclient callbacks fill in.
-struct Frame {
+    // The PNG comes from a process the display's owner controls: PNG only, size checked before decoding.
+    QBuffer buffer(&output);
+    buffer.open(QIODevice::ReadOnly);
+    QImageReader reader(&buffer, "png");
+    reader.setDecideFormatFromContent(false);
+    const QSize size = reader.size();
+    if (!size.isValid() || size.width() > expectedSize.width() || size.height() > expectedSize.height()) {
+        return Error{i18n("Could not take a picture of the display at %1: %2.", path, i18n("the picture is larger than the display"))};
+    }
     QImage image;
-    QRegion received;
-    bool updateFinished = false;
-};
-
-int frameTag;
-
-Frame *frameOf(rfbClient *client)
-{
-    return static_cast<Frame *>(rfbClientGetClientData(client, &frameTag));
-}
-
-rfbBool allocateFrame(rfbClient *client)
-{
-    Frame *frame = frameOf(client);
-    if (client->width <= 0 || client->height <= 0 || client->width > 16384 || client->height > 16384) {
-        rfbClientErr("Unsupported framebuffer size %dx%d", client->width, client->height);
-        return FALSE;
+    if (!reader.read(&image) || image.size() != size) {
+        return Error{i18n("Could not take a picture of the display at %1: %2.", path, reader.errorString())};
     }
-    frame->image = QImage(client->width, client->height, QImage::Format_RGB32);
-    if (frame->image.isNull()) {
-        rfbClientErr("Out of memory for a %dx%d framebuffer", client->width, client->height);
-        return FALSE;
-    }
-    frame->image.fill(Qt::black);
-    frame->received = QRegion();
-    client->frameBuffer = frame->image.bits();
-    return TRUE;
+    return image.convertToFormat(QImage::Format_RGB32);
 }
-
-void frameUpdated(rfbClient *client, int x, int y, int w, int h)
-{
-    frameOf(client)->received += QRect(x, y, w, h);
-}
-
-void frameFinished(rfbClient *client)
-{
-    frameOf(client)->updateFinished = true;
-}
-
-char *noPassword(rfbClient *)
-{
-    rfbClientErr("The VNC server asks for a password; Rewind's displays run without one");
-    return nullptr;
-}
-
-struct ClientDeleter {
-    void operator()(rfbClient *client) const
-    {
-        rfbClientCleanup(client);
-    }
-};
-using Client = std::unique_ptr<rfbClient, ClientDeleter>;
 
 } // namespace
 
@@ -297,130 +277,25 @@ Result<QImage> VncScreenshot::grab(const QString &unixSocketPath, std::chrono::m
     if (!socketFile) {
         return socketFile.error();
     }
-    return grabFrom(*socketFile, unixSocketPath, timeout);
+    return runGrabber(*socketFile, unixSocketPath, timeout, ::geteuid(), ::getegid(), {});
 }
 
-Result<QImage> VncScreenshot::grabInCell(pid_t initPid, const QString &pathInCell, std::chrono::milliseconds timeout)
+Result<QImage> VncScreenshot::grabInCell(pid_t initPid, const QString &pathInCell, std::chrono::milliseconds timeout, uid_t uid, gid_t gid, QSize expectedSize)
 {
     // The cell's root is reached through its init's /proc entry; below it, nothing is followed.
+    // The pidfd pins the process: if the init ended while the root was opened,
+    // the pid may name another process by now, and the root is not used.
+    UniqueFd pidfd(initPid > 0 ? int(::syscall(SYS_pidfd_open, initPid, 0)) : -1);
     const QByteArray root = "/proc/" + QByteArray::number(initPid) + "/root";
-    UniqueFd rootFd(::open(root.constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (initPid <= 0 || !rootFd) {
+    UniqueFd rootFd(pidfd ? ::open(root.constData(), O_PATH | O_DIRECTORY | O_CLOEXEC) : -1);
+    if (!pidfd || !rootFd || ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) {
         return Error{i18n("The session's cell (process %1) is not running.", initPid)};
     }
     auto socketFile = openSocketPath(pathInCell, rootFd.get());
     if (!socketFile) {
         return socketFile.error();
     }
-    return grabFrom(*socketFile, pathInCell, timeout);
-}
-
-Result<QImage> VncScreenshot::grabFrom(const UniqueFd &socketFile, const QString &unixSocketPath, std::chrono::milliseconds timeout)
-{
-    const Clock::time_point deadline = Clock::now() + timeout;
-    installLibraryLogging();
-    lastLibraryError.clear();
-
-    auto connection = connectTo(socketFile, unixSocketPath);
-    if (!connection) {
-        return connection.error();
-    }
-
-    SigpipeBlocker sigpipeBlocker;
-    Frame frame;
-    Client client(rfbGetClient(8, 3, 4));
-    if (!client) {
-        return Error{i18n("Could not prepare a VNC client (out of memory).")};
-    }
-    // Pixels as QImage::Format_RGB32 wants them: 0x__RRGGBB in host byte order
-    // (rfbGetClient already chose the host's endianness).
-    client->format.redShift = 16;
-    client->format.greenShift = 8;
-    client->format.blueShift = 0;
-    // Lossless encodings only, and the cursor drawn into the picture.
-    client->appData.encodingsString = "copyrect zrle hextile zlib raw";
-    client->appData.enableJPEG = FALSE;
-    client->appData.useRemoteCursor = FALSE;
-    client->appData.shareDesktop = TRUE;
-    client->GetPassword = noPassword;
-    client->MallocFrameBuffer = allocateFrame;
-    client->GotFrameBufferUpdate = frameUpdated;
-    client->FinishedFrameBufferUpdate = frameFinished;
-    rfbClientSetClientData(client.get(), &frameTag, &frame);
-    client->sock = connection->release(); // rfbClientCleanup closes it
-
-    const auto failure = [&](const QString &what) -> Error {
-        const QString detail = QString::fromLocal8Bit(lastLibraryError);
-        return Error{detail.isEmpty() ? i18n("Could not take a picture of the display at %1: %2.", unixSocketPath, what)
-                                      : i18n("Could not take a picture of the display at %1: %2 (%3).", unixSocketPath, what, detail)};
-    };
-    const auto timedOut = [&]() {
-        return Error{i18n("Could not take a picture of the display at %1: its VNC server did not answer within %2 ms.", unixSocketPath, timeout.count())};
-    };
-
-    {
-        Watchdog watchdog(client->sock, deadline);
-        if (!InitialiseRFBConnection(client.get())) {
-            return watchdog.fired() ? timedOut() : failure(i18n("the VNC handshake failed"));
-        }
-        client->width = client->si.framebufferWidth;
-        client->height = client->si.framebufferHeight;
-        if (!client->MallocFrameBuffer(client.get())) {
-            return failure(i18n("no framebuffer"));
-        }
-        // libvncclient asks for this area again after every update it handles.
-        client->updateRect.x = 0;
-        client->updateRect.y = 0;
-        client->updateRect.w = client->width;
-        client->updateRect.h = client->height;
-        if (!SetFormatAndEncodings(client.get())) {
-            return watchdog.fired() ? timedOut() : failure(i18n("the VNC server refused the pixel format"));
-        }
-
-        bool requestPending = false;
-        for (;;) {
-            if (!requestPending) {
-                frame.updateFinished = false;
-                if (!SendFramebufferUpdateRequest(client.get(), 0, 0, client->width, client->height, FALSE)) {
-                    return watchdog.fired() ? timedOut() : failure(i18n("the VNC server went away"));
-                }
-                requestPending = true;
-            }
-            if (client->buffered == 0) {
-                const auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-                if (remaining.count() <= 0) {
-                    return timedOut();
-                }
-                const int ready = WaitForMessage(client.get(), static_cast<unsigned int>(std::min<qint64>(remaining.count(), 500000)));
-                if (ready < 0) {
-                    return watchdog.fired() ? timedOut() : failure(i18n("waiting for the VNC server failed"));
-                }
-                if (ready == 0) {
-                    continue;
-                }
-            }
-            if (!HandleRFBServerMessage(client.get())) {
-                return watchdog.fired() ? timedOut() : failure(i18n("the VNC server sent something unreadable or went away"));
-            }
-            if (frame.updateFinished) {
-                requestPending = false;
-                if (QRegion(frame.image.rect()).subtracted(frame.received).isEmpty()) {
-                    break;
-                }
-            }
-        }
-    }
-
-    // The padding byte is whatever the server sent; RGB32 wants it opaque.
-    QImage image = std::move(frame.image);
-    client->frameBuffer = nullptr;
-    for (int y = 0; y < image.height(); ++y) {
-        auto *line = reinterpret_cast<QRgb *>(image.scanLine(y));
-        for (int x = 0; x < image.width(); ++x) {
-            line[x] |= 0xff000000u;
-        }
-    }
-    return image;
+    return runGrabber(*socketFile, pathInCell, timeout, uid, gid, expectedSize);
 }
 
 QImage VncScreenshot::thumbnail(const QImage &image, int width)

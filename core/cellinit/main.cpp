@@ -11,7 +11,8 @@
 // namespace (CRIU cannot resolve an fd opened before the unshare), closes
 // everything else, runs COMMAND and reaps every process of the cell. Once the
 // init is ready the caller prints its pid and returns, so a cell outlives the
-// program that started it. SIGTERM to the init stops the whole cell.
+// program that started it. SIGTERM to the init stops the whole cell: SIGTERM
+// to every process of it, and SIGKILL to those still there 5 s later.
 //
 // Deliberately free of Qt: this process is part of every snapshot.
 
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <sched.h>
 #include <string>
@@ -32,6 +34,9 @@
 
 namespace
 {
+
+/// How long the processes of an ending cell get between SIGTERM and SIGKILL.
+constexpr long long killDelaySeconds = 5;
 
 struct Options {
     int readyFd = -1; ///< set in the init itself, after it re-executed
@@ -175,15 +180,48 @@ void closeAllExcept(int keep)
 
     int exitCode = 0;
     bool stopping = false;
+    bool killed = false;
+    timespec killAt{};
+    // SIGTERM to everyone, then SIGKILL to whatever is still there 5 s later.
+    const auto stop = [&] {
+        stopping = true;
+        clock_gettime(CLOCK_MONOTONIC, &killAt);
+        killAt.tv_sec += killDelaySeconds;
+        ::kill(-1, SIGTERM);
+    };
     for (;;) {
         siginfo_t info;
-        const int signal = sigwaitinfo(&handled, &info);
+        int signal;
+        if (stopping && !killed) {
+            timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long remaining = (killAt.tv_sec - now.tv_sec) * 1000000000LL + (killAt.tv_nsec - now.tv_nsec);
+            // A restore may have moved the clock: never wait longer than the delay itself.
+            remaining = std::min(remaining, killDelaySeconds * 1000000000LL);
+            if (remaining <= 0) {
+                killed = true;
+                ::kill(-1, SIGKILL);
+                continue;
+            }
+            const timespec wait{time_t(remaining / 1000000000LL), long(remaining % 1000000000LL)};
+            signal = sigtimedwait(&handled, &info, &wait);
+            if (signal < 0 && errno == EAGAIN) {
+                killed = true;
+                ::kill(-1, SIGKILL);
+                continue;
+            }
+        } else {
+            signal = sigwaitinfo(&handled, &info);
+        }
         if (signal < 0) {
             continue; // EINTR, also after a restore
         }
         if (signal != SIGCHLD) {
-            stopping = true;
-            ::kill(-1, SIGTERM);
+            if (!stopping) {
+                stop();
+            } else {
+                ::kill(-1, SIGTERM);
+            }
             continue;
         }
         for (;;) {
@@ -199,8 +237,7 @@ void closeAllExcept(int keep)
             // Its pid stays recorded only in this process, which a restore brings back.
             if (pid == main && !stopping) {
                 exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                stopping = true;
-                ::kill(-1, SIGTERM);
+                stop();
             }
         }
     }
@@ -245,7 +282,10 @@ int main(int argc, char **argv)
     }
     ::close(ready[1]);
     char message[512];
-    const ssize_t length = ::read(ready[0], message, sizeof message - 1);
+    ssize_t length;
+    do {
+        length = ::read(ready[0], message, sizeof message - 1);
+    } while (length < 0 && errno == EINTR);
     if (length > 0) {
         message[length] = '\0';
         std::fprintf(stderr, "rewind-cell-init: could not set up the cell: %s\n", message);

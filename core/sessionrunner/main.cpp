@@ -2,9 +2,12 @@
 //
 // rewind-session PLAN: the desktop session inside a cell. Started by
 // rewind-cell-init as the cell's main command, it reads the session plan
-// (JSON written by the engine), starts Xvnc with its VNC on a unix socket in
-// the cell's private /tmp, the session's D-Bus bus, the window manager and
-// the apps, and lives as long as the display server does.
+// (JSON written by the engine), prepares the session's directories, drops to
+// the session's owner ("uid" and "gid" of the plan; a plan without them is a
+// session root started for itself), and starts Xvnc with its VNC on a unix
+// socket in the cell's private /tmp, the session's D-Bus bus, the window
+// manager and the apps, with a fixed, minimal environment. It lives as long
+// as the display server does.
 //
 // Nothing here listens on an abstract socket or TCP port: two cells restored
 // from one snapshot must not collide on names in a shared network namespace.
@@ -15,11 +18,18 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +43,8 @@ struct Child {
     QByteArray name;
 };
 
+/// The children still running (reaped ones are removed, so that a pid the
+/// kernel handed out again is never signalled).
 std::vector<Child> children;
 
 void logLine(const char *format, const QByteArray &what, const char *detail = "")
@@ -42,8 +54,21 @@ void logLine(const char *format, const QByteArray &what, const char *detail = ""
     std::fprintf(stderr, "\n");
 }
 
+/// Who the session runs as.
+struct Owner {
+    bool drop = false; ///< false: the plan names no owner, the session stays root
+    uid_t uid = 0;
+    gid_t gid = 0;
+    QByteArray name; ///< from the passwd entry; empty without one
+    QByteArray shell;
+};
+
 pid_t spawn(const QByteArray &name, const QList<QByteArray> &argv, const QList<QByteArray> &extraEnvironment)
 {
+    if (argv.isEmpty() || argv.first().isEmpty()) {
+        logLine("not starting %s: its command line is empty", name);
+        return -1;
+    }
     std::vector<QByteArray> storage(argv.begin(), argv.end());
     std::vector<char *> arguments;
     for (QByteArray &argument : storage) {
@@ -68,14 +93,30 @@ pid_t spawn(const QByteArray &name, const QList<QByteArray> &argv, const QList<Q
     return pid;
 }
 
+void forgetChild(pid_t pid)
+{
+    std::erase_if(children, [pid](const Child &child) {
+        return child.pid == pid;
+    });
+}
+
 /// Waits for a program to create its socket; false after the timeout.
-bool waitForPath(const char *path, int timeoutMs)
+/// Children that end meanwhile are reaped and forgotten.
+bool waitForPath(const char *path, int timeoutMs, pid_t mustLive = -1)
 {
     const timespec tick{0, 10 * 1000 * 1000};
     for (int waited = 0; waited < timeoutMs; waited += 10) {
         struct stat info;
         if (::stat(path, &info) == 0) {
             return true;
+        }
+        int status = 0;
+        pid_t pid;
+        while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+            forgetChild(pid);
+            if (pid == mustLive) {
+                return false;
+            }
         }
         nanosleep(&tick, nullptr);
     }
@@ -90,6 +131,121 @@ QList<QByteArray> toArgv(const QJsonValue &value)
         argv.append(argument.toString().toUtf8());
     }
     return argv;
+}
+
+[[noreturn]] void fail(const char *what, const QByteArray &detail = {})
+{
+    if (detail.isEmpty()) {
+        std::fprintf(stderr, "rewind-session: %s: %s\n", what, std::strerror(errno));
+    } else {
+        std::fprintf(stderr, "rewind-session: %s %s: %s\n", what, detail.constData(), std::strerror(errno));
+    }
+    std::exit(1);
+}
+
+/// Creates the directory path (its parent must exist) with mode, owned by
+/// uid:gid. An existing one is accepted if it is a real directory already
+/// owned by uid; its mode is then set to mode. Symbolic links are refused.
+void makeDirectory(const QByteArray &path, mode_t mode, uid_t uid, gid_t gid)
+{
+    const bool created = ::mkdir(path.constData(), 0700) == 0;
+    if (!created && errno != EEXIST) {
+        fail("cannot create", path);
+    }
+    const int fd = ::open(path.constData(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        fail("cannot open the directory", path);
+    }
+    struct stat info;
+    if (::fstat(fd, &info) != 0) {
+        fail("cannot examine", path);
+    }
+    if (!created && info.st_uid != uid) {
+        errno = EPERM;
+        fail("refusing a directory that belongs to someone else:", path);
+    }
+    if ((created && ::fchown(fd, uid, gid) != 0) || ::fchmod(fd, mode) != 0) {
+        fail("cannot set the owner and mode of", path);
+    }
+    ::close(fd);
+}
+
+Owner ownerOf(const QJsonObject &plan)
+{
+    Owner owner;
+    if (!plan.contains(QStringLiteral("uid"))) {
+        return owner;
+    }
+    const qint64 uid = plan.value(QStringLiteral("uid")).toInteger(-1);
+    const qint64 gid = plan.value(QStringLiteral("gid")).toInteger(-1);
+    if (uid < 0 || uid >= qint64(UINT_MAX) || gid < 0 || gid >= qint64(UINT_MAX)) {
+        errno = EINVAL;
+        fail("the plan's uid and gid must be integers of a user and a group");
+    }
+    owner.drop = true;
+    owner.uid = uid_t(uid);
+    owner.gid = gid_t(gid);
+    errno = 0;
+    if (const passwd *entry = ::getpwuid(owner.uid)) {
+        owner.name = entry->pw_name;
+        owner.shell = entry->pw_shell;
+    }
+    return owner;
+}
+
+/// Becomes the session's owner for good: supplementary groups, gid, uid,
+/// no new privileges, and a check that root cannot be had back.
+void dropPrivileges(const Owner &owner)
+{
+    if (!owner.name.isEmpty()) {
+        if (::initgroups(owner.name.constData(), owner.gid) != 0) {
+            fail("cannot set the supplementary groups of", owner.name);
+        }
+    } else if (::setgroups(0, nullptr) != 0) {
+        fail("cannot drop the supplementary groups");
+    }
+    if (::setresgid(owner.gid, owner.gid, owner.gid) != 0) {
+        fail("cannot change to the session's group");
+    }
+    if (::setresuid(owner.uid, owner.uid, owner.uid) != 0) {
+        fail("cannot change to the session's user");
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        fail("cannot forbid new privileges");
+    }
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (::getresuid(&ruid, &euid, &suid) != 0 || ::getresgid(&rgid, &egid, &sgid) != 0 || ruid != owner.uid || euid != owner.uid || suid != owner.uid
+        || rgid != owner.gid || egid != owner.gid || sgid != owner.gid) {
+        errno = EPERM;
+        fail("the change to the session's user did not take");
+    }
+    if (owner.uid != 0 && (::setresuid(0, 0, 0) == 0 || ::setegid(0) == 0)) {
+        errno = EPERM;
+        fail("root privileges could be regained after the change to the session's user");
+    }
+}
+
+/// The directory this program was started from (rewind-demo-app lives there too).
+QByteArray ownDirectory()
+{
+    char self[PATH_MAX];
+    const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length <= 0) {
+        return {};
+    }
+    const QByteArray path(self, length);
+    const qsizetype slash = path.lastIndexOf('/');
+    return slash > 0 ? path.left(slash) : QByteArray();
+}
+
+void setEnvironment(const QList<QByteArray> &assignments)
+{
+    ::clearenv();
+    for (const QByteArray &assignment : assignments) {
+        const qsizetype equals = assignment.indexOf('=');
+        ::setenv(assignment.left(equals).constData(), assignment.mid(equals + 1).constData(), 1);
+    }
 }
 
 } // namespace
@@ -111,19 +267,40 @@ int main(int argc, char **argv)
     const QByteArray display = ":" + QByteArray::number(plan.value(QStringLiteral("display")).toInt(1));
     const QByteArray runtime = "/tmp/.rewind";
     const QByteArray home = plan.value(QStringLiteral("home")).toString(QStringLiteral("/tmp/home")).toUtf8();
-    ::mkdir(runtime.constData(), 0700);
-    ::mkdir(home.constData(), 0700);
+    if (!home.startsWith('/')) {
+        errno = EINVAL;
+        fail("the session's home must be an absolute path:", home);
+    }
+    const Owner owner = ownerOf(plan);
 
-    const QList<QByteArray> sessionEnvironment = {
-        "DISPLAY=" + display,
+    // Still root: the directories the session needs, then the change of user.
+    ::umask(022);
+    makeDirectory("/tmp/.X11-unix", 01777, 0, 0);
+    makeDirectory(runtime, 0700, owner.uid, owner.gid);
+    makeDirectory(home, 0700, owner.uid, owner.gid);
+    if (owner.drop) {
+        dropPrivileges(owner);
+    } else if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        fail("cannot forbid new privileges");
+    }
+
+    const QByteArray userName = !owner.name.isEmpty() ? owner.name : QByteArray::number(owner.uid);
+    const QByteArray libexec = ownDirectory();
+    setEnvironment({
         "HOME=" + home,
+        "USER=" + userName,
+        "LOGNAME=" + userName,
+        "SHELL=" + (owner.shell.isEmpty() ? QByteArray("/bin/sh") : owner.shell),
+        "PATH=/usr/local/bin:/usr/bin:/bin" + (libexec.isEmpty() ? QByteArray() : ":" + libexec),
+        "DISPLAY=" + display,
         "XDG_RUNTIME_DIR=" + runtime,
         "DBUS_SESSION_BUS_ADDRESS=unix:path=" + runtime + "/bus",
+        "LANG=" + plan.value(QStringLiteral("lang")).toString(QStringLiteral("C.UTF-8")).toUtf8(),
         "QT_QPA_PLATFORM=xcb",
         "TERM=xterm",
-    };
-    for (const QByteArray &assignment : sessionEnvironment) {
-        ::putenv(strdup(assignment.constData()));
+    });
+    if (::chdir(home.constData()) != 0) {
+        fail("cannot change to the session's home", home);
     }
 
     const pid_t server = spawn("Xvnc",
@@ -146,8 +323,11 @@ int main(int argc, char **argv)
                                 "-desktop",
                                 plan.value(QStringLiteral("name")).toString(QStringLiteral("Rewind")).toUtf8()},
                                {});
-    if (server < 0 || !waitForPath(("/tmp/.X11-unix/X" + display.mid(1)).constData(), 15000)) {
+    if (server < 0 || !waitForPath(("/tmp/.X11-unix/X" + display.mid(1)).constData(), 15000, server)) {
         std::fprintf(stderr, "rewind-session: the display server did not start\n");
+        for (const Child &child : children) {
+            ::kill(child.pid, SIGTERM);
+        }
         return 1;
     }
     spawn("dbus-daemon", {"dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=unix:path=" + runtime + "/bus"}, {});
@@ -171,15 +351,20 @@ int main(int argc, char **argv)
     std::fflush(stderr);
 
     // The session lives as long as its display server.
-    for (;;) {
+    bool serverAlive = std::any_of(children.begin(), children.end(), [server](const Child &child) {
+        return child.pid == server;
+    });
+    while (serverAlive) {
         int status = 0;
         const pid_t pid = ::waitpid(-1, &status, 0);
         if (pid < 0 && errno == EINTR) {
             continue;
         }
-        if (pid < 0 || pid == server) {
+        if (pid < 0) {
             break;
         }
+        forgetChild(pid);
+        serverAlive = pid != server;
     }
     for (const Child &child : children) {
         ::kill(child.pid, SIGTERM);
