@@ -14,6 +14,9 @@ int main(int argc, char **argv)
 {
     QApplication app(argc, argv);
     KLocalizedString::setApplicationDomain("rewind");
+    // In the build tree, the catalogs are compiled into <build>/locale beside bin/.
+    // KI18n ignores this directory when it holds no catalog, as when installed.
+    KLocalizedString::addDomainLocaleDir("rewind", QCoreApplication::applicationDirPath() + QStringLiteral("/../locale"));
     KAboutData about(QStringLiteral("rewind"),
                      i18n("Rewind"),
                      QStringLiteral(REWIND_VERSION_STRING),

@@ -17,6 +17,9 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     KLocalizedString::setApplicationDomain("rewind");
+    // In the build tree, the catalogs are compiled into <build>/locale beside bin/.
+    // KI18n ignores this directory when it holds no catalog, as when installed.
+    KLocalizedString::addDomainLocaleDir("rewind", QCoreApplication::applicationDirPath() + QStringLiteral("/../locale"));
     KAboutData about(QStringLiteral("rewindctl"),
                      i18n("rewindctl"),
                      QStringLiteral(REWIND_VERSION_STRING),
