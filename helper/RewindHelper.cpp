@@ -1,26 +1,384 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "RewindHelper.h"
 
+#include "CheckpointabilityScan.h"
 #include "CriuCheckpointer.h"
+#include "HelperProtocol.h"
+#include "JsonViews.h"
+#include "SessionManager.h"
+#include "SnapshotEngine.h"
+#include "SnapshotStore.h"
+#include "StagingDirectory.h"
 
 #include <KLocalizedString>
 
-using namespace Rewind;
+#include <QJsonDocument>
 
-KAuth::ActionReply RewindHelper::status(const QVariantMap &arguments)
+using namespace Rewind;
+using KAuth::ActionReply;
+
+namespace
+{
+
+/// What each action takes: required and optional argument keys.
+struct ActionArguments {
+    const QString &action;
+    int required;
+    int optional;
+};
+
+const ActionArguments actionArguments[] = {
+    {HelperProtocol::listSessions, 0, 0},
+    {HelperProtocol::listSnapshots, 0, HelperArguments::Session},
+    {HelperProtocol::startSession, HelperArguments::Spec, 0},
+    {HelperProtocol::stopSession, HelperArguments::Session, 0},
+    {HelperProtocol::scan, HelperArguments::Session, 0},
+    {HelperProtocol::snapshot, HelperArguments::Session, HelperArguments::Label},
+    {HelperProtocol::restore, HelperArguments::Snapshot, HelperArguments::Mode},
+    {HelperProtocol::remove, HelperArguments::Snapshot, 0},
+    {HelperProtocol::setLabel, HelperArguments::Snapshot | HelperArguments::Label, 0},
+    {HelperProtocol::setPinned, HelperArguments::Snapshot | HelperArguments::Pinned, 0},
+    {HelperProtocol::verify, 0, 0},
+    {HelperProtocol::collectGarbage, 0, 0},
+};
+
+/// What `administer` may do for an administrator, and the action that does it.
+const QList<std::pair<QString, QString>> administeredOperations = {
+    {QStringLiteral("listsessions"), HelperProtocol::listSessions},
+    {QStringLiteral("listsnapshots"), HelperProtocol::listSnapshots},
+    {QStringLiteral("stop"), HelperProtocol::stopSession},
+    {QStringLiteral("scan"), HelperProtocol::scan},
+    {QStringLiteral("snapshot"), HelperProtocol::snapshot},
+    {QStringLiteral("restore"), HelperProtocol::restore},
+    {QStringLiteral("delete"), HelperProtocol::remove},
+    {QStringLiteral("setlabel"), HelperProtocol::setLabel},
+    {QStringLiteral("setpinned"), HelperProtocol::setPinned},
+};
+
+ActionReply failure(int code, const QString &message)
+{
+    ActionReply reply = code == HelperProtocol::InvalidArguments ? ActionReply::HelperErrorReply() : ActionReply::HelperErrorReply(code);
+    reply.setErrorDescription(message);
+    return reply;
+}
+
+ActionReply failure(const Error &error)
+{
+    return failure(HelperProtocol::OperationFailed, error.message);
+}
+
+ActionReply success(const QJsonValue &json)
+{
+    ActionReply reply = ActionReply::SuccessReply();
+    const QJsonDocument document = json.isArray() ? QJsonDocument(json.toArray()) : QJsonDocument(json.toObject());
+    reply.addData(HelperProtocol::jsonKey, QString::fromUtf8(document.toJson(QJsonDocument::Compact)));
+    return reply;
+}
+
+uid_t snapshotOwner(const SnapshotInfo &info)
+{
+    // Snapshots taken by root's rewindctl carry owner 0.
+    return uid_t(info.metadata.value(QStringLiteral("owner")).toLongLong());
+}
+
+void reportProgress(int percent, Stage stage)
+{
+    KAuth::HelperSupport::progressStep(percent);
+    KAuth::HelperSupport::progressStep(QVariantMap{{HelperProtocol::stageKey, stageName(stage)}});
+}
+
+} // namespace
+
+RewindHelper::RewindHelper()
+{
+    const RewindPaths paths = RewindPaths::system();
+    // A helper (or rewindctl) killed mid-snapshot leaves the cell frozen and a
+    // staging directory behind; cells frozen by a snapshot still at work keep their lock.
+    (void)SessionManager(paths).thawAbandoned();
+    StagingDirectory::removeLeftovers(paths.stagingDirectory());
+}
+
+RewindHelper::~RewindHelper() = default;
+
+Result<void> RewindHelper::openEngine()
+{
+    if (m_engine) {
+        return {};
+    }
+    const RewindPaths paths = RewindPaths::system();
+    auto store = SnapshotStore::open(paths.storeDirectory());
+    if (!store) {
+        return store.error();
+    }
+    m_store = std::move(*store);
+    m_sessions = std::make_unique<SessionManager>(paths);
+    m_engine = std::make_unique<SnapshotEngine>(*m_sessions, *m_store);
+    m_engine->setCancelCheck([] {
+        return KAuth::HelperSupport::isStopped();
+    });
+    return {};
+}
+
+ActionReply RewindHelper::status(const QVariantMap &arguments)
 {
     if (!arguments.isEmpty()) {
-        return KAuth::ActionReply::HelperErrorReply();
+        return failure(HelperProtocol::InvalidArguments, i18n("This action takes no arguments."));
     }
     const auto criu = CriuCheckpointer::version();
     if (!criu) {
-        auto reply = KAuth::ActionReply::HelperErrorReply();
-        reply.setErrorDescription(criu.errorMessage());
-        return reply;
+        return failure(criu.error());
     }
-    KAuth::ActionReply reply;
+    ActionReply reply;
     reply.addData(QStringLiteral("criuVersion"), *criu);
     return reply;
+}
+
+ActionReply RewindHelper::listsessions(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::listSessions, arguments, false);
+}
+
+ActionReply RewindHelper::listsnapshots(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::listSnapshots, arguments, false);
+}
+
+ActionReply RewindHelper::startsession(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::startSession, arguments, false);
+}
+
+ActionReply RewindHelper::stopsession(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::stopSession, arguments, false);
+}
+
+ActionReply RewindHelper::scan(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::scan, arguments, false);
+}
+
+ActionReply RewindHelper::snapshot(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::snapshot, arguments, false);
+}
+
+ActionReply RewindHelper::restore(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::restore, arguments, false);
+}
+
+ActionReply RewindHelper::deletesnapshot(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::remove, arguments, false);
+}
+
+ActionReply RewindHelper::setlabel(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::setLabel, arguments, false);
+}
+
+ActionReply RewindHelper::setpinned(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::setPinned, arguments, false);
+}
+
+ActionReply RewindHelper::verify(const QVariantMap &arguments)
+{
+    // Store-wide: its policy is auth_admin.
+    return run(HelperProtocol::verify, arguments, true);
+}
+
+ActionReply RewindHelper::gc(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::collectGarbage, arguments, true);
+}
+
+ActionReply RewindHelper::administer(const QVariantMap &arguments)
+{
+    const QVariant operation = arguments.value(HelperProtocol::operationKey);
+    if (operation.metaType().id() != QMetaType::QString) {
+        return failure(HelperProtocol::InvalidArguments, i18n("'operation' must name what to administer."));
+    }
+    for (const auto &[name, action] : administeredOperations) {
+        if (name == operation.toString()) {
+            QVariantMap rest = arguments;
+            rest.remove(HelperProtocol::operationKey);
+            return run(action, rest, true);
+        }
+    }
+    QStringList names;
+    for (const auto &entry : administeredOperations) {
+        names.append(entry.first);
+    }
+    return failure(
+        HelperProtocol::InvalidArguments,
+        i18n("'%1' cannot be administered; the operations are %2.", HelperArguments::quoted(operation.toString()), names.join(QStringLiteral(", "))));
+}
+
+ActionReply RewindHelper::run(const QString &action, const QVariantMap &arguments, bool administrator)
+{
+    const int uid = KAuth::HelperSupport::callerUid();
+    if (uid < 0) {
+        return failure(HelperProtocol::OperationFailed, i18n("The helper could not tell who is asking; nothing was done."));
+    }
+    for (const ActionArguments &entry : actionArguments) {
+        if (entry.action == action) {
+            auto parsed = HelperArguments::parse(arguments, entry.required, entry.optional);
+            if (!parsed) {
+                return failure(HelperProtocol::InvalidArguments, parsed.errorMessage());
+            }
+            if (auto opened = openEngine(); !opened) {
+                return failure(opened.error());
+            }
+            return perform(action, *parsed, Caller{.uid = uid_t(uid), .administrator = administrator});
+        }
+    }
+    return ActionReply::NoSuchActionReply();
+}
+
+std::optional<ActionReply> RewindHelper::refuseSession(const QString &sessionId, const Caller &caller) const
+{
+    auto record = m_sessions->session(sessionId);
+    if (!record) {
+        return failure(record.error());
+    }
+    if (!caller.administrator && record->ownerUid != caller.uid) {
+        return failure(HelperProtocol::NotYours,
+                       i18n("Session %1 belongs to another user. Only an administrator can act on it (rewindctl --admin).", sessionId));
+    }
+    return std::nullopt;
+}
+
+std::optional<ActionReply> RewindHelper::refuseSnapshot(qint64 snapshotId, const Caller &caller) const
+{
+    auto info = m_store->snapshot(snapshotId);
+    if (!info) {
+        return failure(info.error());
+    }
+    if (!caller.administrator && snapshotOwner(*info) != caller.uid) {
+        return failure(HelperProtocol::NotYours,
+                       i18n("Snapshot %1 belongs to another user. Only an administrator can act on it (rewindctl --admin).", QString::number(snapshotId)));
+    }
+    return std::nullopt;
+}
+
+ActionReply RewindHelper::perform(const QString &action, const HelperArguments &arguments, const Caller &caller)
+{
+    if (action == HelperProtocol::listSessions) {
+        QJsonArray list;
+        const auto sessions = m_sessions->sessions();
+        for (const SessionRecord &record : sessions) {
+            if (caller.administrator || record.ownerUid == caller.uid) {
+                list.append(JsonViews::session(record, m_sessions->state(record)));
+            }
+        }
+        return success(list);
+    }
+    if (action == HelperProtocol::listSnapshots) {
+        if (!arguments.session.isEmpty()) {
+            // A session that is gone still has its snapshots; their owner decides then.
+            if (auto record = m_sessions->session(arguments.session); record && !caller.administrator && record->ownerUid != caller.uid) {
+                return *refuseSession(arguments.session, caller);
+            }
+        }
+        auto snapshots = m_store->list(arguments.session);
+        if (!snapshots) {
+            return failure(snapshots.error());
+        }
+        QJsonArray list;
+        for (const SnapshotInfo &info : *snapshots) {
+            if (caller.administrator || snapshotOwner(info) == caller.uid) {
+                list.append(JsonViews::snapshot(info));
+            }
+        }
+        return success(list);
+    }
+    if (action == HelperProtocol::startSession) {
+        auto spec = SessionSpec::named(arguments.spec);
+        if (!spec) {
+            return failure(spec.error());
+        }
+        auto record = m_sessions->start(*spec, caller.uid);
+        if (!record) {
+            return failure(record.error());
+        }
+        return success(JsonViews::session(*record, SessionState::Running));
+    }
+    if (action == HelperProtocol::verify) {
+        auto report = m_store->verify();
+        return report ? success(JsonViews::verified(*report)) : failure(report.error());
+    }
+    if (action == HelperProtocol::collectGarbage) {
+        auto stats = m_store->collectGarbage();
+        return stats ? success(JsonViews::collected(*stats)) : failure(stats.error());
+    }
+
+    if (!arguments.session.isEmpty()) {
+        if (auto refused = refuseSession(arguments.session, caller)) {
+            return *refused;
+        }
+        if (action == HelperProtocol::stopSession) {
+            if (auto stopped = m_sessions->stop(arguments.session); !stopped) {
+                return failure(stopped.error());
+            }
+            return success(QJsonObject{{QStringLiteral("stopped"), arguments.session}});
+        }
+        if (action == HelperProtocol::scan) {
+            auto record = m_sessions->session(arguments.session);
+            if (!record) {
+                return failure(record.error());
+            }
+            if (m_sessions->state(*record) != SessionState::Running) {
+                return failure(HelperProtocol::OperationFailed, i18n("Session %1 is not running.", arguments.session));
+            }
+            auto obstacles = CheckpointabilityScan::scan(record->initPid);
+            return obstacles ? success(JsonViews::obstacles(*obstacles)) : failure(obstacles.error());
+        }
+        if (action == HelperProtocol::snapshot) {
+            auto info = m_engine->snapshot(arguments.session, arguments.label.value_or(QString()), SnapshotTrigger::Manual, reportProgress);
+            return info ? success(JsonViews::snapshot(*info)) : failure(info.error());
+        }
+    }
+
+    if (arguments.snapshot > 0) {
+        if (auto refused = refuseSnapshot(arguments.snapshot, caller)) {
+            return *refused;
+        }
+        if (action == HelperProtocol::restore) {
+            auto chosen = m_store->snapshot(arguments.snapshot);
+            if (!chosen) {
+                return failure(chosen.error());
+            }
+            // In place replaces the snapshot's session, which must be the caller's too.
+            if (!arguments.asNew) {
+                if (auto record = m_sessions->session(chosen->sessionId); record && !caller.administrator && record->ownerUid != caller.uid) {
+                    return *refuseSession(chosen->sessionId, caller);
+                }
+            }
+            auto outcome = m_engine->restore(arguments.snapshot, arguments.asNew ? RestoreMode::AsNewSession : RestoreMode::InPlace, reportProgress);
+            if (!outcome) {
+                return failure(outcome.error());
+            }
+            return success(
+                JsonViews::restored(outcome->session, outcome->beforeRestore ? std::optional<qint64>(outcome->beforeRestore->id) : std::optional<qint64>()));
+        }
+        if (action == HelperProtocol::remove) {
+            if (auto removed = m_store->remove(arguments.snapshot); !removed) {
+                return failure(removed.error());
+            }
+            return success(QJsonObject{{QStringLiteral("deleted"), arguments.snapshot}});
+        }
+        Result<void> changed = action == HelperProtocol::setLabel ? m_store->setLabel(arguments.snapshot, *arguments.label)
+            : action == HelperProtocol::setPinned                 ? m_store->setPinned(arguments.snapshot, *arguments.pinned)
+                                                                  : Result<void>(Error{i18n("Unknown action.")});
+        if (!changed) {
+            return failure(changed.error());
+        }
+        auto info = m_store->snapshot(arguments.snapshot);
+        return info ? success(JsonViews::snapshot(*info)) : failure(info.error());
+    }
+    return ActionReply::NoSuchActionReply();
 }
 
 KAUTH_HELPER_MAIN("org.rewind.helper", RewindHelper)

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "JsonViews.h"
+
+namespace Rewind::JsonViews
+{
+
+QJsonObject session(const SessionRecord &record, SessionState state)
+{
+    return {
+        {QStringLiteral("id"), record.id},
+        {QStringLiteral("spec"), record.specName},
+        {QStringLiteral("owner"), qint64(record.ownerUid)},
+        {QStringLiteral("state"), stateName(state)},
+        {QStringLiteral("pid"), qint64(record.initPid)},
+        {QStringLiteral("createdAt"), record.createdAt.toString(Qt::ISODate)},
+    };
+}
+
+QJsonObject snapshot(const SnapshotInfo &info)
+{
+    return {
+        {QStringLiteral("id"), info.id},
+        {QStringLiteral("session"), info.sessionId},
+        {QStringLiteral("createdAt"), info.createdAt.toString(Qt::ISODateWithMs)},
+        {QStringLiteral("label"), info.label},
+        {QStringLiteral("trigger"), triggerName(info.trigger)},
+        {QStringLiteral("pinned"), info.pinned},
+        {QStringLiteral("logicalBytes"), info.logicalBytes},
+        {QStringLiteral("storedBytes"), info.storedBytes},
+        {QStringLiteral("newBytes"), info.newBytes},
+        {QStringLiteral("sharedBytes"), info.sharedBytes},
+        {QStringLiteral("frozenMs"), info.metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0},
+    };
+}
+
+QJsonArray obstacles(const QList<CheckpointabilityScan::Obstacle> &obstacles)
+{
+    QJsonArray list;
+    for (const auto &obstacle : obstacles) {
+        list.append(QJsonObject{{QStringLiteral("pid"), qint64(obstacle.pid)},
+                                {QStringLiteral("process"), obstacle.processName},
+                                {QStringLiteral("resource"), obstacle.resource},
+                                {QStringLiteral("reason"), obstacle.reason}});
+    }
+    return list;
+}
+
+QList<CheckpointabilityScan::Obstacle> obstaclesFrom(const QJsonArray &array)
+{
+    QList<CheckpointabilityScan::Obstacle> list;
+    for (const QJsonValue &value : array) {
+        const QJsonObject object = value.toObject();
+        list.append({pid_t(object.value(QStringLiteral("pid")).toInteger()),
+                     object.value(QStringLiteral("process")).toString(),
+                     object.value(QStringLiteral("resource")).toString(),
+                     object.value(QStringLiteral("reason")).toString()});
+    }
+    return list;
+}
+
+QJsonArray processes(const QList<SessionProcess> &processes)
+{
+    QJsonArray list;
+    for (const SessionProcess &process : processes) {
+        list.append(QJsonObject{{QStringLiteral("pid"), qint64(process.pid)},
+                                {QStringLiteral("name"), process.name},
+                                {QStringLiteral("command"), process.commandLine}});
+    }
+    return list;
+}
+
+QJsonObject restored(const SessionRecord &record, std::optional<qint64> beforeRestoreSnapshot)
+{
+    QJsonObject json = session(record, SessionState::Running);
+    if (beforeRestoreSnapshot) {
+        json.insert(QStringLiteral("beforeRestoreSnapshot"), *beforeRestoreSnapshot);
+    }
+    return json;
+}
+
+QJsonObject verified(const VerifyReport &report)
+{
+    QJsonArray damaged;
+    for (qint64 id : report.damagedSnapshots) {
+        damaged.append(id);
+    }
+    return {{QStringLiteral("chunksChecked"), report.chunksChecked}, {QStringLiteral("damagedSnapshots"), damaged}};
+}
+
+QJsonObject collected(const GarbageStats &stats)
+{
+    return {{QStringLiteral("chunksRemoved"), stats.chunksRemoved}, {QStringLiteral("bytesFreed"), stats.bytesFreed}};
+}
+
+} // namespace Rewind::JsonViews

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "CheckpointabilityScan.h"
+#include "SessionManager.h"
+#include "SnapshotInfo.h"
+
+#include <QJsonArray>
+#include <QJsonObject>
+
+namespace Rewind
+{
+
+/// The JSON shapes Rewind answers with: `rewindctl --json` prints them and the
+/// helper replies with them, so a client never needs to know which one ran.
+namespace JsonViews
+{
+QJsonObject session(const SessionRecord &record, SessionState state);
+QJsonObject snapshot(const SnapshotInfo &info);
+QJsonArray obstacles(const QList<CheckpointabilityScan::Obstacle> &obstacles);
+QList<CheckpointabilityScan::Obstacle> obstaclesFrom(const QJsonArray &array);
+QJsonArray processes(const QList<SessionProcess> &processes);
+/// A restored session, with the id of the snapshot taken just before if there is one.
+QJsonObject restored(const SessionRecord &record, std::optional<qint64> beforeRestoreSnapshot);
+QJsonObject verified(const VerifyReport &report);
+QJsonObject collected(const GarbageStats &stats);
+} // namespace JsonViews
+
+} // namespace Rewind

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <QLatin1StringView>
+#include <QString>
+
+/// What rewind-helper's actions are called and take; shared by the helper,
+/// its clients (rewindctl, the GUI) and the tests. Arguments are ids and
+/// enumerated values only, never paths or commands.
+namespace HelperProtocol
+{
+inline const QString helperId = QStringLiteral("org.rewind.helper");
+
+/// The full KAuth action name of a short one ("snapshot" → "org.rewind.helper.snapshot").
+inline QString actionName(const QString &action)
+{
+    return helperId + QLatin1Char('.') + action;
+}
+
+// Actions.
+inline const QString listSessions = QStringLiteral("listsessions");
+inline const QString listSnapshots = QStringLiteral("listsnapshots");
+inline const QString startSession = QStringLiteral("startsession");
+inline const QString stopSession = QStringLiteral("stopsession");
+inline const QString scan = QStringLiteral("scan");
+inline const QString snapshot = QStringLiteral("snapshot");
+inline const QString restore = QStringLiteral("restore");
+/// Not "delete": KAuth calls the helper's slot of the action's name, and that is a C++ keyword.
+inline const QString remove = QStringLiteral("deletesnapshot");
+inline const QString setLabel = QStringLiteral("setlabel");
+inline const QString setPinned = QStringLiteral("setpinned");
+inline const QString verify = QStringLiteral("verify");
+inline const QString collectGarbage = QStringLiteral("gc");
+inline const QString administer = QStringLiteral("administer");
+
+// Argument keys and their types.
+inline const QString sessionKey = QStringLiteral("session"); ///< QString, SessionRecord::isValidId
+inline const QString snapshotKey = QStringLiteral("snapshot"); ///< qlonglong > 0
+inline const QString specKey = QStringLiteral("spec"); ///< QString, SessionSpec::isValidName
+inline const QString modeKey = QStringLiteral("mode"); ///< QString: "in-place" or "as-new"
+inline const QString labelKey = QStringLiteral("label"); ///< QString, at most maximumLabelLength, no control characters
+inline const QString pinnedKey = QStringLiteral("pinned"); ///< bool
+inline const QString operationKey = QStringLiteral("operation"); ///< QString, administer only: one of the administered actions
+
+inline const QString inPlaceMode = QStringLiteral("in-place");
+inline const QString asNewMode = QStringLiteral("as-new");
+
+constexpr int maximumLabelLength = 200;
+
+/// Every reply that succeeds carries its answer under this key, as compact
+/// JSON in the shapes of `rewindctl --json`.
+inline const QString jsonKey = QStringLiteral("json");
+/// Progress data (HelperSupport::progressStep(QVariantMap)): the stage's name.
+inline const QString stageKey = QStringLiteral("stage");
+
+/// Error codes of failed helper replies (ExecuteJob::error()), beside KAuth's own.
+enum ErrorCode {
+    InvalidArguments = -1, ///< ActionReply::HelperErrorReply(): the arguments were refused, nothing was done
+    NotYours = 1001, ///< the session or snapshot belongs to another user
+    OperationFailed = 1002, ///< the operation ran and failed; the message says why
+};
+
+/// A generous client-side timeout: a snapshot of a big session or a restore
+/// with a before-restore snapshot takes minutes, KAuth's default is 25 s.
+constexpr int actionTimeoutMs = 30 * 60 * 1000;
+} // namespace HelperProtocol
