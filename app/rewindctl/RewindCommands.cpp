@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "RewindCommands.h"
 
-#include "CgroupFreezer.h"
 #include "CheckpointabilityScan.h"
-#include "SessionManager.h"
-#include "SnapshotEngine.h"
-#include "SnapshotStore.h"
-#include "StagingDirectory.h"
-#include "VncScreenshot.h"
+#include "EngineBackend.h"
+#include "HelperBackend.h"
+#include "JsonViews.h"
+#include "SessionRecord.h"
 
 #include <KFormat>
 #include <KLocalizedString>
@@ -34,47 +32,20 @@ enum ExitCode {
 struct UsageError {
 };
 
-QJsonObject toJson(const SessionRecord &record, SessionState state)
-{
-    return {
-        {QStringLiteral("id"), record.id},
-        {QStringLiteral("spec"), record.specName},
-        {QStringLiteral("owner"), qint64(record.ownerUid)},
-        {QStringLiteral("state"), stateName(state)},
-        {QStringLiteral("pid"), qint64(record.initPid)},
-        {QStringLiteral("createdAt"), record.createdAt.toString(Qt::ISODate)},
-    };
-}
-
-QJsonObject toJson(const SnapshotInfo &info)
-{
-    return {
-        {QStringLiteral("id"), info.id},
-        {QStringLiteral("session"), info.sessionId},
-        {QStringLiteral("createdAt"), info.createdAt.toString(Qt::ISODateWithMs)},
-        {QStringLiteral("label"), info.label},
-        {QStringLiteral("trigger"), triggerName(info.trigger)},
-        {QStringLiteral("pinned"), info.pinned},
-        {QStringLiteral("logicalBytes"), info.logicalBytes},
-        {QStringLiteral("storedBytes"), info.storedBytes},
-        {QStringLiteral("newBytes"), info.newBytes},
-        {QStringLiteral("sharedBytes"), info.sharedBytes},
-        {QStringLiteral("frozenMs"), info.metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0},
-    };
-}
-
-QString describe(const SnapshotInfo &info)
+QString describe(const QJsonObject &info)
 {
     KFormat format;
+    const auto createdAt = QDateTime::fromString(info.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
+    const QString label = info.value(QStringLiteral("label")).toString();
     return i18nc("snapshot line: id, time, session, trigger, label, new size, total size",
                  "%1  %2  %3  %4  %5  new %6 of %7",
-                 QString::number(info.id).rightJustified(4),
-                 QLocale().toString(info.createdAt.toLocalTime(), QStringLiteral("yyyy-MM-dd hh:mm:ss")),
-                 info.sessionId,
-                 triggerName(info.trigger),
-                 info.label.isEmpty() ? QStringLiteral("-") : info.label,
-                 format.formatByteSize(double(info.newBytes)),
-                 format.formatByteSize(double(info.storedBytes)));
+                 QString::number(info.value(QStringLiteral("id")).toInteger()).rightJustified(4),
+                 QLocale().toString(createdAt.toLocalTime(), QStringLiteral("yyyy-MM-dd hh:mm:ss")),
+                 info.value(QStringLiteral("session")).toString(),
+                 info.value(QStringLiteral("trigger")).toString(),
+                 label.isEmpty() ? QStringLiteral("-") : label,
+                 format.formatByteSize(double(info.value(QStringLiteral("newBytes")).toInteger())),
+                 format.formatByteSize(double(info.value(QStringLiteral("storedBytes")).toInteger())));
 }
 
 Result<qint64> snapshotId(const QString &text)
@@ -117,26 +88,18 @@ QString RewindCommands::usage()
         "Exit codes: 0 success, 1 the operation failed, 2 wrong command line.");
 }
 
-Result<void> RewindCommands::openEngine()
+Result<void> RewindCommands::openBackend(bool administer)
 {
     if (::geteuid() != 0) {
-        return Error{i18n("rewindctl needs root for now: run it with sudo.")};
+        // Everything else goes through the privileged helper; polkit decides.
+        m_backend = std::make_unique<HelperBackend>(administer);
+        return {};
     }
-    const RewindPaths paths = RewindPaths::system();
-    // A cell left frozen by a process that died mid-snapshot is thawed first.
-    const QStringList thawed = CgroupFreezer::thawLeftovers(paths.cgroupParent);
-    for (const QString &name : thawed) {
-        QTextStream(stderr) << i18n("Session %1 had been left frozen; it runs again.", name) << Qt::endl;
+    auto engine = EngineBackend::open();
+    if (!engine) {
+        return engine.error();
     }
-    // So is what a killed snapshot left in the staging area.
-    StagingDirectory::removeLeftovers(paths.stagingDirectory());
-    auto store = SnapshotStore::open(paths.storeDirectory());
-    if (!store) {
-        return store.error();
-    }
-    m_store = std::move(*store);
-    m_sessions = std::make_unique<SessionManager>(paths);
-    m_engine = std::make_unique<SnapshotEngine>(*m_sessions, *m_store);
+    m_backend = std::move(*engine);
     return {};
 }
 
@@ -148,7 +111,7 @@ int RewindCommands::run(const QStringList &arguments, const CommandOptions &opti
         err << usage() << Qt::endl;
         return Usage;
     }
-    if (auto opened = openEngine(); !opened) {
+    if (auto opened = openBackend(options.administer); !opened) {
         err << opened.errorMessage() << Qt::endl;
         return Failed;
     }
@@ -179,192 +142,156 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
     const auto usageError = [](const QString &synopsis) {
         return Error{QStringLiteral("usage: rewindctl ") + synopsis};
     };
-    const auto progress = [this](int percent, Stage stage) {
+    const auto progress = [this](int percent, const QString &stage) {
         if (!m_json) {
-            QTextStream(stderr) << QStringLiteral("[%1%] ").arg(percent, 3) << stageName(stage) << Qt::endl;
+            QTextStream(stderr) << QStringLiteral("[%1%] ").arg(percent, 3) << stage << Qt::endl;
         }
     };
 
     if (command == QLatin1String("session")) {
         const QString sessionId = arguments.value(2);
         if (argument == QLatin1String("start") && arguments.size() == 3) {
-            auto spec = SessionSpec::named(sessionId);
-            if (!spec) {
-                return spec.error();
+            auto record = m_backend->startSession(sessionId);
+            if (record) {
+                const QJsonObject json = record->toObject();
+                *text = i18n("Started session %1 (%2).", json.value(QStringLiteral("id")).toString(), json.value(QStringLiteral("spec")).toString());
             }
-            auto record = m_sessions->start(*spec, ::getuid());
-            if (!record) {
-                return record.error();
-            }
-            *text = i18n("Started session %1 (%2).", record->id, spec->name);
-            return QJsonValue(toJson(*record, SessionState::Running));
+            return record;
         }
         if (argument == QLatin1String("stop") && arguments.size() == 3) {
-            if (auto stopped = m_sessions->stop(sessionId); !stopped) {
-                return stopped.error();
-            }
             *text = i18n("Stopped session %1.", sessionId);
-            return QJsonValue(QJsonObject{{QStringLiteral("stopped"), sessionId}});
+            return m_backend->stopSession(sessionId);
         }
         if (argument == QLatin1String("list") && arguments.size() == 2) {
-            QJsonArray list;
-            QStringList lines;
-            const auto sessions = m_sessions->sessions();
-            for (const SessionRecord &record : sessions) {
-                const SessionState state = m_sessions->state(record);
-                list.append(toJson(record, state));
-                lines.append(QStringLiteral("%1  %2  %3").arg(record.id, -24).arg(stateName(state), -8).arg(record.specName));
+            auto list = m_backend->listSessions();
+            if (list) {
+                QStringList lines;
+                const QJsonArray sessions = list->toArray();
+                for (const QJsonValue &value : sessions) {
+                    const QJsonObject session = value.toObject();
+                    lines.append(QStringLiteral("%1  %2  %3")
+                                     .arg(session.value(QStringLiteral("id")).toString(), -24)
+                                     .arg(session.value(QStringLiteral("state")).toString(), -8)
+                                     .arg(session.value(QStringLiteral("spec")).toString()));
+                }
+                *text = lines.isEmpty() ? i18n("No sessions. Start one with 'rewindctl session start demo'.") : lines.join(QLatin1Char('\n'));
             }
-            *text = lines.isEmpty() ? i18n("No sessions. Start one with 'rewindctl session start demo'.") : lines.join(QLatin1Char('\n'));
-            return QJsonValue(list);
+            return list;
         }
         if (argument == QLatin1String("scan") && arguments.size() == 3) {
-            auto record = m_sessions->session(sessionId);
-            if (!record) {
-                return record.error();
+            auto obstacles = m_backend->scan(sessionId);
+            if (obstacles) {
+                const auto list = JsonViews::obstaclesFrom(obstacles->toArray());
+                *text = list.isEmpty() ? i18n("Session %1 can be snapshotted.", sessionId) : CheckpointabilityScan::describe(list);
             }
-            if (m_sessions->state(*record) != SessionState::Running) {
-                return Error{i18n("Session %1 is not running.", sessionId)};
-            }
-            auto obstacles = CheckpointabilityScan::scan(record->initPid);
-            if (!obstacles) {
-                return obstacles.error();
-            }
-            QJsonArray list;
-            for (const auto &obstacle : *obstacles) {
-                list.append(QJsonObject{{QStringLiteral("pid"), qint64(obstacle.pid)},
-                                        {QStringLiteral("process"), obstacle.processName},
-                                        {QStringLiteral("resource"), obstacle.resource},
-                                        {QStringLiteral("reason"), obstacle.reason}});
-            }
-            *text = obstacles->isEmpty() ? i18n("Session %1 can be snapshotted.", sessionId) : CheckpointabilityScan::describe(*obstacles);
-            return QJsonValue(list);
+            return obstacles;
         }
         if (argument == QLatin1String("ps") && arguments.size() == 3) {
-            auto processes = m_sessions->processes(sessionId);
-            if (!processes) {
-                return processes.error();
+            auto processes = m_backend->processes(sessionId);
+            if (processes) {
+                QStringList lines;
+                const QJsonArray list = processes->toArray();
+                for (const QJsonValue &value : list) {
+                    const QJsonObject process = value.toObject();
+                    lines.append(QStringLiteral("%1  %2")
+                                     .arg(process.value(QStringLiteral("pid")).toInteger(), 7)
+                                     .arg(process.value(QStringLiteral("command")).toString()));
+                }
+                *text = lines.join(QLatin1Char('\n'));
             }
-            QJsonArray list;
-            QStringList lines;
-            for (const SessionProcess &process : *processes) {
-                list.append(QJsonObject{{QStringLiteral("pid"), qint64(process.pid)},
-                                        {QStringLiteral("name"), process.name},
-                                        {QStringLiteral("command"), process.commandLine}});
-                lines.append(QStringLiteral("%1  %2").arg(process.pid, 7).arg(process.commandLine));
-            }
-            *text = lines.join(QLatin1Char('\n'));
-            return QJsonValue(list);
+            return processes;
         }
         if (argument == QLatin1String("screenshot") && arguments.size() == 3 && !options.output.isEmpty()) {
-            auto record = m_sessions->session(sessionId);
-            if (!record) {
-                return record.error();
-            }
-            auto image = VncScreenshot::grabInCell(record->initPid, SessionManager::vncSocketInCell, std::chrono::seconds(5));
-            if (!image) {
-                return image.error();
-            }
-            if (!image->save(options.output, "PNG")) {
-                return Error{i18n("Cannot write %1.", options.output)};
-            }
             *text = options.output;
-            return QJsonValue(QJsonObject{{QStringLiteral("screenshot"), options.output}});
+            return m_backend->screenshot(sessionId, options.output);
         }
         if (argument == QLatin1String("recover") && arguments.size() == 3) {
-            auto outcome = m_engine->recover(sessionId, progress);
-            if (!outcome) {
-                return outcome.error();
-            }
             *text = i18n("Session %1 was recovered from its latest snapshot.", sessionId);
-            return QJsonValue(toJson(outcome->session, SessionState::Running));
+            return m_backend->recover(sessionId, progress);
         }
         return usageError(
             QStringLiteral("session start SPEC | stop SESSION | list | scan SESSION | ps SESSION | screenshot SESSION --output FILE | recover SESSION"));
     }
     if (command == QLatin1String("snapshot") && arguments.size() == 2) {
-        auto info = m_engine->snapshot(argument, options.label, SnapshotTrigger::Manual, progress);
-        if (!info) {
-            return info.error();
+        if (!SessionRecord::isValidId(argument)) {
+            return Error{i18n("'%1' is not a session id.", argument.left(64))};
         }
-        *text = i18n("Snapshot %1 of session %2 taken (frozen for %3 ms).",
-                     QString::number(info->id),
-                     argument,
-                     QString::number(info->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0, 'f', 1));
-        return QJsonValue(toJson(*info));
+        auto info = m_backend->snapshot(argument, options.label, progress);
+        if (info) {
+            *text = i18n("Snapshot %1 of session %2 taken (frozen for %3 ms).",
+                         QString::number(info->toObject().value(QStringLiteral("id")).toInteger()),
+                         argument,
+                         QString::number(info->toObject().value(QStringLiteral("frozenMs")).toDouble(), 'f', 1));
+        }
+        return info;
     }
     if (command == QLatin1String("list") && arguments.size() <= 2) {
         if (!argument.isEmpty() && !SessionRecord::isValidId(argument)) {
             return Error{i18n("'%1' is not a session id.", argument.left(64))};
         }
-        auto snapshots = m_store->list(argument);
-        if (!snapshots) {
-            return snapshots.error();
+        auto snapshots = m_backend->listSnapshots(argument);
+        if (snapshots) {
+            QStringList lines;
+            const QJsonArray list = snapshots->toArray();
+            for (const QJsonValue &info : list) {
+                lines.append(describe(info.toObject()));
+            }
+            *text = lines.isEmpty() ? i18n("No snapshots yet.") : lines.join(QLatin1Char('\n'));
         }
-        QJsonArray list;
-        QStringList lines;
-        for (const SnapshotInfo &info : *snapshots) {
-            list.append(toJson(info));
-            lines.append(describe(info));
-        }
-        *text = lines.isEmpty() ? i18n("No snapshots yet.") : lines.join(QLatin1Char('\n'));
-        return QJsonValue(list);
+        return snapshots;
     }
     if (command == QLatin1String("restore") && arguments.size() == 2) {
         auto id = snapshotId(argument);
         if (!id) {
             return id.error();
         }
-        auto outcome = m_engine->restore(*id, options.asNew ? RestoreMode::AsNewSession : RestoreMode::InPlace, progress);
-        if (!outcome) {
-            return outcome.error();
+        auto outcome = m_backend->restore(*id, options.asNew, progress);
+        if (outcome) {
+            const QJsonObject json = outcome->toObject();
+            const QString session = json.value(QStringLiteral("id")).toString();
+            *text = options.asNew ? i18n("Snapshot %1 runs as the new session %2.", QString::number(*id), session)
+                                  : i18n("Session %1 is back at snapshot %2.", session, QString::number(*id));
+            if (json.contains(QStringLiteral("beforeRestoreSnapshot"))) {
+                *text += QLatin1Char('\n')
+                    + i18n("What ran before was saved as snapshot %1.", QString::number(json.value(QStringLiteral("beforeRestoreSnapshot")).toInteger()));
+            }
         }
-        *text = options.asNew ? i18n("Snapshot %1 runs as the new session %2.", QString::number(*id), outcome->session.id)
-                              : i18n("Session %1 is back at snapshot %2.", outcome->session.id, QString::number(*id));
-        if (outcome->beforeRestore) {
-            *text += QLatin1Char('\n') + i18n("What ran before was saved as snapshot %1.", QString::number(outcome->beforeRestore->id));
-        }
-        QJsonObject json = toJson(outcome->session, SessionState::Running);
-        if (outcome->beforeRestore) {
-            json.insert(QStringLiteral("beforeRestoreSnapshot"), outcome->beforeRestore->id);
-        }
-        return QJsonValue(json);
+        return outcome;
     }
     if (command == QLatin1String("delete") && arguments.size() == 2) {
         auto id = snapshotId(argument);
         if (!id) {
             return id.error();
         }
-        if (auto removed = m_store->remove(*id); !removed) {
-            return removed.error();
-        }
         *text = i18n("Deleted snapshot %1. 'rewindctl gc' frees its space.", QString::number(*id));
-        return QJsonValue(QJsonObject{{QStringLiteral("deleted"), *id}});
+        return m_backend->remove(*id);
     }
     if (command == QLatin1String("verify") && arguments.size() == 1) {
-        auto report = m_store->verify();
+        auto report = m_backend->verify();
         if (!report) {
-            return report.error();
+            return report;
         }
-        QJsonArray damaged;
+        const QJsonObject json = report->toObject();
         QStringList ids;
-        for (qint64 id : report->damagedSnapshots) {
-            damaged.append(id);
-            ids.append(QString::number(id));
+        const QJsonArray damaged = json.value(QStringLiteral("damagedSnapshots")).toArray();
+        for (const QJsonValue &id : damaged) {
+            ids.append(QString::number(id.toInteger()));
         }
-        if (!report->clean()) {
+        if (!ids.isEmpty()) {
             return Error{i18n("Damaged snapshots: %1. Delete them; the others are intact.", ids.join(QStringLiteral(", ")))};
         }
-        *text = i18n("All %1 stored chunks are intact.", report->chunksChecked);
-        return QJsonValue(QJsonObject{{QStringLiteral("chunksChecked"), report->chunksChecked}, {QStringLiteral("damagedSnapshots"), damaged}});
+        *text = i18n("All %1 stored chunks are intact.", json.value(QStringLiteral("chunksChecked")).toInteger());
+        return report;
     }
     if (command == QLatin1String("gc") && arguments.size() == 1) {
-        auto stats = m_store->collectGarbage();
-        if (!stats) {
-            return stats.error();
+        auto stats = m_backend->collectGarbage();
+        if (stats) {
+            const QJsonObject json = stats->toObject();
+            *text = i18n("Removed %1 unused chunks, %2 freed.",
+                         json.value(QStringLiteral("chunksRemoved")).toInteger(),
+                         KFormat().formatByteSize(double(json.value(QStringLiteral("bytesFreed")).toInteger())));
         }
-        *text = i18n("Removed %1 unused chunks, %2 freed.", stats->chunksRemoved, KFormat().formatByteSize(double(stats->bytesFreed)));
-        return QJsonValue(QJsonObject{{QStringLiteral("chunksRemoved"), stats->chunksRemoved}, {QStringLiteral("bytesFreed"), stats->bytesFreed}});
+        return stats;
     }
     return usageError(QStringLiteral("session ... | snapshot SESSION | list [SESSION] | restore SNAPSHOT [--as-new] | delete SNAPSHOT | verify | gc"));
 }

@@ -8,20 +8,16 @@
 
 #include <memory>
 
-namespace Rewind
-{
-class SessionManager;
-class SnapshotStore;
-class SnapshotEngine;
-}
+class CommandBackend;
 
 struct CommandOptions {
     QString label;
     bool asNew = false;
     QString output;
+    bool administer = false; ///< through the helper's administer action: other users' sessions too
 };
 
-/// rewindctl's commands, run directly on the core engine (as root).
+/// rewindctl's commands: on the core engine as root, through the privileged helper otherwise.
 class RewindCommands
 {
 public:
@@ -34,10 +30,8 @@ public:
 
 private:
     Rewind::Result<QJsonValue> dispatch(const QStringList &arguments, const CommandOptions &options, QString *text);
-    Rewind::Result<void> openEngine();
+    Rewind::Result<void> openBackend(bool administer);
 
     bool m_json;
-    std::unique_ptr<Rewind::SessionManager> m_sessions;
-    std::unique_ptr<Rewind::SnapshotStore> m_store;
-    std::unique_ptr<Rewind::SnapshotEngine> m_engine;
+    std::unique_ptr<CommandBackend> m_backend;
 };

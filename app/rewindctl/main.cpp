@@ -34,6 +34,7 @@ int main(int argc, char **argv)
     parser.addOption({QStringLiteral("label"), i18n("A label for the new snapshot."), i18n("text")});
     parser.addOption({QStringLiteral("as-new"), i18n("Restore as a new session beside the original (a branch).")});
     parser.addOption({QStringLiteral("output"), i18n("Where to write a screenshot."), i18n("file")});
+    parser.addOption({QStringLiteral("admin"), i18n("Act on other users' sessions and snapshots too (asks for an administrator's password).")});
     parser.addPositionalArgument(QStringLiteral("command"), i18n("What to do; see above."));
     if (!parser.parse(app.arguments())) {
         QTextStream(stderr) << parser.errorText() << Qt::endl << i18n("'rewindctl --help' lists the commands.") << Qt::endl;
@@ -48,7 +49,9 @@ int main(int argc, char **argv)
     about.processCommandLine(&parser);
 
     RewindCommands commands(parser.isSet(QStringLiteral("json")));
-    return commands.run(
-        parser.positionalArguments(),
-        {.label = parser.value(QStringLiteral("label")), .asNew = parser.isSet(QStringLiteral("as-new")), .output = parser.value(QStringLiteral("output"))});
+    return commands.run(parser.positionalArguments(),
+                        {.label = parser.value(QStringLiteral("label")),
+                         .asNew = parser.isSet(QStringLiteral("as-new")),
+                         .output = parser.value(QStringLiteral("output")),
+                         .administer = parser.isSet(QStringLiteral("admin"))});
 }

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+
+#include <QJsonValue>
+#include <QString>
+
+#include <functional>
+
+/// What rewindctl's commands run on: the engine itself (as root,
+/// EngineBackend) or the privileged helper through KAuth (HelperBackend).
+/// Every answer is JSON in the shapes of `rewindctl --json`.
+class CommandBackend
+{
+public:
+    using Progress = std::function<void(int percent, const QString &stage)>;
+
+    virtual ~CommandBackend() = default;
+
+    virtual Rewind::Result<QJsonValue> startSession(const QString &spec) = 0;
+    virtual Rewind::Result<QJsonValue> stopSession(const QString &session) = 0;
+    virtual Rewind::Result<QJsonValue> listSessions() = 0;
+    virtual Rewind::Result<QJsonValue> scan(const QString &session) = 0;
+    virtual Rewind::Result<QJsonValue> processes(const QString &session) = 0;
+    virtual Rewind::Result<QJsonValue> screenshot(const QString &session, const QString &output) = 0;
+    virtual Rewind::Result<QJsonValue> recover(const QString &session, const Progress &progress) = 0;
+    virtual Rewind::Result<QJsonValue> snapshot(const QString &session, const QString &label, const Progress &progress) = 0;
+    /// All snapshots if session is empty.
+    virtual Rewind::Result<QJsonValue> listSnapshots(const QString &session) = 0;
+    virtual Rewind::Result<QJsonValue> restore(qint64 snapshot, bool asNew, const Progress &progress) = 0;
+    virtual Rewind::Result<QJsonValue> remove(qint64 snapshot) = 0;
+    /// {"chunksChecked", "damagedSnapshots"}; damage is not an Error here.
+    virtual Rewind::Result<QJsonValue> verify() = 0;
+    virtual Rewind::Result<QJsonValue> collectGarbage() = 0;
+};

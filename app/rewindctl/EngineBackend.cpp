@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "EngineBackend.h"
+
+#include "CheckpointabilityScan.h"
+#include "JsonViews.h"
+#include "SessionManager.h"
+#include "SnapshotEngine.h"
+#include "SnapshotStore.h"
+#include "StagingDirectory.h"
+#include "VncScreenshot.h"
+
+#include <KLocalizedString>
+
+#include <QTextStream>
+
+#include <unistd.h>
+
+using namespace Rewind;
+
+namespace
+{
+SnapshotEngine::Progress engineProgress(const CommandBackend::Progress &progress)
+{
+    return [progress](int percent, Stage stage) {
+        if (progress) {
+            progress(percent, stageName(stage));
+        }
+    };
+}
+} // namespace
+
+Result<std::unique_ptr<EngineBackend>> EngineBackend::open()
+{
+    const RewindPaths paths = RewindPaths::system();
+    // A cell left frozen by a process that died mid-snapshot is thawed first.
+    const QStringList thawed = SessionManager(paths).thawAbandoned();
+    for (const QString &name : thawed) {
+        QTextStream(stderr) << i18n("Session %1 had been left frozen; it runs again.", name) << Qt::endl;
+    }
+    // So is what a killed snapshot left in the staging area.
+    StagingDirectory::removeLeftovers(paths.stagingDirectory());
+    auto store = SnapshotStore::open(paths.storeDirectory());
+    if (!store) {
+        return store.error();
+    }
+    std::unique_ptr<EngineBackend> backend(new EngineBackend);
+    backend->m_store = std::move(*store);
+    backend->m_sessions = std::make_unique<SessionManager>(paths);
+    backend->m_engine = std::make_unique<SnapshotEngine>(*backend->m_sessions, *backend->m_store);
+    return backend;
+}
+
+EngineBackend::~EngineBackend() = default;
+
+Result<QJsonValue> EngineBackend::startSession(const QString &specName)
+{
+    auto spec = SessionSpec::named(specName);
+    if (!spec) {
+        return spec.error();
+    }
+    auto record = m_sessions->start(*spec, ::getuid());
+    if (!record) {
+        return record.error();
+    }
+    return QJsonValue(JsonViews::session(*record, SessionState::Running));
+}
+
+Result<QJsonValue> EngineBackend::stopSession(const QString &session)
+{
+    if (auto stopped = m_sessions->stop(session); !stopped) {
+        return stopped.error();
+    }
+    return QJsonValue(QJsonObject{{QStringLiteral("stopped"), session}});
+}
+
+Result<QJsonValue> EngineBackend::listSessions()
+{
+    QJsonArray list;
+    const auto sessions = m_sessions->sessions();
+    for (const SessionRecord &record : sessions) {
+        list.append(JsonViews::session(record, m_sessions->state(record)));
+    }
+    return QJsonValue(list);
+}
+
+Result<QJsonValue> EngineBackend::scan(const QString &session)
+{
+    auto record = m_sessions->session(session);
+    if (!record) {
+        return record.error();
+    }
+    if (m_sessions->state(*record) != SessionState::Running) {
+        return Error{i18n("Session %1 is not running.", session)};
+    }
+    auto obstacles = CheckpointabilityScan::scan(record->initPid);
+    if (!obstacles) {
+        return obstacles.error();
+    }
+    return QJsonValue(JsonViews::obstacles(*obstacles));
+}
+
+Result<QJsonValue> EngineBackend::processes(const QString &session)
+{
+    auto processes = m_sessions->processes(session);
+    if (!processes) {
+        return processes.error();
+    }
+    return QJsonValue(JsonViews::processes(*processes));
+}
+
+Result<QJsonValue> EngineBackend::screenshot(const QString &session, const QString &output)
+{
+    auto record = m_sessions->session(session);
+    if (!record) {
+        return record.error();
+    }
+    auto image = VncScreenshot::grabInCell(record->initPid, SessionManager::vncSocketInCell, std::chrono::seconds(5));
+    if (!image) {
+        return image.error();
+    }
+    if (!image->save(output, "PNG")) {
+        return Error{i18n("Cannot write %1.", output)};
+    }
+    return QJsonValue(QJsonObject{{QStringLiteral("screenshot"), output}});
+}
+
+Result<QJsonValue> EngineBackend::recover(const QString &session, const Progress &progress)
+{
+    auto outcome = m_engine->recover(session, engineProgress(progress));
+    if (!outcome) {
+        return outcome.error();
+    }
+    return QJsonValue(JsonViews::session(outcome->session, SessionState::Running));
+}
+
+Result<QJsonValue> EngineBackend::snapshot(const QString &session, const QString &label, const Progress &progress)
+{
+    auto info = m_engine->snapshot(session, label, SnapshotTrigger::Manual, engineProgress(progress));
+    if (!info) {
+        return info.error();
+    }
+    return QJsonValue(JsonViews::snapshot(*info));
+}
+
+Result<QJsonValue> EngineBackend::listSnapshots(const QString &session)
+{
+    auto snapshots = m_store->list(session);
+    if (!snapshots) {
+        return snapshots.error();
+    }
+    QJsonArray list;
+    for (const SnapshotInfo &info : *snapshots) {
+        list.append(JsonViews::snapshot(info));
+    }
+    return QJsonValue(list);
+}
+
+Result<QJsonValue> EngineBackend::restore(qint64 snapshot, bool asNew, const Progress &progress)
+{
+    auto outcome = m_engine->restore(snapshot, asNew ? RestoreMode::AsNewSession : RestoreMode::InPlace, engineProgress(progress));
+    if (!outcome) {
+        return outcome.error();
+    }
+    return QJsonValue(
+        JsonViews::restored(outcome->session, outcome->beforeRestore ? std::optional<qint64>(outcome->beforeRestore->id) : std::optional<qint64>()));
+}
+
+Result<QJsonValue> EngineBackend::remove(qint64 snapshot)
+{
+    if (auto removed = m_store->remove(snapshot); !removed) {
+        return removed.error();
+    }
+    return QJsonValue(QJsonObject{{QStringLiteral("deleted"), snapshot}});
+}
+
+Result<QJsonValue> EngineBackend::verify()
+{
+    auto report = m_store->verify();
+    if (!report) {
+        return report.error();
+    }
+    return QJsonValue(JsonViews::verified(*report));
+}
+
+Result<QJsonValue> EngineBackend::collectGarbage()
+{
+    auto stats = m_store->collectGarbage();
+    if (!stats) {
+        return stats.error();
+    }
+    return QJsonValue(JsonViews::collected(*stats));
+}
