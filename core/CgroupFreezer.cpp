@@ -67,13 +67,25 @@ Result<void> CgroupFreezer::freeze(const QString &cgroupDir, std::chrono::millis
 
 Result<void> CgroupFreezer::thaw(const QString &cgroupDir, std::chrono::milliseconds timeout)
 {
+    // Asked for first whatever else fails: a cell must never stay frozen
+    // because its state could not be watched.
+    if (auto requested = requestThaw(cgroupDir); !requested) {
+        return requested;
+    }
+    return waitUntilThawed(cgroupDir, timeout);
+}
+
+Result<void> CgroupFreezer::requestThaw(const QString &cgroupDir)
+{
+    return requestFreeze(cgroupDir, false);
+}
+
+Result<void> CgroupFreezer::waitUntilThawed(const QString &cgroupDir, std::chrono::milliseconds timeout)
+{
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto events = CgroupEvents::open(cgroupDir);
     if (!events) {
         return events.error();
-    }
-    if (auto requested = requestFreeze(cgroupDir, false); !requested) {
-        return requested;
     }
     const auto thawed = events->waitFor("frozen", 0, deadline);
     if (!thawed) {

@@ -21,8 +21,13 @@ public:
     /// Freezes the cgroup and waits for the confirmation. On timeout the
     /// cgroup is thawed again and an Error returned.
     static Result<void> freeze(const QString &cgroupDir, std::chrono::milliseconds timeout = std::chrono::seconds(5));
-    /// Thaws the cgroup and waits until the kernel says it runs again.
+    /// Thaws the cgroup and waits until the kernel says it runs again. The
+    /// thaw is asked for first, also when waiting for it then fails.
     static Result<void> thaw(const QString &cgroupDir, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    /// Asks for the cgroup to be thawed (cgroup.freeze = 0) without waiting.
+    static Result<void> requestThaw(const QString &cgroupDir);
+    /// Waits until the kernel says the cgroup runs again.
+    static Result<void> waitUntilThawed(const QString &cgroupDir, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// Whether the kernel reports the cgroup frozen (every process stopped).
     static Result<bool> isFrozen(const QString &cgroupDir);
     /// Whether a freeze is asked for (cgroup.freeze is 1), confirmed or not.

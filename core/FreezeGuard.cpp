@@ -67,9 +67,13 @@ Result<void> FreezeGuard::thaw(std::chrono::milliseconds timeout)
     if (!isHeld()) {
         return {};
     }
-    // Whatever the outcome, the thaw is asked for: the guard no longer holds the freeze.
+    // Until the thaw is asked for, the guard still holds the freeze and
+    // tries again when it goes away.
+    if (auto requested = CgroupFreezer::requestThaw(m_cgroupDir); !requested) {
+        return requested;
+    }
     m_thawed = true;
-    const auto thawed = CgroupFreezer::thaw(m_cgroupDir, timeout);
+    const auto thawed = CgroupFreezer::waitUntilThawed(m_cgroupDir, timeout);
     m_thawedAt = steady_clock::now();
     return thawed;
 }

@@ -24,7 +24,9 @@ public:
     FreezeGuard(const FreezeGuard &) = delete;
     FreezeGuard &operator=(const FreezeGuard &) = delete;
 
-    /// Thaws now and waits until the cell runs again.
+    /// Thaws now and waits until the cell runs again. If the thaw cannot even
+    /// be asked for, the guard still holds the cell and tries again when it
+    /// goes away.
     Result<void> thaw(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     /// Whether this guard still holds the cell frozen.

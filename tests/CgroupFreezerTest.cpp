@@ -12,20 +12,80 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
 #include <csignal>
 #include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 using namespace Rewind;
 using namespace std::chrono_literals;
 
+// Compares what a freezer query found, and fails the test instead of
+// crashing when the query itself failed.
+#define COMPARE_STATE(query, expected)                                                                                                                         \
+    do {                                                                                                                                                       \
+        const auto queried = (query);                                                                                                                          \
+        QVERIFY2(queried.ok(), qPrintable(queried.errorMessage()));                                                                                            \
+        QCOMPARE(*queried, expected);                                                                                                                          \
+    } while (false)
+
 namespace
 {
 const QString counterFile = QStringLiteral("/tmp/counter");
+
+/// Makes opening FILE fail (EACCES) until this goes away: a device node on a
+/// nodev file system of its own is bound over it.
+class BlockedFile
+{
+public:
+    explicit BlockedFile(const QString &file)
+        : m_file(QFile::encodeName(file))
+        , m_directory(QStringLiteral("/var/tmp/rewind-test-block-XXXXXX"))
+    {
+        if (!m_directory.isValid()) {
+            return;
+        }
+        const QByteArray directory = QFile::encodeName(m_directory.path());
+        if (::mount("tmpfs", directory.constData(), "tmpfs", MS_NODEV | MS_NOSUID | MS_NOEXEC, "size=64k") != 0) {
+            return;
+        }
+        m_tmpfs = directory;
+        const QByteArray node = directory + "/null";
+        if (::mknod(node.constData(), S_IFCHR | 0666, ::makedev(1, 3)) != 0) {
+            return;
+        }
+        m_bound = ::mount(node.constData(), m_file.constData(), nullptr, MS_BIND, nullptr) == 0;
+    }
+    ~BlockedFile()
+    {
+        if (m_bound) {
+            ::umount2(m_file.constData(), MNT_DETACH);
+        }
+        if (!m_tmpfs.isEmpty()) {
+            ::umount2(m_tmpfs.constData(), MNT_DETACH);
+        }
+    }
+    BlockedFile(const BlockedFile &) = delete;
+    BlockedFile &operator=(const BlockedFile &) = delete;
+
+    bool valid() const
+    {
+        return m_bound;
+    }
+
+private:
+    QByteArray m_file;
+    QTemporaryDir m_directory;
+    QByteArray m_tmpfs;
+    bool m_bound = false;
+};
 
 /// Whether the counter in CELL stays the same for 100 ms.
 bool counterStandsStill(const TestCell &cell)
@@ -172,19 +232,19 @@ private Q_SLOTS:
         TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
         QVERIFY2(cell.valid(), qPrintable(error));
         QTRY_VERIFY(cell.counter(counterFile) > 0);
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
         QVERIFY(!counterStandsStill(cell));
 
         const auto frozen = CgroupFreezer::freeze(cgroup->path());
         QVERIFY2(frozen.ok(), qPrintable(frozen.errorMessage()));
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
         QVERIFY(counterStandsStill(cell));
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
 
         const long whenFrozen = cell.counter(counterFile);
         const auto thawed = CgroupFreezer::thaw(cgroup->path());
         QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
         QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
@@ -206,7 +266,7 @@ private Q_SLOTS:
         for (int round = 0; round < 20; ++round) {
             auto guard = FreezeGuard::freeze(cgroup->path());
             QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
-            QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
             QVERIFY(guard->isHeld());
             const auto thawed = guard->thaw();
             QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
@@ -246,11 +306,11 @@ private Q_SLOTS:
             FreezeGuard moved = std::move(*guard);
             QVERIFY(!guard->isHeld());
             QVERIFY(moved.isHeld());
-            QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
             whenFrozen = cell.counter(counterFile);
         }
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
-        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
         QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
@@ -268,9 +328,66 @@ private Q_SLOTS:
         const auto result = freezeAndFail(cgroup->path(), &wasFrozen);
         QVERIFY(!result.ok());
         QVERIFY(wasFrozen);
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
         const long afterError = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > afterError);
+    }
+
+    void thawIsAskedForWhenItsStateCannotBeRead()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        const auto frozen = CgroupFreezer::freeze(cgroup->path());
+        QVERIFY2(frozen.ok(), qPrintable(frozen.errorMessage()));
+
+        {
+            BlockedFile events(cgroup->path() + QStringLiteral("/cgroup.events"));
+            QVERIFY(events.valid());
+            QVERIFY(!CgroupFreezer::isFrozen(cgroup->path()).ok());
+            const auto thawed = CgroupFreezer::thaw(cgroup->path(), 100ms);
+            QVERIFY(!thawed.ok());
+            QVERIFY2(thawed.errorMessage().contains(cgroup->path()), qPrintable(thawed.errorMessage()));
+            COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        }
+        QTRY_VERIFY(CgroupFreezer::isFrozen(cgroup->path()).ok() && !*CgroupFreezer::isFrozen(cgroup->path()));
+        const long thawedAt = cell.counter(counterFile);
+        QTRY_VERIFY(cell.counter(counterFile) > thawedAt);
+    }
+
+    void freezeGuardThawsLaterWhenThawCannotBeAskedFor()
+    {
+        TestCgroupParent parent;
+        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        QString error;
+        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(cell.counter(counterFile) > 0);
+
+        long whenFrozen = 0;
+        {
+            auto guard = FreezeGuard::freeze(cgroup->path());
+            QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
+            {
+                BlockedFile freezer(cgroup->path() + QStringLiteral("/cgroup.freeze"));
+                QVERIFY(freezer.valid());
+                const auto thawed = guard->thaw();
+                QVERIFY(!thawed.ok());
+                QVERIFY2(thawed.errorMessage().contains(QLatin1String("freezer")), qPrintable(thawed.errorMessage()));
+                QVERIFY(guard->isHeld());
+            }
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+            QVERIFY(counterStandsStill(cell));
+            whenFrozen = cell.counter(counterFile);
+        }
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
     void leftoverFreezeOfKilledProcessIsThawed()
@@ -308,11 +425,11 @@ private Q_SLOTS:
         QCOMPARE(state, 'F');
 
         // Its guard died with it: the cell stays frozen until someone thaws it.
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
         QVERIFY(counterStandsStill(cell));
 
         QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList{QStringLiteral("leftover")});
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
         const long thawedAt = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > thawedAt);
         QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList());
@@ -352,15 +469,15 @@ private Q_SLOTS:
         QVERIFY(!frozen.ok());
         QVERIFY2(frozen.errorMessage().contains(QLatin1String("runs on")), qPrintable(frozen.errorMessage()));
         QVERIFY2(took >= 300 && took < 2000, qPrintable(QString::number(took)));
-        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
-        QCOMPARE(*CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
         const long afterTimeout = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > afterTimeout);
 
         // The same through a guard: no guard, nothing left frozen.
         const auto guard = FreezeGuard::freeze(cgroup->path(), 50ms);
         QVERIFY(!guard.ok());
-        QCOMPARE(*CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
     }
 };
 
