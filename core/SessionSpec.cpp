@@ -49,13 +49,13 @@ Error errorAt(const Location &location, const QString &what)
 
 bool isEnvironmentName(const QString &name)
 {
-    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    static const QRegularExpression pattern(QStringLiteral("\\A[A-Za-z_][A-Za-z0-9_]*\\z"));
     return pattern.match(name).hasMatch();
 }
 
 Result<QSize> parseGeometry(const QString &value, const QString &key)
 {
-    static const QRegularExpression pattern(QStringLiteral("^([0-9]{1,5})x([0-9]{1,5})$"));
+    static const QRegularExpression pattern(QStringLiteral("\\A([0-9]{1,5})x([0-9]{1,5})\\z"));
     const auto match = pattern.match(value);
     if (!match.hasMatch()) {
         return Error{i18n("%1 must look like 1280x800 (got '%2')", key, value)};
@@ -477,7 +477,7 @@ Result<QStringList> SessionSpec::splitCommand(const QString &commandLine)
 
 bool SessionSpec::isValidName(const QString &name)
 {
-    static const QRegularExpression pattern(QStringLiteral("^[a-z0-9-]{1,64}$"));
+    static const QRegularExpression pattern(QStringLiteral("\\A[a-z0-9-]{1,64}\\z"));
     return pattern.match(name).hasMatch();
 }
 

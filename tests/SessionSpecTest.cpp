@@ -191,6 +191,28 @@ private Q_SLOTS:
         QVERIFY2(split.errorMessage().contains(fragment), qPrintable(split.errorMessage()));
     }
 
+    void namesAreValidated_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<bool>("valid");
+        QTest::newRow("plain") << QStringLiteral("demo-1") << true;
+        QTest::newRow("64 characters") << QString(64, QLatin1Char('a')) << true;
+        QTest::newRow("65 characters") << QString(65, QLatin1Char('a')) << false;
+        QTest::newRow("empty") << QString() << false;
+        QTest::newRow("upper case") << QStringLiteral("Demo") << false;
+        QTest::newRow("dot-dot") << QStringLiteral("../demo") << false;
+        QTest::newRow("trailing newline") << QStringLiteral("demo-1\n") << false;
+        QTest::newRow("leading newline") << QStringLiteral("\ndemo-1") << false;
+        QTest::newRow("newline inside") << QStringLiteral("demo\n1") << false;
+    }
+
+    void namesAreValidated()
+    {
+        QFETCH(QString, name);
+        QFETCH(bool, valid);
+        QCOMPARE(SessionSpec::isValidName(name), valid);
+    }
+
     void loadReportsFileProblems()
     {
         QTemporaryDir dir;
@@ -249,7 +271,7 @@ private Q_SLOTS:
         const auto missing = SessionSpec::named(QStringLiteral("no-such-session"));
         QVERIFY(!missing.ok());
         QVERIFY2(missing.errorMessage().contains(QStringLiteral("no-such-session")), qPrintable(missing.errorMessage()));
-        for (const QString &bad : {QStringLiteral("../demo"), QStringLiteral("Demo"), QStringLiteral(""), QStringLiteral("a/b")}) {
+        for (const QString &bad : {QStringLiteral("../demo"), QStringLiteral("Demo"), QStringLiteral(""), QStringLiteral("a/b"), QStringLiteral("demo\n")}) {
             const auto refused = SessionSpec::named(bad);
             QVERIFY2(!refused.ok(), qPrintable(bad));
             QVERIFY2(refused.errorMessage().contains(QStringLiteral("not a session name")), qPrintable(refused.errorMessage()));
