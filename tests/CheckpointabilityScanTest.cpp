@@ -103,29 +103,40 @@ private:
     UniqueFd m_connection;
 };
 
-/// A directory made for a test and removed with it, also when it fails.
+/// A directory made for a test and removed with it, also when it fails:
+/// what it made, from the first directory on the path that did not exist
+/// (/run/user too if it had to be made), and nothing that was there before.
 class ScopedDirectory
 {
 public:
     explicit ScopedDirectory(const QString &path)
-        : m_path(path)
     {
-        m_made = QDir().mkpath(path);
+        QString firstMissing;
+        for (QString dir = QDir::cleanPath(path); !QFileInfo::exists(dir) && dir != QLatin1String("/"); dir = QFileInfo(dir).path()) {
+            firstMissing = dir;
+        }
+        m_valid = QDir().mkpath(path);
+        if (m_valid) {
+            m_made = firstMissing;
+        }
     }
     ~ScopedDirectory()
     {
-        if (m_made) {
-            QDir(m_path).removeRecursively();
+        if (!m_made.isEmpty()) {
+            QDir(m_made).removeRecursively();
         }
     }
+    ScopedDirectory(const ScopedDirectory &) = delete;
+    ScopedDirectory &operator=(const ScopedDirectory &) = delete;
+
     bool valid() const
     {
-        return m_made;
+        return m_valid;
     }
 
 private:
-    QString m_path;
-    bool m_made = false;
+    QString m_made;
+    bool m_valid = false;
 };
 }
 

@@ -2,6 +2,7 @@
 #include "TestSessions.h"
 
 #include <QFile>
+#include <QRandomGenerator>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +12,9 @@ using namespace Rewind;
 TestSessions::TestSessions()
     : m_state(QStringLiteral("/var/tmp/rewind-test-XXXXXX"))
     , m_paths{.stateDirectory = m_state.path(),
-              .cgroupParent = QStringLiteral("/sys/fs/cgroup/rewind-test-%1").arg(::getpid()),
+              // Test runs in other pid namespaces share the cgroup hierarchy: the pid alone may repeat.
+              .cgroupParent =
+                  QStringLiteral("/sys/fs/cgroup/rewind-test-%1-%2").arg(::getpid()).arg(QRandomGenerator::global()->generate(), 8, 16, QLatin1Char('0')),
               .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)}
     , m_manager(std::make_unique<SessionManager>(m_paths))
 {
@@ -33,8 +36,12 @@ void TestSessions::removeAll()
     const auto sessions = m_manager->sessions();
     for (const SessionRecord &record : sessions) {
         (void)m_manager->remove(record.id);
+        // Only the cells of these sessions: others belong to TestCell objects,
+        // which reap them themselves.
+        if (record.initPid > 0) {
+            (void)::waitpid(record.initPid, nullptr, WNOHANG);
+        }
     }
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
 }
 
 long TestSessions::counterIn(pid_t initPid, const QString &pathInCell)

@@ -24,6 +24,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRandomGenerator>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QThread>
@@ -428,9 +429,12 @@ Result<void> Bench::setUp()
     }
     // Restored trees and cells end up as our children, so that we can reap them.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    m_paths = RewindPaths{.stateDirectory = m_state.path(),
-                          .cgroupParent = QStringLiteral("/sys/fs/cgroup/rewind-bench-%1").arg(::getpid()),
-                          .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)};
+    m_paths = RewindPaths{
+        .stateDirectory = m_state.path(),
+        // Runs in other pid namespaces share the cgroup hierarchy: the pid alone may repeat.
+        .cgroupParent =
+            QStringLiteral("/sys/fs/cgroup/rewind-bench-%1-%2").arg(::getpid()).arg(QRandomGenerator::global()->generate(), 8, 16, QLatin1Char('0')),
+        .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)};
     m_sessions = std::make_unique<SessionManager>(m_paths);
     auto store = SnapshotStore::open(m_paths.storeDirectory());
     if (!store) {
