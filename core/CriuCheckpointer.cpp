@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuCheckpointer.h"
 
+#include "MountTable.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
 
 #include <QByteArray>
+#include <QDir>
 #include <QFile>
 #include <QStringList>
 
@@ -16,6 +18,8 @@
 #include <fcntl.h>
 #include <memory>
 #include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 namespace Rewind
@@ -31,14 +35,32 @@ struct CriuOptionsDeleter {
 };
 using CriuOptions = std::unique_ptr<criu_opts, CriuOptionsDeleter>;
 
+/// criu by absolute path, found once; never looked up in PATH.
+const QByteArray &criuBinary()
+{
+    static const QByteArray binary = [] {
+        for (const char *candidate : {"/usr/sbin/criu", "/usr/bin/criu", "/usr/local/sbin/criu"}) {
+            struct stat status;
+            if (::stat(candidate, &status) == 0 && S_ISREG(status.st_mode) && ::access(candidate, X_OK) == 0) {
+                return QByteArray(candidate);
+            }
+        }
+        return QByteArray();
+    }();
+    return binary;
+}
+
 Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
 {
+    if (criuBinary().isEmpty()) {
+        return Error{i18n("Could not start CRIU. Is the criu package (version 4.2 or newer) installed?")};
+    }
     criu_opts *raw = nullptr;
     if (criu_local_init_opts(&raw) != 0) {
         return Error{i18n("Could not prepare a CRIU request (out of memory).")};
     }
     CriuOptions options(raw);
-    criu_local_set_service_binary(options.get(), "criu");
+    criu_local_set_service_binary(options.get(), criuBinary().constData());
     if (imagesDirFd >= 0) {
         criu_local_set_images_dir_fd(options.get(), imagesDirFd);
         criu_local_set_log_file(options.get(), logName);
@@ -106,8 +128,38 @@ Result<void> addExternalMounts(criu_opts *options, const QStringList &mountPoint
     return {};
 }
 
-/// Moves the calling process into a cgroup for as long as it lives, then
-/// back. The restored tree is forked from criu swrk, our child, so it starts
+/// Where the cgroup v2 hierarchy this process sees is mounted, and the root
+/// of the hierarchy that mount shows; empty without one.
+struct Cgroup2Mount {
+    QString mountPoint;
+    QString root;
+};
+
+QList<Cgroup2Mount> cgroup2Mounts()
+{
+    QList<Cgroup2Mount> result;
+    auto mounts = MountTable::read(::getpid());
+    if (mounts) {
+        for (const MountEntry &mount : std::as_const(*mounts)) {
+            if (mount.fsType == QLatin1String("cgroup2")) {
+                result.append({mount.mountPoint, mount.root});
+            }
+        }
+    }
+    return result;
+}
+
+/// path below directory (or directory itself), as path names, with no "..".
+bool isBelow(const QString &path, const QString &directory)
+{
+    if (QDir::cleanPath(path) != path) {
+        return false;
+    }
+    return directory == QLatin1String("/") || path == directory || path.startsWith(directory + QLatin1Char('/'));
+}
+
+/// Moves the calling process into a cgroup and, with leave(), back where it
+/// was. The restored tree is forked from criu swrk, our child, so it starts
 /// in the cell's cgroup instead of being moved there once it runs.
 class CgroupVisit
 {
@@ -125,12 +177,25 @@ public:
                 home = QString::fromUtf8(line.mid(3));
             }
         }
-        const int rootEnd = cgroup.indexOf(QStringLiteral("/sys/fs/cgroup")) == 0 ? int(qstrlen("/sys/fs/cgroup")) : -1;
-        if (home.isEmpty() || rootEnd < 0) {
-            return Error{i18n("Restoring needs the cgroup v2 hierarchy at /sys/fs/cgroup.")};
+        // The cgroup2 mount holding the target; the deepest one if several do.
+        Cgroup2Mount hierarchy;
+        const auto mounts = cgroup2Mounts();
+        for (const Cgroup2Mount &mount : mounts) {
+            if (isBelow(cgroup, mount.mountPoint) && cgroup != mount.mountPoint && mount.mountPoint.size() >= hierarchy.mountPoint.size()) {
+                hierarchy = mount;
+            }
         }
+        if (home.isEmpty() || hierarchy.mountPoint.isEmpty()) {
+            return Error{i18n("Restoring needs a cgroup v2 hierarchy that holds %1.", cgroup)};
+        }
+        // /proc/self/cgroup names the cgroup from the root of the hierarchy; the mount may show a part of it.
+        if (!isBelow(home, hierarchy.root)) {
+            return Error{i18n("This process's cgroup %1 is not visible below %2.", home, hierarchy.mountPoint)};
+        }
+        const QString relative = hierarchy.root == QLatin1String("/") ? home : home.mid(hierarchy.root.size());
         CgroupVisit visit;
-        visit.m_home = cgroup.left(rootEnd) + home;
+        visit.m_home = QDir::cleanPath(hierarchy.mountPoint + QLatin1Char('/') + relative);
+        visit.m_fallback = hierarchy.mountPoint;
         if (!move(cgroup)) {
             return Error{i18n("Cannot enter the session's cgroup %1.", cgroup)};
         }
@@ -140,14 +205,29 @@ public:
     CgroupVisit() = default;
     CgroupVisit(CgroupVisit &&other) noexcept
         : m_home(other.m_home)
+        , m_fallback(other.m_fallback)
         , m_active(std::exchange(other.m_active, false))
     {
     }
     ~CgroupVisit()
     {
-        if (m_active) {
-            move(m_home);
+        if (auto left = leave(); !left) {
+            qCritical("%s", qPrintable(left.errorMessage()));
         }
+    }
+
+    /// Back to the cgroup this process came from, or at least out of the
+    /// session's (to the root of the hierarchy). Failing that is an error:
+    /// this process must not stay in a cgroup that is frozen and killed.
+    Result<void> leave()
+    {
+        if (!std::exchange(m_active, false)) {
+            return {};
+        }
+        if (move(m_home) || move(m_fallback)) {
+            return {};
+        }
+        return Error{i18n("Could not leave the session's cgroup after the restore: neither %1 nor %2 took this process back.", m_home, m_fallback)};
     }
 
 private:
@@ -157,6 +237,7 @@ private:
         return procs.open(QIODevice::WriteOnly) && procs.write(QByteArray::number(::getpid())) > 0 && procs.flush();
     }
     QString m_home;
+    QString m_fallback;
     bool m_active = false;
 };
 
@@ -222,6 +303,14 @@ Result<pid_t> CriuCheckpointer::restore(const RestoreRequest &request)
         visit.emplace(std::move(*entered));
     }
     const int pid = criu_local_restore_child(options->get());
+    if (visit) {
+        if (auto left = visit->leave(); !left) {
+            // Restored or not, the caller must not go on from inside the session's cgroup.
+            return Error{pid < 0 ? left.errorMessage() + QLatin1Char('\n')
+                                 + criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName).message
+                                 : left.errorMessage()};
+        }
+    }
     if (pid < 0) {
         return criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName);
     }

@@ -64,10 +64,10 @@ Result<QList<MountEntry>> MountTable::read(pid_t pid)
 
 QStringList MountTable::externalMountPoints(const QList<MountEntry> &mounts)
 {
-    static const QSet<QString> snapshotted = {
+    // Kernel file systems CRIU mounts afresh; they hold no data of their own.
+    static const QSet<QString> recreated = {
         QStringLiteral("proc"),
         QStringLiteral("sysfs"),
-        QStringLiteral("tmpfs"),
         QStringLiteral("devpts"),
         QStringLiteral("mqueue"),
         QStringLiteral("cgroup"),
@@ -80,11 +80,27 @@ QStringList MountTable::externalMountPoints(const QList<MountEntry> &mounts)
         QStringLiteral("bpf"),
         QStringLiteral("configfs"),
         QStringLiteral("fusectl"),
-        QStringLiteral("hugetlbfs"),
+    };
+    // The mounts rewind-cell-init makes for the cell, the topmost (last
+    // listed) at their mount points: their content is the session's.
+    const auto isTopmost = [&mounts](qsizetype index) {
+        for (qsizetype later = index + 1; later < mounts.size(); ++later) {
+            if (mounts[later].mountPoint == mounts[index].mountPoint) {
+                return false;
+            }
+        }
+        return true;
     };
     QStringList external;
-    for (const MountEntry &mount : mounts) {
-        if (mount.mountPoint != QLatin1String("/") && !snapshotted.contains(mount.fsType)) {
+    for (qsizetype i = 0; i < mounts.size(); ++i) {
+        const MountEntry &mount = mounts[i];
+        if (mount.mountPoint == QLatin1String("/") || recreated.contains(mount.fsType)) {
+            continue;
+        }
+        if (mount.mountPoint == QLatin1String("/tmp") && mount.fsType == QLatin1String("tmpfs") && isTopmost(i)) {
+            continue;
+        }
+        if (!external.contains(mount.mountPoint)) {
             external.append(mount.mountPoint);
         }
     }

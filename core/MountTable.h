@@ -27,10 +27,13 @@ public:
     static Result<QList<MountEntry>> read(pid_t pid);
     static QList<MountEntry> parse(const QByteArray &mountinfo);
 
-    /// Mount points backed by real storage (disks, bind mounts of them).
-    /// CRIU cannot recreate those itself; Rewind marks them external and
-    /// binds the same paths again on restore. Kernel filesystems and tmpfs
-    /// (the session's private /tmp, /dev/shm) belong to the snapshot.
+    /// The mount points CRIU must treat as external: Rewind marks them so and
+    /// binds the same paths again on restore, and their content is not in the
+    /// snapshot. Everything is external except what belongs to the cell: the
+    /// root, the cell's private /tmp (the topmost tmpfs there) and kernel
+    /// file systems CRIU recreates (proc, sysfs, cgroup2, devpts, mqueue...).
+    /// Inherited tmpfs mounts (the host's /run, /dev/shm) are external: other
+    /// users' files must not end up in a snapshot.
     static QStringList externalMountPoints(const QList<MountEntry> &mounts);
 };
 

@@ -13,8 +13,11 @@
 #include <QTest>
 
 #include <memory>
+#include <mutex>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -69,6 +72,139 @@ private:
     int m_fd;
     bool m_ok = false;
 };
+
+/// A minimal RFB 3.8 server on a unix socket, for one client: it announces a
+/// framebuffer of the given size and, if it is small, sends it filled with
+/// one colour (raw encoding, in the pixel format the client asked for).
+/// It notes the uid and gid of the client that connected.
+class FakeVncServer
+{
+public:
+    FakeVncServer(const QString &path, int width, int height, QRgb colour)
+        : m_listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0))
+    {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray encoded = QFile::encodeName(path);
+        qstrncpy(address.sun_path, encoded.constData(), sizeof address.sun_path);
+        m_ok = m_listener >= 0 && ::bind(m_listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0
+            && ::chmod(encoded.constData(), 0777) == 0 && ::listen(m_listener, 1) == 0;
+        if (m_ok) {
+            m_thread = std::thread([this, width, height, colour] {
+                serve(width, height, colour);
+            });
+        }
+    }
+    ~FakeVncServer()
+    {
+        ::shutdown(m_listener, SHUT_RDWR);
+        if (m_thread.joinable()) {
+            m_thread.join();
+        }
+        ::close(m_listener);
+    }
+    FakeVncServer(const FakeVncServer &) = delete;
+    FakeVncServer &operator=(const FakeVncServer &) = delete;
+
+    bool ok() const
+    {
+        return m_ok;
+    }
+    /// The client's credentials, once it connected.
+    ucred peer() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_peer;
+    }
+
+private:
+    static bool sendAll(int fd, const QByteArray &data)
+    {
+        return ::send(fd, data.constData(), data.size(), MSG_NOSIGNAL) == data.size();
+    }
+    static bool receive(int fd, qsizetype size)
+    {
+        QByteArray buffer(size, '\0');
+        qsizetype got = 0;
+        while (got < size) {
+            const ssize_t n = ::recv(fd, buffer.data() + got, size - got, 0);
+            if (n <= 0) {
+                return false;
+            }
+            got += n;
+        }
+        return true;
+    }
+    static QByteArray u16(int value)
+    {
+        return QByteArray(1, char(value >> 8 & 0xff)) + char(value & 0xff);
+    }
+    static QByteArray u32(quint32 value)
+    {
+        return u16(int(value >> 16)) + u16(int(value & 0xffff));
+    }
+
+    void serve(int width, int height, QRgb colour)
+    {
+        const int client = ::accept4(m_listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0) {
+            return;
+        }
+        ucred credentials{};
+        socklen_t length = sizeof credentials;
+        ::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length);
+        {
+            std::lock_guard lock(m_mutex);
+            m_peer = credentials;
+        }
+        // Version, security type None, result OK, client init.
+        const bool handshake = sendAll(client, "RFB 003.008\n") && receive(client, 12) && sendAll(client, QByteArray("\x01\x01", 2)) && receive(client, 1)
+            && sendAll(client, u32(0)) && receive(client, 1);
+        // Server init: size, 32 bpp little-endian true colour 0x00RRGGBB, a name.
+        const QByteArray format = QByteArray("\x20\x18\x00\x01", 4) + u16(255) + u16(255) + u16(255) + QByteArray("\x10\x08\x00\x00\x00\x00", 6);
+        if (handshake && sendAll(client, u16(width) + u16(height) + format + u32(4) + "fake")) {
+            if (width * height <= 256 * 256) {
+                // SetPixelFormat and SetEncodings arrive first; then the picture, whatever was asked.
+                ::usleep(200 * 1000);
+                QByteArray update = QByteArray("\x00\x00", 2) + u16(1) + u16(0) + u16(0) + u16(width) + u16(height) + u32(0);
+                for (int i = 0; i < width * height; ++i) {
+                    const quint32 pixel = colour & 0xffffff;
+                    update += char(pixel & 0xff);
+                    update += char(pixel >> 8 & 0xff);
+                    update += char(pixel >> 16 & 0xff);
+                    update += '\0';
+                }
+                sendAll(client, update);
+            }
+            // Until the client is done.
+            char discard[4096];
+            while (::recv(client, discard, sizeof discard, 0) > 0) { }
+        }
+        ::close(client);
+    }
+
+    int m_listener;
+    bool m_ok = false;
+    mutable std::mutex m_mutex;
+    ucred m_peer{};
+    std::thread m_thread;
+};
+
+/// The peak resident memory of this process, in kB.
+qint64 peakResidentKb()
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    const auto lines = status.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("VmHWM:")) {
+            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+        }
+    }
+    return -1;
+}
 
 } // namespace
 
@@ -345,6 +481,45 @@ private Q_SLOTS:
         QVERIFY(!result.ok());
         QVERIFY2(result.errorMessage().contains(QStringLiteral("password")), qPrintable(result.errorMessage()));
         QVERIFY2(elapsed < 5000, qPrintable(QString::number(elapsed)));
+    }
+
+    void grabsAsTheDisplaysOwner()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("fake-small"));
+        FakeVncServer server(path, 64, 32, qRgb(0, 200, 0));
+        QVERIFY(server.ok());
+        // The directory is root's alone; the socket is opened here and only its descriptor reaches the grabber.
+        const auto image = VncScreenshot::grabInCell(::getpid(), path, 10s, 1500, 1500, QSize(64, 32));
+        QVERIFY2(image.ok(), qPrintable(image.errorMessage()));
+        QCOMPARE(image->size(), QSize(64, 32));
+        QVERIFY(fractionOfColor(*image, QColor(0, 200, 0)) > 0.99);
+        QCOMPARE(server.peer().uid, uid_t(1500));
+        QCOMPARE(server.peer().gid, gid_t(1500));
+    }
+
+    void refusesHugeFramebuffers()
+    {
+        const qint64 peakBefore = peakResidentKb();
+        {
+            // 16000x16000 is 1 GB of pixels, below libvncclient's own limits.
+            const QString path = m_dir.filePath(QStringLiteral("fake-huge"));
+            FakeVncServer server(path, 16000, 16000, qRgb(0, 0, 0));
+            QVERIFY(server.ok());
+            const auto result = VncScreenshot::grabInCell(::getpid(), path, 10s, 1500, 1500);
+            QVERIFY(!result.ok());
+            QVERIFY2(result.errorMessage().contains(QStringLiteral("16000x16000 refused")), qPrintable(result.errorMessage()));
+        }
+        {
+            // Larger than the display is expected to be.
+            const QString path = m_dir.filePath(QStringLiteral("fake-larger"));
+            FakeVncServer server(path, 200, 100, qRgb(0, 0, 0));
+            QVERIFY(server.ok());
+            const auto result = VncScreenshot::grabInCell(::getpid(), path, 10s, 1500, 1500, QSize(100, 100));
+            QVERIFY(!result.ok());
+            QVERIFY2(result.errorMessage().contains(QStringLiteral("200x100 refused")), qPrintable(result.errorMessage()));
+        }
+        // Nothing of that size was ever allocated here.
+        QVERIFY2(peakResidentKb() - peakBefore < 64 * 1024, qPrintable(QString::number(peakResidentKb() - peakBefore)));
     }
 
     void demoAppRunsOnTheDisplay()

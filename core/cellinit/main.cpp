@@ -98,6 +98,13 @@ Options parseOptions(int argc, char **argv)
     _exit(1);
 }
 
+/// Unmounts what is mounted at path, with everything below it; nothing if
+/// path is a plain directory of its parent's mount.
+void detachIfMountPoint(const char *path)
+{
+    while (::umount2(path, MNT_DETACH) == 0) { }
+}
+
 void setUpCell(const Options &options, int readyFd)
 {
     if (::setsid() < 0) {
@@ -106,9 +113,13 @@ void setUpCell(const Options &options, int readyFd)
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
         failSetup(readyFd, "making mounts private");
     }
+    // The host's /proc and /tmp (if a mount of its own) leave the cell rather
+    // than lie below the cell's: hidden, they would still be dumped or bound.
+    detachIfMountPoint("/proc");
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
         failSetup(readyFd, "mounting /proc");
     }
+    detachIfMountPoint("/tmp");
     if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
         failSetup(readyFd, "mounting a private /tmp");
     }
