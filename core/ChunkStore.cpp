@@ -8,16 +8,19 @@
 #include <KLocalizedString>
 
 #include <QLocale>
+#include <QRandomGenerator>
 #include <QtEndian>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <optional>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -27,11 +30,23 @@ namespace Rewind
 namespace
 {
 
-constexpr char magic[4] = {'R', 'W', 'C', 'K'};
-constexpr quint32 formatVersion = 1;
-constexpr int compressionLevel = 3;
-// A chunk file is never bigger than this; anything bigger is not ours.
+// Pack records.
+constexpr char recordMagic[4] = {'R', 'W', 'P', 'R'};
+constexpr quint8 recordVersion = 1;
+constexpr quint8 storedRaw = 0x01;
+// Written out in pieces of this size; write-back of each piece starts at once.
+constexpr qsizetype writeBufferSize = 8 * 1024 * 1024;
+
+// Packs a reader keeps open at most (a snapshot can use many small packs).
+constexpr std::size_t maximumOpenPacks = 64;
+
+// Legacy chunk files.
+constexpr char legacyMagic[4] = {'R', 'W', 'C', 'K'};
+constexpr quint32 legacyVersion = 1;
+constexpr std::size_t legacyHeaderSize = 16;
 constexpr qint64 largestChunkFile = 1024 * 1024;
+
+constexpr int compressionLevel = 3;
 
 QString systemError(int errorNumber)
 {
@@ -41,6 +56,67 @@ QString systemError(int errorNumber)
 bool isFull(int errorNumber)
 {
     return errorNumber == ENOSPC || errorNumber == EDQUOT;
+}
+
+bool isHex(const QByteArray &text)
+{
+    return std::all_of(text.cbegin(), text.cend(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+}
+
+QByteArray packFileName(const QByteArray &pack)
+{
+    return pack + ".pack";
+}
+
+QByteArray temporaryFileName(const QByteArray &pack)
+{
+    return pack + ".tmp";
+}
+
+bool preadAll(int fd, char *data, std::size_t size, qint64 offset)
+{
+    while (size > 0) {
+        const ssize_t n = ::pread(fd, data, size, off_t(offset));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = 0;
+            }
+            return false;
+        }
+        data += n;
+        size -= std::size_t(n);
+        offset += n;
+    }
+    return true;
+}
+
+struct RecordHeader {
+    quint8 flags = 0;
+    QByteArray id; ///< hex
+    quint32 rawSize = 0;
+    quint32 storedSize = 0;
+};
+
+std::optional<RecordHeader> parseHeader(const char *header)
+{
+    if (std::memcmp(header, recordMagic, sizeof recordMagic) != 0 || quint8(header[4]) != recordVersion) {
+        return std::nullopt;
+    }
+    RecordHeader parsed;
+    parsed.flags = quint8(header[5]);
+    parsed.id = QByteArray(header + 8, 16).toHex();
+    parsed.rawSize = qFromLittleEndian<quint32>(header + 24);
+    parsed.storedSize = qFromLittleEndian<quint32>(header + 28);
+    if (parsed.rawSize > ContentChunker::maximumSize || parsed.storedSize > ZSTD_compressBound(ContentChunker::maximumSize)
+        || ((parsed.flags & storedRaw) && parsed.storedSize != parsed.rawSize)) {
+        return std::nullopt;
+    }
+    return parsed;
 }
 
 } // namespace
@@ -60,18 +136,32 @@ struct ChunkStore::Codecs {
     };
     std::unique_ptr<ZSTD_CCtx, CompressDeleter> compress{ZSTD_createCCtx()};
     std::unique_ptr<ZSTD_DCtx, DecompressDeleter> decompress{ZSTD_createDCtx()};
-    QByteArray buffer;
+    QByteArray readBuffer;
 };
 
-ChunkStore::ChunkStore(UniqueFd storeDir, UniqueFd chunksDir, const QString &storePath)
+/// A pack being written under its temporary name.
+struct ChunkStore::Writer {
+    QByteArray pack;
+    UniqueFd fd;
+    qint64 size = 0; ///< records appended, written out or not
+    qint64 flushed = 0; ///< bytes written to the file
+    QByteArray buffer;
+    bool renamed = false;
+};
+
+ChunkStore::ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath)
     : m_storeDir(std::move(storeDir))
+    , m_packsDir(std::move(packsDir))
     , m_chunksDir(std::move(chunksDir))
     , m_storePath(storePath)
     , m_codecs(std::make_unique<Codecs>())
 {
 }
 
-ChunkStore::~ChunkStore() = default;
+ChunkStore::~ChunkStore()
+{
+    discardWritten();
+}
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::open(int storeDirFd, const QString &storePath)
 {
@@ -79,42 +169,49 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(int storeDirFd, const QStri
     if (!storeDir) {
         return Error{i18n("Could not open the snapshot store %1: %2", storePath, systemError(errno))};
     }
-    if (::mkdirat(storeDir.get(), "chunks", 0700) != 0 && errno != EEXIST) {
+    if (::mkdirat(storeDir.get(), "packs", 0700) != 0 && errno != EEXIST) {
         const int error = errno;
         if (isFull(error)) {
             return Error{i18n("The snapshot store on %1 is full. Delete old snapshots or free space, then try again.", storePath)};
         }
-        return Error{i18n("Could not create the chunk directory of the snapshot store %1: %2", storePath, systemError(error))};
+        return Error{i18n("Could not create the pack directory of the snapshot store %1: %2", storePath, systemError(error))};
     }
-    UniqueFd chunksDir(openBeneath(storeDir.get(), "chunks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-    struct stat status{};
-    if (!chunksDir || ::fstat(chunksDir.get(), &status) != 0 || status.st_uid != ::geteuid()) {
-        const int error = chunksDir ? EPERM : errno;
-        if (error == ELOOP || error == ENOTDIR || error == EPERM) {
-            return Error{
-                i18n("The snapshot store %1 is not safe to use: %1/chunks is a symbolic link, not a directory or not owned by you. "
-                     "Move the store aside and create a new one.",
-                     storePath)};
+    auto openOwnDirectory = [&](const char *name, bool mayBeMissing) -> Result<UniqueFd> {
+        UniqueFd directory(openBeneath(storeDir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        struct stat status{};
+        if (!directory && errno == ENOENT && mayBeMissing) {
+            return UniqueFd();
         }
-        return Error{i18n("Could not open the chunk directory of the snapshot store %1: %2", storePath, systemError(error))};
+        if (!directory || ::fstat(directory.get(), &status) != 0 || status.st_uid != ::geteuid()) {
+            const int error = directory ? EPERM : errno;
+            if (error == ELOOP || error == ENOTDIR || error == EPERM || error == EXDEV) {
+                return Error{
+                    i18n("The snapshot store %1 is not safe to use: %1/%2 is a symbolic link, not a directory or not owned by you. "
+                         "Move the store aside and create a new one.",
+                         storePath,
+                         QString::fromLatin1(name))};
+            }
+            return Error{i18n("Could not open %1/%2 in the snapshot store: %3", storePath, QString::fromLatin1(name), systemError(error))};
+        }
+        if ((status.st_mode & 07777) != 0700) {
+            ::fchmod(directory.get(), 0700);
+        }
+        return directory;
+    };
+    auto packsDir = openOwnDirectory("packs", false);
+    if (!packsDir) {
+        return packsDir.error();
     }
-    if ((status.st_mode & 07777) != 0700) {
-        ::fchmod(chunksDir.get(), 0700);
+    auto chunksDir = openOwnDirectory("chunks", true);
+    if (!chunksDir) {
+        return chunksDir.error();
     }
-    return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(storeDir), std::move(chunksDir), storePath));
+    return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(storeDir), std::move(*packsDir), std::move(*chunksDir), storePath));
 }
 
 bool ChunkStore::isValidId(const QByteArray &id)
 {
-    if (id.size() != 32) {
-        return false;
-    }
-    for (const char c : id) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
+    return id.size() == 32 && isHex(id);
 }
 
 QByteArray ChunkStore::idOf(const unsigned char *data, std::size_t size)
@@ -145,17 +242,354 @@ Error ChunkStore::ioError(int errorNumber, const QString &what) const
     return Error{i18n("%1 in the snapshot store %2 failed: %3", what, m_storePath, systemError(errorNumber))};
 }
 
-Result<UniqueFd> ChunkStore::openOrCreateDirectory(const QByteArray &name)
+// Writing ---------------------------------------------------------------------
+
+Result<std::unique_ptr<ChunkStore::Writer>> ChunkStore::createPack()
 {
-    if (::mkdirat(m_chunksDir.get(), name.constData(), 0700) == 0) {
-        m_chunksDirectoryTouched = true;
-    } else if (errno != EEXIST) {
-        return ioError(errno, i18n("Creating a chunk directory"));
+    auto writer = std::make_unique<Writer>();
+    quint32 random[4];
+    QRandomGenerator::system()->fillRange(random);
+    writer->pack = QByteArray(reinterpret_cast<const char *>(random), sizeof random).toHex();
+    writer->fd.reset(::openat(m_packsDir.get(), temporaryFileName(writer->pack).constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!writer->fd) {
+        return ioError(errno, i18n("Creating a pack"));
     }
-    return openDirectory(name);
+    writer->buffer.reserve(writeBufferSize + qsizetype(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize)));
+    return writer;
 }
 
-Result<UniqueFd> ChunkStore::openDirectory(const QByteArray &name) const
+Result<void> ChunkStore::flush(Writer &writer)
+{
+    if (writer.buffer.isEmpty()) {
+        return {};
+    }
+    if (!writeAll(writer.fd.get(), writer.buffer.constData(), std::size_t(writer.buffer.size()))) {
+        return ioError(errno, i18n("Writing a pack"));
+    }
+    // Start the write-back now, so that persist() mostly waits for nothing.
+    ::sync_file_range(writer.fd.get(), off_t(writer.flushed), off_t(writer.buffer.size()), SYNC_FILE_RANGE_WRITE);
+    writer.flushed += writer.buffer.size();
+    writer.buffer.resize(0); // keeps the capacity
+    return {};
+}
+
+Result<ChunkStore::Location> ChunkStore::append(const QByteArray &id, const unsigned char *data, std::size_t size)
+{
+    if (m_writing.empty() || m_writing.back()->size >= packTargetSize) {
+        if (!m_writing.empty()) {
+            // Full: written out now, made durable by persist().
+            if (auto flushed = flush(*m_writing.back()); !flushed) {
+                return flushed.error();
+            }
+            m_writing.back()->buffer = QByteArray();
+        }
+        auto writer = createPack();
+        if (!writer) {
+            return writer.error();
+        }
+        m_writing.push_back(std::move(*writer));
+    }
+    Writer &writer = *m_writing.back();
+    const qsizetype start = writer.buffer.size();
+    const std::size_t bound = ZSTD_compressBound(size);
+    writer.buffer.resize(start + qsizetype(recordHeaderSize + std::max(bound, size)));
+    char *header = writer.buffer.data() + start;
+    char *payload = header + recordHeaderSize;
+    std::size_t stored = ZSTD_compressCCtx(m_codecs->compress.get(), payload, bound, data, size, compressionLevel);
+    if (ZSTD_isError(stored)) {
+        writer.buffer.resize(start);
+        return Error{i18n("Compressing a chunk failed: %1", QString::fromLatin1(ZSTD_getErrorName(stored)))};
+    }
+    quint8 flags = 0;
+    if (stored >= size) {
+        // Random memory does not compress: keep it as it is, reading it back costs a copy.
+        std::memcpy(payload, data, size);
+        stored = size;
+        flags |= storedRaw;
+    }
+    std::memcpy(header, recordMagic, sizeof recordMagic);
+    header[4] = char(recordVersion);
+    header[5] = char(flags);
+    header[6] = 0;
+    header[7] = 0;
+    const QByteArray binaryId = QByteArray::fromHex(id);
+    std::memcpy(header + 8, binaryId.constData(), 16);
+    qToLittleEndian<quint32>(quint32(size), header + 24);
+    qToLittleEndian<quint32>(quint32(stored), header + 28);
+    const qint64 length = qint64(recordHeaderSize + stored);
+    writer.buffer.resize(start + length);
+
+    Location location{writer.pack, writer.size, length};
+    writer.size += length;
+    if (writer.buffer.size() >= writeBufferSize) {
+        if (auto flushed = flush(writer); !flushed) {
+            return flushed.error();
+        }
+    }
+    return location;
+}
+
+Result<void> ChunkStore::finish(Writer &writer)
+{
+    if (auto flushed = flush(writer); !flushed) {
+        return flushed;
+    }
+    if (::fdatasync(writer.fd.get()) != 0) {
+        return ioError(errno, i18n("Flushing a pack to disk"));
+    }
+    if (::renameat(m_packsDir.get(), temporaryFileName(writer.pack).constData(), m_packsDir.get(), packFileName(writer.pack).constData()) != 0) {
+        return ioError(errno, i18n("Renaming a pack into place"));
+    }
+    writer.renamed = true;
+    return {};
+}
+
+Result<void> ChunkStore::persist()
+{
+    if (m_writing.empty()) {
+        return {};
+    }
+    for (const auto &writer : m_writing) {
+        if (!writer->renamed) {
+            if (auto finished = finish(*writer); !finished) {
+                return finished;
+            }
+        }
+    }
+    return syncPacksDirectory();
+}
+
+Result<void> ChunkStore::syncPacksDirectory()
+{
+    if (::fsync(m_packsDir.get()) != 0) {
+        return ioError(errno, i18n("Flushing the pack directory"));
+    }
+    return {};
+}
+
+void ChunkStore::discardWritten()
+{
+    for (const auto &writer : m_writing) {
+        const QByteArray name = writer->renamed ? packFileName(writer->pack) : temporaryFileName(writer->pack);
+        ::unlinkat(m_packsDir.get(), name.constData(), 0);
+    }
+    m_writing.clear();
+}
+
+void ChunkStore::keepWritten()
+{
+    m_writing.clear();
+}
+
+// Reading ---------------------------------------------------------------------
+
+UniqueFd ChunkStore::openPack(const QByteArray &fileName, int &error) const
+{
+    UniqueFd file(openBeneath(m_packsDir.get(), fileName, O_RDONLY | O_NOFOLLOW));
+    struct stat status{};
+    if (!file) {
+        error = errno;
+    } else if (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
+        error = EINVAL;
+        file.reset();
+    }
+    return file;
+}
+
+void ChunkStore::closePacks() const
+{
+    m_openPacks.clear();
+}
+
+Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location) const
+{
+    const QString name = QString::fromLatin1(id);
+    if (!isValidId(id)) {
+        return Error{i18n("chunk %1 has an invalid name", name)};
+    }
+    if (location.pack.isEmpty()) {
+        return readLegacy(id);
+    }
+    if (location.pack.size() != 32 || !isHex(location.pack) || location.offset < 0 || location.length < qint64(recordHeaderSize)
+        || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
+        return Error{i18n("chunk %1 is damaged (its location in the catalog is invalid)", name)};
+    }
+    auto open = m_openPacks.find(location.pack);
+    if (open == m_openPacks.end()) {
+        int error = 0;
+        UniqueFd file = openPack(packFileName(location.pack), error);
+        if (!file) {
+            if (error == ENOENT) {
+                return Error{i18n("chunk %1 is missing (pack %2 is missing)", name, QString::fromLatin1(location.pack))};
+            }
+            if (error == ELOOP || error == EXDEV) {
+                return Error{i18n("chunk %1 is behind a symbolic link (pack %2)", name, QString::fromLatin1(location.pack))};
+            }
+            if (error == EINVAL) {
+                return Error{i18n("chunk %1 is damaged (pack %2 is not a regular file)", name, QString::fromLatin1(location.pack))};
+            }
+            return Error{i18n("chunk %1 cannot be read: %2", name, systemError(error))};
+        }
+        if (m_openPacks.size() >= maximumOpenPacks) {
+            m_openPacks.clear();
+        }
+        open = m_openPacks.emplace(location.pack, std::move(file)).first;
+    }
+    QByteArray &record = m_codecs->readBuffer;
+    record.resize(location.length);
+    if (!preadAll(open->second.get(), record.data(), std::size_t(location.length), location.offset)) {
+        if (errno == 0) {
+            return Error{i18n("chunk %1 is damaged (its pack is truncated)", name)};
+        }
+        return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
+    }
+    const auto header = parseHeader(record.constData());
+    if (!header || header->id != id || qint64(recordHeaderSize + header->storedSize) != location.length) {
+        return Error{i18n("chunk %1 is damaged (bad header)", name)};
+    }
+    const char *payload = record.constData() + recordHeaderSize;
+    QByteArray raw;
+    if (header->flags & storedRaw) {
+        raw = QByteArray(payload, qsizetype(header->rawSize));
+    } else {
+        raw.resize(qsizetype(header->rawSize));
+        const std::size_t produced = ZSTD_decompressDCtx(m_codecs->decompress.get(), raw.data(), std::size_t(raw.size()), payload, header->storedSize);
+        if (ZSTD_isError(produced) || produced != header->rawSize) {
+            return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
+        }
+    }
+    if (idOf(reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
+        return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
+    }
+    return raw;
+}
+
+// Garbage collection ----------------------------------------------------------
+
+Result<QList<ChunkStore::PackFile>> ChunkStore::packFiles() const
+{
+    QList<PackFile> found;
+    UniqueFd listFd(::openat(m_packsDir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR *listing = listFd ? ::fdopendir(listFd.release()) : nullptr;
+    if (!listing) {
+        return ioError(errno, i18n("Listing the packs"));
+    }
+    while (const dirent *entry = ::readdir(listing)) {
+        const QByteArray name(entry->d_name);
+        if (name == "." || name == "..") {
+            continue;
+        }
+        PackFile file;
+        file.fileName = name;
+        if (name.size() == 37 && isHex(name.left(32)) && name.endsWith(".pack")) {
+            file.pack = name.left(32);
+        } else if (name.size() == 36 && isHex(name.left(32)) && name.endsWith(".tmp")) {
+            file.pack = name.left(32);
+            file.temporary = true;
+        }
+        struct stat status{};
+        if (::fstatat(m_packsDir.get(), name.constData(), &status, AT_SYMLINK_NOFOLLOW) == 0) {
+            file.regular = S_ISREG(status.st_mode);
+            file.size = file.regular ? qint64(status.st_size) : 0;
+        }
+        found.append(file);
+    }
+    ::closedir(listing);
+    return found;
+}
+
+qint64 ChunkStore::countRecords(const QByteArray &fileName) const
+{
+    int error = 0;
+    UniqueFd file = openPack(fileName, error);
+    if (!file) {
+        return 0;
+    }
+    struct stat status{};
+    ::fstat(file.get(), &status);
+    qint64 count = 0;
+    qint64 offset = 0;
+    char header[recordHeaderSize];
+    while (offset + qint64(recordHeaderSize) <= qint64(status.st_size) && preadAll(file.get(), header, sizeof header, offset)) {
+        const auto parsed = parseHeader(header);
+        if (!parsed) {
+            break;
+        }
+        offset += qint64(recordHeaderSize + parsed->storedSize);
+        if (offset > qint64(status.st_size)) {
+            break;
+        }
+        ++count;
+    }
+    return count;
+}
+
+Result<void> ChunkStore::removePackFile(const QByteArray &fileName)
+{
+    m_openPacks.erase(fileName.left(32));
+    struct stat status{};
+    if (::fstatat(m_packsDir.get(), fileName.constData(), &status, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(status.st_mode)) {
+        return Error{i18n("The snapshot store %1 has an unexpected directory packs/%2; remove it by hand.", m_storePath, QString::fromLatin1(fileName))};
+    }
+    if (::unlinkat(m_packsDir.get(), fileName.constData(), 0) != 0 && errno != ENOENT) {
+        return ioError(errno, i18n("Removing a pack"));
+    }
+    return {};
+}
+
+Result<QList<ChunkStore::Location>> ChunkStore::repack(const QByteArray &pack, const QList<QPair<QByteArray, Location>> &chunks)
+{
+    int openError = 0;
+    UniqueFd source = openPack(packFileName(pack), openError);
+    if (!source) {
+        return Error{i18n("Pack %1 of the snapshot store %2 cannot be read: %3", QString::fromLatin1(pack), m_storePath, systemError(openError))};
+    }
+    auto created = createPack();
+    if (!created) {
+        return created.error();
+    }
+    std::unique_ptr<Writer> writer = std::move(*created);
+    auto abandon = [this, &writer](const Error &error) {
+        ::unlinkat(m_packsDir.get(), (writer->renamed ? packFileName(writer->pack) : temporaryFileName(writer->pack)).constData(), 0);
+        return error;
+    };
+    QList<Location> moved;
+    moved.reserve(chunks.size());
+    for (const auto &[id, location] : chunks) {
+        if (location.pack != pack || location.length < qint64(recordHeaderSize)
+            || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
+            return abandon(Error{i18n("Internal error: chunk %1 is not in pack %2.", QString::fromLatin1(id), QString::fromLatin1(pack))});
+        }
+        // Copied as it is: a damaged record stays damaged and verify() still names it.
+        const qsizetype start = writer->buffer.size();
+        writer->buffer.resize(start + location.length);
+        if (!preadAll(source.get(), writer->buffer.data() + start, std::size_t(location.length), location.offset)) {
+            const int error = errno;
+            return abandon(Error{i18n("Pack %1 of the snapshot store %2 cannot be read: %3",
+                                      QString::fromLatin1(pack),
+                                      m_storePath,
+                                      error ? systemError(error) : i18n("it is truncated"))});
+        }
+        moved.append(Location{writer->pack, writer->size, location.length});
+        writer->size += location.length;
+        if (writer->buffer.size() >= writeBufferSize) {
+            if (auto flushed = flush(*writer); !flushed) {
+                return abandon(flushed.error());
+            }
+        }
+    }
+    if (auto finished = finish(*writer); !finished) {
+        return abandon(finished.error());
+    }
+    if (auto synced = syncPacksDirectory(); !synced) {
+        return abandon(synced.error());
+    }
+    return moved;
+}
+
+// Legacy chunk files ----------------------------------------------------------
+
+Result<UniqueFd> ChunkStore::openLegacyDirectory(const QByteArray &name) const
 {
     UniqueFd directory(openBeneath(m_chunksDir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
     if (!directory) {
@@ -166,9 +600,6 @@ Result<UniqueFd> ChunkStore::openDirectory(const QByteArray &name) const
                      "Move the store aside and create a new one.",
                      m_storePath,
                      QString::fromLatin1(name))};
-        }
-        if (error == ENOENT) {
-            return Error{i18n("The chunk directory chunks/%1 is missing from the snapshot store %2.", QString::fromLatin1(name), m_storePath)};
         }
         return ioError(error, i18n("Opening a chunk directory"));
     }
@@ -181,134 +612,11 @@ Result<UniqueFd> ChunkStore::openDirectory(const QByteArray &name) const
     return directory;
 }
 
-Result<ChunkStore::Stored> ChunkStore::put(const unsigned char *data, std::size_t size)
-{
-    Stored stored;
-    stored.id = idOf(data, size);
-    const QByteArray directoryName = stored.id.left(2);
-    const QByteArray fileName = stored.id.mid(2);
-    auto directory = openOrCreateDirectory(directoryName);
-    if (!directory) {
-        return directory.error();
-    }
-    const int dirFd = directory->get();
-
-    struct stat status{};
-    if (::fstatat(dirFd, fileName.constData(), &status, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (!S_ISREG(status.st_mode)) {
-            return Error{i18n("The snapshot store %1 is not safe to use: chunk %2 is not a regular file. Move the store aside and create a new one.",
-                              m_storePath,
-                              QString::fromLatin1(stored.id))};
-        }
-        stored.storedBytes = status.st_size;
-        return stored;
-    }
-    if (errno != ENOENT) {
-        return ioError(errno, i18n("Looking up a chunk"));
-    }
-    if (const auto pending = m_pending.constFind(stored.id); pending != m_pending.cend()) {
-        stored.storedBytes = *pending;
-        return stored;
-    }
-
-    QByteArray &buffer = m_codecs->buffer;
-    buffer.resize(qsizetype(headerSize + ZSTD_compressBound(size)));
-    char *header = buffer.data();
-    std::memcpy(header, magic, sizeof magic);
-    qToLittleEndian<quint32>(formatVersion, header + 4);
-    qToLittleEndian<quint64>(size, header + 8);
-    const std::size_t compressed =
-        ZSTD_compressCCtx(m_codecs->compress.get(), buffer.data() + headerSize, buffer.size() - headerSize, data, size, compressionLevel);
-    if (ZSTD_isError(compressed)) {
-        return Error{i18n("Compressing a chunk failed: %1", QString::fromLatin1(ZSTD_getErrorName(compressed)))};
-    }
-    const std::size_t fileSize = headerSize + compressed;
-
-    const QByteArray temporary = temporaryName(stored.id);
-    UniqueFd file(::openat(dirFd, temporary.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!file && errno == EEXIST) {
-        // Left behind by an earlier process with the same pid that crashed.
-        ::unlinkat(dirFd, temporary.constData(), 0);
-        file.reset(::openat(dirFd, temporary.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    }
-    if (!file) {
-        return ioError(errno, i18n("Creating a chunk file"));
-    }
-    if (!writeAll(file.get(), buffer.constData(), fileSize)) {
-        const int error = errno;
-        file.reset();
-        ::unlinkat(dirFd, temporary.constData(), 0);
-        return ioError(error, i18n("Writing a chunk"));
-    }
-    // Start writing it back now; persist() waits for it.
-    ::sync_file_range(file.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
-    m_pending.insert(stored.id, qint64(fileSize));
-    stored.storedBytes = qint64(fileSize);
-    stored.written = true;
-    return stored;
-}
-
-QByteArray ChunkStore::temporaryName(const QByteArray &id)
-{
-    return ".tmp-" + id.mid(2) + '-' + QByteArray::number(::getpid());
-}
-
-Result<void> ChunkStore::persist()
-{
-    if (!m_pending.isEmpty()) {
-        if (::syncfs(m_chunksDir.get()) != 0) {
-            return ioError(errno, i18n("Flushing the chunks to disk"));
-        }
-        const QList<QByteArray> ids = m_pending.keys();
-        for (const QByteArray &id : ids) {
-            const QByteArray directoryName = id.left(2);
-            auto directory = openDirectory(directoryName);
-            if (!directory) {
-                return directory.error();
-            }
-            if (::renameat(directory->get(), temporaryName(id).constData(), directory->get(), id.mid(2).constData()) != 0) {
-                return ioError(errno, i18n("Renaming a chunk into place"));
-            }
-            m_pending.remove(id);
-            m_touchedDirectories.insert(directoryName);
-        }
-    }
-    for (const QByteArray &name : std::as_const(m_touchedDirectories)) {
-        auto directory = openDirectory(name);
-        if (!directory) {
-            return directory.error();
-        }
-        if (::fsync(directory->get()) != 0) {
-            return ioError(errno, i18n("Flushing a chunk directory"));
-        }
-    }
-    m_touchedDirectories.clear();
-    if (m_chunksDirectoryTouched) {
-        if (::fsync(m_chunksDir.get()) != 0) {
-            return ioError(errno, i18n("Flushing the chunk directory"));
-        }
-        m_chunksDirectoryTouched = false;
-    }
-    return {};
-}
-
-void ChunkStore::discard(const QByteArray &id)
-{
-    if (!isValidId(id)) {
-        return;
-    }
-    auto directory = openDirectory(id.left(2));
-    if (directory) {
-        const QByteArray name = m_pending.remove(id) ? temporaryName(id) : id.mid(2);
-        ::unlinkat(directory->get(), name.constData(), 0);
-    }
-}
-
-Result<QByteArray> ChunkStore::read(const QByteArray &id) const
+Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id) const
 {
     const QString name = QString::fromLatin1(id);
-    if (!isValidId(id)) {
-        return Error{i18n("chunk %1 has an invalid name", name)};
+    if (!m_chunksDir) {
+        return Error{i18n("chunk %1 is missing", name)};
     }
     UniqueFd file(openBeneath(m_chunksDir.get(), id.left(2) + '/' + id.mid(2), O_RDONLY | O_NOFOLLOW));
     if (!file) {
@@ -321,25 +629,17 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id) const
         return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
     }
     struct stat status{};
-    if (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode) || status.st_size < qint64(headerSize) || status.st_size > largestChunkFile) {
+    if (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode) || status.st_size < qint64(legacyHeaderSize) || status.st_size > largestChunkFile) {
         return Error{i18n("chunk %1 is damaged (wrong size)", name)};
     }
     QByteArray stored(qsizetype(status.st_size), Qt::Uninitialized);
-    qsizetype done = 0;
-    while (done < stored.size()) {
-        const ssize_t n = ::read(file.get(), stored.data() + done, std::size_t(stored.size() - done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
-        }
-        if (n == 0) {
+    if (!preadAll(file.get(), stored.data(), std::size_t(stored.size()), 0)) {
+        if (errno == 0) {
             return Error{i18n("chunk %1 is damaged (truncated)", name)};
         }
-        done += n;
+        return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
     }
-    if (std::memcmp(stored.constData(), magic, sizeof magic) != 0 || qFromLittleEndian<quint32>(stored.constData() + 4) != formatVersion) {
+    if (std::memcmp(stored.constData(), legacyMagic, sizeof legacyMagic) != 0 || qFromLittleEndian<quint32>(stored.constData() + 4) != legacyVersion) {
         return Error{i18n("chunk %1 is damaged (bad header)", name)};
     }
     const quint64 rawSize = qFromLittleEndian<quint64>(stored.constData() + 8);
@@ -350,8 +650,8 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id) const
     const std::size_t produced = ZSTD_decompressDCtx(m_codecs->decompress.get(),
                                                      raw.data(),
                                                      std::size_t(raw.size()),
-                                                     stored.constData() + headerSize,
-                                                     std::size_t(stored.size()) - headerSize);
+                                                     stored.constData() + legacyHeaderSize,
+                                                     std::size_t(stored.size()) - legacyHeaderSize);
     if (ZSTD_isError(produced) || produced != rawSize) {
         return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
     }
@@ -361,9 +661,12 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id) const
     return raw;
 }
 
-Result<QList<ChunkStore::File>> ChunkStore::files() const
+Result<QList<ChunkStore::File>> ChunkStore::legacyFiles() const
 {
     QList<File> found;
+    if (!m_chunksDir) {
+        return found;
+    }
     UniqueFd listFd(::openat(m_chunksDir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     DIR *top = listFd ? ::fdopendir(listFd.release()) : nullptr;
     if (!top) {
@@ -372,14 +675,14 @@ Result<QList<ChunkStore::File>> ChunkStore::files() const
     QList<QByteArray> directories;
     while (const dirent *entry = ::readdir(top)) {
         const QByteArray name(entry->d_name);
-        if (name.size() == 2 && isValidId(name + QByteArray(30, '0'))) {
+        if (name.size() == 2 && isHex(name)) {
             directories.append(name);
         }
     }
     ::closedir(top);
 
     for (const QByteArray &directoryName : std::as_const(directories)) {
-        auto directory = openDirectory(directoryName);
+        auto directory = openLegacyDirectory(directoryName);
         if (!directory) {
             return directory.error();
         }
@@ -413,9 +716,9 @@ Result<QList<ChunkStore::File>> ChunkStore::files() const
     return found;
 }
 
-Result<void> ChunkStore::removeFile(const File &file)
+Result<void> ChunkStore::removeLegacyFile(const File &file)
 {
-    auto directory = openDirectory(file.directory);
+    auto directory = openLegacyDirectory(file.directory);
     if (!directory) {
         return directory.error();
     }

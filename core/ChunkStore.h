@@ -5,59 +5,96 @@
 #include "UniqueFd.h"
 
 #include <QByteArray>
-#include <QHash>
 #include <QList>
-#include <QSet>
 #include <QString>
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <vector>
 
 namespace Rewind
 {
 
-/// The content-addressed chunk files of a snapshot store, under
-/// <store>/chunks/<2 hex>/<30 hex>. A chunk's id is the XXH3-128 of its
-/// uncompressed bytes; the file holds a small header (magic, version,
-/// uncompressed size) and the bytes compressed with zstd.
+/// The chunks of a snapshot store. A chunk's id is the XXH3-128 of its
+/// uncompressed bytes (32 lowercase hex digits).
+///
+/// New chunks are appended to pack files, <store>/packs/<32 hex>.pack, each
+/// written as <32 hex>.tmp first and renamed once it is durable. A pack is a
+/// sequence of records: a 32-byte header (magic "RWPR", format version,
+/// flags, the chunk id in binary, raw size, stored size, little endian) and
+/// the stored bytes: zstd, or the raw bytes when zstd does not make them
+/// smaller. The catalog knows where each chunk is (pack, offset, length).
+///
+/// Stores written before packs keep chunk files under
+/// <store>/chunks/<2 hex>/<30 hex> (a 16-byte header and zstd); the catalog
+/// marks those chunks with an empty pack and they are still read and collected.
 ///
 /// Every file operation is relative to directory fds this class opened
 /// itself and never follows a symbolic link. Not thread-safe.
 class ChunkStore
 {
 public:
-    /// Opens (and creates) the chunks directory inside the store's directory.
+    /// Opens (and creates) the packs directory inside the store's directory,
+    /// and the legacy chunks directory if there is one.
     static Result<std::unique_ptr<ChunkStore>> open(int storeDirFd, const QString &storePath);
     ~ChunkStore();
     ChunkStore(const ChunkStore &) = delete;
     ChunkStore &operator=(const ChunkStore &) = delete;
 
-    struct Stored {
-        QByteArray id; ///< 32 lowercase hex digits
-        qint64 storedBytes = 0; ///< size of the chunk file
-        bool written = false; ///< false if the chunk was there already
+    /// Where a chunk is. An empty pack means a legacy chunk file.
+    struct Location {
+        QByteArray pack; ///< 32 hex digits, the pack file is <pack>.pack
+        qint64 offset = 0;
+        qint64 length = 0; ///< the whole record (header and stored bytes): the chunk's stored size
     };
 
-    /// Stores one chunk unless a chunk with the same content exists. A new
-    /// chunk goes to a temporary file next to its final name; persist()
-    /// makes it durable and gives it that name.
-    Result<Stored> put(const unsigned char *data, std::size_t size);
+    static constexpr std::size_t recordHeaderSize = 32;
+    /// A commit starts a new pack once the current one is this big.
+    static constexpr qint64 packTargetSize = 256 * 1024 * 1024;
 
-    /// Makes the chunks put() wrote since the last call durable, then
-    /// visible: one syncfs() of the store's file system (instead of an
-    /// fsync per chunk), the renames, then an fsync of each changed
-    /// directory. A chunk file under its final name is always complete.
+    /// Appends a new chunk (id is idOf(data, size)) to the pack being
+    /// written, creating one (under its temporary name) when needed.
+    Result<Location> append(const QByteArray &id, const unsigned char *data, std::size_t size);
+
+    /// Makes the packs append() wrote durable, then visible: the rest of
+    /// each pack is written and fdatasync()ed, the pack renamed to its final
+    /// name and the packs directory fsync()ed.
     Result<void> persist();
 
-    /// Removes a chunk that put() wrote (renamed by persist() or not) for a
+    /// Removes the packs append() wrote (renamed by persist() or not), for a
     /// commit that failed.
-    void discard(const QByteArray &id);
+    void discardWritten();
+    /// Forgets the packs append() wrote: the catalog references them now.
+    void keepWritten();
 
     /// The uncompressed bytes of a chunk, checked against its id. The Error
-    /// says whether the chunk is missing or damaged.
-    Result<QByteArray> read(const QByteArray &id) const;
+    /// says whether the chunk is missing or damaged. Packs stay open until
+    /// closePacks().
+    Result<QByteArray> read(const QByteArray &id, const Location &location) const;
+    void closePacks() const;
 
-    /// A file found in the chunk directories: a chunk (id set) or a
+    /// A file in the packs directory: a pack (temporary or not) or
+    /// something else (name not ours; left alone).
+    struct PackFile {
+        QByteArray fileName;
+        QByteArray pack; ///< 32 hex digits, empty if the name is not a pack's
+        bool temporary = false;
+        bool regular = false;
+        qint64 size = 0;
+    };
+    Result<QList<PackFile>> packFiles() const;
+    /// Number of whole records at the start of a pack file (0 if it cannot be read).
+    qint64 countRecords(const QByteArray &fileName) const;
+    Result<void> removePackFile(const QByteArray &fileName);
+    Result<void> syncPacksDirectory();
+
+    /// Copies the records of the given chunks of a pack into a new pack,
+    /// durable and under its final name when this returns. The result has
+    /// the chunks' new locations, in the same order.
+    Result<QList<Location>> repack(const QByteArray &pack, const QList<QPair<QByteArray, Location>> &chunks);
+
+    /// A file found in the legacy chunk directories: a chunk (id set) or a
     /// leftover of an interrupted write (id empty).
     struct File {
         QByteArray directory;
@@ -65,8 +102,8 @@ public:
         QByteArray id;
         qint64 size = 0;
     };
-    Result<QList<File>> files() const;
-    Result<void> removeFile(const File &file);
+    Result<QList<File>> legacyFiles() const;
+    Result<void> removeLegacyFile(const File &file);
 
     /// An Error for a failed system call on the store: for a full file
     /// system the message says how much is free and what to do.
@@ -76,22 +113,24 @@ public:
     static bool isValidId(const QByteArray &id);
     static QByteArray idOf(const unsigned char *data, std::size_t size);
 
-    static constexpr std::size_t headerSize = 16;
-
 private:
-    ChunkStore(UniqueFd storeDir, UniqueFd chunksDir, const QString &storePath);
-    Result<UniqueFd> openDirectory(const QByteArray &name) const;
-    Result<UniqueFd> openOrCreateDirectory(const QByteArray &name);
-    static QByteArray temporaryName(const QByteArray &id);
+    ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath);
+    struct Writer;
+    Result<std::unique_ptr<Writer>> createPack();
+    Result<void> flush(Writer &writer);
+    Result<void> finish(Writer &writer);
+    UniqueFd openPack(const QByteArray &fileName, int &error) const;
+    Result<QByteArray> readLegacy(const QByteArray &id) const;
+    Result<UniqueFd> openLegacyDirectory(const QByteArray &name) const;
 
     struct Codecs;
     UniqueFd m_storeDir;
-    UniqueFd m_chunksDir;
+    UniqueFd m_packsDir;
+    UniqueFd m_chunksDir; ///< legacy, may be invalid
     QString m_storePath;
     std::unique_ptr<Codecs> m_codecs;
-    QHash<QByteArray, qint64> m_pending; ///< written by put(), not yet renamed: id -> file size
-    QSet<QByteArray> m_touchedDirectories;
-    bool m_chunksDirectoryTouched = false;
+    std::vector<std::unique_ptr<Writer>> m_writing; ///< packs of the current commit; the last one takes new chunks
+    mutable std::map<QByteArray, UniqueFd> m_openPacks;
 };
 
 } // namespace Rewind

@@ -59,6 +59,16 @@ const QList<Migration> &migrations()
                             " PRIMARY KEY (file_id, seq)) WITHOUT ROWID"),
              QStringLiteral("CREATE INDEX file_chunks_by_chunk ON file_chunks(chunk_id)"),
          }},
+        // Pack files: a chunk is a record in <store>/packs/<pack>.pack at
+        // pack_offset, stored_bytes long. Chunks of schema 1 keep a NULL pack:
+        // they stay in their chunk files (chunks/<2 hex>/<30 hex>), which are
+        // still read, verified and collected.
+        {2,
+         {
+             QStringLiteral("ALTER TABLE chunks ADD COLUMN pack TEXT"),
+             QStringLiteral("ALTER TABLE chunks ADD COLUMN pack_offset INTEGER"),
+             QStringLiteral("CREATE INDEX chunks_by_pack ON chunks(pack, pack_offset)"),
+         }},
     };
     return list;
 }
@@ -84,6 +94,20 @@ SnapshotInfo snapshotFromRow(const QSqlQuery &query)
     return info;
 }
 
+/// A ChunkEntry from the columns id, stored_bytes, raw_bytes, pack, pack_offset starting at column.
+SnapshotCatalog::ChunkEntry chunkFromRow(const QSqlQuery &query, int column)
+{
+    SnapshotCatalog::ChunkEntry chunk;
+    chunk.id = query.value(column).toString().toLatin1();
+    chunk.storedBytes = query.value(column + 1).toLongLong();
+    chunk.rawBytes = query.value(column + 2).toLongLong();
+    if (!query.isNull(column + 3)) {
+        chunk.pack = query.value(column + 3).toString().toLatin1();
+        chunk.packOffset = query.value(column + 4).toLongLong();
+    }
+    return chunk;
+}
+
 QAtomicInteger<quint64> connectionCounter;
 
 } // namespace
@@ -97,6 +121,7 @@ SnapshotCatalog::SnapshotCatalog(const QString &connectionName, const QString &d
 
 SnapshotCatalog::~SnapshotCatalog()
 {
+    m_chunkLookup.reset();
     m_database.close();
     m_database = QSqlDatabase();
     QSqlDatabase::removeDatabase(m_connectionName);
@@ -245,12 +270,15 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     const qint64 id = query.lastInsertId().toLongLong();
 
     QSqlQuery chunkQuery(m_database);
-    chunkQuery.prepare(QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot) VALUES (?, ?, ?, ?)"));
+    chunkQuery.prepare(
+        QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset) VALUES (?, ?, ?, ?, ?, ?)"));
     for (const ChunkEntry &chunk : chunks) {
         chunkQuery.bindValue(0, QString::fromLatin1(chunk.id));
         chunkQuery.bindValue(1, chunk.storedBytes);
         chunkQuery.bindValue(2, chunk.rawBytes);
         chunkQuery.bindValue(3, id);
+        chunkQuery.bindValue(4, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk.pack)));
+        chunkQuery.bindValue(5, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.packOffset)));
         if (!chunkQuery.exec()) {
             return fail(i18n("Adding a chunk"), chunkQuery.lastError());
         }
@@ -390,8 +418,10 @@ Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshot
 {
     QSqlQuery query(m_database);
     query.prepare(
-        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id"
+        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset"
+                       " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
                        " WHERE f.snapshot_id = ? ORDER BY f.ordinal, fc.seq"));
+    query.setForwardOnly(true);
     query.addBindValue(snapshotId);
     if (!query.exec()) {
         return failure(i18n("Reading the files of a snapshot"), query.lastError());
@@ -408,6 +438,7 @@ Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshot
         }
         if (!query.isNull(3)) {
             entries.last().chunks.append(query.value(3).toString().toLatin1());
+            entries.last().stored.append(chunkFromRow(query, 3));
         }
     }
     return entries;
@@ -417,7 +448,8 @@ Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 s
 {
     QSqlQuery query(m_database);
     query.prepare(
-        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id"
+        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset"
+                       " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
                        " WHERE f.snapshot_id = ? AND f.path = ? ORDER BY fc.seq"));
     query.addBindValue(snapshotId);
     query.addBindValue(path);
@@ -434,6 +466,7 @@ Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 s
         }
         if (!query.isNull(2)) {
             entry->chunks.append(query.value(2).toString().toLatin1());
+            entry->stored.append(chunkFromRow(query, 2));
         }
     }
     return entry;
@@ -448,18 +481,100 @@ Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
     return qint64(query.numRowsAffected());
 }
 
-Result<QList<QByteArray>> SnapshotCatalog::chunkIds() const
+Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const QByteArray &id) const
+{
+    if (!m_chunkLookup) {
+        m_chunkLookup = std::make_unique<QSqlQuery>(m_database);
+        m_chunkLookup->setForwardOnly(true);
+        if (!m_chunkLookup->prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset FROM chunks WHERE id = ?"))) {
+            const Error error = failure(i18n("Looking up a chunk"), m_chunkLookup->lastError());
+            m_chunkLookup.reset();
+            return error;
+        }
+    }
+    QSqlQuery &query = *m_chunkLookup;
+    query.bindValue(0, QString::fromLatin1(id));
+    if (!query.exec()) {
+        return failure(i18n("Looking up a chunk"), query.lastError());
+    }
+    std::optional<ChunkEntry> found;
+    if (query.next()) {
+        found = chunkFromRow(query, 0);
+    }
+    query.finish();
+    return found;
+}
+
+Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::selectChunks(const QString &where, const QVariant &value) const
 {
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
-    if (!query.exec(QStringLiteral("SELECT id FROM chunks ORDER BY id"))) {
+    query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset FROM chunks") + where
+                  + QStringLiteral(" ORDER BY pack, pack_offset, id"));
+    if (value.isValid()) {
+        query.addBindValue(value);
+    }
+    if (!query.exec()) {
         return failure(i18n("Listing chunks"), query.lastError());
     }
-    QList<QByteArray> ids;
+    QList<ChunkEntry> chunks;
     while (query.next()) {
-        ids.append(query.value(0).toString().toLatin1());
+        chunks.append(chunkFromRow(query, 0));
     }
-    return ids;
+    return chunks;
+}
+
+Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunks() const
+{
+    return selectChunks(QString(), QVariant());
+}
+
+Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunksInPack(const QByteArray &pack) const
+{
+    return selectChunks(QStringLiteral(" WHERE pack = ?"), QString::fromLatin1(pack));
+}
+
+Result<QHash<QByteArray, qint64>> SnapshotCatalog::liveBytesByPack() const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral("SELECT pack, SUM(stored_bytes) FROM chunks WHERE pack IS NOT NULL GROUP BY pack"))) {
+        return failure(i18n("Listing packs"), query.lastError());
+    }
+    QHash<QByteArray, qint64> packs;
+    while (query.next()) {
+        packs.insert(query.value(0).toString().toLatin1(), query.value(1).toLongLong());
+    }
+    return packs;
+}
+
+Result<void> SnapshotCatalog::moveChunks(const QList<ChunkEntry> &chunks, const std::function<void()> &beforeCommit)
+{
+    m_lastErrorWasFull = false;
+    if (auto started = begin(); !started) {
+        return started;
+    }
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("UPDATE chunks SET pack = ?, pack_offset = ? WHERE id = ?"));
+    for (const ChunkEntry &chunk : chunks) {
+        query.bindValue(0, QString::fromLatin1(chunk.pack));
+        query.bindValue(1, chunk.packOffset);
+        query.bindValue(2, QString::fromLatin1(chunk.id));
+        if (!query.exec()) {
+            const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
+            rollback();
+            return error;
+        }
+    }
+    if (beforeCommit) {
+        beforeCommit();
+    }
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
+        rollback();
+        return error;
+    }
+    return {};
 }
 
 Result<QList<qint64>> SnapshotCatalog::snapshotsReferencing(const QList<QByteArray> &chunkIds) const

@@ -5,11 +5,14 @@
 #include "SnapshotInfo.h"
 
 #include <QByteArray>
+#include <QHash>
 #include <QList>
 #include <QSet>
 #include <QSqlDatabase>
 #include <QSqlError>
+#include <QSqlQuery>
 #include <QString>
+#include <QVariant>
 
 #include <functional>
 #include <memory>
@@ -36,18 +39,23 @@ public:
     /// The schema this code writes; older catalogs are migrated to it.
     static int currentSchemaVersion();
 
+    /// A chunk and where it is: in a pack (pack, packOffset, storedBytes
+    /// long) or, with an empty pack, in a chunk file of the layout before packs.
+    struct ChunkEntry {
+        QByteArray id;
+        qint64 storedBytes = 0;
+        qint64 rawBytes = 0;
+        QByteArray pack;
+        qint64 packOffset = 0;
+    };
+
     /// A file or directory of a snapshot, in the order it was stored.
     struct FileEntry {
         QString path; ///< relative, '/'-separated
         quint32 mode = 0; ///< file type and permission bits as st_mode
         qint64 size = 0;
         QList<QByteArray> chunks; ///< chunk ids, in order
-    };
-
-    struct ChunkEntry {
-        QByteArray id;
-        qint64 storedBytes = 0;
-        qint64 rawBytes = 0;
+        QList<ChunkEntry> stored; ///< files() and file() only: the chunks with where they are, in order
     };
 
     /// Inserts a snapshot with its files in one transaction; chunks not yet
@@ -68,9 +76,20 @@ public:
     Result<QList<FileEntry>> files(qint64 snapshotId) const;
     Result<std::optional<FileEntry>> file(qint64 snapshotId, const QString &path) const;
 
+    /// A chunk already in the catalog, or nothing.
+    Result<std::optional<ChunkEntry>> chunk(const QByteArray &id) const;
+
     /// Deletes the rows of chunks that no file references any more.
     Result<qint64> removeUnreferencedChunks();
-    Result<QList<QByteArray>> chunkIds() const;
+    /// Every chunk, by pack and offset.
+    Result<QList<ChunkEntry>> chunks() const;
+    /// The chunks in one pack, by offset.
+    Result<QList<ChunkEntry>> chunksInPack(const QByteArray &pack) const;
+    /// Bytes the catalog references in each pack.
+    Result<QHash<QByteArray, qint64>> liveBytesByPack() const;
+    /// Records the new locations (pack, packOffset) of chunks in one
+    /// transaction; beforeCommit runs just before COMMIT.
+    Result<void> moveChunks(const QList<ChunkEntry> &chunks, const std::function<void()> &beforeCommit = {});
     Result<QList<qint64>> snapshotsReferencing(const QList<QByteArray> &chunkIds) const;
 
     /// True if the last failed call failed because the disk is full.
@@ -82,10 +101,12 @@ private:
     Result<void> begin();
     void rollback();
     Error failure(const QString &what, const QSqlError &error) const;
+    Result<QList<ChunkEntry>> selectChunks(const QString &where, const QVariant &value) const;
 
     QString m_connectionName;
     QString m_databasePath;
     QSqlDatabase m_database;
+    mutable std::unique_ptr<QSqlQuery> m_chunkLookup; ///< prepared once: chunk() runs for every chunk of a commit
     mutable bool m_lastErrorWasFull = false;
 };
 

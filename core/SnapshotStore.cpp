@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QSet>
 
 #include <algorithm>
 #include <cerrno>
@@ -69,6 +70,30 @@ private:
     int m_fd;
     int m_error = 0;
 };
+
+/// Closes the packs a reader opened when it is done.
+class OpenPacks
+{
+public:
+    explicit OpenPacks(const ChunkStore &chunks)
+        : m_chunks(chunks)
+    {
+    }
+    ~OpenPacks()
+    {
+        m_chunks.closePacks();
+    }
+    OpenPacks(const OpenPacks &) = delete;
+    OpenPacks &operator=(const OpenPacks &) = delete;
+
+private:
+    const ChunkStore &m_chunks;
+};
+
+ChunkStore::Location locationOf(const SnapshotCatalog::ChunkEntry &chunk)
+{
+    return ChunkStore::Location{chunk.pack, chunk.packOffset, chunk.storedBytes};
+}
 
 /// Lets a test kill the committing process at a chosen point.
 void reachCrashPoint(const char *point)
@@ -285,11 +310,9 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
         return *error;
     }
 
-    QList<QByteArray> written;
-    auto failed = [this, &written](const Error &error) {
-        for (const QByteArray &id : std::as_const(written)) {
-            m_chunks->discard(id);
-        }
+    qint64 written = 0;
+    auto failed = [this](const Error &error) {
+        m_chunks->discardWritten();
         return error;
     };
 
@@ -343,22 +366,36 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
             std::size_t position = 0;
             while (filled - position >= ContentChunker::maximumSize || (atEnd && position < filled)) {
                 const std::size_t length = ContentChunker::cut(buffer.data() + position, filled - position);
-                auto stored = m_chunks->put(buffer.data() + position, length);
-                if (!stored) {
-                    return failed(stored.error());
-                }
-                if (stored->written) {
-                    written.append(stored->id);
-                    if (written.size() == 1) {
-                        reachCrashPoint("after-first-chunk");
+                const unsigned char *data = buffer.data() + position;
+                const QByteArray id = ChunkStore::idOf(data, length);
+                if (!chunkIndex.contains(id)) {
+                    // Stored by an earlier commit (gc cannot remove it while this one holds the lock), or new.
+                    auto known = m_catalog->chunk(id);
+                    if (!known) {
+                        return failed(known.error());
                     }
+                    SnapshotCatalog::ChunkEntry chunk;
+                    if (known->has_value()) {
+                        chunk = **known;
+                    } else {
+                        auto location = m_chunks->append(id, data, length);
+                        if (!location) {
+                            return failed(location.error());
+                        }
+                        chunk.id = id;
+                        chunk.storedBytes = location->length;
+                        chunk.rawBytes = qint64(length);
+                        chunk.pack = location->pack;
+                        chunk.packOffset = location->offset;
+                        if (++written == 1) {
+                            reachCrashPoint("after-first-chunk");
+                        }
+                    }
+                    chunkIndex.insert(id, chunks.size());
+                    chunks.append(chunk);
+                    storedBytes += chunk.storedBytes;
                 }
-                if (!chunkIndex.contains(stored->id)) {
-                    chunkIndex.insert(stored->id, chunks.size());
-                    chunks.append(SnapshotCatalog::ChunkEntry{stored->id, stored->storedBytes, qint64(length)});
-                    storedBytes += stored->storedBytes;
-                }
-                file.chunks.append(stored->id);
+                file.chunks.append(id);
                 file.size += qint64(length);
                 position += length;
             }
@@ -391,6 +428,7 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
         const Error error = failed(id.error());
         return full ? m_chunks->fullError() : error;
     }
+    m_chunks->keepWritten();
     reachCrashPoint("after-catalog");
 
     auto created = m_catalog->snapshot(*id);
@@ -424,6 +462,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         return Error{i18n("Could not write %1 while restoring snapshot %2: %3", path, snapshotId, systemError(errorNumber))};
     };
 
+    const OpenPacks openPacks(*m_chunks);
     QList<QPair<QByteArray, mode_t>> directories;
     for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
         const QByteArray nativePath = QFile::encodeName(entry.path);
@@ -450,8 +489,8 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             return writeError(entry.path, errno);
         }
         qint64 size = 0;
-        for (const QByteArray &chunk : entry.chunks) {
-            auto data = m_chunks->read(chunk);
+        for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
+            auto data = m_chunks->read(chunk.id, locationOf(chunk));
             if (!data) {
                 return Error{
                     i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
@@ -504,8 +543,9 @@ Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &rel
     }
     QByteArray content;
     content.reserve(qsizetype((*entry)->size));
-    for (const QByteArray &chunk : std::as_const((*entry)->chunks)) {
-        auto data = m_chunks->read(chunk);
+    const OpenPacks openPacks(*m_chunks);
+    for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const((*entry)->stored)) {
+        auto data = m_chunks->read(chunk.id, locationOf(chunk));
         if (!data) {
             return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", QString::number(snapshotId), data.errorMessage(), relativePath)};
         }
@@ -576,27 +616,110 @@ Result<GarbageStats> SnapshotStore::collectGarbage()
     if (auto error = exclusive.error(m_path)) {
         return *error;
     }
+    m_chunks->closePacks();
     // Catalog first: once a chunk's row is gone nothing can refer to it, so
-    // a crash between the two steps only leaves files the next run removes.
+    // a crash between the steps only leaves files the next run removes.
     if (auto removed = m_catalog->removeUnreferencedChunks(); !removed) {
         return removed.error();
     }
     reachCrashPoint("gc-after-catalog");
-    auto known = m_catalog->chunkIds();
-    if (!known) {
-        return known.error();
+    auto live = m_catalog->liveBytesByPack();
+    if (!live) {
+        return live.error();
     }
-    const QSet<QByteArray> referenced(known->cbegin(), known->cend());
-    auto files = m_chunks->files();
+    auto packFiles = m_chunks->packFiles();
+    if (!packFiles) {
+        return packFiles.error();
+    }
+    GarbageStats stats;
+    bool removedAny = false;
+    QList<ChunkStore::PackFile> packsToRewrite;
+    // Leftovers of interrupted commits or rewrites, and packs without a live chunk.
+    for (const ChunkStore::PackFile &file : std::as_const(*packFiles)) {
+        if (file.pack.isEmpty()) {
+            continue; // not ours
+        }
+        const auto liveBytes = live->constFind(file.pack);
+        if (file.temporary || liveBytes == live->cend()) {
+            stats.chunksRemoved += file.regular ? m_chunks->countRecords(file.fileName) : 0;
+            stats.bytesFreed += file.size;
+            if (auto removed = m_chunks->removePackFile(file.fileName); !removed) {
+                return removed.error();
+            }
+            removedAny = true;
+        } else if (file.regular && file.size - *liveBytes > file.size / 2) {
+            packsToRewrite.append(file);
+        }
+    }
+    if (removedAny) {
+        if (auto synced = m_chunks->syncPacksDirectory(); !synced) {
+            return synced.error();
+        }
+    }
+
+    // Packs that are mostly garbage: live records to a new pack (durable
+    // and in place), the catalog to it (one transaction), the old pack away.
+    for (const ChunkStore::PackFile &file : std::as_const(packsToRewrite)) {
+        auto chunks = m_catalog->chunksInPack(file.pack);
+        if (!chunks) {
+            return chunks.error();
+        }
+        QList<QPair<QByteArray, ChunkStore::Location>> locations;
+        locations.reserve(chunks->size());
+        for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*chunks)) {
+            locations.append({chunk.id, locationOf(chunk)});
+        }
+        const qint64 recordsBefore = m_chunks->countRecords(file.fileName);
+        auto moved = m_chunks->repack(file.pack, locations);
+        if (!moved) {
+            return moved.error();
+        }
+        reachCrashPoint("gc-after-repack-write");
+        qint64 newSize = 0;
+        for (qsizetype i = 0; i < chunks->size(); ++i) {
+            (*chunks)[i].pack = moved->at(i).pack;
+            (*chunks)[i].packOffset = moved->at(i).offset;
+            newSize += moved->at(i).length;
+        }
+        if (auto updated = m_catalog->moveChunks(*chunks,
+                                                 [] {
+                                                     reachCrashPoint("gc-in-repack-catalog");
+                                                 });
+            !updated) {
+            // The new pack has no rows: the next run removes it.
+            return m_catalog->lastErrorWasFull() ? m_chunks->fullError() : updated.error();
+        }
+        reachCrashPoint("gc-after-repack-catalog");
+        if (auto removed = m_chunks->removePackFile(file.fileName); !removed) {
+            return removed.error();
+        }
+        if (auto synced = m_chunks->syncPacksDirectory(); !synced) {
+            return synced.error();
+        }
+        stats.chunksRemoved += std::max<qint64>(0, recordsBefore - chunks->size());
+        stats.bytesFreed += file.size - newSize;
+    }
+
+    // Chunk files of the layout before packs.
+    auto all = m_catalog->chunks();
+    if (!all) {
+        return all.error();
+    }
+    QSet<QByteArray> legacy;
+    for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*all)) {
+        if (chunk.pack.isEmpty()) {
+            legacy.insert(chunk.id);
+        }
+    }
+    auto files = m_chunks->legacyFiles();
     if (!files) {
         return files.error();
     }
-    GarbageStats stats;
     for (const ChunkStore::File &file : std::as_const(*files)) {
-        if (!file.id.isEmpty() && referenced.contains(file.id)) {
+        if (!file.id.isEmpty() && legacy.contains(file.id)) {
             continue;
         }
-        if (auto removed = m_chunks->removeFile(file); !removed) {
+        if (auto removed = m_chunks->removeLegacyFile(file); !removed) {
             return removed.error();
         }
         ++stats.chunksRemoved;
@@ -611,17 +734,18 @@ Result<VerifyReport> SnapshotStore::verify() const
     if (auto error = shared.error(m_path)) {
         return *error;
     }
-    auto ids = m_catalog->chunkIds();
-    if (!ids) {
-        return ids.error();
+    auto chunks = m_catalog->chunks();
+    if (!chunks) {
+        return chunks.error();
     }
+    const OpenPacks openPacks(*m_chunks);
     VerifyReport report;
     QList<QByteArray> damaged;
-    for (const QByteArray &id : std::as_const(*ids)) {
+    for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*chunks)) {
         ++report.chunksChecked;
-        if (!m_chunks->read(id)) {
-            damaged.append(id);
-            report.damagedChunks.append(QString::fromLatin1(id));
+        if (!m_chunks->read(chunk.id, locationOf(chunk))) {
+            damaged.append(chunk.id);
+            report.damagedChunks.append(QString::fromLatin1(chunk.id));
         }
     }
     if (!damaged.isEmpty()) {

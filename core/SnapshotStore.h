@@ -19,8 +19,9 @@ class ChunkStore;
 class SnapshotCatalog;
 
 /// Where snapshots live: content-addressed, deduplicated, compressed chunks
-/// (ChunkStore) and an SQLite catalog of snapshots, files and chunk
-/// references (SnapshotCatalog), in one directory owned by the user.
+/// in pack files (ChunkStore) and an SQLite catalog of snapshots, files,
+/// chunk references and chunk locations (SnapshotCatalog), in one directory
+/// owned by the user.
 ///
 /// Locking between processes (flock): garbage collection holds <store>/lock
 /// exclusively; commits and readers (materialize, readFile, verify) hold it
@@ -40,8 +41,9 @@ public:
     SnapshotStore &operator=(const SnapshotStore &) = delete;
 
     /// Stores the tree under stagingDirFd (regular files and directories
-    /// only) as a new snapshot of sessionId. Atomic: chunks are made durable
-    /// first, then one catalog transaction adds the snapshot; after a crash
+    /// only) as a new snapshot of sessionId. Atomic: new chunks go to new
+    /// packs, made durable and renamed into place first, then one catalog
+    /// transaction adds the snapshot and the chunks' locations; after a crash
     /// or an error the catalog holds either the whole snapshot or nothing.
     Result<SnapshotInfo> commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata);
 
@@ -65,8 +67,11 @@ public:
     /// collectGarbage().
     Result<void> remove(qint64 id);
 
-    /// Removes chunk files no snapshot references and leftovers of
-    /// interrupted commits. Crash-safe: catalog rows first, files after.
+    /// Removes chunks no snapshot references and leftovers of interrupted
+    /// commits: packs without a live chunk are deleted, packs that are more
+    /// than half garbage are rewritten with their live chunks only.
+    /// Crash-safe: catalog rows first, files after; a rewritten pack is
+    /// durable before the catalog points to it, the old one goes after.
     Result<GarbageStats> collectGarbage();
 
     /// Reads and re-hashes every chunk of the catalog.
@@ -77,7 +82,10 @@ public:
     /// Name of the environment variable a test sets to have commit() kill
     /// its own process at a point: "after-first-chunk", "after-chunks",
     /// "before-catalog", "in-catalog" or "after-catalog", or have
-    /// collectGarbage() do so at "gc-after-catalog". With ":stop" appended
+    /// collectGarbage() do so at "gc-after-catalog", "gc-after-repack-write"
+    /// (a rewritten pack is in place, the catalog still points to the old one),
+    /// "gc-in-repack-catalog" (before the catalog's COMMIT) or
+    /// "gc-after-repack-catalog" (the old pack is not yet removed). With ":stop" appended
     /// the process stops (SIGSTOP) there instead.
     static constexpr const char *crashPointVariable = "REWIND_STORE_CRASH_POINT";
 

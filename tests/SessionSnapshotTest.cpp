@@ -231,16 +231,25 @@ private Q_SLOTS:
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
         const qint64 snapshotsBefore = m_store->list()->size();
 
-        // Damage one chunk file of the store.
-        QDirIterator chunks(m_paths.storeDirectory() + QStringLiteral("/chunks"), QDir::Files, QDirIterator::Subdirectories);
-        QVERIFY(chunks.hasNext());
-        QFile chunk(chunks.next());
-        QVERIFY(chunk.open(QIODevice::ReadWrite));
-        QByteArray content = chunk.readAll();
-        content[content.size() / 2] = char(content[content.size() / 2] ^ 0x5a);
-        chunk.seek(0);
-        chunk.write(content);
-        chunk.close();
+        // Damage one byte in the data of the first chunk record of a pack
+        // (a 32-byte header, the stored size little endian at 28, the data).
+        QDirIterator packs(m_paths.storeDirectory() + QStringLiteral("/packs"), {QStringLiteral("*.pack")}, QDir::Files);
+        QVERIFY(packs.hasNext());
+        QFile pack(packs.next());
+        QVERIFY(pack.open(QIODevice::ReadWrite));
+        const QByteArray header = pack.read(32);
+        QCOMPARE(header.left(4), QByteArray("RWPR"));
+        quint32 storedSize = 0;
+        for (int i = 3; i >= 0; --i) {
+            storedSize = storedSize << 8 | quint8(header[28 + i]);
+        }
+        QVERIFY(storedSize > 0);
+        QVERIFY(pack.seek(32 + storedSize / 2));
+        char byte = 0;
+        QVERIFY(pack.getChar(&byte));
+        QVERIFY(pack.seek(32 + storedSize / 2));
+        QVERIFY(pack.putChar(char(byte ^ 0x5a)));
+        pack.close();
 
         auto report = m_store->verify();
         QVERIFY(report.ok());

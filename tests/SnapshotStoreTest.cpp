@@ -2,6 +2,7 @@
 // SnapshotStore on real files: round trips, dedup, damage, garbage collection,
 // symbolic links, a full disk and commits killed half way.
 #include "SnapshotStore.h"
+#include "ChunkStore.h"
 #include "ContentChunker.h"
 #include "UniqueFd.h"
 
@@ -11,9 +12,11 @@
 #include <QFile>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -90,16 +93,76 @@ int countFiles(const QString &root)
     return count;
 }
 
+/// A chunk record in a pack file: 32-byte header ("RWPR", version, flags,
+/// 2 reserved bytes, the id in binary, raw size, stored size) and the data.
+struct PackRecord {
+    QString file; ///< path of the pack file
+    qint64 offset = 0;
+    qint64 length = 0;
+    QString id;
+};
+
+/// The records of every file in the store's packs directory, in file name order.
+QList<PackRecord> packRecords(const QString &store)
+{
+    QList<PackRecord> records;
+    const QDir packs(store + QStringLiteral("/packs"));
+    for (const QString &name : packs.entryList(QDir::Files | QDir::Hidden | QDir::System, QDir::Name)) {
+        QFile pack(packs.filePath(name));
+        if (!pack.open(QIODevice::ReadOnly)) {
+            continue;
+        }
+        const QByteArray content = pack.readAll();
+        qint64 offset = 0;
+        while (offset + 32 <= content.size() && content.mid(offset, 4) == "RWPR") {
+            const qint64 stored = qFromLittleEndian<quint32>(content.constData() + offset + 28);
+            records.append(PackRecord{pack.fileName(), offset, 32 + stored, QString::fromLatin1(content.mid(offset + 8, 16).toHex())});
+            offset += 32 + stored;
+        }
+    }
+    return records;
+}
+
+/// Ids of the chunks in the store's pack files, sorted.
 QStringList chunkFiles(const QString &store)
 {
-    QStringList files;
-    QDirIterator it(store + QStringLiteral("/chunks"), QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        it.next();
-        files.append(it.fileInfo().dir().dirName() + it.fileName());
+    QStringList ids;
+    for (const PackRecord &record : packRecords(store)) {
+        ids.append(record.id);
     }
-    files.sort();
+    ids.sort();
+    return ids;
+}
+
+/// Name and size of every file in the store's packs directory.
+QStringList packFiles(const QString &store)
+{
+    QStringList files;
+    const QDir packs(store + QStringLiteral("/packs"));
+    for (const QFileInfo &info : packs.entryInfoList(QDir::Files | QDir::Hidden | QDir::System, QDir::Name)) {
+        files.append(info.fileName() + QLatin1Char(':') + QString::number(info.size()));
+    }
     return files;
+}
+
+qint64 packBytes(const QString &store)
+{
+    qint64 bytes = 0;
+    for (const QFileInfo &info : QDir(store + QStringLiteral("/packs")).entryInfoList(QDir::Files | QDir::Hidden | QDir::System)) {
+        bytes += info.size();
+    }
+    return bytes;
+}
+
+void flipByte(const QString &path, qint64 offset)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QVERIFY(file.seek(offset));
+    char byte = 0;
+    QVERIFY(file.getChar(&byte));
+    QVERIFY(file.seek(offset));
+    QVERIFY(file.putChar(char(byte ^ 0x10)));
 }
 
 qint64 freeBytes(const QString &path)
@@ -356,21 +419,16 @@ private Q_SLOTS:
         QVERIFY(writeFile(stagingA + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 6)));
         auto a = commitTree(*store, stagingA);
         QVERIFY(a.ok());
-        const QStringList chunksOfA = chunkFiles(storePath);
+        const QList<PackRecord> chunksOfA = packRecords(storePath);
         const QString stagingB = freshPath(QStringLiteral("staging"));
         QVERIFY(writeFile(stagingB + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 7)));
         auto b = commitTree(*store, stagingB);
         QVERIFY(b.ok());
 
-        const QString damaged = chunksOfA.at(chunksOfA.size() / 2);
-        QFile chunk(storePath + QStringLiteral("/chunks/") + damaged.left(2) + QLatin1Char('/') + damaged.mid(2));
-        QVERIFY(chunk.open(QIODevice::ReadWrite));
-        QVERIFY(chunk.seek(chunk.size() / 2));
-        char byte = 0;
-        QVERIFY(chunk.getChar(&byte));
-        QVERIFY(chunk.seek(chunk.size() / 2));
-        QVERIFY(chunk.putChar(char(byte ^ 0x10)));
-        chunk.close();
+        // One byte in the data of a record in the middle of A's pack.
+        const PackRecord record = chunksOfA.at(chunksOfA.size() / 2);
+        const QString damaged = record.id;
+        flipByte(record.file, record.offset + 32 + (record.length - 32) / 2);
 
         auto report = store->verify();
         QVERIFY2(report.ok(), qPrintable(report.errorMessage()));
@@ -536,28 +594,63 @@ private Q_SLOTS:
         QVERIFY(!refused.ok());
         QVERIFY2(refused.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(refused.errorMessage()));
 
-        // Its chunk directory, replaced while the store was closed.
+        // Its pack directory, replaced while the store was closed.
         const QString storePath = freshPath(QStringLiteral("store"));
         QVERIFY(openStore(storePath));
-        QVERIFY(QDir(storePath).rename(QStringLiteral("chunks"), QStringLiteral("chunks-moved")));
+        QVERIFY(QDir(storePath).rename(QStringLiteral("packs"), QStringLiteral("packs-moved")));
+        QVERIFY(QFile::link(outside, storePath + QStringLiteral("/packs")));
+        refused = SnapshotStore::open(storePath);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(refused.errorMessage()));
+        QVERIFY(QFile::remove(storePath + QStringLiteral("/packs")));
+        QVERIFY(QDir(storePath).rename(QStringLiteral("packs-moved"), QStringLiteral("packs")));
+        // A chunk directory of the layout before packs, the same.
         QVERIFY(QFile::link(outside, storePath + QStringLiteral("/chunks")));
         refused = SnapshotStore::open(storePath);
         QVERIFY(!refused.ok());
         QVERIFY2(refused.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(refused.errorMessage()));
         QVERIFY(QFile::remove(storePath + QStringLiteral("/chunks")));
-        QVERIFY(QDir(storePath).rename(QStringLiteral("chunks-moved"), QStringLiteral("chunks")));
 
-        // Chunk subdirectories planted while the store is open.
+        // A pack file replaced by a link to a copy of itself elsewhere, and
+        // links planted under the names of leftover packs, while the store is open.
         auto store = openStore(storePath);
         QVERIFY(store);
-        for (int i = 0; i < 256; ++i) {
-            const QString name = QStringLiteral("%1").arg(i, 2, 16, QLatin1Char('0'));
-            QVERIFY(QFile::link(outside, storePath + QStringLiteral("/chunks/") + name));
-        }
         auto commit = commitTree(*store, staging);
-        QVERIFY(!commit.ok());
-        QVERIFY2(commit.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(commit.errorMessage()));
-        QCOMPARE(store->list()->size(), 0);
+        QVERIFY2(commit.ok(), qPrintable(commit.errorMessage()));
+        const QStringList packs = QDir(storePath + QStringLiteral("/packs")).entryList(QDir::Files);
+        QCOMPARE(packs.size(), 1);
+        const QString elsewhere = freshPath(QStringLiteral("elsewhere"));
+        QVERIFY(QDir().mkpath(elsewhere));
+        const QString pack = storePath + QStringLiteral("/packs/") + packs.first();
+        QVERIFY(QFile::rename(pack, elsewhere + QStringLiteral("/copy")));
+        QVERIFY(QFile::link(elsewhere + QStringLiteral("/copy"), pack));
+        const QByteArray copy = readWholeFile(elsewhere + QStringLiteral("/copy"));
+        QVERIFY(
+            QFile::link(elsewhere + QStringLiteral("/copy"), storePath + QStringLiteral("/packs/") + QString(32, QLatin1Char('a')) + QStringLiteral(".tmp")));
+        QVERIFY(
+            QFile::link(elsewhere + QStringLiteral("/copy"), storePath + QStringLiteral("/packs/") + QString(32, QLatin1Char('b')) + QStringLiteral(".pack")));
+        const QString target = freshPath(QStringLiteral("restored"));
+        QVERIFY(QDir().mkpath(target));
+        UniqueFd targetFd = openDirectory(target);
+        auto restored = store->materialize(commit->id, targetFd.get());
+        QVERIFY(!restored.ok());
+        QVERIFY2(restored.errorMessage().contains(QStringLiteral("symbolic link")), qPrintable(restored.errorMessage()));
+        QVERIFY(!store->readFile(commit->id, QStringLiteral("pages-1.img")).ok());
+        auto report = store->verify();
+        QVERIFY(report.ok());
+        QCOMPARE(report->damagedSnapshots, QList<qint64>{commit->id});
+        // gc removes the planted links, not what they point to, and never rewrites through a link.
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QVERIFY(QFileInfo(pack).isSymLink());
+        QCOMPARE(QDir(storePath + QStringLiteral("/packs")).entryList(QDir::Files | QDir::System).size(), 1);
+        QCOMPARE(readWholeFile(elsewhere + QStringLiteral("/copy")), copy);
+        QCOMPARE(QDir(elsewhere).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System).size(), 1);
+        // The pack put back: all is well again.
+        QVERIFY(QFile::remove(pack));
+        QVERIFY(QFile::rename(elsewhere + QStringLiteral("/copy"), pack));
+        QVERIFY(store->verify()->clean());
+        QVERIFY(materialized(*store, commit->id));
         store.reset();
 
         // The catalog.
@@ -590,7 +683,7 @@ private Q_SLOTS:
         QVERIFY(writeFile(small + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 14)));
         auto first = commitTree(*store, small);
         QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
-        const QStringList chunksBefore = chunkFiles(storePath);
+        const QStringList packsBefore = packFiles(storePath);
         const qint64 freeBefore = freeBytes(mountPoint);
 
         const QString big = freshPath(QStringLiteral("staging"));
@@ -602,7 +695,7 @@ private Q_SLOTS:
         QVERIFY2(full.errorMessage().contains(QStringLiteral("Delete old snapshots")), qPrintable(full.errorMessage()));
         QVERIFY2(full.errorMessage().contains(storePath), qPrintable(full.errorMessage()));
         QCOMPARE(store->list()->size(), 1);
-        QCOMPARE(chunkFiles(storePath), chunksBefore);
+        QCOMPARE(packFiles(storePath), packsBefore);
         QVERIFY(freeBytes(mountPoint) >= freeBefore);
         auto restored = materialized(*store, first->id);
         QVERIFY(restored);
@@ -687,6 +780,8 @@ private Q_SLOTS:
         QCOMPARE(::waitpid(child, &status, 0), child);
         QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, qPrintable(QString::number(status)));
 
+        // The baseline's pack and the one the killed commit started.
+        QCOMPARE(packFiles(storePath).size(), 2);
         auto store = openStore(storePath);
         QVERIFY(store);
         auto listed = store->list();
@@ -698,11 +793,17 @@ private Q_SLOTS:
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         if (committed) {
             QCOMPARE(stats->chunksRemoved, 0);
+            QCOMPARE(packFiles(storePath).size(), 2);
             auto restored = materialized(*store, listed->first().id);
             QVERIFY(restored);
             QCOMPARE(*restored, treeOf(big));
         } else {
-            QVERIFY(stats->chunksRemoved > 0);
+            // The killed commit's pack is gone, under its temporary or its final name.
+            QCOMPARE(packFiles(storePath).size(), 1);
+            QVERIFY(stats->bytesFreed > 0 || crashPoint == "after-first-chunk");
+            if (crashPoint == "before-catalog" || crashPoint == "in-catalog") {
+                QVERIFY(stats->chunksRemoved >= 10 * 1024 * 1024 / qint64(ContentChunker::maximumSize));
+            }
         }
         // What is left is exactly what the catalog references.
         auto report = store->verify();
@@ -831,6 +932,179 @@ private Q_SLOTS:
         QCOMPARE(store->list()->size(), 1);
     }
 
+    void garbageCollectionRewritesPacksThatAreMostlyGarbage_data()
+    {
+        QTest::addColumn<QByteArray>("crashPoint");
+        QTest::newRow("no crash") << QByteArray();
+        QTest::newRow("gc-after-repack-write") << QByteArray("gc-after-repack-write");
+        QTest::newRow("gc-in-repack-catalog") << QByteArray("gc-in-repack-catalog");
+        QTest::newRow("gc-after-repack-catalog") << QByteArray("gc-after-repack-catalog");
+    }
+
+    void garbageCollectionRewritesPacksThatAreMostlyGarbage()
+    {
+        QFETCH(QByteArray, crashPoint);
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        for (int i = 0; i < 4; ++i) {
+            QVERIFY(writeFile(staging + QStringLiteral("/pages-%1.img").arg(i), randomBytes(3 * 1024 * 1024, quint32(30 + i))));
+        }
+        const QString kept = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(kept + QStringLiteral("/pages-1.img"), readWholeFile(staging + QStringLiteral("/pages-1.img"))));
+        QVERIFY(writeFile(kept + QStringLiteral("/other.img"), randomBytes(100000, 40)));
+        const QMap<QString, QByteArray> keptTree = treeOf(kept);
+        qint64 keptId = 0;
+        qint64 keptStored = 0;
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto all = commitTree(*store, staging);
+            QVERIFY(all.ok());
+            auto some = commitTree(*store, kept);
+            QVERIFY(some.ok());
+            QVERIFY(some->sharedBytes > 3 * 1024 * 1024);
+            keptId = some->id;
+            keptStored = some->storedBytes;
+            QVERIFY(store->remove(all->id).ok());
+        }
+        const qint64 bytesBefore = packBytes(storePath);
+        QVERIFY(bytesBefore > 12 * 1024 * 1024);
+        QCOMPARE(packFiles(storePath).size(), 2);
+
+        if (!crashPoint.isEmpty()) {
+            const pid_t child = ::fork();
+            QVERIFY(child >= 0);
+            if (child == 0) {
+                ::setenv(SnapshotStore::crashPointVariable, crashPoint.constData(), 1);
+                auto store = SnapshotStore::open(storePath);
+                ::_exit(store && (*store)->collectGarbage().ok() ? 0 : 1);
+            }
+            int status = 0;
+            QCOMPARE(::waitpid(child, &status, 0), child);
+            QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, qPrintable(QString::number(status)));
+            // Old and new pack both there: whichever the catalog names is whole.
+            QCOMPARE(packFiles(storePath).size(), 3);
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            QVERIFY(store->verify()->clean());
+            auto restored = materialized(*store, keptId);
+            QVERIFY(restored);
+            QCOMPARE(*restored, keptTree);
+        }
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        // Only the live records are left: exactly what the kept snapshot stores.
+        QCOMPARE(packBytes(storePath), keptStored);
+        QCOMPARE(packFiles(storePath).size(), 2);
+        QVERIFY(stats->bytesFreed > 0);
+        if (crashPoint.isEmpty()) {
+            QCOMPARE(stats->bytesFreed, bytesBefore - keptStored);
+            QVERIFY(stats->chunksRemoved >= 9 * 1024 * 1024 / qint64(ContentChunker::maximumSize));
+        }
+        auto report = store->verify();
+        QVERIFY(report->clean());
+        QCOMPARE(report->chunksChecked, qint64(chunkFiles(storePath).size()));
+        auto restored = materialized(*store, keptId);
+        QVERIFY(restored);
+        QCOMPARE(*restored, keptTree);
+        QCOMPARE(*store->readFile(keptId, QStringLiteral("other.img")), readWholeFile(kept + QStringLiteral("/other.img")));
+        QCOMPARE(store->snapshot(keptId)->storedBytes, keptStored);
+        auto again = store->collectGarbage();
+        QCOMPARE(again->bytesFreed, 0);
+        QCOMPARE(packBytes(storePath), keptStored);
+    }
+
+    void chunkFilesOfSchemaOneAreStillRead()
+    {
+        // A store as schema 1 wrote it: one chunk file, no packs.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QByteArray content("a chunk written before packs\n");
+        const QByteArray id = ChunkStore::idOf(reinterpret_cast<const unsigned char *>(content.constData()), std::size_t(content.size()));
+        QByteArray file("RWCK");
+        file += QByteArray("\x01\x00\x00\x00", 4);
+        file += char(content.size()) + QByteArray(7, '\0');
+        // A zstd frame holding one raw block: magic, single segment with a 1-byte size, block header.
+        file += QByteArray("\x28\xb5\x2f\xfd\x20", 5) + char(content.size());
+        const quint32 blockHeader = quint32(content.size()) << 3 | 1;
+        file += char(blockHeader & 0xff) + QByteArray(1, char((blockHeader >> 8) & 0xff)) + char((blockHeader >> 16) & 0xff);
+        file += content;
+        QVERIFY(writeFile(storePath + QStringLiteral("/chunks/") + QString::fromLatin1(id.left(2)) + QLatin1Char('/') + QString::fromLatin1(id.mid(2)), file));
+        QVERIFY(writeFile(storePath + QStringLiteral("/chunks/00/") + QString(30, QLatin1Char('0')), "an unreferenced chunk file"));
+        {
+            QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("schema1"));
+            database.setDatabaseName(storePath + QStringLiteral("/catalog.sqlite"));
+            QVERIFY(database.open());
+            QSqlQuery query(database);
+            for (const char *statement : {
+                     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+                     "INSERT INTO schema_version (version) VALUES (1)",
+                     "CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+                     " label TEXT NOT NULL DEFAULT '', trigger_name TEXT NOT NULL, pinned INTEGER NOT NULL DEFAULT 0,"
+                     " metadata_json TEXT NOT NULL DEFAULT '{}', logical_bytes INTEGER NOT NULL, stored_bytes INTEGER NOT NULL)",
+                     "CREATE INDEX snapshots_by_session ON snapshots(session_id, created_at)",
+                     "CREATE TABLE files (id INTEGER PRIMARY KEY, snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+                     " ordinal INTEGER NOT NULL, path TEXT NOT NULL, mode INTEGER NOT NULL, size INTEGER NOT NULL, UNIQUE (snapshot_id, path))",
+                     "CREATE TABLE chunks (id TEXT PRIMARY KEY, stored_bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+                     " first_snapshot INTEGER REFERENCES snapshots(id) ON DELETE SET NULL)",
+                     "CREATE INDEX chunks_by_first_snapshot ON chunks(first_snapshot)",
+                     "CREATE TABLE file_chunks (file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+                     " chunk_id TEXT NOT NULL REFERENCES chunks(id), PRIMARY KEY (file_id, seq)) WITHOUT ROWID",
+                     "CREATE INDEX file_chunks_by_chunk ON file_chunks(chunk_id)",
+                 }) {
+                QVERIFY2(query.exec(QString::fromLatin1(statement)), qPrintable(query.lastError().text()));
+            }
+            query.prepare(QStringLiteral(
+                "INSERT INTO snapshots (id, session_id, created_at, trigger_name, logical_bytes, stored_bytes) VALUES (1, 'old', 0, 'manual', ?, ?)"));
+            query.addBindValue(content.size());
+            query.addBindValue(file.size());
+            QVERIFY(query.exec());
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO files (id, snapshot_id, ordinal, path, mode, size) VALUES (1, 1, 0, 'old.img', %1, %2)")
+                                   .arg(S_IFREG | 0600)
+                                   .arg(content.size())));
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot) VALUES ('%1', %2, %3, 1)")
+                                   .arg(QString::fromLatin1(id))
+                                   .arg(file.size())
+                                   .arg(content.size())));
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (1, 0, '%1')").arg(QString::fromLatin1(id))));
+            database.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("schema1"));
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto old = store->readFile(1, QStringLiteral("old.img"));
+        QVERIFY2(old.ok(), qPrintable(old.errorMessage()));
+        QCOMPARE(*old, content);
+        auto report = store->verify();
+        QVERIFY(report->clean());
+        QCOMPARE(report->chunksChecked, 1);
+        // New snapshots share the old chunk and add their new ones to packs.
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/old.img"), content));
+        QVERIFY(writeFile(staging + QStringLiteral("/new.img"), randomBytes(200000, 41)));
+        auto next = commitTree(*store, staging);
+        QVERIFY2(next.ok(), qPrintable(next.errorMessage()));
+        QCOMPARE(next->sharedBytes, file.size());
+        QCOMPARE(packFiles(storePath).size(), 1);
+        // gc: the unreferenced chunk file goes, the shared one stays until nothing uses it.
+        QVERIFY(store->remove(1).ok());
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QCOMPARE(stats->chunksRemoved, 1);
+        QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 1);
+        auto restored = materialized(*store, next->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(staging));
+        QVERIFY(store->remove(next->id).ok());
+        stats = store->collectGarbage();
+        QVERIFY(stats.ok());
+        QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 0);
+        QCOMPARE(packFiles(storePath).size(), 0);
+    }
+
     void throughputOfALargeFile()
     {
         // 100 MiB that compresses somewhat, like memory pages: random runs and zero runs.
@@ -860,6 +1134,17 @@ private Q_SLOTS:
               materializeMs,
               100000.0 / double(materializeMs));
         QCOMPARE(QFileInfo(target + QStringLiteral("/pages-1.img")).size(), qint64(100 * 1024 * 1024));
+
+        // 100 MiB of random memory: nothing compresses, every chunk is stored as it is.
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(100 * 1024 * 1024, 29)));
+        timer.restart();
+        auto random = commitTree(*store, staging);
+        QVERIFY2(random.ok(), qPrintable(random.errorMessage()));
+        const qint64 randomMs = std::max<qint64>(1, timer.elapsed());
+        qInfo("100 MiB incompressible: commit %lld ms (%.0f MiB/s), stored %.1f MiB",
+              randomMs,
+              100000.0 / double(randomMs),
+              double(random->newBytes) / 1048576.0);
     }
 };
 
