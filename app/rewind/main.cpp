@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// rewind: the desktop application.
+// rewind: the desktop application. It never runs as root: everything
+// privileged goes through rewind-helper on the system bus.
+#include "HelperClient.h"
+#include "MainWindow.h"
 #include "rewind_version.h"
 
 #include <KAboutData>
 #include <KLocalizedString>
+#include <KNotification>
+#include <KStatusNotifierItem>
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QLabel>
-#include <QMainWindow>
+#include <QMenu>
+#include <QTimer>
 
 int main(int argc, char **argv)
 {
@@ -24,18 +29,30 @@ int main(int argc, char **argv)
                      KAboutLicense::GPL_V2);
     about.setDesktopFileName(QStringLiteral("org.rewind.Rewind"));
     KAboutData::setApplicationData(about);
+    QApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("document-revert")));
 
     QCommandLineParser parser;
     about.setupCommandLine(&parser);
     parser.process(app);
     about.processCommandLine(&parser);
 
-    QMainWindow window;
-    window.setWindowTitle(i18n("Rewind"));
-    auto placeholder = new QLabel(i18n("No sessions yet."), &window);
-    placeholder->setAlignment(Qt::AlignCenter);
-    window.setCentralWidget(placeholder);
-    window.resize(800, 500);
+    HelperClient client;
+    MainWindow window(&client);
+
+    // In the tray: what happened, and a snapshot a click away.
+    KStatusNotifierItem tray(QStringLiteral("rewind"));
+    tray.setIconByName(QStringLiteral("document-revert"));
+    tray.setTitle(i18n("Rewind"));
+    tray.setToolTip(QStringLiteral("document-revert"), i18n("Rewind"), i18n("Session snapshots"));
+    tray.setCategory(KStatusNotifierItem::ApplicationStatus);
+    tray.contextMenu()->addAction(window.snapshotAction());
+
+    QObject::connect(&window, &MainWindow::operationFinished, &window, [](const QString &event, const QString &text) {
+        KNotification::event(event, text, QStringLiteral("document-revert"));
+    });
+
     window.show();
+    tray.setAssociatedWindow(window.windowHandle());
+    QTimer::singleShot(0, &window, &MainWindow::refresh);
     return app.exec();
 }

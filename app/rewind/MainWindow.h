@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <QMainWindow>
+
+class HelperClient;
+class KMessageWidget;
+class QAction;
+class QLabel;
+class QListView;
+class QProgressBar;
+class SessionListModel;
+class TimelineModel;
+
+/// Rewind's window: the user's sessions on the left, the selected session's
+/// timeline of snapshots on the right, and what can be done with them.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    explicit MainWindow(HelperClient *client, QWidget *parent = nullptr);
+
+    QString currentSession() const;
+    qint64 currentSnapshot() const;
+    QAction *snapshotAction() const
+    {
+        return m_snapshotNow;
+    }
+
+public Q_SLOTS:
+    void refresh();
+    void snapshotNow();
+    void restoreSelected();
+    void restoreSelectedAsNew();
+    void deleteSelected();
+
+Q_SIGNALS:
+    /// A finished operation, for notifications: event is a rewind.notifyrc event id.
+    void operationFinished(const QString &event, const QString &text);
+
+private:
+    void setupActions();
+    void refreshTimeline();
+    void updateActions();
+    void showError(const QString &message);
+    void showProgress(int percent, const QString &stage);
+    void restore(bool asNew);
+
+    HelperClient *m_client;
+    SessionListModel *m_sessions;
+    TimelineModel *m_timeline;
+    QListView *m_sessionView;
+    QListView *m_timelineView;
+    KMessageWidget *m_message;
+    QProgressBar *m_progress;
+    QLabel *m_stage;
+    QAction *m_snapshotNow = nullptr;
+    QAction *m_restore = nullptr;
+    QAction *m_restoreAsNew = nullptr;
+    QAction *m_delete = nullptr;
+    QAction *m_refresh = nullptr;
+};
