@@ -5,6 +5,7 @@
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "UniqueFd.h"
+#include "VncScreenshot.h"
 
 #include <KLocalizedString>
 
@@ -221,6 +222,14 @@ Result<void> SessionManager::waitUntilReady(const SessionRecord &record, std::ch
                           details.isEmpty() ? QString() : QStringLiteral("\n") + details)};
     }
     return {};
+}
+
+Result<QImage> SessionManager::screenshot(const SessionRecord &record, std::chrono::milliseconds timeout) const
+{
+    const QStringList geometry = record.plan.value(QStringLiteral("geometry")).toString().split(QLatin1Char('x'));
+    const QSize expected = geometry.size() == 2 ? QSize(geometry[0].toInt(), geometry[1].toInt()) : QSize();
+    const auto gid = gid_t(record.plan.value(QStringLiteral("gid")).toInteger(0));
+    return VncScreenshot::grabInCell(record.initPid, vncSocketInCell, timeout, record.ownerUid, gid, expected);
 }
 
 Result<void> SessionManager::killCell(const SessionRecord &record)

@@ -7,6 +7,7 @@
 #include "SessionRecord.h"
 #include "SessionSpec.h"
 
+#include <QImage>
 #include <QList>
 
 #include <chrono>
@@ -63,6 +64,8 @@ public:
     static QString vncSocketPath(pid_t initPid);
     static QString cellPath(pid_t initPid, const QString &pathInCell);
     Result<void> waitUntilReady(const SessionRecord &record, std::chrono::milliseconds timeout) const;
+    /// A picture of the session's screen, taken with its owner's rights.
+    Result<QImage> screenshot(const SessionRecord &record, std::chrono::milliseconds timeout) const;
 
     QString cgroupPath(const QString &id) const;
     const RewindPaths &paths() const

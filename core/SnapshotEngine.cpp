@@ -147,7 +147,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
 
     QVariantMap metadata;
     // The picture is taken just before the freeze, so it shows what the snapshot holds.
-    auto screenshot = VncScreenshot::grabInCell(record->initPid, SessionManager::vncSocketInCell, screenshotTimeout);
+    auto screenshot = m_sessions.screenshot(*record, screenshotTimeout);
     if (screenshot) {
         if (auto written = writePng(staging->fd(), "screenshot.png", *screenshot); !written) {
             return written.error();

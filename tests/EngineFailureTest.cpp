@@ -320,6 +320,47 @@ private Q_SLOTS:
         QVERIFY(restores(earlier));
     }
 
+    void oneOperationAtATimePerSession()
+    {
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY(counterIn(session.initPid) > 0);
+        const QString cgroup = m_sessions->cgroupPath(session.id);
+
+        // Hold a snapshot in the middle: stop its rewindctl right after it froze the cell.
+        const int watch = ::inotify_init1(IN_CLOEXEC);
+        QVERIFY(::inotify_add_watch(watch, QFile::encodeName(cgroup + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY) >= 0);
+        auto closeWatch = qScopeGuard([&] {
+            ::close(watch);
+        });
+        QProcess first;
+        first.setProcessEnvironment(environment());
+        first.start(QStringLiteral(BUILD_BIN_DIR "/rewindctl"), {QStringLiteral("--json"), QStringLiteral("snapshot"), session.id});
+        QVERIFY(first.waitForStarted());
+        pollfd frozen{watch, POLLIN, 0};
+        QCOMPARE(::poll(&frozen, 1, 30000), 1);
+        ::kill(pid_t(first.processId()), SIGSTOP);
+        auto resume = qScopeGuard([&] {
+            ::kill(pid_t(first.processId()), SIGCONT);
+        });
+
+        // Another snapshot waits its turn; listing does not thaw a cell at work.
+        const Run second = rewindctl({QStringLiteral("snapshot"), session.id});
+        QCOMPARE(second.exitCode, 1);
+        QVERIFY2(second.err.contains("busy"), second.err.constData());
+        const Run list = rewindctl({QStringLiteral("list")});
+        QCOMPARE(list.exitCode, 0);
+        QVERIFY2(!list.err.contains("left frozen"), list.err.constData());
+        const auto requested = CgroupFreezer::isFreezeRequested(cgroup);
+        QVERIFY(requested.ok() && *requested);
+
+        ::kill(pid_t(first.processId()), SIGCONT);
+        QVERIFY(first.waitForFinished(60000));
+        QCOMPARE(first.exitCode(), 0);
+        QCOMPARE(snapshots().size(), 1);
+        QVERIFY(runsThawed(session.id));
+    }
+
     void fullDiskKeepsEverything()
     {
         // The store on a tmpfs that has room for one snapshot, and then not for another.

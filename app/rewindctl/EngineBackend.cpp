@@ -114,7 +114,7 @@ Result<QJsonValue> EngineBackend::screenshot(const QString &session, const QStri
     if (!record) {
         return record.error();
     }
-    auto image = VncScreenshot::grabInCell(record->initPid, SessionManager::vncSocketInCell, std::chrono::seconds(5));
+    auto image = m_sessions->screenshot(*record, std::chrono::seconds(5));
     if (!image) {
         return image.error();
     }
