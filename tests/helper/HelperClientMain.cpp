@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// rewind-helper-client: calls rewind-helper's actions through KAuth for the
+// helper tests, which run it as an unprivileged user inside an emulated
+// login session. Reads framed requests from stdin, answers each on stdout:
+//
+//   request:  QString action, QVariantMap arguments, qint32 timeoutMs,
+//             bool withStatus, QString cancelAtStage
+//   reply:    qint32 status (KAuth::Action::AuthStatus, -1 if not asked),
+//             qint32 error, QString errorText, QVariantMap data,
+//             QList<qint32> percents, QStringList stages
+//
+// Each message is a quint32 length and that many bytes of QDataStream.
+#include "HelperProtocol.h"
+
+#include <KAuth/Action>
+#include <KAuth/ExecuteJob>
+
+#include <QCoreApplication>
+#include <QDBusConnection>
+#include <QDBusMessage>
+#include <QDataStream>
+#include <QEventLoop>
+#include <QFile>
+#include <QTimer>
+
+#include <unistd.h>
+
+namespace
+{
+
+bool readFully(int fd, char *data, size_t size)
+{
+    while (size > 0) {
+        const ssize_t got = ::read(fd, data, size);
+        if (got <= 0) {
+            return false;
+        }
+        data += got;
+        size -= size_t(got);
+    }
+    return true;
+}
+
+bool writeFully(int fd, const char *data, size_t size)
+{
+    while (size > 0) {
+        const ssize_t written = ::write(fd, data, size);
+        if (written <= 0) {
+            return false;
+        }
+        data += written;
+        size -= size_t(written);
+    }
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    for (;;) {
+        quint32 length = 0;
+        if (!readFully(STDIN_FILENO, reinterpret_cast<char *>(&length), sizeof length)) {
+            return 0;
+        }
+        QByteArray request(qsizetype(length), Qt::Uninitialized);
+        if (!readFully(STDIN_FILENO, request.data(), length)) {
+            return 1;
+        }
+        QString actionName;
+        QVariantMap arguments;
+        qint32 timeoutMs = 0;
+        bool withStatus = false;
+        QString cancelAtStage;
+        QDataStream in(request);
+        in >> actionName >> arguments >> timeoutMs >> withStatus >> cancelAtStage;
+
+        // KAuth delivers every reply as a signal to every client and matches
+        // it by action name only: a reply to someone else's call of the same
+        // action that arrived meanwhile would complete this call. Take those
+        // in now, while no job waits for them.
+        QCoreApplication::sendPostedEvents();
+        QCoreApplication::processEvents(QEventLoop::AllEvents);
+
+        KAuth::Action action(HelperProtocol::actionName(actionName));
+        action.setHelperId(HelperProtocol::helperId);
+        action.setArguments(arguments);
+        action.setTimeout(timeoutMs);
+        const bool trace = qEnvironmentVariableIsSet("REWIND_TEST_CLIENT_TRACE");
+        if (trace) {
+            qInfo("client %d: %s", int(::getuid()), qPrintable(actionName));
+        }
+        const qint32 status = withStatus ? qint32(action.status()) : -1;
+        if (trace) {
+            qInfo("client %d: status %d", int(::getuid()), int(status));
+        }
+
+        qint32 error = 0;
+        QString errorText;
+        QVariantMap data;
+        QList<qint32> percents;
+        QStringList stages;
+        KAuth::ExecuteJob *job = action.execute();
+        job->setAutoDelete(false);
+        QEventLoop loop;
+        bool finished = false;
+        QObject::connect(job, &KJob::result, &loop, [&] {
+            finished = true;
+            loop.quit();
+        });
+        QObject::connect(job, &KJob::percentChanged, job, [&](KJob *, unsigned long percent) {
+            percents.append(qint32(percent));
+        });
+        QObject::connect(job, &KAuth::ExecuteJob::newData, job, [&](const QVariantMap &progress) {
+            const QString stage = progress.value(HelperProtocol::stageKey).toString();
+            stages.append(stage);
+            if (!cancelAtStage.isEmpty() && stage == cancelAtStage) {
+                // What ExecuteJob::kill() sends, without giving up on the reply.
+                QDBusConnection::systemBus().send(QDBusMessage::createMethodCall(HelperProtocol::helperId,
+                                                                                 QStringLiteral("/"),
+                                                                                 QStringLiteral("org.kde.kf6auth"),
+                                                                                 QStringLiteral("stopAction"))
+                                                  << action.name());
+            }
+        });
+        QTimer deadline;
+        deadline.setSingleShot(true);
+        QObject::connect(&deadline, &QTimer::timeout, &loop, &QEventLoop::quit);
+        deadline.start(timeoutMs);
+        job->start();
+        if (!finished) {
+            loop.exec();
+        }
+        if (finished) {
+            error = job->error();
+            errorText = job->errorText();
+            data = job->data();
+        } else {
+            error = -1000;
+            errorText = QStringLiteral("no answer within %1 ms").arg(timeoutMs);
+        }
+        delete job;
+        if (trace) {
+            qInfo("client %d: error %d %s", int(::getuid()), int(error), qPrintable(errorText.left(100)));
+        }
+
+        QByteArray reply;
+        QDataStream out(&reply, QIODevice::WriteOnly);
+        out << status << error << errorText << data << percents << stages;
+        const quint32 replyLength = quint32(reply.size());
+        if (!writeFully(STDOUT_FILENO, reinterpret_cast<const char *>(&replyLength), sizeof replyLength)
+            || !writeFully(STDOUT_FILENO, reply.constData(), reply.size())) {
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "HelperTestSupport.h"
+
+#include "HelperProtocol.h"
+#include "SnapshotStore.h"
+
+#include <QDataStream>
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace HelperTestEnvironment
+{
+QString cgroupRoot()
+{
+    return qEnvironmentVariable("REWIND_TEST_CGROUP_ROOT");
+}
+QString cellCgroupParent()
+{
+    return qEnvironmentVariable("REWIND_CGROUP_PARENT");
+}
+QString stateDirectory()
+{
+    return qEnvironmentVariable("REWIND_STATE_DIR");
+}
+QString policyFile()
+{
+    return qEnvironmentVariable("REWIND_TEST_POLICY");
+}
+QString clientProgram()
+{
+    return qEnvironmentVariable("REWIND_TEST_CLIENT");
+}
+QString workDirectory()
+{
+    return qEnvironmentVariable("REWIND_TEST_WORK");
+}
+QString whyUnavailable()
+{
+    if (cgroupRoot().isEmpty() || clientProgram().isEmpty()) {
+        return QStringLiteral("not started by tests/helper/with-system-bus (ctest does that)");
+    }
+    if (!QFile::exists(QStringLiteral("/run/dbus/system_bus_socket"))) {
+        return QStringLiteral("no system bus at /run/dbus/system_bus_socket");
+    }
+    return {};
+}
+} // namespace HelperTestEnvironment
+
+namespace
+{
+bool writeFile(const QString &path, const QByteArray &content)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(content) == content.size();
+}
+
+QByteArray frame(const QByteArray &payload)
+{
+    const quint32 length = quint32(payload.size());
+    return QByteArray(reinterpret_cast<const char *>(&length), sizeof length) + payload;
+}
+} // namespace
+
+EmulatedLogin::EmulatedLogin(const TestUser &user, const QString &id, bool active)
+    : m_user(user)
+    , m_id(id)
+    , m_active(active)
+{
+    const QString scope = HelperTestEnvironment::cgroupRoot() + QStringLiteral("/user.slice/user-%1.slice/session-%2.scope").arg(user.uid).arg(id);
+    if (!QDir().mkpath(scope)) {
+        return;
+    }
+    m_scope = scope;
+    write();
+}
+
+EmulatedLogin::~EmulatedLogin()
+{
+    QFile::remove(QStringLiteral("/run/systemd/sessions/") + m_id);
+    QFile::remove(QStringLiteral("/run/systemd/users/%1").arg(m_user.uid));
+    if (!m_scope.isEmpty()) {
+        QDir().rmdir(m_scope); // the slices go with the test's cgroup
+    }
+}
+
+void EmulatedLogin::setActive(bool active)
+{
+    m_active = active;
+    write();
+}
+
+void EmulatedLogin::write()
+{
+    // What logind writes and libsystemd's sd_session_*() and sd_uid_get_state() read.
+    writeFile(QStringLiteral("/run/systemd/sessions/") + m_id,
+              QStringLiteral("UID=%1\nUSER=%2\nACTIVE=%3\nSTATE=%4\nREMOTE=0\nSEAT=seat0\nTYPE=x11\nCLASS=user\n")
+                  .arg(m_user.uid)
+                  .arg(m_user.name, m_active ? QStringLiteral("1") : QStringLiteral("0"), m_active ? QStringLiteral("active") : QStringLiteral("online"))
+                  .toUtf8());
+    writeFile(QStringLiteral("/run/systemd/users/%1").arg(m_user.uid),
+              QStringLiteral("NAME=%1\nSTATE=%2\nSESSIONS=%3\nONLINE_SESSIONS=%3\nACTIVE_SESSIONS=%4\n")
+                  .arg(m_user.name, m_active ? QStringLiteral("active") : QStringLiteral("online"), m_id, m_active ? m_id : QString())
+                  .toUtf8());
+}
+
+QJsonValue HelperReply::json() const
+{
+    const QJsonDocument document = QJsonDocument::fromJson(data.value(HelperProtocol::jsonKey).toString().toUtf8());
+    return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
+}
+
+HelperClient::HelperClient(const TestUser &user, const EmulatedLogin *login)
+    : m_process(std::make_unique<QProcess>())
+{
+    const QByteArray procs = login ? QFile::encodeName(login->scope() + QStringLiteral("/cgroup.procs")) : QByteArray();
+    const uid_t uid = user.uid;
+    m_process->setChildProcessModifier([procs, uid] {
+        // In the child, before exec: into the session's scope, then become the user.
+        if (!procs.isEmpty()) {
+            const int fd = ::open(procs.constData(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "0", 1) != 1) {
+                ::_exit(126);
+            }
+            ::close(fd);
+        }
+        if (uid != 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)) {
+            ::_exit(126);
+        }
+    });
+    QProcessEnvironment environment;
+    environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+    environment.insert(QStringLiteral("HOME"), uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
+    environment.insert(QStringLiteral("USER"), user.name);
+    environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    for (const char *name : {"QT_LOGGING_RULES", "REWIND_TEST_CLIENT_TRACE"}) {
+        if (qEnvironmentVariableIsSet(name)) {
+            environment.insert(QString::fromLatin1(name), qEnvironmentVariable(name));
+        }
+    }
+    m_process->setProcessEnvironment(environment);
+    m_process->setWorkingDirectory(QStringLiteral("/"));
+    m_process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_process->start(HelperTestEnvironment::clientProgram(), {});
+    if (!m_process->waitForStarted()) {
+        m_startError = m_process->errorString();
+    }
+}
+
+HelperClient::~HelperClient()
+{
+    if (m_process->state() != QProcess::NotRunning) {
+        m_process->closeWriteChannel();
+        if (!m_process->waitForFinished(10000)) {
+            kill();
+        }
+    }
+}
+
+bool HelperClient::isRunning() const
+{
+    return m_process->state() == QProcess::Running;
+}
+
+pid_t HelperClient::pid() const
+{
+    return pid_t(m_process->processId());
+}
+
+bool HelperClient::send(const HelperRequest &request)
+{
+    QByteArray payload;
+    QDataStream out(&payload, QIODevice::WriteOnly);
+    out << request.action << request.arguments << qint32(request.timeoutMs) << request.withStatus << request.cancelAtStage;
+    const QByteArray framed = frame(payload);
+    if (m_process->write(framed) != framed.size()) {
+        return false;
+    }
+    while (m_process->bytesToWrite() > 0) {
+        if (!m_process->waitForBytesWritten(30000)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+HelperReply HelperClient::receive(int timeoutMs)
+{
+    HelperReply reply;
+    reply.error = -2000;
+    QDeadlineTimer deadline(timeoutMs);
+    const auto waitFor = [&](qint64 bytes) {
+        while (m_process->bytesAvailable() < bytes) {
+            if (m_process->state() != QProcess::Running || deadline.hasExpired()) {
+                return m_process->bytesAvailable() >= bytes;
+            }
+            m_process->waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
+        }
+        return true;
+    };
+    quint32 length = 0;
+    if (!waitFor(sizeof length)) {
+        reply.errorText = QStringLiteral("the client gave no answer");
+        return reply;
+    }
+    m_process->read(reinterpret_cast<char *>(&length), sizeof length);
+    if (!waitFor(length)) {
+        reply.errorText = QStringLiteral("the client's answer was cut off");
+        return reply;
+    }
+    const QByteArray payload = m_process->read(length);
+    QDataStream in(payload);
+    qint32 status = 0;
+    qint32 error = 0;
+    in >> status >> error >> reply.errorText >> reply.data >> reply.percents >> reply.stages;
+    reply.status = status;
+    reply.error = error;
+    return reply;
+}
+
+HelperReply HelperClient::call(const HelperRequest &request)
+{
+    if (!send(request)) {
+        HelperReply reply;
+        reply.error = -2000;
+        reply.errorText = QStringLiteral("could not send the request to the client");
+        return reply;
+    }
+    return receive(request.timeoutMs + 30000);
+}
+
+void HelperClient::kill()
+{
+    if (m_process->state() != QProcess::NotRunning) {
+        ::kill(pid(), SIGKILL);
+        m_process->waitForFinished(10000);
+    }
+}
+
+namespace
+{
+long counterValue(pid_t initPid)
+{
+    QFile file(QStringLiteral("/proc/%1/root/tmp/counter").arg(initPid));
+    if (!file.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    bool ok = false;
+    const long value = file.readAll().trimmed().toLong(&ok);
+    return ok ? value : -1;
+}
+} // namespace
+
+bool waitUntilCounting(pid_t initPid, int timeoutMs)
+{
+    // The counter writes a file inside the cell; no notification reaches here, so this polls.
+    const long first = counterValue(initPid);
+    return QTest::qWaitFor(
+        [&] {
+            const long now = counterValue(initPid);
+            return now >= 0 && now > first;
+        },
+        timeoutMs);
+}
+
+bool canDumpUserSessions(QString *why)
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly)) {
+        return false;
+    }
+    const QList<QByteArray> lines = status.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("CapEff:")) {
+            const quint64 capabilities = line.mid(7).trimmed().toULongLong(nullptr, 16);
+            const bool has = capabilities & (quint64(1) << CAP_SYS_RESOURCE);
+            if (!has && why) {
+                *why = QStringLiteral(
+                    "root here lacks CAP_SYS_RESOURCE (not in the bounding set), so CRIU cannot read the resource limits "
+                    "of a session that runs as its owner and every snapshot of a user's session fails");
+            }
+            return has;
+        }
+    }
+    return false;
+}
+
+qint64 snapshotOf(HelperClient &client, const QString &session, uid_t owner)
+{
+    const HelperReply taken = client.call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
+    if (taken.ok()) {
+        return taken.json().toObject().value(QStringLiteral("id")).toInteger();
+    }
+    QString why;
+    if (canDumpUserSessions(&why)) {
+        qWarning("snapshot of %s: %s", qPrintable(session), qPrintable(taken.errorText));
+        return 0;
+    }
+    qInfo("%s: the snapshot of %s is a catalog entry made by the test", qPrintable(why), qPrintable(session));
+    auto store = Rewind::SnapshotStore::open(HelperTestEnvironment::stateDirectory() + QStringLiteral("/store"));
+    QTemporaryDir staging(HelperTestEnvironment::stateDirectory() + QStringLiteral("/test-staging-XXXXXX"));
+    if (!store || !staging.isValid()) {
+        return 0;
+    }
+    QFile file(staging.filePath(QStringLiteral("placeholder")));
+    if (!file.open(QIODevice::WriteOnly) || file.write("not a process image\n") < 0) {
+        return 0;
+    }
+    file.close();
+    const int fd = ::open(QFile::encodeName(staging.path()).constData(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    auto info = (*store)->commit(session,
+                                 fd,
+                                 QStringLiteral("made by the test"),
+                                 Rewind::SnapshotTrigger::Manual,
+                                 {{QStringLiteral("owner"), qint64(owner)}, {QStringLiteral("spec"), QStringLiteral("counting")}});
+    ::close(fd);
+    return info ? info->id : 0;
+}
+
+QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments)
+{
+    const HelperReply reply = client.call(HelperRequest::of(action, arguments));
+    if (!reply.ok()) {
+        qWarning("%s failed: %s", qPrintable(action), qPrintable(reply.errorText));
+    }
+    return reply.json().toArray();
+}
