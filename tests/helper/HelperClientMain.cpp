@@ -54,6 +54,24 @@ bool writeFully(int fd, const char *data, size_t size)
     return true;
 }
 
+/// KAuth delivers every reply as a signal to every client and matches it by
+/// action name only, and a helper still finishing one call answers the next
+/// with a "busy" the client never sees. A call the helper's main thread
+/// answers, made before and after each action, orders things: the helper is
+/// past its previous action, and every signal it sent before has reached
+/// this client and is taken in here, while no job waits for it.
+void settle()
+{
+    QDBusConnection::systemBus().call(QDBusMessage::createMethodCall(HelperProtocol::helperId,
+                                                                     QStringLiteral("/"),
+                                                                     QStringLiteral("org.freedesktop.DBus.Introspectable"),
+                                                                     QStringLiteral("Introspect")),
+                                      QDBus::Block,
+                                      60000);
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::processEvents(QEventLoop::AllEvents);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -76,12 +94,7 @@ int main(int argc, char **argv)
         QDataStream in(request);
         in >> actionName >> arguments >> timeoutMs >> withStatus >> cancelAtStage;
 
-        // KAuth delivers every reply as a signal to every client and matches
-        // it by action name only: a reply to someone else's call of the same
-        // action that arrived meanwhile would complete this call. Take those
-        // in now, while no job waits for them.
-        QCoreApplication::sendPostedEvents();
-        QCoreApplication::processEvents(QEventLoop::AllEvents);
+        settle();
 
         KAuth::Action action(HelperProtocol::actionName(actionName));
         action.setHelperId(HelperProtocol::helperId);
@@ -141,6 +154,7 @@ int main(int argc, char **argv)
             errorText = QStringLiteral("no answer within %1 ms").arg(timeoutMs);
         }
         delete job;
+        settle();
         if (trace) {
             qInfo("client %d: error %d %s", int(::getuid()), int(error), qPrintable(errorText.left(100)));
         }
