@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// rewindctl run by a user goes through the helper and keeps its output and
+// exit codes: JSON of the same shape as root's, 1 with a message when the
+// operation fails or polkit refuses, 2 for a wrong command line.
+#include "HelperTestSupport.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
+
+namespace
+{
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringList &arguments)
+{
+    QProcess process;
+    const QByteArray procs = login ? QFile::encodeName(login->scope() + QStringLiteral("/cgroup.procs")) : QByteArray();
+    const uid_t uid = user.uid;
+    process.setChildProcessModifier([procs, uid] {
+        if (!procs.isEmpty()) {
+            const int fd = ::open(procs.constData(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "0", 1) != 1) {
+                ::_exit(126);
+            }
+            ::close(fd);
+        }
+        if (uid != 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)) {
+            ::_exit(126);
+        }
+    });
+    // Root's rewindctl runs on the engine with the helper's state; a user's has no REWIND_* of its own.
+    QProcessEnvironment environment = uid == 0 ? QProcessEnvironment::systemEnvironment() : QProcessEnvironment();
+    environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+    environment.insert(QStringLiteral("HOME"), uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
+    environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    process.setProcessEnvironment(environment);
+    process.setWorkingDirectory(QStringLiteral("/"));
+    process.start(QFileInfo(HelperTestEnvironment::clientProgram()).absolutePath() + QStringLiteral("/rewindctl"), arguments);
+    process.waitForFinished(180000);
+    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -9, process.readAllStandardOutput(), process.readAllStandardError()};
+}
+
+QStringList keysOf(const QByteArray &json)
+{
+    const QJsonDocument document = QJsonDocument::fromJson(json);
+    const QJsonObject object = document.isArray() ? document.array().first().toObject() : document.object();
+    return object.keys();
+}
+
+} // namespace
+
+class HelperRewindctlTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<EmulatedLogin> m_login;
+    QString m_session;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (const QString why = HelperTestEnvironment::whyUnavailable(); !why.isEmpty()) {
+            QSKIP(qPrintable(why));
+        }
+        m_login = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("ctl1"), true);
+        QVERIFY(m_login->valid());
+    }
+
+    void cleanupTestCase()
+    {
+        if (!m_session.isEmpty()) {
+            (void)rewindctl(TestUser::root(), nullptr, {QStringLiteral("session"), QStringLiteral("stop"), m_session});
+        }
+    }
+
+    void sameCommandsThroughTheHelper()
+    {
+        const TestUser user = TestUser::owner();
+        const Run started =
+            rewindctl(user, m_login.get(), {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("start"), QStringLiteral("counting")});
+        QVERIFY2(started.exitCode == 0, started.err.constData());
+        const QJsonObject session = QJsonDocument::fromJson(started.out).object();
+        m_session = session.value(QStringLiteral("id")).toString();
+        QCOMPARE(session.value(QStringLiteral("owner")).toInteger(), qint64(user.uid));
+        QVERIFY(waitUntilCounting(pid_t(session.value(QStringLiteral("pid")).toInteger())));
+
+        // The user's list and root's (on the engine) have the same shape; the user's has only their session.
+        const Run mine = rewindctl(user, m_login.get(), {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("list")});
+        QCOMPARE(mine.exitCode, 0);
+        QCOMPARE(QJsonDocument::fromJson(mine.out).array().size(), 1);
+        const Run roots = rewindctl(TestUser::root(), nullptr, {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("list")});
+        QCOMPARE(roots.exitCode, 0);
+        QCOMPARE(keysOf(mine.out), keysOf(roots.out));
+
+        const Run text = rewindctl(user, m_login.get(), {QStringLiteral("session"), QStringLiteral("list")});
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains(m_session.toUtf8()) && text.out.contains("running"), text.out.constData());
+
+        const Run scan = rewindctl(user, m_login.get(), {QStringLiteral("session"), QStringLiteral("scan"), m_session});
+        QVERIFY2(scan.exitCode == 0 && scan.out.contains("can be snapshotted"), scan.out + scan.err);
+    }
+
+    void failuresKeepTheirExitCodes_data()
+    {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("unknown session") << QStringList{QStringLiteral("snapshot"), QStringLiteral("nosuch-1")} << 1 << QStringLiteral("nosuch-1");
+        QTest::newRow("malformed session") << QStringList{QStringLiteral("snapshot"), QStringLiteral("../x")} << 1 << QStringLiteral("not a session id");
+        QTest::newRow("spec path") << QStringList{QStringLiteral("session"), QStringLiteral("start"), QStringLiteral("../../etc/passwd")} << 1
+                                   << QStringLiteral("spec");
+        QTest::newRow("malformed snapshot") << QStringList{QStringLiteral("restore"), QStringLiteral("12abc")} << 1 << QStringLiteral("not a snapshot id");
+        QTest::newRow("administrator only") << QStringList{QStringLiteral("verify")} << 1 << QStringLiteral("not allowed");
+        QTest::newRow("own password, no agent") << QStringList{QStringLiteral("delete"), QStringLiteral("1")} << 1 << QStringLiteral("not allowed");
+        QTest::newRow("needs root") << QStringList{QStringLiteral("session"), QStringLiteral("ps"), QStringLiteral("x")} << 1 << QStringLiteral("root");
+        QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")} << 2 << QStringLiteral("usage");
+    }
+
+    void failuresKeepTheirExitCodes()
+    {
+        QFETCH(QStringList, arguments);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        const Run run = rewindctl(TestUser::owner(), m_login.get(), arguments);
+        QCOMPARE(run.exitCode, exitCode);
+        QVERIFY2(QString::fromUtf8(run.err).contains(message), run.err.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(HelperRewindctlTest)
+#include "HelperRewindctlTest.moc"
