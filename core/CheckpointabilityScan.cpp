@@ -131,7 +131,7 @@ Result<QList<pid_t>> cellProcesses(pid_t init)
 {
     const ino_t cellNamespace = namespaceInode(procPath(init, "ns/pid"));
     if (cellNamespace == 0) {
-        return Error{i18n("The session's first process (pid %1) is not running: %2", init, systemError())};
+        return Error{i18n("The session's first process (pid %1) is not running: %2", QString::number(init), systemError())};
     }
     // A cell has a pid namespace of its own; if it does not, only descendants count.
     const bool ownNamespace = cellNamespace != namespaceInode(QStringLiteral("/proc/self/ns/pid"));
@@ -410,9 +410,9 @@ private:
                 i18n("%1 (pid %2) is being traced by %3 (pid %4), for example a debugger; a snapshot needs to trace it itself. Detach the debugger "
                      "first.",
                      process.name,
-                     process.pid,
+                     QString::number(process.pid),
                      processName(tracer),
-                     tracer));
+                     QString::number(tracer)));
         }
 
         QSet<QString> devicesSeen;
@@ -434,7 +434,7 @@ private:
                     target,
                     i18n("%1 (pid %2) uses %3 (%4), which a snapshot cannot save. Close the program before taking a snapshot.",
                          process.name,
-                         process.pid,
+                         QString::number(process.pid),
                          kernelObject,
                          target));
                 continue;
@@ -471,7 +471,7 @@ private:
             path,
             i18n("%1 (pid %2) is using %3 (%4); a snapshot cannot save or restore the state of a device. Close the program before taking a snapshot.",
                  process.name,
-                 process.pid,
+                 QString::number(process.pid),
                  device,
                  path));
     }
@@ -535,14 +535,14 @@ private:
                     i18n("%1 (pid %2) is connected to a program outside the session through an unnamed socket; a snapshot cannot take that connection "
                          "along. Close the program or run it inside the session.",
                          process.name,
-                         process.pid));
+                         QString::number(process.pid)));
                 continue;
             }
             add(process,
                 path,
                 i18n("%1 (pid %2) is connected to %3 (%4); a snapshot cannot take that connection along. Close the program or run it inside the session.",
                      process.name,
-                     process.pid,
+                     QString::number(process.pid),
                      peerDescription(path),
                      path));
         }

@@ -57,7 +57,7 @@ Result<QList<MountEntry>> MountTable::read(pid_t pid)
 {
     QFile file(QStringLiteral("/proc/%1/mountinfo").arg(pid));
     if (!file.open(QIODevice::ReadOnly)) {
-        return Error{i18n("Cannot read the mounts of process %1: %2", pid, file.errorString())};
+        return Error{i18n("Cannot read the mounts of process %1: %2", QString::number(pid), file.errorString())};
     }
     return parse(file.readAll());
 }

@@ -289,7 +289,7 @@ Result<QImage> VncScreenshot::grabInCell(pid_t initPid, const QString &pathInCel
     const QByteArray root = "/proc/" + QByteArray::number(initPid) + "/root";
     UniqueFd rootFd(pidfd ? ::open(root.constData(), O_PATH | O_DIRECTORY | O_CLOEXEC) : -1);
     if (!pidfd || !rootFd || ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) {
-        return Error{i18n("The session's cell (process %1) is not running.", initPid)};
+        return Error{i18n("The session's cell (process %1) is not running.", QString::number(initPid))};
     }
     auto socketFile = openSocketPath(pathInCell, rootFd.get());
     if (!socketFile) {
