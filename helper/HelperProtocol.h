@@ -29,6 +29,10 @@ inline const QString restore = QStringLiteral("restore");
 inline const QString remove = QStringLiteral("deletesnapshot");
 inline const QString setLabel = QStringLiteral("setlabel");
 inline const QString setPinned = QStringLiteral("setpinned");
+/// The picture of the screen a snapshot was taken of, small: {"id", "png" (base64)}.
+inline const QString thumbnail = QStringLiteral("thumbnail");
+/// A scheduled snapshot if one is due, then retention: {"taken" (snapshot or null), "pruned", "nextDue"}.
+inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
 inline const QString collectGarbage = QStringLiteral("gc");
 inline const QString administer = QStringLiteral("administer");

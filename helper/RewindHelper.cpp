@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "RewindHelper.h"
 
+#include "AutosaveSchedule.h"
+#include "RetentionPolicy.h"
+
 #include "CheckpointabilityScan.h"
 #include "CriuCheckpointer.h"
 #include "HelperProtocol.h"
@@ -38,6 +41,8 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::remove, HelperArguments::Snapshot, 0},
     {HelperProtocol::setLabel, HelperArguments::Snapshot | HelperArguments::Label, 0},
     {HelperProtocol::setPinned, HelperArguments::Snapshot | HelperArguments::Pinned, 0},
+    {HelperProtocol::thumbnail, HelperArguments::Snapshot, 0},
+    {HelperProtocol::autosave, HelperArguments::Session, 0},
     {HelperProtocol::verify, 0, 0},
     {HelperProtocol::collectGarbage, 0, 0},
 };
@@ -181,6 +186,16 @@ ActionReply RewindHelper::setlabel(const QVariantMap &arguments)
 ActionReply RewindHelper::setpinned(const QVariantMap &arguments)
 {
     return run(HelperProtocol::setPinned, arguments, false);
+}
+
+ActionReply RewindHelper::thumbnail(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::thumbnail, arguments, false);
+}
+
+ActionReply RewindHelper::autosave(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::autosave, arguments, false);
 }
 
 ActionReply RewindHelper::verify(const QVariantMap &arguments)
@@ -335,6 +350,22 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             auto obstacles = CheckpointabilityScan::scan(record->initPid);
             return obstacles ? success(JsonViews::obstacles(*obstacles)) : failure(obstacles.error());
         }
+        if (action == HelperProtocol::autosave) {
+            // The system's schedule and retention; the caller chooses neither.
+            auto outcome = m_engine->autosave(arguments.session, AutosaveSchedule(), RetentionPolicy(), reportProgress);
+            if (!outcome) {
+                return failure(outcome.error());
+            }
+            QJsonArray pruned;
+            for (qint64 id : outcome->pruned) {
+                pruned.append(id);
+            }
+            return success(QJsonObject{
+                {QStringLiteral("taken"), outcome->taken ? QJsonValue(JsonViews::snapshot(*outcome->taken)) : QJsonValue()},
+                {QStringLiteral("pruned"), pruned},
+                {QStringLiteral("nextDue"), outcome->nextDue.toString(Qt::ISODate)},
+            });
+        }
         if (action == HelperProtocol::snapshot) {
             auto info = m_engine->snapshot(arguments.session, arguments.label.value_or(QString()), SnapshotTrigger::Manual, reportProgress);
             return info ? success(JsonViews::snapshot(*info)) : failure(info.error());
@@ -344,6 +375,13 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
     if (arguments.snapshot > 0) {
         if (auto refused = refuseSnapshot(arguments.snapshot, caller)) {
             return *refused;
+        }
+        if (action == HelperProtocol::thumbnail) {
+            auto png = m_store->readFile(arguments.snapshot, QStringLiteral("thumbnail.png"));
+            if (!png) {
+                return failure(png.error());
+            }
+            return success(QJsonObject{{QStringLiteral("id"), arguments.snapshot}, {QStringLiteral("png"), QString::fromLatin1(png->toBase64())}});
         }
         if (action == HelperProtocol::restore) {
             auto chosen = m_store->snapshot(arguments.snapshot);

@@ -47,6 +47,8 @@ public Q_SLOTS:
     KAuth::ActionReply deletesnapshot(const QVariantMap &arguments);
     KAuth::ActionReply setlabel(const QVariantMap &arguments);
     KAuth::ActionReply setpinned(const QVariantMap &arguments);
+    KAuth::ActionReply thumbnail(const QVariantMap &arguments);
+    KAuth::ActionReply autosave(const QVariantMap &arguments);
     KAuth::ActionReply verify(const QVariantMap &arguments);
     KAuth::ActionReply gc(const QVariantMap &arguments);
     /// Any of the session and snapshot actions ("operation") on anyone's sessions.

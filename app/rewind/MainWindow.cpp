@@ -11,6 +11,7 @@
 
 #include <QAction>
 #include <QHBoxLayout>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
@@ -86,6 +87,13 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     poll->setInterval(10000);
     connect(poll, &QTimer::timeout, this, &MainWindow::refresh);
     poll->start();
+
+    // Autosave: the helper decides whether a snapshot is due (its schedule
+    // and retention); asking once a minute is enough and never prompts.
+    auto autosaveTimer = new QTimer(this);
+    autosaveTimer->setInterval(60000);
+    connect(autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
+    autosaveTimer->start();
 
     updateActions();
     resize(1000, 640);
@@ -194,7 +202,45 @@ void MainWindow::refreshTimeline()
         }
         m_timeline->setSnapshots(answer->toArray());
         updateActions();
+        fetchThumbnails();
     });
+}
+
+void MainWindow::fetchThumbnails()
+{
+    const auto missing = m_timeline->withoutThumbnail();
+    for (qint64 id : missing) {
+        m_client->call(HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, id}}, [this, id](const Result<QJsonValue> &answer) {
+            if (!answer) {
+                return; // an older snapshot without a picture: the entry stays without one
+            }
+            const QByteArray png = QByteArray::fromBase64(answer->toObject().value(QStringLiteral("png")).toString().toLatin1());
+            const QImage image = QImage::fromData(png, "PNG");
+            if (!image.isNull()) {
+                m_timeline->setThumbnail(id, image);
+            }
+        });
+    }
+}
+
+void MainWindow::autosave()
+{
+    for (int row = 0; row < m_sessions->rowCount(); ++row) {
+        const QModelIndex index = m_sessions->index(row);
+        if (index.data(SessionListModel::StateRole).toString() != QLatin1String("running")) {
+            continue;
+        }
+        const QString session = index.data(SessionListModel::IdRole).toString();
+        m_client->call(HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}, [this, session](const Result<QJsonValue> &answer) {
+            if (!answer) {
+                Q_EMIT operationFinished(QStringLiteral("snapshotFailed"), i18n("The automatic snapshot of %1 failed: %2", session, answer.errorMessage()));
+                return;
+            }
+            if (answer->toObject().value(QStringLiteral("taken")).isObject() && session == currentSession()) {
+                refreshTimeline();
+            }
+        });
+    }
 }
 
 void MainWindow::snapshotNow()

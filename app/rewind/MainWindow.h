@@ -42,6 +42,8 @@ Q_SIGNALS:
 private:
     void setupActions();
     void refreshTimeline();
+    void fetchThumbnails();
+    void autosave();
     void updateActions();
     void showError(const QString &message);
     void showProgress(int percent, const QString &stage);

@@ -162,6 +162,17 @@ void TimelineModel::setThumbnail(qint64 snapshotId, const QImage &thumbnail)
     Q_EMIT dataChanged(index(row), index(row), {Qt::DecorationRole});
 }
 
+QList<qint64> TimelineModel::withoutThumbnail() const
+{
+    QList<qint64> ids;
+    for (const Snapshot &snapshot : m_snapshots) {
+        if (!m_thumbnails.contains(snapshot.id)) {
+            ids.append(snapshot.id);
+        }
+    }
+    return ids;
+}
+
 int TimelineModel::rowOf(qint64 snapshotId) const
 {
     for (int row = 0; row < m_snapshots.size(); ++row) {

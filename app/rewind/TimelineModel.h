@@ -38,6 +38,8 @@ public:
     void setSnapshots(const QJsonArray &snapshots);
     /// The picture of the screen shown for a snapshot.
     void setThumbnail(qint64 snapshotId, const QImage &thumbnail);
+    /// Snapshots on the timeline whose picture has not arrived yet.
+    QList<qint64> withoutThumbnail() const;
     /// The row of a snapshot, -1 if it is not on the timeline.
     int rowOf(qint64 snapshotId) const;
     qint64 idAt(int row) const;

@@ -206,6 +206,8 @@ private Q_SLOTS:
                                   HelperProtocol::remove,
                                   HelperProtocol::setLabel,
                                   HelperProtocol::setPinned,
+                                  HelperProtocol::thumbnail,
+                                  HelperProtocol::autosave,
                                   HelperProtocol::verify,
                                   HelperProtocol::collectGarbage,
                                   HelperProtocol::administer};
@@ -225,7 +227,9 @@ private Q_SLOTS:
                                       HelperProtocol::scan,
                                       HelperProtocol::snapshot,
                                       HelperProtocol::setLabel,
-                                      HelperProtocol::setPinned}) {
+                                      HelperProtocol::setPinned,
+                                      HelperProtocol::thumbnail,
+                                      HelperProtocol::autosave}) {
             QCOMPARE(active(action), QStringLiteral("yes"));
         }
         QCOMPARE(active(HelperProtocol::restore), QStringLiteral("auth_self_keep"));
@@ -260,6 +264,8 @@ private Q_SLOTS:
                 {HelperProtocol::remove, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
                 {HelperProtocol::setLabel, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::labelKey, QStringLiteral("relabelled")}}},
                 {HelperProtocol::setPinned, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, true}}},
+                {HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
+                {HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::verify, {}},
                 {HelperProtocol::collectGarbage, {}},
                 {HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("listsnapshots")}}},

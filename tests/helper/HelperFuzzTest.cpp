@@ -54,6 +54,12 @@ QStringList keysOf(const QString &action)
     if (action == HelperProtocol::setPinned) {
         return {HelperProtocol::snapshotKey, HelperProtocol::pinnedKey};
     }
+    if (action == HelperProtocol::thumbnail) {
+        return {HelperProtocol::snapshotKey};
+    }
+    if (action == HelperProtocol::autosave) {
+        return {HelperProtocol::sessionKey};
+    }
     if (action == HelperProtocol::administer) {
         return {HelperProtocol::operationKey, HelperProtocol::sessionKey, HelperProtocol::snapshotKey, HelperProtocol::labelKey, HelperProtocol::pinnedKey};
     }
@@ -303,6 +309,8 @@ private Q_SLOTS:
                                   HelperProtocol::remove,
                                   HelperProtocol::setLabel,
                                   HelperProtocol::setPinned,
+                                  HelperProtocol::thumbnail,
+                                  HelperProtocol::autosave,
                                   HelperProtocol::verify,
                                   HelperProtocol::collectGarbage,
                                   HelperProtocol::administer};

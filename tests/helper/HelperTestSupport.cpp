@@ -8,6 +8,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
+#include <QImage>
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QTest>
@@ -317,6 +318,12 @@ qint64 snapshotOf(HelperClient &client, const QString &session, uid_t owner)
         return 0;
     }
     file.close();
+    // A picture, as a real snapshot has.
+    QImage thumbnail(320, 200, QImage::Format_RGB32);
+    thumbnail.fill(Qt::darkCyan);
+    if (!thumbnail.save(staging.filePath(QStringLiteral("thumbnail.png")), "PNG")) {
+        return 0;
+    }
     const int fd = ::open(QFile::encodeName(staging.path()).constData(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     auto info = (*store)->commit(session,
                                  fd,

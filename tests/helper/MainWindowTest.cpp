@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The real window, driven as a user would (as root here, whose own session
+// CRIU can dump on this machine), against the real helper on a private system
+// bus with the real polkitd (see with-system-bus): sessions appear, "Snapshot
+// Now" adds to the timeline, "Open as New Session" branches.
+#include "MainWindow.h"
+#include "HelperClient.h"
+#include "HelperProtocol.h"
+#include "SessionListModel.h"
+#include "TimelineModel.h"
+
+#include <QAction>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QListView>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace Rewind;
+
+class MainWindowTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    HelperClient m_client;
+    QStringList m_sessions;
+
+    /// Calls the helper and waits for its answer.
+    Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
+    {
+        std::optional<Result<QJsonValue>> answer;
+        m_client.call(action, arguments, [&](const Result<QJsonValue> &result) {
+            answer = result;
+        });
+        if (!QTest::qWaitFor(
+                [&] {
+                    return answer.has_value();
+                },
+                120000)) {
+            return Error{QStringLiteral("no answer from the helper")};
+        }
+        return *answer;
+    }
+
+    static QListView *view(MainWindow &window, const char *name)
+    {
+        return window.findChild<QListView *>(QLatin1String(name));
+    }
+
+    static QAction *action(MainWindow &window, const QString &text)
+    {
+        const auto actions = window.findChildren<QAction *>();
+        for (QAction *candidate : actions) {
+            if (candidate->text().remove(QLatin1Char('&')) == text) {
+                return candidate;
+            }
+        }
+        return nullptr;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        auto started = call(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}});
+        QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
+        m_sessions.append(started->toObject().value(QStringLiteral("id")).toString());
+    }
+
+    void cleanupTestCase()
+    {
+        for (const QString &session : std::as_const(m_sessions)) {
+            (void)call(HelperProtocol::stopSession, {{HelperProtocol::sessionKey, session}});
+        }
+    }
+
+    void snapshotAndBranchFromTheWindow()
+    {
+        MainWindow window(&m_client);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy finished(&window, &MainWindow::operationFinished);
+        QListView *sessions = view(window, "sessions");
+        QListView *timeline = view(window, "timeline");
+        QVERIFY(sessions && timeline);
+
+        window.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(sessions->model()->rowCount(), 1, 30000);
+        QTRY_COMPARE(window.currentSession(), m_sessions.first());
+        QTRY_COMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
+        QCOMPARE(timeline->model()->rowCount(), 0);
+
+        // Every action has a shortcut, for the keyboard.
+        const QStringList texts = {QStringLiteral("Snapshot Now"),
+                                   QStringLiteral("Go Back to This Point"),
+                                   QStringLiteral("Open as New Session"),
+                                   QStringLiteral("Delete Snapshot"),
+                                   QStringLiteral("Refresh")};
+        for (const QString &text : texts) {
+            QAction *found = action(window, text);
+            QVERIFY2(found, qPrintable(text));
+            QVERIFY2(!found->shortcut().isEmpty(), qPrintable(text));
+        }
+
+        // Snapshot Now, from the keyboard.
+        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QTRY_VERIFY(snapshot->isEnabled());
+        QTest::keyClick(&window, Qt::Key_S, Qt::ControlModifier);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("snapshotTaken"));
+        QTRY_COMPARE_WITH_TIMEOUT(timeline->model()->rowCount(), 1, 30000);
+        QVERIFY(timeline->model()->index(0, 0).data(TimelineModel::IdRole).toLongLong() > 0);
+        // With the picture of the screen at that moment.
+        QTRY_VERIFY_WITH_TIMEOUT(!timeline->model()->index(0, 0).data(Qt::DecorationRole).value<QImage>().isNull(), 30000);
+        QCOMPARE(timeline->model()->index(0, 0).data(Qt::DecorationRole).value<QImage>().width(), 320);
+
+        // Branch: the snapshot runs as a second session beside the first.
+        timeline->setCurrentIndex(timeline->model()->index(0, 0));
+        QAction *branch = action(window, QStringLiteral("Open as New Session"));
+        QTRY_VERIFY(branch->isEnabled());
+        branch->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 120000);
+        QCOMPARE(finished.at(1).at(0).toString(), QStringLiteral("restoreFinished"));
+        QTRY_COMPARE_WITH_TIMEOUT(sessions->model()->rowCount(), 2, 30000);
+        for (int row = 0; row < 2; ++row) {
+            const QString id = sessions->model()->index(row, 0).data(SessionListModel::IdRole).toString();
+            if (!m_sessions.contains(id)) {
+                m_sessions.append(id);
+            }
+            QCOMPARE(sessions->model()->index(row, 0).data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
+        }
+        // For a person to look at: REWIND_TEST_SCREENSHOT_DIR keeps a picture of the window.
+        if (const QString directory = qEnvironmentVariable("REWIND_TEST_SCREENSHOT_DIR"); !directory.isEmpty()) {
+            QVERIFY(window.grab().save(directory + QStringLiteral("/main-window.png")));
+        }
+    }
+
+    void helperErrorsAreShownInTheWindow()
+    {
+        MainWindow window(&m_client);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.refresh();
+        QListView *sessions = view(window, "sessions");
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->model()->rowCount() > 0, 30000);
+        // Stop the selected session behind the window's back: its snapshot must fail visibly.
+        const QString session = window.currentSession();
+        QVERIFY(call(HelperProtocol::stopSession, {{HelperProtocol::sessionKey, session}}).ok());
+        QSignalSpy finished(&window, &MainWindow::operationFinished);
+        window.snapshotNow();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("snapshotFailed"));
+        auto message = window.findChild<QWidget *>(QStringLiteral("message"));
+        QVERIFY(message);
+        QTRY_VERIFY(message->isVisible());
+    }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "MainWindowTest.moc"
