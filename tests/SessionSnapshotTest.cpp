@@ -127,6 +127,25 @@ private Q_SLOTS:
         m_test.removeAll();
     }
 
+    void windowsAreOnScreen()
+    {
+        // Nothing but the session talks to its display here: an app started
+        // while the window manager was still starting stayed unmapped.
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(counterIn(session.initPid, xtermCounter) > 40 && counterIn(session.initPid, appCounter) > 20, 20000);
+        auto screen = m_sessions->screenshot(session, std::chrono::seconds(10));
+        QVERIFY2(screen.ok(), qPrintable(screen.errorMessage()));
+        qsizetype lit = 0;
+        for (int y = 0; y < screen->height(); ++y) {
+            for (int x = 0; x < screen->width(); ++x) {
+                lit += qGray(screen->pixel(x, y)) > 32 ? 1 : 0;
+            }
+        }
+        // The xterm and the demo app cover far more than the cursor does.
+        QVERIFY2(lit > qsizetype(screen->width()) * screen->height() / 10, qPrintable(QString::number(lit)));
+    }
+
     void snapshotThenRestoreInPlace()
     {
         const SessionRecord session = startSession();

@@ -17,6 +17,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QScopeGuard>
 
 #include <algorithm>
 #include <cerrno>
@@ -34,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+#include <xcb/xcb.h>
 
 namespace
 {
@@ -102,6 +104,39 @@ void forgetChild(pid_t pid)
 
 /// Waits for a program to create its socket; false after the timeout.
 /// Children that end meanwhile are reaped and forgotten.
+/// Waits until a window manager owns the ICCCM selection WM_S<screen>: an
+/// app that maps its window while the window manager is still starting can
+/// stay unmapped for good (seen with openbox), so apps start after it.
+bool waitForWindowManager(const QByteArray &display, int timeoutMs)
+{
+    int screen = 0;
+    xcb_connection_t *connection = xcb_connect(display.constData(), &screen);
+    const auto disconnect = qScopeGuard([connection] {
+        xcb_disconnect(connection);
+    });
+    if (xcb_connection_has_error(connection)) {
+        return false;
+    }
+    const QByteArray name = "WM_S" + QByteArray::number(screen);
+    xcb_intern_atom_reply_t *atom = xcb_intern_atom_reply(connection, xcb_intern_atom(connection, 0, quint16(name.size()), name.constData()), nullptr);
+    if (!atom) {
+        return false;
+    }
+    const xcb_atom_t selection = atom->atom;
+    std::free(atom);
+    const timespec tick{0, 20 * 1000 * 1000};
+    for (int waited = 0; waited < timeoutMs; waited += 20) {
+        xcb_get_selection_owner_reply_t *owner = xcb_get_selection_owner_reply(connection, xcb_get_selection_owner(connection, selection), nullptr);
+        const bool owned = owner && owner->owner != XCB_NONE;
+        std::free(owner);
+        if (owned) {
+            return true;
+        }
+        nanosleep(&tick, nullptr);
+    }
+    return false;
+}
+
 bool waitForPath(const char *path, int timeoutMs, pid_t mustLive = -1)
 {
     const timespec tick{0, 10 * 1000 * 1000};
@@ -336,6 +371,9 @@ int main(int argc, char **argv)
     const QList<QByteArray> windowManager = toArgv(plan.value(QStringLiteral("windowManager")));
     if (!windowManager.isEmpty()) {
         spawn("window manager", windowManager, {});
+        if (!waitForWindowManager(display, 10000)) {
+            std::fprintf(stderr, "rewind-session: the window manager did not take over the display; starting the apps anyway\n");
+        }
     }
     const auto apps = plan.value(QStringLiteral("apps")).toArray();
     for (const QJsonValue &app : apps) {
