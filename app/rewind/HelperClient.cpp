@@ -18,7 +18,7 @@ HelperClient::HelperClient(QObject *parent)
 {
 }
 
-void HelperClient::call(const QString &action, const QVariantMap &arguments, Done done, Progress progress)
+void HelperClient::call(const QString &action, const QVariantMap &arguments, const QObject *receiver, Done done, Progress progress)
 {
     KAuth::Action kauthAction(HelperProtocol::actionName(action));
     kauthAction.setHelperId(HelperProtocol::helperId);
@@ -27,19 +27,21 @@ void HelperClient::call(const QString &action, const QVariantMap &arguments, Don
     KAuth::ExecuteJob *job = kauthAction.execute();
 
     if (progress) {
-        connect(job, &KJob::percentChanged, this, [progress](KJob *, unsigned long percent) {
+        connect(job, &KJob::percentChanged, receiver, [progress](KJob *, unsigned long percent) {
             progress(int(percent), {});
         });
-        connect(job, &KAuth::ExecuteJob::newData, this, [progress](const QVariantMap &data) {
+        connect(job, &KAuth::ExecuteJob::newData, receiver, [progress](const QVariantMap &data) {
             const QString stage = data.value(HelperProtocol::stageKey).toString();
             if (!stage.isEmpty()) {
                 progress(-1, stage);
             }
         });
     }
-    connect(job, &KJob::result, this, [this, job, done = std::move(done)] {
+    connect(job, &KJob::result, this, [this] {
         --m_running;
         Q_EMIT runningChanged(m_running);
+    });
+    connect(job, &KJob::result, receiver, [job, done = std::move(done)] {
         if (job->error() != KJob::NoError) {
             const QString text = job->errorText().isEmpty() ? job->errorString() : job->errorText();
             done(Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text});

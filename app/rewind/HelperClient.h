@@ -23,7 +23,9 @@ public:
     explicit HelperClient(QObject *parent = nullptr);
 
     /// Runs the helper action `action` (a HelperProtocol name) with arguments.
-    void call(const QString &action, const QVariantMap &arguments, Done done, Progress progress = {});
+    /// done and progress run in receiver's context, and not at all once
+    /// receiver is gone (a window closed while its calls were under way).
+    void call(const QString &action, const QVariantMap &arguments, const QObject *receiver, Done done, Progress progress = {});
 
     /// How many calls are running.
     int running() const

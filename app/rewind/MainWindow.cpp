@@ -169,7 +169,7 @@ void MainWindow::showProgress(int percent, const QString &stage)
 
 void MainWindow::refresh()
 {
-    m_client->call(HelperProtocol::listSessions, {}, [this](const Result<QJsonValue> &answer) {
+    m_client->call(HelperProtocol::listSessions, {}, this, [this](const Result<QJsonValue> &answer) {
         if (!answer) {
             showError(answer.errorMessage());
             return;
@@ -192,7 +192,7 @@ void MainWindow::refreshTimeline()
         m_timeline->setSnapshots({});
         return;
     }
-    m_client->call(HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}}, [this, session](const Result<QJsonValue> &answer) {
+    m_client->call(HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}}, this, [this, session](const Result<QJsonValue> &answer) {
         if (session != currentSession()) {
             return; // the user moved on
         }
@@ -210,7 +210,7 @@ void MainWindow::fetchThumbnails()
 {
     const auto missing = m_timeline->withoutThumbnail();
     for (qint64 id : missing) {
-        m_client->call(HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, id}}, [this, id](const Result<QJsonValue> &answer) {
+        m_client->call(HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, id}}, this, [this, id](const Result<QJsonValue> &answer) {
             if (!answer) {
                 return; // an older snapshot without a picture: the entry stays without one
             }
@@ -231,7 +231,7 @@ void MainWindow::autosave()
             continue;
         }
         const QString session = index.data(SessionListModel::IdRole).toString();
-        m_client->call(HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}, [this, session](const Result<QJsonValue> &answer) {
+        m_client->call(HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}, this, [this, session](const Result<QJsonValue> &answer) {
             if (!answer) {
                 Q_EMIT operationFinished(QStringLiteral("snapshotFailed"), i18n("The automatic snapshot of %1 failed: %2", session, answer.errorMessage()));
                 return;
@@ -254,6 +254,7 @@ void MainWindow::snapshotNow()
     m_client->call(
         HelperProtocol::snapshot,
         {{HelperProtocol::sessionKey, session}},
+        this,
         [this, session](const Result<QJsonValue> &answer) {
             if (!answer) {
                 showError(answer.errorMessage());
@@ -288,6 +289,7 @@ void MainWindow::restore(bool asNew)
     m_client->call(
         HelperProtocol::restore,
         {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::modeKey, asNew ? HelperProtocol::asNewMode : HelperProtocol::inPlaceMode}},
+        this,
         [this, snapshot, asNew](const Result<QJsonValue> &answer) {
             if (!answer) {
                 showError(answer.errorMessage());
@@ -323,7 +325,7 @@ void MainWindow::deleteSelected()
             != QMessageBox::Yes) {
         return;
     }
-    m_client->call(HelperProtocol::remove, {{HelperProtocol::snapshotKey, snapshot}}, [this](const Result<QJsonValue> &answer) {
+    m_client->call(HelperProtocol::remove, {{HelperProtocol::snapshotKey, snapshot}}, this, [this](const Result<QJsonValue> &answer) {
         if (!answer) {
             showError(answer.errorMessage());
         }

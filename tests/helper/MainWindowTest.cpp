@@ -30,7 +30,7 @@ private:
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
         std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, [&](const Result<QJsonValue> &result) {
+        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
             answer = result;
         });
         if (!QTest::qWaitFor(
