@@ -3,6 +3,7 @@
 
 #include <QLatin1StringView>
 #include <QString>
+#include <QStringList>
 
 /// What rewind-helper's actions are called and take; shared by the helper,
 /// its clients (rewindctl, the GUI) and the tests. Arguments are ids and
@@ -36,6 +37,29 @@ inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
 inline const QString collectGarbage = QStringLiteral("gc");
 inline const QString administer = QStringLiteral("administer");
+/// Reports which CRIU the helper uses; takes no arguments.
+inline const QString status = QStringLiteral("status");
+
+/// Every action of the helper, as its policy lists them.
+inline QStringList allActions()
+{
+    return {status,
+            listSessions,
+            listSnapshots,
+            startSession,
+            stopSession,
+            scan,
+            snapshot,
+            restore,
+            remove,
+            setLabel,
+            setPinned,
+            thumbnail,
+            autosave,
+            verify,
+            collectGarbage,
+            administer};
+}
 
 // Argument keys and their types.
 inline const QString sessionKey = QStringLiteral("session"); ///< QString, SessionRecord::isValidId

@@ -80,7 +80,7 @@ QMap<QString, PolicyDefaults> readPolicy(const QString &path)
 /// "not-yours" when the session or snapshot is someone else's.
 QString ownershipOutcome(const QString &action, Role role)
 {
-    static const QStringList anyone{QStringLiteral("status"),
+    static const QStringList anyone{HelperProtocol::status,
                                     HelperProtocol::listSessions,
                                     HelperProtocol::startSession,
                                     HelperProtocol::verify,
@@ -195,22 +195,7 @@ private Q_SLOTS:
     void policyIsWhatTheIssueAsks()
     {
         // Every action the helper has is in the policy, none remote, none prompting when inactive.
-        const QStringList actions{QStringLiteral("status"),
-                                  HelperProtocol::listSessions,
-                                  HelperProtocol::listSnapshots,
-                                  HelperProtocol::startSession,
-                                  HelperProtocol::stopSession,
-                                  HelperProtocol::scan,
-                                  HelperProtocol::snapshot,
-                                  HelperProtocol::restore,
-                                  HelperProtocol::remove,
-                                  HelperProtocol::setLabel,
-                                  HelperProtocol::setPinned,
-                                  HelperProtocol::thumbnail,
-                                  HelperProtocol::autosave,
-                                  HelperProtocol::verify,
-                                  HelperProtocol::collectGarbage,
-                                  HelperProtocol::administer};
+        const QStringList actions = HelperProtocol::allActions();
         QCOMPARE(m_policy.size(), actions.size());
         for (const QString &action : actions) {
             const PolicyDefaults defaults = m_policy.value(HelperProtocol::actionName(action));
@@ -254,7 +239,7 @@ private Q_SLOTS:
             m_otherLogin->setActive(active);
 
             const QList<std::pair<QString, QVariantMap>> requests{
-                {QStringLiteral("status"), {}},
+                {HelperProtocol::status, {}},
                 {HelperProtocol::listSessions, {}},
                 {HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}}},

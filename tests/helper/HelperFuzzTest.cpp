@@ -298,22 +298,7 @@ private Q_SLOTS:
             qEnvironmentVariableIsSet("REWIND_FUZZ_SEED") ? quint32(qEnvironmentVariableIntValue("REWIND_FUZZ_SEED")) : QRandomGenerator::system()->generate();
         qInfo("seed %u (REWIND_FUZZ_SEED=%u repeats this run)", seed, seed);
         Fuzzer fuzzer(seed);
-        const QStringList actions{QStringLiteral("status"),
-                                  HelperProtocol::listSessions,
-                                  HelperProtocol::listSnapshots,
-                                  HelperProtocol::startSession,
-                                  HelperProtocol::stopSession,
-                                  HelperProtocol::scan,
-                                  HelperProtocol::snapshot,
-                                  HelperProtocol::restore,
-                                  HelperProtocol::remove,
-                                  HelperProtocol::setLabel,
-                                  HelperProtocol::setPinned,
-                                  HelperProtocol::thumbnail,
-                                  HelperProtocol::autosave,
-                                  HelperProtocol::verify,
-                                  HelperProtocol::collectGarbage,
-                                  HelperProtocol::administer};
+        const QStringList actions = HelperProtocol::allActions();
         // Actions polkit asks an active user to authenticate for: refused before the helper looks.
         const QStringList needAuthentication{HelperProtocol::restore,
                                              HelperProtocol::remove,
