@@ -10,7 +10,7 @@ QJsonObject session(const SessionRecord &record, SessionState state)
         {QStringLiteral("id"), record.id},
         {QStringLiteral("spec"), record.specName},
         {QStringLiteral("owner"), qint64(record.ownerUid)},
-        {QStringLiteral("state"), stateName(state)},
+        {QStringLiteral("state"), stateKey(state)},
         {QStringLiteral("pid"), qint64(record.initPid)},
         {QStringLiteral("createdAt"), record.createdAt.toString(Qt::ISODate)},
     };

@@ -99,6 +99,21 @@ bool isAlive(const SessionRecord &record)
 
 } // namespace
 
+QString stateKey(SessionState state)
+{
+    switch (state) {
+    case SessionState::Running:
+        return QStringLiteral("running");
+    case SessionState::Frozen:
+        return QStringLiteral("frozen");
+    case SessionState::Stopped:
+        return QStringLiteral("stopped");
+    case SessionState::Crashed:
+        return QStringLiteral("crashed");
+    }
+    return {};
+}
+
 QString stateName(SessionState state)
 {
     switch (state) {

@@ -21,7 +21,10 @@ enum class SessionState {
     Stopped,
     Crashed
 };
+/// The state in words, translated, for people.
 QString stateName(SessionState state);
+/// The state as JSON and scripts see it: "running", "frozen", "stopped", "crashed".
+QString stateKey(SessionState state);
 
 struct SessionProcess {
     pid_t pid = -1;

@@ -233,6 +233,11 @@ ActionReply RewindHelper::administer(const QVariantMap &arguments)
 
 ActionReply RewindHelper::run(const QString &action, const QVariantMap &arguments, bool administrator)
 {
+    // A rewindctl killed mid-snapshot may have left a cell frozen while this
+    // helper kept running; cells whose snapshot is still at work keep their lock.
+    if (m_sessions) {
+        (void)m_sessions->thawAbandoned();
+    }
     const int uid = KAuth::HelperSupport::callerUid();
     if (uid < 0) {
         return failure(HelperProtocol::OperationFailed, i18n("The helper could not tell who is asking; nothing was done."));

@@ -10,8 +10,27 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTimer>
 
 using namespace Rewind;
+
+namespace
+{
+Result<QJsonValue> answerOf(KAuth::ExecuteJob *job)
+{
+    if (job->error() != KJob::NoError) {
+        const QString text = job->errorText().isEmpty() ? job->errorString() : job->errorText();
+        return Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text};
+    }
+    const QByteArray json = job->data().value(HelperProtocol::jsonKey).toString().toUtf8();
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        return Error{i18n("The Rewind service sent an answer that cannot be read.")};
+    }
+    return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
+}
+}
 
 HelperClient::HelperClient(QObject *parent)
     : QObject(parent)
@@ -20,43 +39,48 @@ HelperClient::HelperClient(QObject *parent)
 
 void HelperClient::call(const QString &action, const QVariantMap &arguments, const QObject *receiver, Done done, Progress progress)
 {
-    KAuth::Action kauthAction(HelperProtocol::actionName(action));
-    kauthAction.setHelperId(HelperProtocol::helperId);
-    kauthAction.setArguments(arguments);
-    kauthAction.setTimeout(HelperProtocol::actionTimeoutMs);
-    KAuth::ExecuteJob *job = kauthAction.execute();
+    m_queue.enqueue(Call{action, arguments, receiver, std::move(done), std::move(progress)});
+    Q_EMIT runningChanged(running());
+    startNext();
+}
 
-    if (progress) {
-        connect(job, &KJob::percentChanged, receiver, [progress](KJob *, unsigned long percent) {
-            progress(int(percent), {});
-        });
-        connect(job, &KAuth::ExecuteJob::newData, receiver, [progress](const QVariantMap &data) {
-            const QString stage = data.value(HelperProtocol::stageKey).toString();
-            if (!stage.isEmpty()) {
-                progress(-1, stage);
+void HelperClient::startNext()
+{
+    while (!m_busy && !m_queue.isEmpty()) {
+        Call next = m_queue.dequeue();
+        if (!next.receiver) {
+            continue; // asked for by a window that is gone
+        }
+        KAuth::Action kauthAction(HelperProtocol::actionName(next.action));
+        kauthAction.setHelperId(HelperProtocol::helperId);
+        kauthAction.setArguments(next.arguments);
+        kauthAction.setTimeout(HelperProtocol::actionTimeoutMs);
+        KAuth::ExecuteJob *job = kauthAction.execute();
+
+        if (next.progress) {
+            connect(job, &KJob::percentChanged, next.receiver.data(), [progress = next.progress](KJob *, unsigned long percent) {
+                progress(int(percent), {});
+            });
+            connect(job, &KAuth::ExecuteJob::newData, next.receiver.data(), [progress = next.progress](const QVariantMap &data) {
+                const QString stage = data.value(HelperProtocol::stageKey).toString();
+                if (!stage.isEmpty()) {
+                    progress(-1, stage);
+                }
+            });
+        }
+        connect(job, &KJob::result, this, [this, job, receiver = next.receiver, done = std::move(next.done)] {
+            m_busy = false;
+            Q_EMIT runningChanged(running());
+            if (receiver) {
+                done(answerOf(job));
             }
+            QTimer::singleShot(0, this, &HelperClient::startNext);
         });
+        m_busy = true;
+        Q_EMIT runningChanged(running());
+        job->start();
     }
-    connect(job, &KJob::result, this, [this] {
-        --m_running;
-        Q_EMIT runningChanged(m_running);
-    });
-    connect(job, &KJob::result, receiver, [job, done = std::move(done)] {
-        if (job->error() != KJob::NoError) {
-            const QString text = job->errorText().isEmpty() ? job->errorString() : job->errorText();
-            done(Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text});
-            return;
-        }
-        const QByteArray json = job->data().value(HelperProtocol::jsonKey).toString().toUtf8();
-        QJsonParseError parseError;
-        const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
-        if (parseError.error != QJsonParseError::NoError) {
-            done(Error{i18n("The Rewind service sent an answer that cannot be read.")});
-            return;
-        }
-        done(document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object()));
-    });
-    ++m_running;
-    Q_EMIT runningChanged(m_running);
-    job->start();
+    if (!m_busy) {
+        Q_EMIT runningChanged(running());
+    }
 }

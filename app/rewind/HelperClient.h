@@ -5,13 +5,16 @@
 
 #include <QJsonValue>
 #include <QObject>
+#include <QPointer>
+#include <QQueue>
 #include <QVariantMap>
 
 #include <functional>
 
 /// Calls rewind-helper's actions through KAuth without blocking the GUI.
 /// Answers arrive as the JSON the helper sends; failures as messages a user
-/// can act on.
+/// can act on. Calls run one after the other: the helper answers one action
+/// at a time, and KAuth would hand a second call's client the first's reply.
 class HelperClient : public QObject
 {
     Q_OBJECT
@@ -27,15 +30,25 @@ public:
     /// receiver is gone (a window closed while its calls were under way).
     void call(const QString &action, const QVariantMap &arguments, const QObject *receiver, Done done, Progress progress = {});
 
-    /// How many calls are running.
+    /// How many calls are waiting or running.
     int running() const
     {
-        return m_running;
+        return int(m_queue.size()) + (m_busy ? 1 : 0);
     }
 
 Q_SIGNALS:
     void runningChanged(int running);
 
 private:
-    int m_running = 0;
+    struct Call {
+        QString action;
+        QVariantMap arguments;
+        QPointer<const QObject> receiver;
+        Done done;
+        Progress progress;
+    };
+    void startNext();
+
+    QQueue<Call> m_queue;
+    bool m_busy = false;
 };

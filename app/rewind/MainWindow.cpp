@@ -210,6 +210,10 @@ void MainWindow::fetchThumbnails()
 {
     const auto missing = m_timeline->withoutThumbnail();
     for (qint64 id : missing) {
+        if (m_thumbnailsAsked.contains(id)) {
+            continue;
+        }
+        m_thumbnailsAsked.insert(id);
         m_client->call(HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, id}}, this, [this, id](const Result<QJsonValue> &answer) {
             if (!answer) {
                 return; // an older snapshot without a picture: the entry stays without one

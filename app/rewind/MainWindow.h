@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QSet>
 
 class HelperClient;
 class KMessageWidget;
@@ -62,4 +63,5 @@ private:
     QAction *m_restoreAsNew = nullptr;
     QAction *m_delete = nullptr;
     QAction *m_refresh = nullptr;
+    QSet<qint64> m_thumbnailsAsked; ///< asked once each: a snapshot may have no picture
 };
