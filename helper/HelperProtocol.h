@@ -30,7 +30,8 @@ inline const QString restore = QStringLiteral("restore");
 inline const QString remove = QStringLiteral("deletesnapshot");
 inline const QString setLabel = QStringLiteral("setlabel");
 inline const QString setPinned = QStringLiteral("setpinned");
-/// The picture of the screen a snapshot was taken of, small: {"id", "png" (base64)}.
+/// The picture of the screen a snapshot was taken of, small: {"id", "file"},
+/// a PNG only the caller can read, in handOffDirectory(caller's uid).
 inline const QString thumbnail = QStringLiteral("thumbnail");
 /// A scheduled snapshot if one is due, then retention: {"taken" (snapshot or null), "pruned", "nextDue"}.
 inline const QString autosave = QStringLiteral("autosave");
@@ -39,6 +40,18 @@ inline const QString collectGarbage = QStringLiteral("gc");
 inline const QString administer = QStringLiteral("administer");
 /// Reports which CRIU the helper uses; takes no arguments.
 inline const QString status = QStringLiteral("status");
+
+/// Where the helper leaves what only one user may read (replies are
+/// broadcast on the system bus): runtimeDirectory()/<uid>, the user's, 0700.
+inline QString runtimeDirectory()
+{
+    const QString overridden = qEnvironmentVariable("REWIND_RUNTIME_DIR");
+    return overridden.isEmpty() ? QStringLiteral("/run/rewind") : overridden;
+}
+inline QString handOffDirectory(uint uid)
+{
+    return runtimeDirectory() + QLatin1Char('/') + QString::number(uid);
+}
 
 /// Every action of the helper, as its policy lists them.
 inline QStringList allActions()

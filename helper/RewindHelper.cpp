@@ -2,6 +2,7 @@
 #include "RewindHelper.h"
 
 #include "AutosaveSchedule.h"
+#include "PrivateHandOff.h"
 #include "RetentionPolicy.h"
 
 #include "CheckpointabilityScan.h"
@@ -14,6 +15,8 @@
 #include "StagingDirectory.h"
 
 #include <KLocalizedString>
+
+#include <pwd.h>
 
 #include <QJsonDocument>
 
@@ -386,7 +389,15 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             if (!png) {
                 return failure(png.error());
             }
-            return success(QJsonObject{{QStringLiteral("id"), arguments.snapshot}, {QStringLiteral("png"), QString::fromLatin1(png->toBase64())}});
+            const passwd *account = ::getpwuid(caller.uid);
+            auto file = PrivateHandOff::write(caller.uid,
+                                              account ? account->pw_gid : gid_t(caller.uid),
+                                              QStringLiteral("snapshot-%1.png").arg(arguments.snapshot),
+                                              *png);
+            if (!file) {
+                return failure(file.error());
+            }
+            return success(QJsonObject{{QStringLiteral("id"), arguments.snapshot}, {QStringLiteral("file"), *file}});
         }
         if (action == HelperProtocol::restore) {
             auto chosen = m_store->snapshot(arguments.snapshot);

@@ -24,6 +24,8 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <unistd.h>
+
 using namespace Rewind;
 
 MainWindow::MainWindow(HelperClient *client, QWidget *parent)
@@ -218,8 +220,9 @@ void MainWindow::fetchThumbnails()
             if (!answer) {
                 return; // an older snapshot without a picture: the entry stays without one
             }
-            const QByteArray png = QByteArray::fromBase64(answer->toObject().value(QStringLiteral("png")).toString().toLatin1());
-            const QImage image = QImage::fromData(png, "PNG");
+            // The picture is handed over in a file only this user can read, never in the (broadcast) reply.
+            const QString file = answer->toObject().value(QStringLiteral("file")).toString();
+            const QImage image = file.startsWith(HelperProtocol::handOffDirectory(::getuid()) + QLatin1Char('/')) ? QImage(file, "PNG") : QImage();
             if (!image.isNull()) {
                 m_timeline->setThumbnail(id, image);
             }
