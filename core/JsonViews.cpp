@@ -92,4 +92,17 @@ QJsonObject collected(const GarbageStats &stats)
     return {{QStringLiteral("chunksRemoved"), stats.chunksRemoved}, {QStringLiteral("bytesFreed"), stats.bytesFreed}};
 }
 
+QJsonObject autosaved(const AutosaveOutcome &outcome)
+{
+    QJsonArray pruned;
+    for (qint64 id : outcome.pruned) {
+        pruned.append(id);
+    }
+    return {
+        {QStringLiteral("taken"), outcome.taken ? QJsonValue(snapshot(*outcome.taken)) : QJsonValue()},
+        {QStringLiteral("pruned"), pruned},
+        {QStringLiteral("nextDue"), outcome.nextDue.toString(Qt::ISODate)},
+    };
+}
+
 } // namespace Rewind::JsonViews

@@ -5,6 +5,8 @@
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
 
+#include "SnapshotEngine.h"
+
 #include <QJsonArray>
 #include <QJsonObject>
 
@@ -24,6 +26,8 @@ QJsonArray processes(const QList<SessionProcess> &processes);
 QJsonObject restored(const SessionRecord &record, std::optional<qint64> beforeRestoreSnapshot);
 QJsonObject verified(const VerifyReport &report);
 QJsonObject collected(const GarbageStats &stats);
+/// {"taken" (a snapshot or null), "pruned" (ids), "nextDue"}
+QJsonObject autosaved(const AutosaveOutcome &outcome);
 } // namespace JsonViews
 
 } // namespace Rewind

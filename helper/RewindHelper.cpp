@@ -364,15 +364,7 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             if (!outcome) {
                 return failure(outcome.error());
             }
-            QJsonArray pruned;
-            for (qint64 id : outcome->pruned) {
-                pruned.append(id);
-            }
-            return success(QJsonObject{
-                {QStringLiteral("taken"), outcome->taken ? QJsonValue(JsonViews::snapshot(*outcome->taken)) : QJsonValue()},
-                {QStringLiteral("pruned"), pruned},
-                {QStringLiteral("nextDue"), outcome->nextDue.toString(Qt::ISODate)},
-            });
+            return success(JsonViews::autosaved(*outcome));
         }
         if (action == HelperProtocol::snapshot) {
             auto info = m_engine->snapshot(arguments.session, arguments.label.value_or(QString()), SnapshotTrigger::Manual, reportProgress);

@@ -362,6 +362,40 @@ private Q_SLOTS:
         QVERIFY(runsThawed(session.id));
     }
 
+    void labelPinAndAutosaveFromTheCommandLine()
+    {
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY(counterIn(session.initPid) > 0);
+
+        const Run first = rewindctl({QStringLiteral("--json"), QStringLiteral("autosave"), session.id});
+        QVERIFY2(first.exitCode == 0, first.err.constData());
+        const QJsonObject taken = QJsonDocument::fromJson(first.out).object().value(QStringLiteral("taken")).toObject();
+        QCOMPARE(taken.value(QStringLiteral("trigger")).toString(), QStringLiteral("scheduled"));
+        const qint64 id = taken.value(QStringLiteral("id")).toInteger();
+        // Not due again right away.
+        const Run second = rewindctl({QStringLiteral("--json"), QStringLiteral("autosave"), session.id});
+        QCOMPARE(second.exitCode, 0);
+        QVERIFY(QJsonDocument::fromJson(second.out).object().value(QStringLiteral("taken")).isNull());
+
+        QCOMPARE(rewindctl({QStringLiteral("label"), QString::number(id), QStringLiteral("before lunch")}).exitCode, 0);
+        QCOMPARE(rewindctl({QStringLiteral("pin"), QString::number(id)}).exitCode, 0);
+        bool found = false;
+        const QJsonArray all = snapshots();
+        for (const QJsonValue &value : all) {
+            const QJsonObject snapshot = value.toObject();
+            if (snapshot.value(QStringLiteral("id")).toInteger() == id) {
+                found = true;
+                QCOMPARE(snapshot.value(QStringLiteral("label")).toString(), QStringLiteral("before lunch"));
+                QVERIFY(snapshot.value(QStringLiteral("pinned")).toBool());
+            }
+        }
+        QVERIFY(found);
+        const Run unknown = rewindctl({QStringLiteral("pin"), QStringLiteral("987654")});
+        QCOMPARE(unknown.exitCode, 1);
+        QVERIFY(unknown.err.contains("987654"));
+    }
+
     void fullDiskKeepsEverything()
     {
         // The store on a tmpfs that has room for one snapshot, and then not for another.

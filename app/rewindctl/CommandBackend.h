@@ -30,6 +30,10 @@ public:
     virtual Rewind::Result<QJsonValue> listSnapshots(const QString &session) = 0;
     virtual Rewind::Result<QJsonValue> restore(qint64 snapshot, bool asNew, const Progress &progress) = 0;
     virtual Rewind::Result<QJsonValue> remove(qint64 snapshot) = 0;
+    virtual Rewind::Result<QJsonValue> setLabel(qint64 snapshot, const QString &label) = 0;
+    virtual Rewind::Result<QJsonValue> setPinned(qint64 snapshot, bool pinned) = 0;
+    /// A scheduled snapshot if one is due, then retention (the system's schedule and policy).
+    virtual Rewind::Result<QJsonValue> autosave(const QString &session, const Progress &progress) = 0;
     /// {"chunksChecked", "damagedSnapshots"}; damage is not an Error here.
     virtual Rewind::Result<QJsonValue> verify() = 0;
     virtual Rewind::Result<QJsonValue> collectGarbage() = 0;

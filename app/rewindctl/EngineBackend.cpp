@@ -173,6 +173,33 @@ Result<QJsonValue> EngineBackend::remove(qint64 snapshot)
     return QJsonValue(QJsonObject{{QStringLiteral("deleted"), snapshot}});
 }
 
+Result<QJsonValue> EngineBackend::setLabel(qint64 snapshot, const QString &label)
+{
+    if (auto changed = m_store->setLabel(snapshot, label); !changed) {
+        return changed.error();
+    }
+    auto info = m_store->snapshot(snapshot);
+    return info ? Result<QJsonValue>(QJsonValue(JsonViews::snapshot(*info))) : Result<QJsonValue>(info.error());
+}
+
+Result<QJsonValue> EngineBackend::setPinned(qint64 snapshot, bool pinned)
+{
+    if (auto changed = m_store->setPinned(snapshot, pinned); !changed) {
+        return changed.error();
+    }
+    auto info = m_store->snapshot(snapshot);
+    return info ? Result<QJsonValue>(QJsonValue(JsonViews::snapshot(*info))) : Result<QJsonValue>(info.error());
+}
+
+Result<QJsonValue> EngineBackend::autosave(const QString &session, const Progress &progress)
+{
+    auto outcome = m_engine->autosave(session, AutosaveSchedule(), RetentionPolicy(), engineProgress(progress));
+    if (!outcome) {
+        return outcome.error();
+    }
+    return QJsonValue(JsonViews::autosaved(*outcome));
+}
+
 Result<QJsonValue> EngineBackend::verify()
 {
     auto report = m_store->verify();

@@ -132,6 +132,23 @@ Result<QJsonValue> HelperBackend::remove(qint64 snapshot)
     return call(HelperProtocol::remove, QStringLiteral("delete"), {{HelperProtocol::snapshotKey, qlonglong(snapshot)}});
 }
 
+Result<QJsonValue> HelperBackend::setLabel(qint64 snapshot, const QString &label)
+{
+    return call(HelperProtocol::setLabel, QStringLiteral("setlabel"), {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::labelKey, label}});
+}
+
+Result<QJsonValue> HelperBackend::setPinned(qint64 snapshot, bool pinned)
+{
+    return call(HelperProtocol::setPinned,
+                QStringLiteral("setpinned"),
+                {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, pinned}});
+}
+
+Result<QJsonValue> HelperBackend::autosave(const QString &session, const Progress &progress)
+{
+    return call(HelperProtocol::autosave, {}, {{HelperProtocol::sessionKey, session}}, progress);
+}
+
 Result<QJsonValue> HelperBackend::verify()
 {
     return call(HelperProtocol::verify, {}, {});

@@ -10,6 +10,7 @@
 #include <KFormat>
 #include <KLocalizedString>
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -83,6 +84,9 @@ QString RewindCommands::usage()
         "  list [SESSION]             the timeline of snapshots, newest first\n"
         "  restore SNAPSHOT [--as-new]\n"
         "  delete SNAPSHOT\n"
+        "  label SNAPSHOT TEXT        give a snapshot a label\n"
+        "  pin SNAPSHOT | unpin SNAPSHOT  keep a snapshot from automatic pruning, or not\n"
+        "  autosave SESSION           a scheduled snapshot if one is due, then pruning\n"
         "  verify                     re-hash every stored chunk and name damaged snapshots\n"
         "  gc                         remove stored data no snapshot needs\n\n"
         "Exit codes: 0 success, 1 the operation failed, 2 wrong command line.");
@@ -266,6 +270,52 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         *text = i18n("Deleted snapshot %1. 'rewindctl gc' frees its space.", QString::number(*id));
         return m_backend->remove(*id);
     }
+    if (command == QLatin1String("label") && arguments.size() == 3) {
+        auto id = snapshotId(argument);
+        if (!id) {
+            return id.error();
+        }
+        auto labelled = m_backend->setLabel(*id, arguments.value(2));
+        if (labelled) {
+            *text = i18n("Snapshot %1 is labelled \u201c%2\u201d.", QString::number(*id), arguments.value(2));
+        }
+        return labelled;
+    }
+    if ((command == QLatin1String("pin") || command == QLatin1String("unpin")) && arguments.size() == 2) {
+        auto id = snapshotId(argument);
+        if (!id) {
+            return id.error();
+        }
+        const bool pin = command == QLatin1String("pin");
+        auto changed = m_backend->setPinned(*id, pin);
+        if (changed) {
+            *text = pin ? i18n("Snapshot %1 is pinned: automatic pruning keeps it.", QString::number(*id))
+                        : i18n("Snapshot %1 is no longer pinned.", QString::number(*id));
+        }
+        return changed;
+    }
+    if (command == QLatin1String("autosave") && arguments.size() == 2) {
+        if (!SessionRecord::isValidId(argument)) {
+            return Error{i18n("'%1' is not a session id.", argument.left(64))};
+        }
+        auto outcome = m_backend->autosave(argument, progress);
+        if (outcome) {
+            const QJsonObject json = outcome->toObject();
+            const QString nextDue =
+                QLocale().toString(QDateTime::fromString(json.value(QStringLiteral("nextDue")).toString(), Qt::ISODate).toLocalTime(), QLocale::ShortFormat);
+            *text = json.value(QStringLiteral("taken")).isObject()
+                ? i18n("Took snapshot %1 of session %2; the next is due at %3.",
+                       QString::number(json.value(QStringLiteral("taken")).toObject().value(QStringLiteral("id")).toInteger()),
+                       argument,
+                       nextDue)
+                : i18n("No snapshot of session %1 is due before %2.", argument, nextDue);
+            const QJsonArray pruned = json.value(QStringLiteral("pruned")).toArray();
+            if (!pruned.isEmpty()) {
+                *text += QLatin1Char('\n') + i18np("Pruned one automatic snapshot.", "Pruned %1 automatic snapshots.", pruned.size());
+            }
+        }
+        return outcome;
+    }
     if (command == QLatin1String("verify") && arguments.size() == 1) {
         auto report = m_backend->verify();
         if (!report) {
@@ -293,5 +343,7 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         }
         return stats;
     }
-    return usageError(QStringLiteral("session ... | snapshot SESSION | list [SESSION] | restore SNAPSHOT [--as-new] | delete SNAPSHOT | verify | gc"));
+    return usageError(
+        QStringLiteral("session ... | snapshot SESSION | list [SESSION] | restore SNAPSHOT [--as-new] | delete SNAPSHOT | label SNAPSHOT TEXT | pin SNAPSHOT | "
+                       "unpin SNAPSHOT | autosave SESSION | verify | gc"));
 }
