@@ -447,12 +447,8 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
     if (auto error = shared.error(m_path)) {
         return *error;
     }
-    auto info = m_catalog->snapshot(snapshotId);
-    if (!info) {
-        return info.error();
-    }
-    if (!info->has_value()) {
-        return noSuchSnapshot(snapshotId);
+    if (auto known = snapshot(snapshotId); !known) {
+        return known.error();
     }
     auto files = m_catalog->files(snapshotId);
     if (!files) {
@@ -527,12 +523,8 @@ Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &rel
     if (auto error = shared.error(m_path)) {
         return *error;
     }
-    auto info = m_catalog->snapshot(snapshotId);
-    if (!info) {
-        return info.error();
-    }
-    if (!info->has_value()) {
-        return noSuchSnapshot(snapshotId);
+    if (auto known = snapshot(snapshotId); !known) {
+        return known.error();
     }
     auto entry = m_catalog->file(snapshotId, relativePath);
     if (!entry) {
