@@ -27,20 +27,8 @@ struct Run {
 Run rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringList &arguments)
 {
     QProcess process;
-    const QByteArray procs = login ? QFile::encodeName(login->scope() + QStringLiteral("/cgroup.procs")) : QByteArray();
+    runAs(process, user, login);
     const uid_t uid = user.uid;
-    process.setChildProcessModifier([procs, uid] {
-        if (!procs.isEmpty()) {
-            const int fd = ::open(procs.constData(), O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || ::write(fd, "0", 1) != 1) {
-                ::_exit(126);
-            }
-            ::close(fd);
-        }
-        if (uid != 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)) {
-            ::_exit(126);
-        }
-    });
     // Root's rewindctl runs on the engine with the helper's state; a user's has no REWIND_* of its own.
     QProcessEnvironment environment = uid == 0 ? QProcessEnvironment::systemEnvironment() : QProcessEnvironment();
     environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));

@@ -121,12 +121,11 @@ QJsonValue HelperReply::json() const
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
 
-HelperClient::HelperClient(const TestUser &user, const EmulatedLogin *login)
-    : m_process(std::make_unique<QProcess>())
+void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login)
 {
     const QByteArray procs = login ? QFile::encodeName(login->scope() + QStringLiteral("/cgroup.procs")) : QByteArray();
     const uid_t uid = user.uid;
-    m_process->setChildProcessModifier([procs, uid] {
+    process.setChildProcessModifier([procs, uid] {
         // In the child, before exec: into the session's scope, then become the user.
         if (!procs.isEmpty()) {
             const int fd = ::open(procs.constData(), O_WRONLY | O_CLOEXEC);
@@ -139,9 +138,15 @@ HelperClient::HelperClient(const TestUser &user, const EmulatedLogin *login)
             ::_exit(126);
         }
     });
+}
+
+HelperClient::HelperClient(const TestUser &user, const EmulatedLogin *login)
+    : m_process(std::make_unique<QProcess>())
+{
+    runAs(*m_process, user, login);
     QProcessEnvironment environment;
     environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
-    environment.insert(QStringLiteral("HOME"), uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
+    environment.insert(QStringLiteral("HOME"), user.uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
     environment.insert(QStringLiteral("USER"), user.name);
     environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
     for (const char *name : {"QT_LOGGING_RULES", "REWIND_TEST_CLIENT_TRACE"}) {

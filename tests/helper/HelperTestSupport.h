@@ -140,6 +140,10 @@ private:
 /// session has settled and runs. False after the timeout.
 bool waitUntilCounting(pid_t initPid, int timeoutMs = 30000);
 
+/// Makes process start as user, inside login's session scope when given
+/// (what polkit looks at to tell an active local session).
+void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login);
+
 /// Whether root here may read the resource limits of another user's
 /// processes (CAP_SYS_RESOURCE), which CRIU needs to dump a session that runs
 /// as its owner. If not, WHY says so.
