@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "VncScreenshot.h"
 
-#include "UniqueFd.h"
+#include "OwnerProcess.h"
+#include "SocketFile.h"
 
 #include "RewindPaths.h"
 
@@ -15,64 +16,12 @@
 #include <QProcess>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <linux/close_range.h>
-#include <linux/openat2.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace Rewind
 {
 namespace
 {
-
-QString systemError(int error)
-{
-    return QString::fromLocal8Bit(std::strerror(error));
-}
-
-/// Opens the socket inode itself, refusing symbolic links.
-/// With rootFd, path is resolved as if rootFd were "/" (a cell's root).
-Result<UniqueFd> openSocketPath(const QString &path, int rootFd = AT_FDCWD)
-{
-    const QByteArray encoded = QFile::encodeName(path);
-    if (path.isEmpty() || !path.startsWith(QLatin1Char('/'))) {
-        return Error{i18n("The VNC socket path '%1' is not absolute.", path)};
-    }
-    open_how how;
-    std::memset(&how, 0, sizeof how);
-    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (rootFd == AT_FDCWD ? 0 : RESOLVE_IN_ROOT);
-    int fd = static_cast<int>(::syscall(SYS_openat2, rootFd, encoded.constData(), &how, sizeof how));
-    if (fd < 0 && rootFd == AT_FDCWD && (errno == ENOSYS || errno == EPERM)) {
-        // Kernels before 5.6, or a seccomp filter: at least the last component.
-        fd = ::open(encoded.constData(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (fd < 0) {
-        const int error = errno;
-        if (error == ELOOP) {
-            return Error{i18n("The VNC socket path %1 contains a symbolic link, which is not followed.", path)};
-        }
-        return Error{i18n("Could not open the VNC socket %1: %2", path, systemError(error))};
-    }
-    UniqueFd file(fd);
-    struct stat status;
-    if (::fstat(file.get(), &status) != 0) {
-        return Error{i18n("Could not examine the VNC socket %1: %2", path, systemError(errno))};
-    }
-    if (S_ISLNK(status.st_mode)) {
-        return Error{i18n("The VNC socket path %1 contains a symbolic link, which is not followed.", path)};
-    }
-    if (!S_ISSOCK(status.st_mode)) {
-        return Error{i18n("%1 is not a socket, so it cannot be an Xvnc display's VNC socket.", path)};
-    }
-    return file;
-}
 
 /// The exit codes of rewind-screenshot (core/screenshotgrabber/main.cpp).
 enum GrabberExit {
@@ -192,31 +141,7 @@ Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::
     process.setWorkingDirectory(QStringLiteral("/"));
     process.setStandardInputFile(QProcess::nullDevice());
     process.setStandardErrorFile(QProcess::nullDevice());
-    process.setUnixProcessParameters(QProcess::UnixProcessFlag::ResetSignalHandlers | QProcess::UnixProcessFlag::IgnoreSigPipe);
-    const int fd = socketFile.get();
-    const bool changeIds = uid != ::geteuid() || gid != ::getegid() || ::getuid() != ::geteuid() || ::getgid() != ::getegid();
-    // In the child between fork and exec: raw system calls only (glibc's
-    // set*id would try to reach the parent's other threads).
-    process.setChildProcessModifier([&process, fd, uid, gid, changeIds] {
-        // Nothing but stdio and the socket reaches the program.
-        if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || ::fcntl(fd, F_SETFD, 0) != 0) {
-            process.failChildProcessModifier("cannot prepare the descriptors", errno);
-        }
-        if (changeIds) {
-            if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 || ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
-                process.failChildProcessModifier("cannot change to the display's owner", errno);
-            }
-            uid_t ruid, euid, suid;
-            if (::syscall(SYS_getresuid, &ruid, &euid, &suid) != 0 || ruid != uid || euid != uid || suid != uid) {
-                process.failChildProcessModifier("the change to the display's owner did not take", EPERM);
-            }
-        }
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-            process.failChildProcessModifier("cannot forbid new privileges", errno);
-        }
-        const rlimit noCore{0, 0};
-        ::setrlimit(RLIMIT_CORE, &noCore);
-    });
+    runAsOwner(process, uid, gid, {socketFile.get()});
     process.start(QIODevice::ReadOnly);
     if (!process.waitForStarted(10000)) {
         return Error{i18n("Could not take a picture of the display at %1: %2.", path, process.errorString())};
@@ -273,7 +198,7 @@ Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::
 
 Result<QImage> VncScreenshot::grab(const QString &unixSocketPath, std::chrono::milliseconds timeout)
 {
-    auto socketFile = openSocketPath(unixSocketPath);
+    auto socketFile = openSocketFile(unixSocketPath);
     if (!socketFile) {
         return socketFile.error();
     }
@@ -282,20 +207,11 @@ Result<QImage> VncScreenshot::grab(const QString &unixSocketPath, std::chrono::m
 
 Result<QImage> VncScreenshot::grabInCell(pid_t initPid, const QString &pathInCell, std::chrono::milliseconds timeout, uid_t uid, gid_t gid, QSize expectedSize)
 {
-    // The cell's root is reached through its init's /proc entry; below it, nothing is followed.
-    // The pidfd pins the process: if the init ended while the root was opened,
-    // the pid may name another process by now, and the root is not used.
-    UniqueFd pidfd(initPid > 0 ? int(::syscall(SYS_pidfd_open, initPid, 0)) : -1);
-    const QByteArray root = "/proc/" + QByteArray::number(initPid) + "/root";
-    UniqueFd rootFd(pidfd ? ::open(root.constData(), O_PATH | O_DIRECTORY | O_CLOEXEC) : -1);
-    if (!pidfd || !rootFd || ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) {
-        return Error{i18n("The session's cell (process %1) is not running.", QString::number(initPid))};
+    auto cellSocket = openCellSocket(initPid, pathInCell);
+    if (!cellSocket) {
+        return cellSocket.error();
     }
-    auto socketFile = openSocketPath(pathInCell, rootFd.get());
-    if (!socketFile) {
-        return socketFile.error();
-    }
-    return runGrabber(*socketFile, pathInCell, timeout, uid, gid, expectedSize);
+    return runGrabber(cellSocket->socket, pathInCell, timeout, uid, gid, expectedSize);
 }
 
 QImage VncScreenshot::thumbnail(const QImage &image, int width)
