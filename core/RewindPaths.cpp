@@ -37,6 +37,16 @@ QString RewindPaths::sessionProgram() const
     return libexecDirectory + QStringLiteral("/rewind-session");
 }
 
+QString RewindPaths::liveRelayProgram() const
+{
+    return libexecDirectory + QStringLiteral("/rewind-live-relay");
+}
+
+QString RewindPaths::viewersCgroupParent() const
+{
+    return cgroupParent + QStringLiteral("/viewers");
+}
+
 RewindPaths RewindPaths::system()
 {
     return RewindPaths{

@@ -20,6 +20,10 @@ struct RewindPaths {
     QString stagingDirectory() const;
     QString cellInitProgram() const;
     QString sessionProgram() const;
+    QString liveRelayProgram() const;
+    /// Where the live-view relays of each session run, one cgroup a session:
+    /// beside the cells, never inside one (a freeze or a dump must not reach them).
+    QString viewersCgroupParent() const;
 
     static RewindPaths system();
 };

@@ -4,6 +4,7 @@
 #include "AtomicFile.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
+#include "LiveViewRelay.h"
 #include "UniqueFd.h"
 #include "VncScreenshot.h"
 
@@ -249,6 +250,7 @@ Result<QImage> SessionManager::screenshot(const SessionRecord &record, std::chro
 
 Result<void> SessionManager::killCell(const SessionRecord &record)
 {
+    (void)LiveViewRelay::endAll(m_paths, record.id); // they would end with the cell, a little later
     const QString cgroupPath = this->cgroupPath(record.id);
     // A frozen cell cannot act on signals until it is thawed.
     if (QFileInfo::exists(cgroupPath)) {
@@ -315,6 +317,28 @@ Result<void> SessionManager::stopLocked(const QString &id)
     record->initPid = -1;
     record->initStartTime = 0;
     return record->save(m_paths.sessionsDirectory());
+}
+
+Result<void> SessionManager::openLiveView(const QString &id, gid_t gid, int directoryFd, const QString &socketName)
+{
+    // Not while a snapshot runs: a viewer connecting during the dump would make it fail.
+    auto held = lock(id);
+    if (!held) {
+        return held.error();
+    }
+    auto record = session(id);
+    if (!record) {
+        return record.error();
+    }
+    if (const SessionState current = state(*record); current != SessionState::Running) {
+        return Error{i18n("Session %1 is %2: only a running session can be viewed.", id, stateName(current))};
+    }
+    return LiveViewRelay::start(m_paths, *record, gid, directoryFd, socketName);
+}
+
+Result<void> SessionManager::endLiveViews(const SessionLock &lock)
+{
+    return LiveViewRelay::endAll(m_paths, lock.sessionId());
 }
 
 QStringList SessionManager::thawAbandoned()

@@ -47,6 +47,13 @@ public:
     Result<void> stop(const SessionLock &lock);
     /// Exclusive use of a session for one operation; see SessionLock.
     Result<SessionLock> lock(const QString &id) const;
+    /// Lets the session's owner reach its display: a relay running as the
+    /// owner (of group gid) listens on socketName in directoryFd, a directory
+    /// of theirs, and forwards to the display (see LiveViewRelay). An earlier
+    /// relay of the session is ended first.
+    Result<void> openLiveView(const QString &id, gid_t gid, int directoryFd, const QString &socketName);
+    /// Ends the session's live views, whose connections would keep it from being dumped.
+    Result<void> endLiveViews(const SessionLock &lock);
     /// Thaws every session left frozen by a process that died while it
     /// snapshotted it (its lock is free); returns their ids.
     QStringList thawAbandoned();

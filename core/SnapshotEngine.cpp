@@ -125,6 +125,10 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
 
     report(progress, 5, Stage::Scanning);
+    // A viewer's connection to the display is one CRIU cannot dump; viewers reconnect afterwards.
+    if (auto ended = m_sessions.endLiveViews(lock); !ended) {
+        return ended.error();
+    }
     auto obstacles = CheckpointabilityScan::scan(record->initPid);
     if (!obstacles) {
         return obstacles.error();

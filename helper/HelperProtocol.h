@@ -33,6 +33,12 @@ inline const QString setPinned = QStringLiteral("setpinned");
 /// The picture of the screen a snapshot was taken of, small: {"id", "file"},
 /// a PNG only the caller can read, in handOffDirectory(caller's uid).
 inline const QString thumbnail = QStringLiteral("thumbnail");
+/// Lets the caller reach a running session's display without root:
+/// {"session", "socket"}, a unix socket only the caller can connect to, in
+/// handOffDirectory(caller's uid), forwarding to the display's VNC server.
+/// It goes away after a minute without a connection, when the session ends,
+/// and before each snapshot of the session (ask again afterwards).
+inline const QString liveView = QStringLiteral("liveview");
 /// A scheduled snapshot if one is due, then retention: {"taken" (snapshot or null), "pruned", "nextDue"}.
 inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
@@ -52,6 +58,11 @@ inline QString handOffDirectory(uint uid)
 {
     return runtimeDirectory() + QLatin1Char('/') + QString::number(uid);
 }
+/// The name of a session's live-view socket in handOffDirectory().
+inline QString liveViewSocketName(const QString &sessionId)
+{
+    return QStringLiteral("live-%1.vnc").arg(sessionId);
+}
 
 /// Every action of the helper, as its policy lists them.
 inline QStringList allActions()
@@ -68,6 +79,7 @@ inline QStringList allActions()
             setLabel,
             setPinned,
             thumbnail,
+            liveView,
             autosave,
             verify,
             collectGarbage,

@@ -47,19 +47,27 @@ Result<UniqueFd> ownedDirectory(int parent, const QByteArray &name, uid_t uid, g
 }
 }
 
+Result<UniqueFd> PrivateHandOff::directory(uid_t uid, gid_t gid)
+{
+    auto root = ownedDirectory(AT_FDCWD, QFile::encodeName(HelperProtocol::runtimeDirectory()), 0, 0, 0755);
+    if (!root) {
+        return root.error();
+    }
+    return ownedDirectory(root->get(), QByteArray::number(uid), uid, gid, 0700);
+}
+
+QString PrivateHandOff::path(uid_t uid, const QString &name)
+{
+    return HelperProtocol::handOffDirectory(uid) + QLatin1Char('/') + name;
+}
+
 Result<QString> PrivateHandOff::write(uid_t uid, gid_t gid, const QString &name, const QByteArray &data)
 {
     const QByteArray fileName = QFile::encodeName(name);
     if (fileName.isEmpty() || fileName.contains('/') || fileName.startsWith('.')) {
         return Error{i18n("Internal error: '%1' is not a plain file name.", name)};
     }
-    const QString base = HelperProtocol::runtimeDirectory();
-    auto root = ownedDirectory(AT_FDCWD, QFile::encodeName(base), 0, 0, 0755);
-    if (!root) {
-        return root.error();
-    }
-    const QByteArray user = QByteArray::number(uid);
-    auto directory = ownedDirectory(root->get(), user, uid, gid, 0700);
+    auto directory = PrivateHandOff::directory(uid, gid);
     if (!directory) {
         return directory.error();
     }
@@ -70,5 +78,5 @@ Result<QString> PrivateHandOff::write(uid_t uid, gid_t gid, const QString &name,
         ::unlinkat(directory->get(), fileName.constData(), 0);
         return Error{i18n("Cannot hand the answer over: %1", why)};
     }
-    return HelperProtocol::handOffDirectory(uid) + QLatin1Char('/') + name;
+    return path(uid, name);
 }

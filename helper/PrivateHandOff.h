@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Result.h"
+#include "UniqueFd.h"
 
 #include <QByteArray>
 #include <QString>
@@ -17,4 +18,9 @@ class PrivateHandOff
 public:
     /// Writes data as name (a plain file name) for uid; returns its path.
     static Rewind::Result<QString> write(uid_t uid, gid_t gid, const QString &name, const QByteArray &data);
+    /// The user's directory itself (made if missing, 0700, theirs), opened
+    /// without following links, for what is not a plain file (a socket).
+    static Rewind::Result<Rewind::UniqueFd> directory(uid_t uid, gid_t gid);
+    /// Where name in uid's directory is, as the user sees it.
+    static QString path(uid_t uid, const QString &name);
 };

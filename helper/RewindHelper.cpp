@@ -45,6 +45,7 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::setLabel, HelperArguments::Snapshot | HelperArguments::Label, 0},
     {HelperProtocol::setPinned, HelperArguments::Snapshot | HelperArguments::Pinned, 0},
     {HelperProtocol::thumbnail, HelperArguments::Snapshot, 0},
+    {HelperProtocol::liveView, HelperArguments::Session, 0},
     {HelperProtocol::autosave, HelperArguments::Session, 0},
     {HelperProtocol::verify, 0, 0},
     {HelperProtocol::collectGarbage, 0, 0},
@@ -87,6 +88,12 @@ uid_t snapshotOwner(const SnapshotInfo &info)
 {
     // Snapshots taken by root's rewindctl carry owner 0.
     return uid_t(info.metadata.value(QStringLiteral("owner")).toLongLong());
+}
+
+gid_t primaryGroup(uid_t uid)
+{
+    const passwd *account = ::getpwuid(uid);
+    return account ? account->pw_gid : gid_t(uid);
 }
 
 void reportProgress(int percent, Stage stage)
@@ -194,6 +201,11 @@ ActionReply RewindHelper::setpinned(const QVariantMap &arguments)
 ActionReply RewindHelper::thumbnail(const QVariantMap &arguments)
 {
     return run(HelperProtocol::thumbnail, arguments, false);
+}
+
+ActionReply RewindHelper::liveview(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::liveView, arguments, false);
 }
 
 ActionReply RewindHelper::autosave(const QVariantMap &arguments)
@@ -358,6 +370,19 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             auto obstacles = CheckpointabilityScan::scan(record->initPid);
             return obstacles ? success(JsonViews::obstacles(*obstacles)) : failure(obstacles.error());
         }
+        if (action == HelperProtocol::liveView) {
+            // Only the owner gets here (no administered live view), so the socket is theirs.
+            const gid_t gid = primaryGroup(caller.uid);
+            auto directory = PrivateHandOff::directory(caller.uid, gid);
+            if (!directory) {
+                return failure(directory.error());
+            }
+            const QString name = HelperProtocol::liveViewSocketName(arguments.session);
+            if (auto opened = m_sessions->openLiveView(arguments.session, gid, directory->get(), name); !opened) {
+                return failure(opened.error());
+            }
+            return success(QJsonObject{{QStringLiteral("session"), arguments.session}, {QStringLiteral("socket"), PrivateHandOff::path(caller.uid, name)}});
+        }
         if (action == HelperProtocol::autosave) {
             // The system's schedule and retention; the caller chooses neither.
             auto outcome = m_engine->autosave(arguments.session, AutosaveSchedule(), RetentionPolicy(), reportProgress);
@@ -381,11 +406,7 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             if (!png) {
                 return failure(png.error());
             }
-            const passwd *account = ::getpwuid(caller.uid);
-            auto file = PrivateHandOff::write(caller.uid,
-                                              account ? account->pw_gid : gid_t(caller.uid),
-                                              QStringLiteral("snapshot-%1.png").arg(arguments.snapshot),
-                                              *png);
+            auto file = PrivateHandOff::write(caller.uid, primaryGroup(caller.uid), QStringLiteral("snapshot-%1.png").arg(arguments.snapshot), *png);
             if (!file) {
                 return failure(file.error());
             }

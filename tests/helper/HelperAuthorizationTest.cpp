@@ -214,6 +214,7 @@ private Q_SLOTS:
                                       HelperProtocol::setLabel,
                                       HelperProtocol::setPinned,
                                       HelperProtocol::thumbnail,
+                                      HelperProtocol::liveView,
                                       HelperProtocol::autosave}) {
             QCOMPARE(active(action), QStringLiteral("yes"));
         }
@@ -250,6 +251,7 @@ private Q_SLOTS:
                 {HelperProtocol::setLabel, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::labelKey, QStringLiteral("relabelled")}}},
                 {HelperProtocol::setPinned, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, true}}},
                 {HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
+                {HelperProtocol::liveView, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::verify, {}},
                 {HelperProtocol::collectGarbage, {}},

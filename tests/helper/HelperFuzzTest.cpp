@@ -57,7 +57,7 @@ QStringList keysOf(const QString &action)
     if (action == HelperProtocol::thumbnail) {
         return {HelperProtocol::snapshotKey};
     }
-    if (action == HelperProtocol::autosave) {
+    if (action == HelperProtocol::autosave || action == HelperProtocol::liveView) {
         return {HelperProtocol::sessionKey};
     }
     if (action == HelperProtocol::administer) {
