@@ -3,6 +3,7 @@
 
 #include "HelperClient.h"
 #include "HelperProtocol.h"
+#include "LiveViewWindow.h"
 #include "SessionListModel.h"
 #include "TimelineModel.h"
 
@@ -122,6 +123,7 @@ void MainWindow::setupActions()
         i18n("Open as &New Session"),
         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
         &MainWindow::restoreSelectedAsNew);
+    add(m_liveView, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
     add(m_delete, QStringLiteral("edit-delete"), i18n("&Delete Snapshot"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
     add(m_refresh, QStringLiteral("view-refresh"), i18n("Re&fresh"), QKeySequence(QKeySequence::Refresh), &MainWindow::refresh);
 }
@@ -141,6 +143,7 @@ void MainWindow::updateActions()
     const bool idle = m_client->running() == 0;
     const QString state = m_sessionView->currentIndex().data(SessionListModel::StateRole).toString();
     m_snapshotNow->setEnabled(idle && state == QLatin1String("running"));
+    m_liveView->setEnabled(state == QLatin1String("running"));
     const bool snapshotSelected = currentSnapshot() > 0;
     m_restore->setEnabled(idle && snapshotSelected);
     m_restoreAsNew->setEnabled(idle && snapshotSelected);
@@ -338,4 +341,23 @@ void MainWindow::deleteSelected()
         }
         refreshTimeline();
     });
+}
+
+void MainWindow::viewSelected()
+{
+    const QString session = currentSession();
+    if (session.isEmpty()) {
+        return;
+    }
+    // One window a session: a second request brings the first forward.
+    const auto open = findChildren<LiveViewWindow *>();
+    for (LiveViewWindow *window : open) {
+        if (window->session() == session) {
+            window->raise();
+            window->activateWindow();
+            return;
+        }
+    }
+    auto window = new LiveViewWindow(m_client, session, this);
+    window->show();
 }

@@ -35,6 +35,8 @@ public Q_SLOTS:
     void restoreSelected();
     void restoreSelectedAsNew();
     void deleteSelected();
+    /// Shows the selected session's screen as it is now, in a window of its own.
+    void viewSelected();
 
 Q_SIGNALS:
     /// A finished operation, for notifications: event is a rewind.notifyrc event id.
@@ -63,5 +65,6 @@ private:
     QAction *m_restoreAsNew = nullptr;
     QAction *m_delete = nullptr;
     QAction *m_refresh = nullptr;
+    QAction *m_liveView = nullptr;
     QSet<qint64> m_thumbnailsAsked; ///< asked once each: a snapshot may have no picture
 };

@@ -6,15 +6,19 @@
 #include "MainWindow.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
+#include "LiveViewWindow.h"
 #include "SessionListModel.h"
 #include "TimelineModel.h"
 
 #include <QAction>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
 #include <QTest>
+
+#include <unistd.h>
 
 using namespace Rewind;
 
@@ -95,6 +99,7 @@ private Q_SLOTS:
                                    QStringLiteral("Go Back to This Point"),
                                    QStringLiteral("Open as New Session"),
                                    QStringLiteral("Delete Snapshot"),
+                                   QStringLiteral("Live View"),
                                    QStringLiteral("Refresh")};
         for (const QString &text : texts) {
             QAction *found = action(window, text);
@@ -133,6 +138,51 @@ private Q_SLOTS:
         if (const QString directory = qEnvironmentVariable("REWIND_TEST_SCREENSHOT_DIR"); !directory.isEmpty()) {
             QVERIFY(window.grab().save(directory + QStringLiteral("/main-window.png")));
         }
+    }
+
+    void liveViewFollowsTheSessionThroughASnapshot()
+    {
+        MainWindow window(&m_client);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy finished(&window, &MainWindow::operationFinished);
+        window.refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(!window.currentSession().isEmpty(), 30000);
+        QListView *sessions = view(window, "sessions");
+        QTRY_COMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
+
+        QAction *live = action(window, QStringLiteral("Live View"));
+        QTRY_VERIFY(live->isEnabled());
+        QTest::keyClick(&window, Qt::Key_L, Qt::ControlModifier);
+        QTRY_VERIFY(window.findChild<LiveViewWindow *>());
+        LiveViewWindow *liveWindow = window.findChild<LiveViewWindow *>();
+        QCOMPARE(liveWindow->session(), window.currentSession());
+        QSignalSpy pictures(liveWindow, &LiveViewWindow::pictureChanged);
+        // Pictures keep coming, each the whole screen, shown in the window.
+        QTRY_VERIFY_WITH_TIMEOUT(pictures.size() >= 3, 30000);
+        QVERIFY(liveWindow->picture().width() >= 640 && liveWindow->picture().height() >= 480);
+        auto screen = liveWindow->findChild<QLabel *>(QStringLiteral("screen"));
+        QVERIFY(screen && !screen->pixmap().isNull());
+        QVERIFY(liveWindow->socketPath().startsWith(HelperProtocol::handOffDirectory(::getuid())));
+
+        // Asking again brings the same window forward.
+        live->trigger();
+        QCOMPARE(window.findChildren<LiveViewWindow *>().size(), 1);
+
+        // A snapshot ends the hand-off; the view asks for a new one and goes on.
+        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QTRY_VERIFY(snapshot->isEnabled());
+        snapshot->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("snapshotTaken"));
+        const qsizetype afterSnapshot = pictures.size();
+        QTRY_VERIFY_WITH_TIMEOUT(pictures.size() >= afterSnapshot + 3, 30000);
+        auto message = liveWindow->findChild<QWidget *>(QStringLiteral("message"));
+        QVERIFY(message && !message->isVisible());
+        if (const QString directory = qEnvironmentVariable("REWIND_TEST_SCREENSHOT_DIR"); !directory.isEmpty()) {
+            QVERIFY(liveWindow->grab().save(directory + QStringLiteral("/live-view.png")));
+        }
+        liveWindow->close();
     }
 
     void helperErrorsAreShownInTheWindow()
