@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,12 @@ Result<UniqueFd> PrivateHandOff::directory(uid_t uid, gid_t gid)
         return root.error();
     }
     return ownedDirectory(root->get(), QByteArray::number(uid), uid, gid, 0700);
+}
+
+gid_t PrivateHandOff::groupOf(uid_t uid)
+{
+    const passwd *account = ::getpwuid(uid);
+    return account ? account->pw_gid : gid_t(uid);
 }
 
 QString PrivateHandOff::path(uid_t uid, const QString &name)

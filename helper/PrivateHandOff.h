@@ -21,6 +21,8 @@ public:
     /// The user's directory itself (made if missing, 0700, theirs), opened
     /// without following links, for what is not a plain file (a socket).
     static Rewind::Result<Rewind::UniqueFd> directory(uid_t uid, gid_t gid);
+    /// The user's primary group, which what is handed over belongs to.
+    static gid_t groupOf(uid_t uid);
     /// Where name in uid's directory is, as the user sees it.
     static QString path(uid_t uid, const QString &name);
 };

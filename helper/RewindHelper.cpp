@@ -16,8 +16,6 @@
 
 #include <KLocalizedString>
 
-#include <pwd.h>
-
 #include <QJsonDocument>
 
 using namespace Rewind;
@@ -88,12 +86,6 @@ uid_t snapshotOwner(const SnapshotInfo &info)
 {
     // Snapshots taken by root's rewindctl carry owner 0.
     return uid_t(info.metadata.value(QStringLiteral("owner")).toLongLong());
-}
-
-gid_t primaryGroup(uid_t uid)
-{
-    const passwd *account = ::getpwuid(uid);
-    return account ? account->pw_gid : gid_t(uid);
 }
 
 void reportProgress(int percent, Stage stage)
@@ -372,7 +364,7 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
         }
         if (action == HelperProtocol::liveView) {
             // Only the owner gets here (no administered live view), so the socket is theirs.
-            const gid_t gid = primaryGroup(caller.uid);
+            const gid_t gid = PrivateHandOff::groupOf(caller.uid);
             auto directory = PrivateHandOff::directory(caller.uid, gid);
             if (!directory) {
                 return failure(directory.error());
@@ -406,7 +398,7 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             if (!png) {
                 return failure(png.error());
             }
-            auto file = PrivateHandOff::write(caller.uid, primaryGroup(caller.uid), QStringLiteral("snapshot-%1.png").arg(arguments.snapshot), *png);
+            auto file = PrivateHandOff::write(caller.uid, PrivateHandOff::groupOf(caller.uid), QStringLiteral("snapshot-%1.png").arg(arguments.snapshot), *png);
             if (!file) {
                 return failure(file.error());
             }

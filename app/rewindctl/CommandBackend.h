@@ -24,6 +24,9 @@ public:
     virtual Rewind::Result<QJsonValue> scan(const QString &session) = 0;
     virtual Rewind::Result<QJsonValue> processes(const QString &session) = 0;
     virtual Rewind::Result<QJsonValue> screenshot(const QString &session, const QString &output) = 0;
+    /// {"session", "socket"}: a socket only the caller can reach that leads to
+    /// the session's display (HelperProtocol::liveView).
+    virtual Rewind::Result<QJsonValue> liveView(const QString &session) = 0;
     virtual Rewind::Result<QJsonValue> recover(const QString &session, const Progress &progress) = 0;
     virtual Rewind::Result<QJsonValue> snapshot(const QString &session, const QString &label, const Progress &progress) = 0;
     /// All snapshots if session is empty.

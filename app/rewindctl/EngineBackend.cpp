@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "EngineBackend.h"
 
+#include "HelperProtocol.h"
+#include "PrivateHandOff.h"
+
 #include "CheckpointabilityScan.h"
 #include "JsonViews.h"
 #include "SessionManager.h"
@@ -122,6 +125,26 @@ Result<QJsonValue> EngineBackend::screenshot(const QString &session, const QStri
         return Error{i18n("Cannot write %1.", output)};
     }
     return QJsonValue(QJsonObject{{QStringLiteral("screenshot"), output}});
+}
+
+Result<QJsonValue> EngineBackend::liveView(const QString &session)
+{
+    auto record = m_sessions->session(session);
+    if (!record) {
+        return record.error();
+    }
+    // The relay runs as the session's owner, so its socket is in the owner's
+    // directory, as when the owner asks the helper; root reaches it there.
+    const gid_t gid = PrivateHandOff::groupOf(record->ownerUid);
+    auto directory = PrivateHandOff::directory(record->ownerUid, gid);
+    if (!directory) {
+        return directory.error();
+    }
+    const QString name = HelperProtocol::liveViewSocketName(session);
+    if (auto opened = m_sessions->openLiveView(session, gid, directory->get(), name); !opened) {
+        return opened.error();
+    }
+    return QJsonValue(QJsonObject{{QStringLiteral("session"), session}, {QStringLiteral("socket"), PrivateHandOff::path(record->ownerUid, name)}});
 }
 
 Result<QJsonValue> EngineBackend::recover(const QString &session, const Progress &progress)

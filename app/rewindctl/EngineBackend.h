@@ -27,6 +27,7 @@ public:
     Rewind::Result<QJsonValue> scan(const QString &session) override;
     Rewind::Result<QJsonValue> processes(const QString &session) override;
     Rewind::Result<QJsonValue> screenshot(const QString &session, const QString &output) override;
+    Rewind::Result<QJsonValue> liveView(const QString &session) override;
     Rewind::Result<QJsonValue> recover(const QString &session, const Progress &progress) override;
     Rewind::Result<QJsonValue> snapshot(const QString &session, const QString &label, const Progress &progress) override;
     Rewind::Result<QJsonValue> listSnapshots(const QString &session) override;

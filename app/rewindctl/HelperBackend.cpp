@@ -95,6 +95,11 @@ Result<QJsonValue> HelperBackend::screenshot(const QString &, const QString &)
     return needsRoot(QStringLiteral("session screenshot"));
 }
 
+Result<QJsonValue> HelperBackend::liveView(const QString &session)
+{
+    return call(HelperProtocol::liveView, {}, {{HelperProtocol::sessionKey, session}}, {});
+}
+
 Result<QJsonValue> HelperBackend::recover(const QString &, const Progress &)
 {
     return needsRoot(QStringLiteral("session recover"));

@@ -79,6 +79,7 @@ QString RewindCommands::usage()
         "  session scan SESSION       name what would keep a session from being snapshotted\n"
         "  session ps SESSION         list a session's processes\n"
         "  session screenshot SESSION --output FILE\n"
+        "  session view SESSION       a socket to connect a VNC viewer to the session's display\n"
         "  session recover SESSION    bring a crashed session back from its latest snapshot\n"
         "  snapshot SESSION [--label TEXT]\n"
         "  list [SESSION]             the timeline of snapshots, newest first\n"
@@ -209,12 +210,24 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
             *text = options.output;
             return m_backend->screenshot(sessionId, options.output);
         }
+        if (argument == QLatin1String("view") && arguments.size() == 3) {
+            auto view = m_backend->liveView(sessionId);
+            if (view) {
+                const QString socket = view->toObject().value(QStringLiteral("socket")).toString();
+                *text = i18n(
+                    "The display of session %1 is at %2 for you alone. Connect a VNC viewer that takes a unix socket to it, for example: vncviewer %2\n"
+                    "It closes after a minute without a viewer, and before each snapshot of the session.",
+                    sessionId,
+                    socket);
+            }
+            return view;
+        }
         if (argument == QLatin1String("recover") && arguments.size() == 3) {
             *text = i18n("Session %1 was recovered from its latest snapshot.", sessionId);
             return m_backend->recover(sessionId, progress);
         }
-        return usageError(
-            QStringLiteral("session start SPEC | stop SESSION | list | scan SESSION | ps SESSION | screenshot SESSION --output FILE | recover SESSION"));
+        return usageError(QStringLiteral(
+            "session start SPEC | stop SESSION | list | scan SESSION | ps SESSION | screenshot SESSION --output FILE | view SESSION | recover SESSION"));
     }
     if (command == QLatin1String("snapshot") && arguments.size() == 2) {
         if (!SessionRecord::isValidId(argument)) {

@@ -2,6 +2,7 @@
 // rewindctl run by a user goes through the helper and keeps its output and
 // exit codes: JSON of the same shape as root's, 1 with a message when the
 // operation fails or polkit refuses, 2 for a wrong command line.
+#include "HelperProtocol.h"
 #include "HelperTestSupport.h"
 
 #include <QFile>
@@ -10,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTest>
+#include <qplatformdefs.h>
 
 #include <fcntl.h>
 #include <grp.h>
@@ -100,6 +102,20 @@ private Q_SLOTS:
 
         const Run scan = rewindctl(user, m_login.get(), {QStringLiteral("session"), QStringLiteral("scan"), m_session});
         QVERIFY2(scan.exitCode == 0 && scan.out.contains("can be snapshotted"), scan.out + scan.err);
+
+        // The display, handed to the user: a socket of theirs, as root's rewindctl also gives it.
+        const Run view = rewindctl(user, m_login.get(), {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("view"), m_session});
+        QVERIFY2(view.exitCode == 0, view.err.constData());
+        const QString socket = QJsonDocument::fromJson(view.out).object().value(QStringLiteral("socket")).toString();
+        QVERIFY2(socket.startsWith(HelperProtocol::handOffDirectory(user.uid) + QLatin1Char('/')), view.out.constData());
+        QT_STATBUF info;
+        QVERIFY(QT_LSTAT(QFile::encodeName(socket).constData(), &info) == 0 && S_ISSOCK(info.st_mode) && info.st_uid == user.uid);
+        const Run rootView = rewindctl(TestUser::root(), nullptr, {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("view"), m_session});
+        QVERIFY2(rootView.exitCode == 0, rootView.err.constData());
+        QCOMPARE(keysOf(rootView.out), keysOf(view.out));
+        QCOMPARE(QJsonDocument::fromJson(rootView.out).object().value(QStringLiteral("socket")).toString(), socket);
+        const Run viewText = rewindctl(user, m_login.get(), {QStringLiteral("session"), QStringLiteral("view"), m_session});
+        QVERIFY2(viewText.exitCode == 0 && viewText.out.contains(QFile::encodeName(socket)), viewText.out + viewText.err);
     }
 
     void failuresKeepTheirExitCodes_data()
