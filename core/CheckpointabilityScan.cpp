@@ -370,11 +370,27 @@ struct ProcessFacts {
     QString name;
 };
 
+/// The socket inodes PID holds right now.
+QSet<quint32> socketsOf(pid_t pid)
+{
+    QSet<quint32> inodes;
+    const QString fdDir = procPath(pid, "fd");
+    const auto fds = directoryEntries(fdDir);
+    for (const QString &fd : fds) {
+        const QString target = readLink(fdDir + QLatin1Char('/') + fd);
+        if (target.startsWith(QLatin1String("socket:["))) {
+            inodes.insert(target.mid(8, target.size() - 9).toUInt());
+        }
+    }
+    return inodes;
+}
+
 class Scanner
 {
 public:
-    explicit Scanner(pid_t init)
+    Scanner(pid_t init, const QList<pid_t> &endedBeforeSnapshot)
         : m_init(init)
+        , m_endedBeforeSnapshot(endedBeforeSnapshot)
     {
     }
 
@@ -383,6 +399,10 @@ public:
         const auto pids = cellProcesses(m_init);
         if (!pids) {
             return pids.error();
+        }
+        // Connections to these count as inside: they are closed before a dump.
+        for (const pid_t pid : std::as_const(m_endedBeforeSnapshot)) {
+            m_socketOwners.unite(socketsOf(pid));
         }
         for (const pid_t pid : *pids) {
             scanProcess(ProcessFacts{.pid = pid, .name = processName(pid)});
@@ -482,14 +502,10 @@ private:
         QSet<quint32> owners;
         const auto pids = cellProcesses(m_init);
         for (const pid_t pid : pids.ok() ? *pids : QList<pid_t>()) {
-            const QString fdDir = procPath(pid, "fd");
-            const auto fds = directoryEntries(fdDir);
-            for (const QString &fd : fds) {
-                const QString target = readLink(fdDir + QLatin1Char('/') + fd);
-                if (target.startsWith(QLatin1String("socket:["))) {
-                    owners.insert(target.mid(8, target.size() - 9).toUInt());
-                }
-            }
+            owners.unite(socketsOf(pid));
+        }
+        for (const pid_t pid : std::as_const(m_endedBeforeSnapshot)) {
+            owners.unite(socketsOf(pid));
         }
         return owners;
     }
@@ -555,6 +571,7 @@ private:
     };
 
     pid_t m_init;
+    QList<pid_t> m_endedBeforeSnapshot;
     QList<Obstacle> m_obstacles;
     QList<SocketUse> m_sockets;
     QSet<quint32> m_socketOwners;
@@ -562,12 +579,12 @@ private:
 
 } // namespace
 
-Result<QList<Obstacle>> CheckpointabilityScan::scan(pid_t cellInitPid)
+Result<QList<Obstacle>> CheckpointabilityScan::scan(pid_t cellInitPid, const QList<pid_t> &endedBeforeSnapshot)
 {
     if (cellInitPid <= 0) {
         return Error{i18n("There is no session to scan.")};
     }
-    return Scanner(cellInitPid).run();
+    return Scanner(cellInitPid, endedBeforeSnapshot).run();
 }
 
 QString CheckpointabilityScan::describe(const QList<Obstacle> &obstacles)

@@ -28,7 +28,9 @@ public:
 
     /// Scans the cell whose init is CELLINITPID: the processes in its pid
     /// namespace and all its descendants. An empty list: nothing found.
-    static Result<QList<Obstacle>> scan(pid_t cellInitPid);
+    /// Connections to the processes endedBeforeSnapshot (the session's
+    /// live-view relays, which a snapshot ends first) are no obstacle.
+    static Result<QList<Obstacle>> scan(pid_t cellInitPid, const QList<pid_t> &endedBeforeSnapshot = {});
 
     /// The obstacles as one message, for an error shown to the user.
     static QString describe(const QList<Obstacle> &obstacles);

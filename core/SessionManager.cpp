@@ -336,6 +336,11 @@ Result<void> SessionManager::openLiveView(const QString &id, gid_t gid, int dire
     return LiveViewRelay::start(m_paths, *record, gid, directoryFd, socketName);
 }
 
+Result<QList<CheckpointabilityScan::Obstacle>> SessionManager::scan(const SessionRecord &record) const
+{
+    return CheckpointabilityScan::scan(record.initPid, LiveViewRelay::running(m_paths, record.id));
+}
+
 Result<void> SessionManager::endLiveViews(const SessionLock &lock)
 {
     return LiveViewRelay::endAll(m_paths, lock.sessionId());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "CheckpointabilityScan.h"
 #include "Result.h"
 #include "RewindPaths.h"
 #include "SessionLock.h"
@@ -52,6 +53,9 @@ public:
     /// of theirs, and forwards to the display (see LiveViewRelay). An earlier
     /// relay of the session is ended first.
     Result<void> openLiveView(const QString &id, gid_t gid, int directoryFd, const QString &socketName);
+    /// What would keep the running session from being snapshotted; its live
+    /// views would not, since a snapshot ends them first.
+    Result<QList<CheckpointabilityScan::Obstacle>> scan(const SessionRecord &record) const;
     /// Ends the session's live views, whose connections would keep it from being dumped.
     Result<void> endLiveViews(const SessionLock &lock);
     /// Thaws every session left frozen by a process that died while it

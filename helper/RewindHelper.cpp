@@ -359,7 +359,7 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             if (m_sessions->state(*record) != SessionState::Running) {
                 return failure(HelperProtocol::OperationFailed, i18n("Session %1 is not running.", arguments.session));
             }
-            auto obstacles = CheckpointabilityScan::scan(record->initPid);
+            auto obstacles = m_sessions->scan(*record);
             return obstacles ? success(JsonViews::obstacles(*obstacles)) : failure(obstacles.error());
         }
         if (action == HelperProtocol::liveView) {

@@ -95,7 +95,7 @@ Result<QJsonValue> EngineBackend::scan(const QString &session)
     if (m_sessions->state(*record) != SessionState::Running) {
         return Error{i18n("Session %1 is not running.", session)};
     }
-    auto obstacles = CheckpointabilityScan::scan(record->initPid);
+    auto obstacles = m_sessions->scan(*record);
     if (!obstacles) {
         return obstacles.error();
     }

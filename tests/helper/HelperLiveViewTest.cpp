@@ -12,6 +12,8 @@
 #include "VncScreenshot.h"
 
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QTest>
 
 #include <cerrno>
@@ -262,6 +264,10 @@ private Q_SLOTS:
         const int viewer = connectTo(QFile::encodeName(socket));
         QVERIFY(viewer >= 0);
         QVERIFY(readsVncGreeting(viewer));
+        // It does not count as an obstacle: a snapshot ends it first.
+        const HelperReply scan = m_root->call(HelperRequest::of(HelperProtocol::scan, {{HelperProtocol::sessionKey, session}}));
+        QVERIFY2(scan.ok(), qPrintable(scan.errorText));
+        QVERIFY2(scan.json().toArray().isEmpty(), QJsonDocument(scan.json().toArray()).toJson().constData());
 
         const HelperReply snapshot = m_root->call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorText));
