@@ -14,6 +14,7 @@
 // cell's init (pidfd P) ends, or after S seconds (default 60) without any
 // connection, removing its socket if it is still the one it made.
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
         } else if (option == "--cell-fd") {
             cell = descriptorArgument(argv[i + 1]);
         } else if (option == "--idle-seconds") {
-            idleSeconds = std::max(1, std::atoi(argv[i + 1]));
+            idleSeconds = std::clamp(std::atoi(argv[i + 1]), 1, 24 * 3600);
         } else if (option == "--name") {
             name = argv[i + 1];
         } else {
