@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <csignal>
 #include <fcntl.h>
+#include <memory>
+#include <optional>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -116,10 +118,47 @@ class CgroupFreezerTest : public QObject
 {
     Q_OBJECT
 
+private:
+    // What most tests start from; cleanup() ends the cell before its cgroups go.
+    std::unique_ptr<TestCgroupParent> m_parent;
+    std::optional<Cgroup> m_cgroup;
+    std::optional<TestCell> m_cell;
+    QString m_setUpError;
+
+    /// A cgroup NAME under a parent of the test's own, with a cell in it whose counter counts.
+    bool startCountingCell(const QString &name)
+    {
+        m_parent = std::make_unique<TestCgroupParent>();
+        auto cgroup = Cgroup::create(m_parent->path(), name);
+        if (!cgroup) {
+            m_setUpError = cgroup.errorMessage();
+            return false;
+        }
+        m_cgroup = *cgroup;
+        m_cell = TestCell::startInCgroup(m_cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &m_setUpError);
+        if (!m_cell->valid()) {
+            return false;
+        }
+        if (!QTest::qWaitFor([this] {
+                return m_cell->counter(counterFile) > 0;
+            })) {
+            m_setUpError = QStringLiteral("the cell's counter did not start counting");
+            return false;
+        }
+        return true;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
         TestCell::becomeSubreaper();
+    }
+
+    void cleanup()
+    {
+        m_cell.reset();
+        m_cgroup.reset();
+        m_parent.reset();
     }
 
     void cgroupNamesAreValidated_data()
@@ -200,63 +239,51 @@ private Q_SLOTS:
 
     void killAllEmptiesTheCgroup()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("cell"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QVERIFY2(startCountingCell(QStringLiteral("cell")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
-        const auto before = cgroup->processes();
+        const auto before = cgroup.processes();
         QVERIFY2(before.ok(), qPrintable(before.errorMessage()));
         QVERIFY(before->contains(cell.pid()));
         QCOMPARE(before->size(), 2); // the init and the counter
-        QVERIFY(!cgroup->remove().ok());
+        QVERIFY(!cgroup.remove().ok());
 
-        const auto killed = cgroup->killAll();
+        const auto killed = cgroup.killAll();
         QVERIFY2(killed.ok(), qPrintable(killed.errorMessage()));
-        const auto after = cgroup->processes();
+        const auto after = cgroup.processes();
         QVERIFY2(after.ok(), qPrintable(after.errorMessage()));
         QVERIFY(after->isEmpty());
-        const auto removed = cgroup->remove();
+        const auto removed = cgroup.remove();
         QVERIFY2(removed.ok(), qPrintable(removed.errorMessage()));
     }
 
     void frozenCounterStopsAndThawedCarriesOn()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
         QVERIFY(!counterStandsStill(cell));
 
-        const auto frozen = CgroupFreezer::freeze(cgroup->path());
+        const auto frozen = CgroupFreezer::freeze(cgroup.path());
         QVERIFY2(frozen.ok(), qPrintable(frozen.errorMessage()));
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
         QVERIFY(counterStandsStill(cell));
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
 
         const long whenFrozen = cell.counter(counterFile);
-        const auto thawed = CgroupFreezer::thaw(cgroup->path());
+        const auto thawed = CgroupFreezer::thaw(cgroup.path());
         QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
         QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
     void freezeLatencyIsMeasured()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
         QList<qint64> latencies;
         QList<qint64> frozenFor;
@@ -264,9 +291,9 @@ private Q_SLOTS:
         // 10 ms, so the rounds are as far apart as a snapshot schedule would
         // make them at least: a round ends when the counter counted on.
         for (int round = 0; round < 20; ++round) {
-            auto guard = FreezeGuard::freeze(cgroup->path());
+            auto guard = FreezeGuard::freeze(cgroup.path());
             QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
-            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
             QVERIFY(guard->isHeld());
             const auto thawed = guard->thaw();
             QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
@@ -291,116 +318,96 @@ private Q_SLOTS:
 
     void freezeGuardThawsOnScopeExit()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
         long whenFrozen = 0;
         {
-            auto guard = FreezeGuard::freeze(cgroup->path());
+            auto guard = FreezeGuard::freeze(cgroup.path());
             QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
             FreezeGuard moved = std::move(*guard);
             QVERIFY(!guard->isHeld());
             QVERIFY(moved.isHeld());
-            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
             whenFrozen = cell.counter(counterFile);
         }
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
-        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup.path()), false);
         QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
     void freezeGuardThawsOnErrorPath()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
         bool wasFrozen = false;
-        const auto result = freezeAndFail(cgroup->path(), &wasFrozen);
+        const auto result = freezeAndFail(cgroup.path(), &wasFrozen);
         QVERIFY(!result.ok());
         QVERIFY(wasFrozen);
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
         const long afterError = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > afterError);
     }
 
     void thawIsAskedForWhenItsStateCannotBeRead()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
-        const auto frozen = CgroupFreezer::freeze(cgroup->path());
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
+        const auto frozen = CgroupFreezer::freeze(cgroup.path());
         QVERIFY2(frozen.ok(), qPrintable(frozen.errorMessage()));
 
         {
-            BlockedFile events(cgroup->path() + QStringLiteral("/cgroup.events"));
+            BlockedFile events(cgroup.path() + QStringLiteral("/cgroup.events"));
             QVERIFY(events.valid());
-            QVERIFY(!CgroupFreezer::isFrozen(cgroup->path()).ok());
-            const auto thawed = CgroupFreezer::thaw(cgroup->path(), 100ms);
+            QVERIFY(!CgroupFreezer::isFrozen(cgroup.path()).ok());
+            const auto thawed = CgroupFreezer::thaw(cgroup.path(), 100ms);
             QVERIFY(!thawed.ok());
-            QVERIFY2(thawed.errorMessage().contains(cgroup->path()), qPrintable(thawed.errorMessage()));
-            COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+            QVERIFY2(thawed.errorMessage().contains(cgroup.path()), qPrintable(thawed.errorMessage()));
+            COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup.path()), false);
         }
-        QTRY_VERIFY(CgroupFreezer::isFrozen(cgroup->path()).ok() && !*CgroupFreezer::isFrozen(cgroup->path()));
+        QTRY_VERIFY(CgroupFreezer::isFrozen(cgroup.path()).ok() && !*CgroupFreezer::isFrozen(cgroup.path()));
         const long thawedAt = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > thawedAt);
     }
 
     void freezeGuardThawsLaterWhenThawCannotBeAskedFor()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("counter"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        QVERIFY2(startCountingCell(QStringLiteral("counter")), qPrintable(m_setUpError));
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
         long whenFrozen = 0;
         {
-            auto guard = FreezeGuard::freeze(cgroup->path());
+            auto guard = FreezeGuard::freeze(cgroup.path());
             QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
             {
-                BlockedFile freezer(cgroup->path() + QStringLiteral("/cgroup.freeze"));
+                BlockedFile freezer(cgroup.path() + QStringLiteral("/cgroup.freeze"));
                 QVERIFY(freezer.valid());
                 const auto thawed = guard->thaw();
                 QVERIFY(!thawed.ok());
                 QVERIFY2(thawed.errorMessage().contains(QLatin1String("freezer")), qPrintable(thawed.errorMessage()));
                 QVERIFY(guard->isHeld());
             }
-            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+            COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
             QVERIFY(counterStandsStill(cell));
             whenFrozen = cell.counter(counterFile);
         }
-        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup.path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
         QTRY_VERIFY(cell.counter(counterFile) > whenFrozen);
     }
 
     void leftoverFreezeOfKilledProcessIsThawed()
     {
-        TestCgroupParent parent;
-        auto cgroup = Cgroup::create(parent.path(), QStringLiteral("leftover"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        auto running = Cgroup::create(parent.path(), QStringLiteral("running"));
+        QVERIFY2(startCountingCell(QStringLiteral("leftover")), qPrintable(m_setUpError));
+        auto running = Cgroup::create(m_parent->path(), QStringLiteral("running"));
         QVERIFY2(running.ok(), qPrintable(running.errorMessage()));
-        QString error;
-        TestCell cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) > 0);
+        Cgroup &cgroup = *m_cgroup;
+        TestCell &cell = *m_cell;
 
         int ready[2];
         QCOMPARE(::pipe2(ready, O_CLOEXEC), 0);
@@ -408,7 +415,7 @@ private Q_SLOTS:
         QVERIFY(freezer >= 0);
         if (freezer == 0) {
             ::close(ready[0]);
-            auto guard = FreezeGuard::freeze(cgroup->path());
+            auto guard = FreezeGuard::freeze(cgroup.path());
             const char state = guard.ok() ? 'F' : 'E';
             (void)!::write(ready[1], &state, 1);
             for (;;) {
@@ -425,14 +432,14 @@ private Q_SLOTS:
         QCOMPARE(state, 'F');
 
         // Its guard died with it: the cell stays frozen until someone thaws it.
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), true);
         QVERIFY(counterStandsStill(cell));
 
-        QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList{QStringLiteral("leftover")});
-        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+        QCOMPARE(CgroupFreezer::thawLeftovers(m_parent->path()), QStringList{QStringLiteral("leftover")});
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup.path()), false);
         const long thawedAt = cell.counter(counterFile);
         QTRY_VERIFY(cell.counter(counterFile) > thawedAt);
-        QCOMPARE(CgroupFreezer::thawLeftovers(parent.path()), QStringList());
+        QCOMPARE(CgroupFreezer::thawLeftovers(m_parent->path()), QStringList());
     }
 
     void unconfirmedFreezeTimesOutAndThaws()
