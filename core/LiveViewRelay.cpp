@@ -8,22 +8,26 @@
 
 #include <KLocalizedString>
 
+#include <QDir>
 #include <QFile>
 #include <QProcess>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <unistd.h>
 
 namespace Rewind
 {
 namespace
 {
 
+/// Long enough for a loaded machine; a relay stopped by its owner holds the helper up no longer.
+constexpr int relayStartTimeoutMs = 5000;
+
 /// The relay says why it failed in one line; it runs as the owner, so the line is kept short and printable.
 QString relayDetail(QByteArray output)
 {
-    output = output.left(200);
     output = output.left(output.indexOf('\n') < 0 ? output.size() : output.indexOf('\n'));
     for (char &c : output) {
         if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) {
@@ -56,6 +60,17 @@ Result<void> LiveViewRelay::start(const RewindPaths &paths, const SessionRecord 
         return Error{i18n("Cannot prepare the live view of session %1: %2", record.id, why)};
     }
 
+    // The relay reports a failure on a pipe of its own, read here with a bound:
+    // it runs as the owner, whose process may write anything.
+    int statusPipe[2];
+    if (::pipe2(statusPipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        const QString why = QString::fromLocal8Bit(std::strerror(errno));
+        (void)cgroup->remove();
+        return Error{i18n("Cannot prepare the live view of session %1: %2", record.id, why)};
+    }
+    const UniqueFd statusRead(statusPipe[0]);
+    UniqueFd statusWrite(statusPipe[1]);
+
     QProcess relay;
     relay.setProgram(paths.liveRelayProgram());
     relay.setArguments({QStringLiteral("--target-fd"),
@@ -65,17 +80,26 @@ Result<void> LiveViewRelay::start(const RewindPaths &paths, const SessionRecord 
                         QStringLiteral("--directory-fd"),
                         QString::number(directoryFd),
                         QStringLiteral("--name"),
-                        socketName});
+                        socketName,
+                        QStringLiteral("--status-fd"),
+                        QString::number(statusWrite.get())});
     relay.setProcessEnvironment(QProcessEnvironment());
     relay.setWorkingDirectory(QStringLiteral("/"));
     relay.setStandardInputFile(QProcess::nullDevice());
+    relay.setStandardOutputFile(QProcess::nullDevice());
     relay.setStandardErrorFile(QProcess::nullDevice());
-    relay.setProcessChannelMode(QProcess::SeparateChannels);
-    runAsOwner(relay, record.ownerUid, gid, {display->socket.get(), display->init.get(), directoryFd}, procs.get());
+    runAsOwner(relay, record.ownerUid, gid, {display->socket.get(), display->init.get(), directoryFd, statusWrite.get()}, procs.get());
     relay.start(QIODevice::ReadOnly);
+    statusWrite.reset();
     // The relay exits as soon as it listens, leaving a detached copy that relays.
-    if (!relay.waitForFinished(10000) || relay.exitStatus() != QProcess::NormalExit || relay.exitCode() != 0) {
-        const QString detail = relay.error() == QProcess::FailedToStart ? relay.errorString() : relayDetail(relay.readAllStandardOutput());
+    const bool finished = relay.waitForFinished(relayStartTimeoutMs);
+    if (!finished || relay.exitStatus() != QProcess::NormalExit || relay.exitCode() != 0) {
+        char line[200];
+        const ssize_t got = ::read(statusRead.get(), line, sizeof line);
+        QString detail = relay.error() == QProcess::FailedToStart ? relay.errorString() : relayDetail(QByteArray(line, int(std::max<ssize_t>(got, 0))));
+        if (!finished) {
+            detail = i18n("the relay did not start within %1 seconds", relayStartTimeoutMs / 1000);
+        }
         relay.kill();
         relay.waitForFinished(1000);
         (void)endAll(paths, record.id);
@@ -94,6 +118,19 @@ Result<void> LiveViewRelay::endAll(const RewindPaths &paths, const QString &sess
         return Error{i18n("Could not end the live view of session %1: %2", sessionId, killed.errorMessage())};
     }
     return cgroup->remove();
+}
+
+void LiveViewRelay::removeEnded(const RewindPaths &paths)
+{
+    const QStringList sessions = QDir(paths.viewersCgroupParent()).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &session : sessions) {
+        // Relays that ended by themselves (idle, or with their cell) leave their cgroup empty.
+        if (auto cgroup = Cgroup::open(paths.viewersCgroupParent(), session); cgroup) {
+            if (auto processes = cgroup->processes(); processes && processes->isEmpty()) {
+                (void)cgroup->remove();
+            }
+        }
+    }
 }
 
 QList<pid_t> LiveViewRelay::running(const RewindPaths &paths, const QString &sessionId)

@@ -31,6 +31,8 @@ public:
     static Result<void> start(const RewindPaths &paths, const SessionRecord &record, gid_t gid, int directoryFd, const QString &socketName);
     /// Ends every relay of the session and waits until they are gone.
     static Result<void> endAll(const RewindPaths &paths, const QString &sessionId);
+    /// Removes the cgroups of relays that have all ended by themselves.
+    static void removeEnded(const RewindPaths &paths);
     /// The relays of the session that run (for tests and status).
     static QList<pid_t> running(const RewindPaths &paths, const QString &sessionId);
 };

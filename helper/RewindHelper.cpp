@@ -9,6 +9,7 @@
 #include "CriuCheckpointer.h"
 #include "HelperProtocol.h"
 #include "JsonViews.h"
+#include "LiveViewRelay.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
@@ -103,6 +104,7 @@ RewindHelper::RewindHelper()
     // staging directory behind; cells frozen by a snapshot still at work keep their lock.
     (void)SessionManager(paths).thawAbandoned();
     StagingDirectory::removeLeftovers(paths.stagingDirectory());
+    LiveViewRelay::removeEnded(paths);
 }
 
 RewindHelper::~RewindHelper() = default;

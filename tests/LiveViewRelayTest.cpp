@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// rewind-live-relay on its own: it forwards bytes both ways unchanged, closes
-// a viewer at once when the display is gone, ends (removing its socket) when
-// idle or when the cell ends, and refuses a target that is not a socket.
+// rewind-live-relay on its own: it forwards bytes both ways unchanged (also
+// what the display sends just before it closes), closes a viewer at once when
+// the display is gone, ends (removing its socket) when idle but not while a
+// viewer is connected, ends when the cell ends, cannot be reached into by its
+// owner's other processes, and refuses a target that is not a socket.
 // The "display" is an echo server of the test's, the "cell" a sleep process.
 #include "OwnerProcess.h"
 #include "SocketFile.h"
@@ -15,9 +17,15 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -33,6 +41,7 @@ class EchoServer : public QLocalServer
 public:
     explicit EchoServer(const QString &path)
     {
+        setSocketOptions(QLocalServer::WorldAccessOption); // for a relay running as someone else
         listen(path);
         connect(this, &QLocalServer::newConnection, this, [this] {
             while (QLocalSocket *client = nextPendingConnection()) {
@@ -44,10 +53,79 @@ public:
     }
 };
 
+/// Sends words to each client as soon as it connects, then closes.
+class SayAndCloseServer : public QLocalServer
+{
+public:
+    SayAndCloseServer(const QString &path, const QByteArray &words)
+    {
+        listen(path);
+        connect(this, &QLocalServer::newConnection, this, [this, words] {
+            while (QLocalSocket *client = nextPendingConnection()) {
+                connect(client, &QLocalSocket::disconnected, this, [this] {
+                    m_closed = true;
+                });
+                client->write(words);
+                client->disconnectFromServer(); // after what was written has gone out
+            }
+        });
+    }
+    bool hasClosed() const
+    {
+        return m_closed;
+    }
+
+private:
+    bool m_closed = false;
+};
+
 struct Relay {
     int exitCode = -1;
     QByteArray output;
+    pid_t pid = -1; ///< the detached relay, a child of this test (a subreaper) now
 };
+
+/// The detached relay: a child of this process, which is a subreaper.
+pid_t detachedRelay()
+{
+    const QStringList entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs);
+    for (const QString &entry : entries) {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(entry));
+        if (!entry.front().isDigit() || !stat.open(QIODevice::ReadOnly)) {
+            continue;
+        }
+        // pid (comm) state ppid ...; comm is cut to 15 characters.
+        const QByteArray line = stat.readAll();
+        const QList<QByteArray> rest = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        if (line.contains("(rewind-live-rel)") && rest.size() > 1 && rest.at(1).toInt() == ::getpid()) {
+            return entry.toInt();
+        }
+    }
+    return -1;
+}
+
+/// Whether the (detached) relay pid has ended; reaps it (ECHILD: reaped before).
+bool hasEnded(pid_t pid)
+{
+    const pid_t reaped = ::waitpid(pid, nullptr, WNOHANG);
+    return reaped == pid || (reaped < 0 && errno == ECHILD);
+}
+
+/// The real uid in /proc/PID/status, or -1.
+long realUidOf(pid_t pid)
+{
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    const QList<QByteArray> lines = status.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("Uid:")) {
+            return line.mid(4).trimmed().split('\t').value(0).toLong();
+        }
+    }
+    return -1;
+}
 
 } // namespace
 
@@ -59,6 +137,7 @@ private:
     std::unique_ptr<QTemporaryDir> m_directory;
     QProcess m_cell; ///< stands for a cell's init
     UniqueFd m_cellFd;
+    QList<pid_t> m_relays; ///< to reap
 
     QString displayPath() const
     {
@@ -69,8 +148,8 @@ private:
         return m_directory->filePath(QStringLiteral("viewers/live.vnc"));
     }
 
-    /// Starts the relay on target (a socket path, or any file) and waits until it has detached.
-    Relay startRelay(const QString &target, int idleSeconds)
+    /// Starts the relay on target (a socket path, or any file) as uid and waits until it has detached.
+    Relay startRelay(const QString &target, int idleSeconds, uid_t uid = ::geteuid(), gid_t gid = ::getegid())
     {
         const UniqueFd targetFd(::open(QFile::encodeName(target).constData(), O_PATH | O_CLOEXEC));
         const UniqueFd directoryFd(::open(QFile::encodeName(m_directory->filePath(QStringLiteral("viewers"))).constData(), O_DIRECTORY | O_CLOEXEC));
@@ -86,13 +165,18 @@ private:
                             QStringLiteral("live.vnc"),
                             QStringLiteral("--idle-seconds"),
                             QString::number(idleSeconds)});
-        runAsOwner(relay, ::geteuid(), ::getegid(), {targetFd.get(), directoryFd.get(), m_cellFd.get()});
+        runAsOwner(relay, uid, gid, {targetFd.get(), directoryFd.get(), m_cellFd.get()});
         relay.start(QIODevice::ReadOnly);
         if (!relay.waitForFinished(10000)) {
             relay.kill();
             relay.waitForFinished();
         }
-        return {relay.exitStatus() == QProcess::NormalExit ? relay.exitCode() : -1, relay.readAllStandardOutput()};
+        Relay started{relay.exitStatus() == QProcess::NormalExit ? relay.exitCode() : -1, relay.readAllStandardOutput(), -1};
+        if (started.exitCode == 0) {
+            started.pid = detachedRelay();
+            m_relays.append(started.pid);
+        }
+        return started;
     }
 
     /// Connects a viewer; nullptr if the relay does not accept.
@@ -104,6 +188,12 @@ private:
     }
 
 private Q_SLOTS:
+    void initTestCase()
+    {
+        // The relay detaches; as a subreaper this test becomes its parent and can tell when it ends.
+        QCOMPARE(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    }
+
     void init()
     {
         QVERIFY(QFileInfo(relayProgram).isExecutable());
@@ -122,8 +212,12 @@ private Q_SLOTS:
         m_cell.kill();
         m_cell.waitForFinished();
         m_cellFd.reset();
+        for (const pid_t relay : std::as_const(m_relays)) {
+            QTRY_VERIFY_WITH_TIMEOUT(relay > 0 && hasEnded(relay), 10000);
+        }
+        m_relays.clear();
         if (m_directory) {
-            QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(viewerPath()), 10000);
+            QVERIFY(!QFileInfo::exists(viewerPath()));
         }
         m_directory.reset();
     }
@@ -132,14 +226,24 @@ private Q_SLOTS:
     {
         EchoServer display(displayPath());
         QVERIFY(display.isListening());
-        const Relay relay = startRelay(displayPath(), 2);
+        // As nobody, as the helper starts it as a session's owner.
+        const uid_t nobody = 65534;
+        QVERIFY(::chown(QFile::encodeName(m_directory->filePath(QStringLiteral("viewers"))).constData(), nobody, nobody) == 0);
+        const Relay relay = startRelay(displayPath(), 3, nobody, nobody);
         QVERIFY2(relay.exitCode == 0, relay.output.constData());
+        QVERIFY(relay.pid > 0);
+        QCOMPARE(realUidOf(relay.pid), long(nobody));
 
         // Only its owner may connect.
         struct stat info;
         QVERIFY(::lstat(QFile::encodeName(viewerPath()).constData(), &info) == 0);
         QVERIFY(S_ISSOCK(info.st_mode));
+        QCOMPARE(info.st_uid, nobody);
         QCOMPARE(info.st_mode & 0077, 0u);
+        // Not dumpable: its descriptors in /proc are root's, so its owner's
+        // other processes can neither trace it nor use them.
+        QVERIFY(::stat(QByteArray("/proc/" + QByteArray::number(relay.pid) + "/fd").constData(), &info) == 0);
+        QCOMPARE(info.st_uid, 0u);
 
         // Much more than one buffer, so that writes are partial and reads wait.
         QByteArray sent(4 * 1024 * 1024, Qt::Uninitialized);
@@ -164,8 +268,58 @@ private Q_SLOTS:
         // With nobody connected for its idle time, it ends and takes its socket along.
         viewer.reset();
         second.reset();
-        QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(viewerPath()), 15000);
-        QVERIFY(!connectViewer(viewerPath()));
+        QTRY_VERIFY_WITH_TIMEOUT(hasEnded(relay.pid), 15000);
+        QVERIFY(!QFileInfo::exists(viewerPath()));
+    }
+
+    void aSilentViewerKeepsItRunning()
+    {
+        EchoServer display(displayPath());
+        const Relay relay = startRelay(displayPath(), 1);
+        QVERIFY2(relay.exitCode == 0, relay.output.constData());
+        auto viewer = connectViewer(viewerPath());
+        QVERIFY(viewer);
+        // What is tested is that nothing happens: three times the idle time.
+        QTest::qWait(3000);
+        QVERIFY(!hasEnded(relay.pid));
+        viewer->write("still there");
+        QByteArray received;
+        QTRY_COMPARE_WITH_TIMEOUT(received += viewer->readAll(), QByteArray("still there"), 10000);
+    }
+
+    void whatTheDisplaySaysLastArrives()
+    {
+        // More than one buffer of the relay's, less than the sockets on the way
+        // hold: the display has sent it all and closed while the relay still
+        // has some to pass on, because the viewer has not read yet.
+        QByteArray words(300 * 1024, Qt::Uninitialized);
+        QRandomGenerator::global()->fillRange(reinterpret_cast<quint32 *>(words.data()), words.size() / 4);
+        SayAndCloseServer display(displayPath(), words);
+        const Relay relay = startRelay(displayPath(), 600);
+        QVERIFY2(relay.exitCode == 0, relay.output.constData());
+        const UniqueFd viewer(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray path = QFile::encodeName(viewerPath());
+        std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
+        QCOMPARE(::connect(viewer.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(display.hasClosed(), 10000);
+
+        // Now the viewer reads: everything, then the end.
+        QByteArray received;
+        for (;;) {
+            pollfd watched{viewer.get(), POLLIN, 0};
+            QVERIFY2(::poll(&watched, 1, 10000) == 1, "the relay neither sent more nor closed");
+            char buffer[65536];
+            const ssize_t got = ::read(viewer.get(), buffer, sizeof buffer);
+            QVERIFY(got >= 0);
+            if (got == 0) {
+                break;
+            }
+            received.append(buffer, got);
+        }
+        QCOMPARE(received.size(), words.size());
+        QVERIFY(received == words);
     }
 
     void endsWithTheCell()
@@ -176,9 +330,10 @@ private Q_SLOTS:
         auto viewer = connectViewer(viewerPath());
         QVERIFY(viewer);
         m_cell.kill();
-        // The viewer is let go and the socket goes, long before the idle time.
+        // The viewer is let go and the relay ends with its socket, long before the idle time.
         QTRY_VERIFY_WITH_TIMEOUT(viewer->state() == QLocalSocket::UnconnectedState, 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(viewerPath()), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(hasEnded(relay.pid), 10000);
+        QVERIFY(!QFileInfo::exists(viewerPath()));
     }
 
     void viewerIsLetGoWhenTheDisplayIsGone()

@@ -29,6 +29,9 @@ namespace
 /// Between two pictures: about four a second, and room for the GUI.
 constexpr int pictureIntervalMs = 250;
 constexpr auto pictureTimeout = std::chrono::seconds(10);
+/// Asking again for the hand-off before giving up, some time apart.
+constexpr int maximumRenewals = 5;
+constexpr int renewalDelayMs = 2000;
 
 /// A viewer that connects to a unix socket given as its path (TigerVNC's).
 QString vncViewerProgram()
@@ -106,6 +109,11 @@ void LiveViewWindow::askForHandOff()
     m_status->setText(i18n("Connecting…"));
     m_client->call(HelperProtocol::liveView, {{HelperProtocol::sessionKey, m_session}}, this, [this](const Result<QJsonValue> &answer) {
         if (!answer) {
+            // While reconnecting, the session may still be busy (a snapshot by another program).
+            if (m_renewals > 0 && m_renewals < maximumRenewals) {
+                renewHandOff();
+                return;
+            }
             showFailure(answer.errorMessage());
             return;
         }
@@ -138,16 +146,14 @@ void LiveViewWindow::pictureTaken()
     if (!picture) {
         // A snapshot ends every live view of the session (its connections
         // cannot be dumped); a new hand-off continues the view.
-        if (!m_handOffRenewed) {
-            m_handOffRenewed = true;
-            m_socket.clear();
-            askForHandOff();
+        if (m_renewals < maximumRenewals) {
+            renewHandOff();
             return;
         }
         showFailure(picture.errorMessage());
         return;
     }
-    m_handOffRenewed = false;
+    m_renewals = 0;
     m_picture = *picture;
     showPicture();
     m_status->setText(i18n("Live, view only · %1", QLocale().toString(QTime::currentTime(), QLocale::LongFormat)));
@@ -155,10 +161,19 @@ void LiveViewWindow::pictureTaken()
     QTimer::singleShot(pictureIntervalMs, this, &LiveViewWindow::grabNext);
 }
 
+void LiveViewWindow::renewHandOff()
+{
+    m_socket.clear();
+    m_status->setText(i18n("Reconnecting…"));
+    // At once the first time (after a snapshot); then give what holds the session time.
+    QTimer::singleShot(m_renewals == 0 ? 0 : renewalDelayMs, this, &LiveViewWindow::askForHandOff);
+    ++m_renewals;
+}
+
 void LiveViewWindow::showFailure(const QString &message)
 {
     m_socket.clear();
-    m_handOffRenewed = false;
+    m_renewals = 0;
     m_openInViewer->setEnabled(false);
     m_status->setText(i18n("Not connected"));
     m_message->setMessageType(KMessageWidget::Error);

@@ -17,7 +17,7 @@ class QPushButton;
 /// window takes a picture of the session's screen through it, again and
 /// again. View only; "Open in VNC Viewer" gives a viewer that also takes the
 /// keyboard and mouse. A snapshot ends the hand-off; the window then asks
-/// for a new one by itself.
+/// for a new one by itself, a few times, before it says the view stopped.
 class LiveViewWindow : public QWidget
 {
     Q_OBJECT
@@ -52,6 +52,7 @@ private:
     void askForHandOff();
     void grabNext();
     void pictureTaken();
+    void renewHandOff();
     void showFailure(const QString &message);
     void showPicture();
     void openInViewer();
@@ -66,5 +67,5 @@ private:
     QPushButton *m_retry;
     QPushButton *m_openInViewer;
     QFutureWatcher<Rewind::Result<QImage>> m_grab;
-    bool m_handOffRenewed = false; ///< a failed picture asks for a new hand-off once
+    int m_renewals = 0; ///< new hand-offs asked for since the last picture
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// rewind-live-relay --target-fd T --directory-fd D --name NAME --cell-fd P [--idle-seconds S]
+// rewind-live-relay --target-fd T --directory-fd D --name NAME --cell-fd P
+//                   [--idle-seconds S] [--status-fd F]
 //
 // Lets a session's owner reach its display without root. The VNC socket of a
 // session lies inside its cell, below /proc/<init>/root, where only root can
@@ -10,9 +11,11 @@
 // connection to T, byte for byte: the RFB protocol is not parsed here.
 //
 // Once listening it detaches and exits 0, so its starter knows the socket is
-// ready. On failure it prints one line and exits 1. The relay ends when the
-// cell's init (pidfd P) ends, or after S seconds (default 60) without any
-// connection, removing its socket if it is still the one it made.
+// ready. On failure it writes one line to F (default: stdout) and exits 1.
+// The relay ends when the cell's init (pidfd P) ends, or after S seconds
+// (default 60) without any connection, removing its socket if it is still
+// the one it made. It is not dumpable: other processes of its owner cannot
+// trace it or use its descriptors through /proc.
 
 #include <algorithm>
 #include <array>
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,14 +40,14 @@ namespace
 constexpr int maximumConnections = 8;
 constexpr size_t bufferSize = 64 * 1024;
 
+/// Where a failure is reported: --status-fd, else stdout.
+int statusFd = STDOUT_FILENO;
+
 [[noreturn]] void fail(const char *what, int error = 0)
 {
-    if (error != 0) {
-        std::printf("%s: %s\n", what, std::strerror(error));
-    } else {
-        std::printf("%s\n", what);
-    }
-    std::fflush(stdout);
+    char line[256];
+    const int length = error != 0 ? std::snprintf(line, sizeof line, "%s: %s\n", what, std::strerror(error)) : std::snprintf(line, sizeof line, "%s\n", what);
+    (void)!::write(statusFd, line, size_t(std::clamp(length, 0, int(sizeof line) - 1)));
     std::_Exit(1);
 }
 
@@ -176,9 +180,12 @@ void relay(const Listener &listener, int target, int cell, int idleSeconds)
     for (;;) {
         std::vector<pollfd> watched{{listener.fd, POLLIN, 0}, {cell, POLLIN, 0}};
         for (const Connection &c : connections) {
-            // Read from a side only once what it sent before has been passed on.
-            watched.push_back({c.viewer, short((c.toDisplay.empty() ? POLLIN : 0) | (c.toViewer.empty() ? 0 : POLLOUT)), 0});
-            watched.push_back({c.display, short((c.toViewer.empty() ? POLLIN : 0) | (c.toDisplay.empty() ? 0 : POLLOUT)), 0});
+            // Read from a side only once what it sent before has been passed on;
+            // a side with nothing to do is left out, or its hang-up would wake poll at once.
+            const short viewerWanted = short((c.toDisplay.empty() ? POLLIN : 0) | (c.toViewer.empty() ? 0 : POLLOUT));
+            const short displayWanted = short((c.toViewer.empty() ? POLLIN : 0) | (c.toDisplay.empty() ? 0 : POLLOUT));
+            watched.push_back({viewerWanted != 0 ? c.viewer : -1, viewerWanted, 0});
+            watched.push_back({displayWanted != 0 ? c.display : -1, displayWanted, 0});
         }
         const int ready = ::poll(watched.data(), watched.size(), tick);
         if (ready < 0 && errno != EINTR) {
@@ -200,13 +207,14 @@ void relay(const Listener &listener, int target, int cell, int idleSeconds)
             Connection &c = connections[i];
             const short viewerEvents = watched[2 + 2 * i].revents;
             const short displayEvents = watched[3 + 2 * i].revents;
-            // An error, or a hang-up with nothing left to read, ends the connection.
-            bool alive = !((viewerEvents | displayEvents) & (POLLERR | POLLNVAL)) && !((viewerEvents & POLLHUP) && !(viewerEvents & POLLIN))
-                && !((displayEvents & POLLHUP) && !(displayEvents & POLLIN));
-            if (alive && (viewerEvents & POLLIN) && c.toDisplay.empty()) {
+            // A hang-up is read like data: what the side sent before it comes
+            // first, then the end, which ends the connection.
+            constexpr short readable = POLLIN | POLLHUP | POLLERR;
+            bool alive = !((viewerEvents | displayEvents) & POLLNVAL);
+            if (alive && (viewerEvents & readable) && c.toDisplay.empty()) {
                 alive = readInto(c.viewer, c.toDisplay);
             }
-            if (alive && (displayEvents & POLLIN) && c.toViewer.empty()) {
+            if (alive && (displayEvents & readable) && c.toViewer.empty()) {
                 alive = readInto(c.display, c.toViewer);
             }
             if (alive && !c.toDisplay.empty()) {
@@ -226,6 +234,9 @@ void relay(const Listener &listener, int target, int cell, int idleSeconds)
 
         if (watched[0].revents & POLLIN) {
             const int viewer = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (viewer < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+                ::usleep(100 * 1000); // out of descriptors or memory: the listener stays readable
+            }
             if (viewer >= 0) {
                 const int display = connections.size() < maximumConnections ? connectToDisplay(target) : -1;
                 if (display < 0) {
@@ -253,6 +264,8 @@ void removeSocket(int directory, const std::string &name, const Listener &listen
 
 int main(int argc, char **argv)
 {
+    // First of all: the owner's other processes must not reach into this one.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int target = -1;
     int directory = -1;
     int cell = -1;
@@ -268,6 +281,8 @@ int main(int argc, char **argv)
             cell = descriptorArgument(argv[i + 1]);
         } else if (option == "--idle-seconds") {
             idleSeconds = std::clamp(std::atoi(argv[i + 1]), 1, 24 * 3600);
+        } else if (option == "--status-fd") {
+            statusFd = descriptorArgument(argv[i + 1]);
         } else if (option == "--name") {
             name = argv[i + 1];
         } else {
@@ -275,7 +290,7 @@ int main(int argc, char **argv)
         }
     }
     if (target < 0 || directory < 0 || cell < 0 || name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
-        fail("usage: rewind-live-relay --target-fd T --directory-fd D --name NAME --cell-fd P [--idle-seconds S]");
+        fail("usage: rewind-live-relay --target-fd T --directory-fd D --name NAME --cell-fd P [--idle-seconds S] [--status-fd F]");
     }
     struct stat status;
     if (::fstat(target, &status) != 0 || !S_ISSOCK(status.st_mode)) {
@@ -294,6 +309,9 @@ int main(int argc, char **argv)
         std::_Exit(0); // listening: the starter may hand the socket over
     }
     ::setsid();
+    if (statusFd != STDOUT_FILENO) {
+        ::close(statusFd); // the starter reads it until every copy is closed
+    }
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         ::dup2(null, STDIN_FILENO);

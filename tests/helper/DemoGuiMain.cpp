@@ -125,12 +125,17 @@ int main(int argc, char **argv)
         return 1;
     }
     say(QStringLiteral("Rewind's window is open on %1 as %2. Close it to end the demo.").arg(display, user.name));
+    // The window's process ends when it is closed; what it leaves (its session bus) ends with the namespace.
+    bool timeUp = false;
     if (const int seconds = qEnvironmentVariableIntValue("REWIND_DEMO_GUI_SECONDS"); seconds > 0) {
-        QTimer::singleShot(seconds * 1000, &window, &QProcess::terminate);
+        QTimer::singleShot(seconds * 1000, &window, [&] {
+            timeUp = window.state() == QProcess::Running;
+            window.terminate();
+        });
     }
     QObject::connect(&window, &QProcess::finished, &app, &QCoreApplication::quit);
     app.exec();
-    const bool closed = window.exitStatus() == QProcess::NormalExit || qEnvironmentVariableIntValue("REWIND_DEMO_GUI_SECONDS") > 0;
+    const bool closed = timeUp || (window.exitStatus() == QProcess::NormalExit && window.exitCode() == 0);
     say(closed ? QStringLiteral("The window was closed.") : QStringLiteral("Rewind's window ended unexpectedly (exit code %1).").arg(window.exitCode()));
 
     (void)client.call(HelperRequest::of(HelperProtocol::stopSession, {{HelperProtocol::sessionKey, session}}));
