@@ -2,6 +2,8 @@
 #pragma once
 
 #include <QLatin1StringView>
+#include <QLocale>
+#include <QRegularExpression>
 #include <QString>
 #include <QStringList>
 
@@ -94,6 +96,27 @@ inline const QString modeKey = QStringLiteral("mode"); ///< QString: "in-place" 
 inline const QString labelKey = QStringLiteral("label"); ///< QString, at most maximumLabelLength, no control characters
 inline const QString pinnedKey = QStringLiteral("pinned"); ///< bool
 inline const QString operationKey = QStringLiteral("operation"); ///< QString, administer only: one of the administered actions
+/// Optional with every action: the caller's language ("de", "pt_BR"), for the messages of the reply.
+inline const QString languageKey = QStringLiteral("language");
+
+/// Whether name is a language as languageKey takes it: "de", "pt_BR".
+inline bool isLanguageName(const QString &name)
+{
+    static const QRegularExpression pattern(QStringLiteral("\\A[a-z]{2,3}(_[A-Z]{2})?\\z"));
+    return pattern.matchView(name).hasMatch();
+}
+
+/// What a client sends as its language: its locale's ("de_DE"), or just the
+/// language where the locale has more ("es" for es_419); empty in the C locale.
+inline QString clientLanguage()
+{
+    const QString name = QLocale::system().name();
+    if (isLanguageName(name)) {
+        return name;
+    }
+    const QString language = name.section(QLatin1Char('_'), 0, 0);
+    return isLanguageName(language) ? language : QString();
+}
 
 inline const QString inPlaceMode = QStringLiteral("in-place");
 inline const QString asNewMode = QStringLiteral("as-new");

@@ -2,6 +2,7 @@
 #include "RewindHelper.h"
 
 #include "AutosaveSchedule.h"
+#include "CallerLanguage.h"
 #include "PrivateHandOff.h"
 #include "RetentionPolicy.h"
 
@@ -17,6 +18,8 @@
 
 #include <KLocalizedString>
 
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 
 using namespace Rewind;
@@ -99,6 +102,10 @@ void reportProgress(int percent, Stage stage)
 
 RewindHelper::RewindHelper()
 {
+    // In the build tree (the tests' helper), the catalogs are compiled into <build>/locale beside bin/.
+    // KAUTH_HELPER_MAIN makes this object before the application, so the program's path comes from /proc.
+    const QString program = QFile::symLinkTarget(QStringLiteral("/proc/self/exe"));
+    KLocalizedString::addDomainLocaleDir("rewind", QFileInfo(program).absolutePath() + QStringLiteral("/../locale"));
     const RewindPaths paths = RewindPaths::system();
     // A helper (or rewindctl) killed mid-snapshot leaves the cell frozen and a
     // staging directory behind; cells frozen by a snapshot still at work keep their lock.
@@ -128,7 +135,25 @@ Result<void> RewindHelper::openEngine()
     return {};
 }
 
+ActionReply RewindHelper::inCallersLanguage(const QVariantMap &arguments, const std::function<ActionReply(const QVariantMap &)> &handle)
+{
+    QVariantMap rest = arguments;
+    auto language = CallerLanguage::take(rest);
+    if (!language) {
+        return failure(HelperProtocol::InvalidArguments, language.errorMessage());
+    }
+    const CallerLanguage translated(*language);
+    return handle(rest);
+}
+
 ActionReply RewindHelper::status(const QVariantMap &arguments)
+{
+    return inCallersLanguage(arguments, [](const QVariantMap &rest) {
+        return reportStatus(rest);
+    });
+}
+
+ActionReply RewindHelper::reportStatus(const QVariantMap &arguments)
 {
     if (!arguments.isEmpty()) {
         return failure(HelperProtocol::InvalidArguments, i18n("This action takes no arguments."));
@@ -220,6 +245,13 @@ ActionReply RewindHelper::gc(const QVariantMap &arguments)
 
 ActionReply RewindHelper::administer(const QVariantMap &arguments)
 {
+    return inCallersLanguage(arguments, [this](const QVariantMap &rest) {
+        return administerOperation(rest);
+    });
+}
+
+ActionReply RewindHelper::administerOperation(const QVariantMap &arguments)
+{
     const QVariant operation = arguments.value(HelperProtocol::operationKey);
     if (operation.metaType().id() != QMetaType::QString) {
         return failure(HelperProtocol::InvalidArguments, i18n("'operation' must name what to administer."));
@@ -228,7 +260,7 @@ ActionReply RewindHelper::administer(const QVariantMap &arguments)
         if (name == operation.toString()) {
             QVariantMap rest = arguments;
             rest.remove(HelperProtocol::operationKey);
-            return run(action, rest, true);
+            return dispatch(action, rest, true);
         }
     }
     QStringList names;
@@ -241,6 +273,13 @@ ActionReply RewindHelper::administer(const QVariantMap &arguments)
 }
 
 ActionReply RewindHelper::run(const QString &action, const QVariantMap &arguments, bool administrator)
+{
+    return inCallersLanguage(arguments, [&](const QVariantMap &rest) {
+        return dispatch(action, rest, administrator);
+    });
+}
+
+ActionReply RewindHelper::dispatch(const QString &action, const QVariantMap &arguments, bool administrator)
 {
     // A rewindctl killed mid-snapshot may have left a cell frozen while this
     // helper kept running; cells whose snapshot is still at work keep their lock.

@@ -8,6 +8,7 @@
 
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 namespace Rewind
@@ -60,7 +61,12 @@ private:
         uid_t uid = 0;
         bool administrator = false;
     };
+    /// Takes the caller's language out of arguments and runs handle in it.
+    static KAuth::ActionReply inCallersLanguage(const QVariantMap &arguments, const std::function<KAuth::ActionReply(const QVariantMap &)> &handle);
+    static KAuth::ActionReply reportStatus(const QVariantMap &arguments);
+    KAuth::ActionReply administerOperation(const QVariantMap &arguments);
     KAuth::ActionReply run(const QString &action, const QVariantMap &arguments, bool administrator);
+    KAuth::ActionReply dispatch(const QString &action, const QVariantMap &arguments, bool administrator);
     KAuth::ActionReply perform(const QString &action, const HelperArguments &arguments, const Caller &caller);
     Rewind::Result<void> openEngine();
     /// An Error unless the session exists and the caller may act on it.

@@ -53,7 +53,12 @@ void HelperClient::startNext()
         }
         KAuth::Action kauthAction(HelperProtocol::actionName(next.action));
         kauthAction.setHelperId(HelperProtocol::helperId);
-        kauthAction.setArguments(next.arguments);
+        QVariantMap arguments = next.arguments;
+        // Messages in the helper's reply come in the user's language.
+        if (const QString language = HelperProtocol::clientLanguage(); !language.isEmpty()) {
+            arguments.insert(HelperProtocol::languageKey, language);
+        }
+        kauthAction.setArguments(arguments);
         kauthAction.setTimeout(HelperProtocol::actionTimeoutMs);
         KAuth::ExecuteJob *job = kauthAction.execute();
 

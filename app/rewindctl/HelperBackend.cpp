@@ -26,6 +26,10 @@ Result<QJsonValue> HelperBackend::call(const QString &action, const QString &ope
         name = HelperProtocol::administer;
         arguments.insert(HelperProtocol::operationKey, operation);
     }
+    // Messages in the helper's reply come in the user's language.
+    if (const QString language = HelperProtocol::clientLanguage(); !language.isEmpty()) {
+        arguments.insert(HelperProtocol::languageKey, language);
+    }
     KAuth::Action request(HelperProtocol::actionName(name));
     request.setHelperId(HelperProtocol::helperId);
     request.setArguments(arguments);

@@ -28,7 +28,8 @@ const QStringList knownKeys{HelperProtocol::sessionKey,
                             HelperProtocol::modeKey,
                             HelperProtocol::labelKey,
                             HelperProtocol::pinnedKey,
-                            HelperProtocol::operationKey};
+                            HelperProtocol::operationKey,
+                            HelperProtocol::languageKey}; // every action takes it, so only defective values are sent
 
 /// The keys each action takes (administer: operation plus those of the operation).
 QStringList keysOf(const QString &action)

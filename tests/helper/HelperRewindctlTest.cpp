@@ -13,6 +13,7 @@
 #include <QTest>
 #include <qplatformdefs.h>
 
+#include <clocale>
 #include <fcntl.h>
 #include <grp.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ struct Run {
     QByteArray err;
 };
 
-Run rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringList &arguments)
+Run rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringList &arguments, const QString &locale = QStringLiteral("C.UTF-8"))
 {
     QProcess process;
     runAs(process, user, login);
@@ -35,7 +36,7 @@ Run rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringLis
     QProcessEnvironment environment = uid == 0 ? QProcessEnvironment::systemEnvironment() : QProcessEnvironment();
     environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
     environment.insert(QStringLiteral("HOME"), uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
-    environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    environment.insert(QStringLiteral("LANG"), locale);
     process.setProcessEnvironment(environment);
     process.setWorkingDirectory(QStringLiteral("/"));
     process.start(QFileInfo(HelperTestEnvironment::clientProgram()).absolutePath() + QStringLiteral("/rewindctl"), arguments);
@@ -116,6 +117,32 @@ private Q_SLOTS:
         QCOMPARE(QJsonDocument::fromJson(rootView.out).object().value(QStringLiteral("socket")).toString(), socket);
         const Run viewText = rewindctl(user, m_login.get(), {QStringLiteral("session"), QStringLiteral("view"), m_session});
         QVERIFY2(viewText.exitCode == 0 && viewText.out.contains(QFile::encodeName(socket)), viewText.out + viewText.err);
+    }
+
+    void helperAnswersInTheCallersLanguage()
+    {
+        // The helper runs without a locale; the client's language comes with the call.
+        const locale_t german = ::newlocale(LC_MESSAGES_MASK, "de_DE.UTF-8", locale_t(nullptr));
+        if (!german) {
+            QSKIP("the locale de_DE.UTF-8 is not installed here (tools/devenv generates it)");
+        }
+        ::freelocale(german);
+        const QStringList arguments{QStringLiteral("snapshot"), QStringLiteral("nosuch-1")};
+        const Run inGerman = rewindctl(TestUser::owner(), m_login.get(), arguments, QStringLiteral("de_DE.UTF-8"));
+        QCOMPARE(inGerman.exitCode, 1);
+        QVERIFY2(QString::fromUtf8(inGerman.err).contains(QStringLiteral("Es gibt keine Sitzung nosuch-1.")), inGerman.err.constData());
+        const Run inEnglish = rewindctl(TestUser::owner(), m_login.get(), arguments);
+        QCOMPARE(inEnglish.exitCode, 1);
+        QVERIFY2(inEnglish.err.contains("There is no session nosuch-1."), inEnglish.err.constData());
+
+        // A language is a name, nothing else.
+        HelperClient client(TestUser::owner(), m_login.get());
+        for (const QVariant &language : {QVariant(QStringLiteral("../../etc")), QVariant(QStringLiteral("de_DE.UTF-8")), QVariant(42)}) {
+            const HelperReply refused = client.call(HelperRequest::of(HelperProtocol::listSessions, {{HelperProtocol::languageKey, language}}));
+            QVERIFY(!refused.ok());
+            QVERIFY2(refused.errorText.contains(QLatin1String("language")), qPrintable(refused.errorText));
+        }
+        QVERIFY(client.call(HelperRequest::of(HelperProtocol::listSessions, {{HelperProtocol::languageKey, QStringLiteral("pt_BR")}})).ok());
     }
 
     void failuresKeepTheirExitCodes_data()
