@@ -32,7 +32,6 @@ enum class Section {
     Session,
     Display,
     WindowManager,
-    Home,
     App,
 };
 
@@ -235,8 +234,6 @@ private:
             m_section = Section::Display;
         } else if (name == QLatin1String("WindowManager")) {
             m_section = Section::WindowManager;
-        } else if (name == QLatin1String("Home")) {
-            m_section = Section::Home;
         } else if (name.startsWith(QLatin1String("App "))) {
             const QString appName = name.mid(4).trimmed();
             if (!SessionSpec::isValidName(appName)) {
@@ -247,7 +244,7 @@ private:
             app.name = appName;
             m_spec.apps.append(app);
         } else {
-            return error(i18n("unknown section [%1] (known: [Session], [Display], [WindowManager], [App NAME], [Home])", name));
+            return error(i18n("unknown section [%1] (known: [Session], [Display], [WindowManager], [App NAME])", name));
         }
         return {};
     }
@@ -268,11 +265,6 @@ private:
         case Section::App:
             if (!m_keysSeen.contains(QStringLiteral("Command"))) {
                 return missing(QStringLiteral("Command"));
-            }
-            break;
-        case Section::Home:
-            if (!m_keysSeen.contains(QStringLiteral("Directory"))) {
-                return missing(QStringLiteral("Directory"));
             }
             break;
         case Section::None:
@@ -347,15 +339,6 @@ private:
                     m_spec.apps.last().env = *env;
                 }
                 return wrap(env);
-            }
-            return unknown();
-        case Section::Home:
-            if (key == QLatin1String("Directory")) {
-                if (!QDir::isAbsolutePath(value) || QDir::cleanPath(value) != value) {
-                    return error(i18n("Directory must be a clean absolute path (got '%1')", value));
-                }
-                m_spec.homeDirectory = value;
-                return {};
             }
             return unknown();
         case Section::None:

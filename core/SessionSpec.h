@@ -32,7 +32,6 @@ struct SessionSpec {
     int depth = 24;
     QStringList windowManager; ///< empty: no window manager
     QList<AppSpec> apps;
-    QString homeDirectory; ///< empty: the session's own home under the store
 
     static constexpr qsizetype maximumFileSize = 64 * 1024;
 
