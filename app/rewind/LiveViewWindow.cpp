@@ -106,7 +106,7 @@ LiveViewWindow::~LiveViewWindow()
 
 void LiveViewWindow::askForHandOff()
 {
-    m_status->setText(i18n("Connecting…"));
+    m_status->setText(m_renewals > 0 ? i18n("Reconnecting…") : i18n("Connecting…"));
     m_client->call(HelperProtocol::liveView, {{HelperProtocol::sessionKey, m_session}}, this, [this](const Result<QJsonValue> &answer) {
         if (!answer) {
             // While reconnecting, the session may still be busy (a snapshot by another program).
