@@ -25,18 +25,6 @@ namespace
 /// Long enough for a loaded machine; a relay stopped by its owner holds the helper up no longer.
 constexpr int relayStartTimeoutMs = 5000;
 
-/// The relay says why it failed in one line; it runs as the owner, so the line is kept short and printable.
-QString relayDetail(QByteArray output)
-{
-    output = output.left(output.indexOf('\n') < 0 ? output.size() : output.indexOf('\n'));
-    for (char &c : output) {
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) {
-            c = ' ';
-        }
-    }
-    return QString::fromUtf8(output).trimmed();
-}
-
 } // namespace
 
 Result<void> LiveViewRelay::start(const RewindPaths &paths, const SessionRecord &record, gid_t gid, int directoryFd, const QString &socketName)
@@ -96,7 +84,7 @@ Result<void> LiveViewRelay::start(const RewindPaths &paths, const SessionRecord 
     if (!finished || relay.exitStatus() != QProcess::NormalExit || relay.exitCode() != 0) {
         char line[200];
         const ssize_t got = ::read(statusRead.get(), line, sizeof line);
-        QString detail = relay.error() == QProcess::FailedToStart ? relay.errorString() : relayDetail(QByteArray(line, int(std::max<ssize_t>(got, 0))));
+        QString detail = relay.error() == QProcess::FailedToStart ? relay.errorString() : printableLine(QByteArray(line, int(std::max<ssize_t>(got, 0))));
         if (!finished) {
             detail = i18n("the relay did not start within %1 seconds", relayStartTimeoutMs / 1000);
         }

@@ -48,4 +48,15 @@ void runAsOwner(QProcess &process, uid_t uid, gid_t gid, const QList<int> &inher
     });
 }
 
+QString printableLine(QByteArray output)
+{
+    output.truncate(output.indexOf('\n') < 0 ? output.size() : output.indexOf('\n'));
+    for (char &c : output) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) {
+            c = ' ';
+        }
+    }
+    return QString::fromUtf8(output).trimmed();
+}
+
 } // namespace Rewind

@@ -16,4 +16,8 @@ namespace Rewind
 /// Without root, only the restrictions apply.
 void runAsOwner(QProcess &process, uid_t uid, gid_t gid, const QList<int> &inherited = {}, int cgroupProcs = -1);
 
+/// What such a process says about a failure, fit for a message: its first
+/// line, control characters blanked, trimmed. The caller bounds the length.
+QString printableLine(QByteArray output);
+
 } // namespace Rewind

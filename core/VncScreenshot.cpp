@@ -66,20 +66,6 @@ QString grabberProgram()
     return {};
 }
 
-/// What the grabber says about a failure: one line of text from a process
-/// the display's owner controls, so kept short and printable.
-QString grabberDetail(const QByteArray &output)
-{
-    QByteArray line = output.left(300);
-    line = line.left(line.indexOf('\n') < 0 ? line.size() : line.indexOf('\n'));
-    for (char &c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) {
-            c = ' ';
-        }
-    }
-    return QString::fromUtf8(line).trimmed();
-}
-
 Error grabberError(int code, const QString &path, const QString &detail, std::chrono::milliseconds timeout)
 {
     const auto failure = [&](const QString &what) -> Error {
@@ -175,7 +161,7 @@ Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::
         return grabberError(-1, path, {}, timeout);
     }
     if (process.exitCode() != GrabberSuccess) {
-        return grabberError(process.exitCode(), path, grabberDetail(output), timeout);
+        return grabberError(process.exitCode(), path, printableLine(output.left(300)), timeout);
     }
 
     // The PNG comes from a process the display's owner controls: PNG only, size checked before decoding.
