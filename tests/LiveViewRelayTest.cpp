@@ -7,6 +7,7 @@
 // The "display" is an echo server of the test's, the "cell" a sleep process.
 #include "OwnerProcess.h"
 #include "SocketFile.h"
+#include "TestSystem.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -17,14 +18,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,22 +107,6 @@ bool hasEnded(pid_t pid)
 {
     const pid_t reaped = ::waitpid(pid, nullptr, WNOHANG);
     return reaped == pid || (reaped < 0 && errno == ECHILD);
-}
-
-/// The real uid in /proc/PID/status, or -1.
-long realUidOf(pid_t pid)
-{
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return -1;
-    }
-    const QList<QByteArray> lines = status.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith("Uid:")) {
-            return line.mid(4).trimmed().split('\t').value(0).toLong();
-        }
-    }
-    return -1;
 }
 
 } // namespace
@@ -232,7 +214,7 @@ private Q_SLOTS:
         const Relay relay = startRelay(displayPath(), 3, nobody, nobody);
         QVERIFY2(relay.exitCode == 0, relay.output.constData());
         QVERIFY(relay.pid > 0);
-        QCOMPARE(realUidOf(relay.pid), long(nobody));
+        QCOMPARE(TestSystem::realUidOf(relay.pid), long(nobody));
 
         // Only its owner may connect.
         struct stat info;
@@ -297,12 +279,8 @@ private Q_SLOTS:
         SayAndCloseServer display(displayPath(), words);
         const Relay relay = startRelay(displayPath(), 600);
         QVERIFY2(relay.exitCode == 0, relay.output.constData());
-        const UniqueFd viewer(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        const QByteArray path = QFile::encodeName(viewerPath());
-        std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
-        QCOMPARE(::connect(viewer.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address), 0);
+        const UniqueFd viewer(TestSystem::connectUnixSocket(QFile::encodeName(viewerPath())));
+        QVERIFY(viewer);
         QTRY_VERIFY_WITH_TIMEOUT(display.hasClosed(), 10000);
 
         // Now the viewer reads: everything, then the end.

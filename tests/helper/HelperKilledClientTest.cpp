@@ -103,15 +103,7 @@ private:
 
     QString startSession(HelperClient &client, pid_t *initPid)
     {
-        const HelperReply started = client.call(HelperRequest::of(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}}));
-        if (!started.ok()) {
-            qWarning("startsession: %s", qPrintable(started.errorText));
-            return {};
-        }
-        const QJsonObject session = started.json().toObject();
-        *initPid = pid_t(session.value(QStringLiteral("pid")).toInteger());
-        m_sessions.append(session.value(QStringLiteral("id")).toString());
-        return waitUntilCounting(*initPid) ? m_sessions.last() : QString();
+        return startCountingSession(client, m_sessions, initPid);
     }
 
     void killMidSnapshot(const TestUser &user)

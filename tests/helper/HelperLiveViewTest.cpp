@@ -9,6 +9,7 @@
 
 #include "LiveViewRelay.h"
 #include "RewindPaths.h"
+#include "TestSystem.h"
 #include "VncScreenshot.h"
 
 #include <QFile>
@@ -18,11 +19,10 @@
 #include <QTest>
 
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,25 +30,6 @@ using namespace Rewind;
 
 namespace
 {
-
-/// Connects to the unix socket at path, without waiting for anything.
-int connectTo(const QByteArray &path)
-{
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (fd < 0 || size_t(path.size()) >= sizeof address.sun_path) {
-        return -1;
-    }
-    std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
-    if (::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
-        const int error = errno;
-        ::close(fd);
-        errno = error;
-        return -1;
-    }
-    return fd;
-}
 
 /// Reads the greeting every VNC server sends first ("RFB 003.008\n"); true if it came.
 bool readsVncGreeting(int fd, int timeoutMs = 10000)
@@ -90,7 +71,7 @@ int greetingAs(const TestUser &user, const QString &path)
             || ::syscall(SYS_setresuid, user.uid, user.uid, user.uid) != 0) {
             ::_exit(125);
         }
-        const int fd = connectTo(encoded);
+        const int fd = TestSystem::connectUnixSocket(encoded);
         if (fd < 0) {
             ::_exit(errno > 0 && errno < 120 ? errno : 124);
         }
@@ -101,22 +82,6 @@ int greetingAs(const TestUser &user, const QString &path)
         return -2;
     }
     return WEXITSTATUS(status) == 123 ? -1 : WEXITSTATUS(status);
-}
-
-/// The real uid in /proc/PID/status, or -1 (the relay is not dumpable, so its /proc entry is root's).
-long realUidOf(pid_t pid)
-{
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return -1;
-    }
-    const QList<QByteArray> lines = status.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith("Uid:")) {
-            return line.mid(4).trimmed().split('\t').value(0).toLong();
-        }
-    }
-    return -1;
 }
 
 /// The cgroup the session's relays run in; gone once they are ended.
@@ -148,13 +113,7 @@ private:
 
     QString startSession(HelperClient &client)
     {
-        const HelperReply started = client.call(HelperRequest::of(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}}));
-        if (!started.ok()) {
-            qWarning("startsession: %s", qPrintable(started.errorText));
-            return {};
-        }
-        m_sessions.append(started.json().toObject().value(QStringLiteral("id")).toString());
-        return waitUntilCounting(pid_t(started.json().toObject().value(QStringLiteral("pid")).toInteger())) ? m_sessions.last() : QString();
+        return startCountingSession(client, m_sessions);
     }
 
     static HelperReply liveView(HelperClient &client, const QString &session)
@@ -207,7 +166,7 @@ private Q_SLOTS:
         // The relay runs as the owner, in the session's viewers cgroup.
         const QList<pid_t> relays = LiveViewRelay::running(helperPaths(), session);
         QCOMPARE(relays.size(), 1);
-        QCOMPARE(realUidOf(relays.first()), long(TestUser::owner().uid));
+        QCOMPARE(TestSystem::realUidOf(relays.first()), long(TestUser::owner().uid));
 
         QCOMPARE(greetingAs(TestUser::owner(), socket), 0);
         QCOMPARE(greetingAs(TestUser::other(), socket), EACCES);
@@ -283,7 +242,7 @@ private Q_SLOTS:
         const QString socket = reply.json().toObject().value(QStringLiteral("socket")).toString();
 
         // A viewer stays connected: a connection from inside the cell to outside it.
-        const int viewer = connectTo(QFile::encodeName(socket));
+        const int viewer = TestSystem::connectUnixSocket(QFile::encodeName(socket));
         QVERIFY(viewer >= 0);
         QVERIFY(readsVncGreeting(viewer));
         // It does not count as an obstacle: a snapshot ends it first.

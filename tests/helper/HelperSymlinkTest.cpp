@@ -100,13 +100,7 @@ private:
 
     QString startSession(HelperClient &client)
     {
-        const HelperReply started = client.call(HelperRequest::of(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}}));
-        if (!started.ok()) {
-            qWarning("startsession: %s", qPrintable(started.errorText));
-            return {};
-        }
-        m_sessions.append(started.json().toObject().value(QStringLiteral("id")).toString());
-        return waitUntilCounting(pid_t(started.json().toObject().value(QStringLiteral("pid")).toInteger())) ? m_sessions.last() : QString();
+        return startCountingSession(client, m_sessions);
     }
 
     void plant(const QString &directory, const QStringList &names)

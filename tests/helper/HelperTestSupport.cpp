@@ -121,6 +121,22 @@ QJsonValue HelperReply::json() const
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
 
+QString startCountingSession(HelperClient &client, QStringList &started, pid_t *initPid)
+{
+    const HelperReply reply = client.call(HelperRequest::of(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}}));
+    if (!reply.ok()) {
+        qWarning("startsession: %s", qPrintable(reply.errorText));
+        return {};
+    }
+    const QJsonObject session = reply.json().toObject();
+    const pid_t pid = pid_t(session.value(QStringLiteral("pid")).toInteger());
+    if (initPid) {
+        *initPid = pid;
+    }
+    started.append(session.value(QStringLiteral("id")).toString());
+    return waitUntilCounting(pid) ? started.last() : QString();
+}
+
 void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login)
 {
     const QByteArray procs = login ? QFile::encodeName(login->scope() + QStringLiteral("/cgroup.procs")) : QByteArray();

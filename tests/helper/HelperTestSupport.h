@@ -140,6 +140,12 @@ private:
 /// session has settled and runs. False after the timeout.
 bool waitUntilCounting(pid_t initPid, int timeoutMs = 30000);
 
+/// Starts a session of the spec "counting" through client and waits until it
+/// counts. Its id is appended to started as soon as it exists (for the
+/// test's clean-up); returned only once it counts, else empty. initPid, if
+/// given, gets the pid of its cell's init.
+QString startCountingSession(HelperClient &client, QStringList &started, pid_t *initPid = nullptr);
+
 /// Makes process start as user, inside login's session scope when given
 /// (what polkit looks at to tell an active local session).
 void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login);
