@@ -2,6 +2,7 @@
 #include "CriuCheckpointer.h"
 
 #include "MountTable.h"
+#include "NestedNamespaces.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
@@ -15,10 +16,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <memory>
 #include <optional>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -120,10 +125,92 @@ Result<void> addExternalMounts(criu_opts *options, const QStringList &mountPoint
 {
     for (const QString &mountPoint : mountPoints) {
         const QByteArray path = mountPoint.toLocal8Bit();
-        // The mount point is its own key: restore binds the same path again.
+        // The mount point is its own key.
         if (criu_local_add_ext_mount(options, path.constData(), path.constData()) != 0) {
             return Error{i18n("Could not prepare a CRIU request (out of memory).")};
         }
+    }
+    return {};
+}
+
+/// The restored tree's root and the sources of its external mounts, made in
+/// a private mount namespace of the calling thread (see RestoreMounts::make).
+struct RestoreMounts {
+    QByteArray root;
+    QList<QPair<QByteArray, QByteArray>> externalSources; ///< mount point, what CRIU binds there
+
+    /// A cell's mounts are copied into its user namespace, where they are
+    /// locked together, and CRIU cannot bind a tree of them ("Unable to mount
+    /// /proc/self/fd/N: Invalid argument"): the root is a bind of "/" without
+    /// its submounts, each external mount a bind of its own without
+    /// submounts. They live on a tmpfs over /tmp in a mount namespace only
+    /// this thread (and the criu it forks) has: nothing shows on the host,
+    /// and everything goes when they end. /tmp, because the restored tree's
+    /// root task, the cell's root, opens them itself and must be able to
+    /// reach them; the images it reads through a descriptor.
+    static Result<RestoreMounts> make(const QStringList &externalMounts)
+    {
+        const QByteArray directory = "/tmp";
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+            return Error{i18n("Cannot make a private mount namespace for the restore: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+        }
+        if (::mount("rewind-restore", directory.constData(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0711") != 0) {
+            return Error{i18n("Cannot prepare the mounts of the restore: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+        }
+        RestoreMounts mounts;
+        mounts.root = directory + "/root";
+        if (auto bound = bind("/", mounts.root); !bound) {
+            return bound.error();
+        }
+        for (qsizetype i = 0; i < externalMounts.size(); ++i) {
+            const QByteArray mountPoint = QFile::encodeName(externalMounts[i]);
+            const QByteArray source = directory + "/external-" + QByteArray::number(i);
+            if (auto bound = bind(mountPoint, source); !bound) {
+                return bound.error();
+            }
+            mounts.externalSources.append({mountPoint, source});
+        }
+        return mounts;
+    }
+
+private:
+    static Result<void> bind(const QByteArray &from, const QByteArray &to)
+    {
+        struct stat what;
+        if (::stat(from.constData(), &what) != 0) {
+            return Error{i18n("The snapshot needs %1 mounted, and it is not there.", QFile::decodeName(from))};
+        }
+        const bool made = S_ISDIR(what.st_mode) ? ::mkdir(to.constData(), 0700) == 0
+                                                : UniqueFd(::open(to.constData(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)).valid();
+        if (!made || ::mount(from.constData(), to.constData(), nullptr, MS_BIND, nullptr) != 0) {
+            return Error{i18n("Cannot bind %1 for the restore: %2", QFile::decodeName(from), QString::fromLocal8Bit(std::strerror(errno)))};
+        }
+        return {};
+    }
+};
+
+/// The restored tree's root task reads its images itself, first as host
+/// root without capabilities (before CRIU maps its user namespace), then as
+/// the cell's root (CellIds::root): the images directory may be searched and
+/// its files read by others. The directories above it stay root's alone, and
+/// the task reaches it through a descriptor only.
+Result<void> shareImagesWithCellRoot(int imagesDirFd)
+{
+    UniqueFd listing(::openat(imagesDirFd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    DIR *directory = listing ? ::fdopendir(listing.get()) : nullptr;
+    if (!directory) {
+        return Error{i18n("Cannot read the snapshot's images: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+    }
+    listing.release(); // closedir closes it
+    bool shared = ::fchmod(imagesDirFd, 0711) == 0;
+    while (const dirent *entry = ::readdir(directory)) {
+        if (entry->d_type == DT_REG) {
+            shared = shared && ::fchmodat(imagesDirFd, entry->d_name, 0644, 0) == 0;
+        }
+    }
+    ::closedir(directory);
+    if (!shared) {
+        return Error{i18n("Cannot hand the snapshot's images to the cell: %1", QString::fromLocal8Bit(std::strerror(errno)))};
     }
     return {};
 }
@@ -241,6 +328,32 @@ private:
     bool m_active = false;
 };
 
+QString timeLimitMessage(std::chrono::milliseconds limit)
+{
+    return i18n(
+        "CRIU did not finish within %1 seconds and was stopped. Something in the session keeps it waiting, such as a file on a file system that "
+        "does not answer.",
+        QString::number(std::chrono::duration_cast<std::chrono::seconds>(limit).count()));
+}
+
+/// Why the last notification of this thread's restore failed.
+thread_local QString notificationFailure;
+
+/// CRIU's notifications during a restore: the restored tree is complete and
+/// has not run yet at "post-restore", the moment to set again what CRIU does
+/// not restore.
+int onRestoreNotification(char *action, criu_notify_arg_t notification)
+{
+    if (std::strcmp(action, "post-restore") != 0) {
+        return 0;
+    }
+    if (auto forbidden = NestedNamespaces::forbid(criu_notify_pid(notification)); !forbidden) {
+        notificationFailure = forbidden.errorMessage();
+        return -1;
+    }
+    return 0;
+}
+
 Error criuError(const QString &what, int code, int imagesDirFd, const char *logName)
 {
     QString message = what + QLatin1Char(' ') + describeFailure(code);
@@ -270,7 +383,11 @@ Result<void> CriuCheckpointer::dump(const DumpRequest &request)
     if (auto added = addExternalMounts(options->get(), request.externalMounts); !added) {
         return added.error();
     }
+    CriuWatchdog watchdog(request.timeLimit);
     const int code = criu_local_dump(options->get());
+    if (code < 0 && watchdog.expired()) {
+        return Error{timeLimitMessage(request.timeLimit)};
+    }
     if (code < 0) {
         return criuError(i18n("Checkpointing process %1 failed.", QString::number(request.rootPid)), code, request.imagesDirFd, dumpLogName);
     }
@@ -282,18 +399,38 @@ Result<pid_t> CriuCheckpointer::restore(const RestoreRequest &request)
     if (request.imagesDirFd < 0) {
         return Error{i18n("Internal error: a restore needs an images directory.")};
     }
+    if (auto shared = shareImagesWithCellRoot(request.imagesDirFd); !shared) {
+        return shared.error();
+    }
+    // The private mount namespace is the thread's: it ends with it.
+    Result<pid_t> outcome = Error{QString()};
+    std::thread worker([&] {
+        outcome = restoreInPrivateMounts(request);
+    });
+    worker.join();
+    return outcome;
+}
+
+Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &request)
+{
+    auto mounts = RestoreMounts::make(request.externalMounts);
+    if (!mounts) {
+        return mounts.error();
+    }
     auto options = makeOptions(request.imagesDirFd, restoreLogName);
     if (!options) {
         return options.error();
     }
-    if (!request.root.isEmpty()) {
-        criu_local_set_root(options->get(), request.root.toLocal8Bit().constData());
-    }
-    if (auto added = addExternalMounts(options->get(), request.externalMounts); !added) {
-        return added.error();
+    criu_local_set_root(options->get(), mounts->root.constData());
+    for (const auto &[mountPoint, source] : std::as_const(mounts->externalSources)) {
+        if (criu_local_add_ext_mount(options->get(), mountPoint.constData(), source.constData()) != 0) {
+            return Error{i18n("Could not prepare a CRIU request (out of memory).")};
+        }
     }
     // Rewind places the tree in its cgroup itself (see CgroupVisit).
     criu_local_set_manage_cgroups_mode(options->get(), CRIU_CG_MODE_IGNORE);
+    notificationFailure.clear();
+    criu_local_set_notify_cb(options->get(), onRestoreNotification);
     std::optional<CgroupVisit> visit;
     if (!request.cgroup.isEmpty()) {
         auto entered = CgroupVisit::enter(request.cgroup);
@@ -302,7 +439,10 @@ Result<pid_t> CriuCheckpointer::restore(const RestoreRequest &request)
         }
         visit.emplace(std::move(*entered));
     }
+    std::optional<CriuWatchdog> watchdog(std::in_place, request.timeLimit);
     const int pid = criu_local_restore_child(options->get());
+    const bool expired = watchdog->expired();
+    watchdog.reset();
     if (visit) {
         if (auto left = visit->leave(); !left) {
             // Restored or not, the caller must not go on from inside the session's cgroup.
@@ -311,8 +451,15 @@ Result<pid_t> CriuCheckpointer::restore(const RestoreRequest &request)
                                  : left.errorMessage()};
         }
     }
+    if (pid < 0 && expired) {
+        return Error{timeLimitMessage(request.timeLimit)};
+    }
     if (pid < 0) {
-        return criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName);
+        Error failure = criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName);
+        if (!notificationFailure.isEmpty()) {
+            failure.message += QLatin1Char('\n') + notificationFailure;
+        }
+        return failure;
     }
     return pid_t(pid);
 }

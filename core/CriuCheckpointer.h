@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "CriuWatchdog.h"
 #include "Result.h"
 
 #include <QString>
@@ -19,13 +20,14 @@ struct DumpRequest {
     bool leaveRunning = true;
     QString freezeCgroup; ///< cgroup v2 directory CRIU freezes; empty: CRIU uses ptrace
     QStringList externalMounts; ///< see MountTable::externalMountPoints()
+    std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
 };
 
 struct RestoreRequest {
-    int imagesDirFd = -1;
-    QString root = QStringLiteral("/"); ///< the restored tree's root; needed for trees with their own mount namespace
+    int imagesDirFd = -1; ///< opened to the cell's root, which reads its images itself
     QStringList externalMounts; ///< as dumped: bound again from the same paths
     QString cgroup; ///< cgroup v2 directory the restored tree starts in; empty: the caller's
+    std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
 };
 
 /// Checkpoints and restores process trees through libcriu (criu swrk).
@@ -37,6 +39,8 @@ public:
 
     /// Restores a tree from the images directory as a child of the calling
     /// process; returns the pid of its root in the caller's pid namespace.
+    /// The tree's root is "/" of the host, its external mounts are bound
+    /// again from the same paths.
     static Result<pid_t> restore(const RestoreRequest &request);
 
     /// The CRIU version libcriu talks to, e.g. 40201 for 4.2.1; an Error if
@@ -48,6 +52,9 @@ public:
     /// Name of CRIU's log in the images directory for each operation.
     static constexpr const char *dumpLogName = "dump.log";
     static constexpr const char *restoreLogName = "restore.log";
+
+private:
+    static Result<pid_t> restoreInPrivateMounts(const RestoreRequest &request);
 };
 
 } // namespace Rewind

@@ -4,7 +4,6 @@
 #include <KLocalizedString>
 
 #include <QFile>
-#include <QSet>
 
 namespace Rewind
 {
@@ -64,25 +63,13 @@ Result<QList<MountEntry>> MountTable::read(pid_t pid)
 
 QStringList MountTable::externalMountPoints(const QList<MountEntry> &mounts)
 {
-    // Kernel file systems CRIU mounts afresh; they hold no data of their own.
-    static const QSet<QString> recreated = {
-        QStringLiteral("proc"),
-        QStringLiteral("sysfs"),
-        QStringLiteral("devpts"),
-        QStringLiteral("mqueue"),
-        QStringLiteral("cgroup"),
-        QStringLiteral("cgroup2"),
-        QStringLiteral("binfmt_misc"),
-        QStringLiteral("debugfs"),
-        QStringLiteral("tracefs"),
-        QStringLiteral("securityfs"),
-        QStringLiteral("pstore"),
-        QStringLiteral("bpf"),
-        QStringLiteral("configfs"),
-        QStringLiteral("fusectl"),
-    };
     // The mounts rewind-cell-init makes for the cell, the topmost (last
-    // listed) at their mount points: their content is the session's.
+    // listed) at their mount points: their content is the session's. Its
+    // proc CRIU mounts afresh, as it does the host's proc below it (which a
+    // user namespace needs to mount its own). Everything else comes from the
+    // host and is bound again on restore: inside a user namespace sysfs
+    // cannot be mounted afresh. The cell's terminals (devpts) CRIU mounts
+    // afresh as well.
     const auto isTopmost = [&mounts](qsizetype index) {
         for (qsizetype later = index + 1; later < mounts.size(); ++later) {
             if (mounts[later].mountPoint == mounts[index].mountPoint) {
@@ -91,13 +78,17 @@ QStringList MountTable::externalMountPoints(const QList<MountEntry> &mounts)
         }
         return true;
     };
+    const auto isCellOwn = [&](qsizetype index) {
+        const MountEntry &mount = mounts[index];
+        const bool tmpfs =
+            mount.fsType == QLatin1String("tmpfs") && (mount.mountPoint == QLatin1String("/tmp") || mount.mountPoint == QLatin1String("/dev/shm"));
+        const bool terminals = mount.fsType == QLatin1String("devpts") && mount.mountPoint == QLatin1String("/dev/pts");
+        return (tmpfs || terminals) && isTopmost(index);
+    };
     QStringList external;
     for (qsizetype i = 0; i < mounts.size(); ++i) {
         const MountEntry &mount = mounts[i];
-        if (mount.mountPoint == QLatin1String("/") || recreated.contains(mount.fsType)) {
-            continue;
-        }
-        if (mount.mountPoint == QLatin1String("/tmp") && mount.fsType == QLatin1String("tmpfs") && isTopmost(i)) {
+        if (mount.mountPoint == QLatin1String("/") || mount.fsType == QLatin1String("proc") || isCellOwn(i)) {
             continue;
         }
         if (!external.contains(mount.mountPoint)) {

@@ -30,10 +30,10 @@ public:
     /// The mount points CRIU must treat as external: Rewind marks them so and
     /// binds the same paths again on restore, and their content is not in the
     /// snapshot. Everything is external except what belongs to the cell: the
-    /// root, the cell's private /tmp (the topmost tmpfs there) and kernel
-    /// file systems CRIU recreates (proc, sysfs, cgroup2, devpts, mqueue...).
-    /// Inherited tmpfs mounts (the host's /run, /dev/shm) are external: other
-    /// users' files must not end up in a snapshot.
+    /// root, the cell's private /tmp and /dev/shm (the topmost tmpfs there),
+    /// its terminals (devpts at /dev/pts) and proc, which CRIU mounts afresh.
+    /// Inherited mounts (the host's /sys, /dev, /run) are external: other users' files must not
+    /// end up in a snapshot, and a user namespace cannot mount them afresh.
     static QStringList externalMountPoints(const QList<MountEntry> &mounts);
 };
 

@@ -2,6 +2,7 @@
 #include "SessionManager.h"
 
 #include "AtomicFile.h"
+#include "CellIds.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "LiveViewRelay.h"
@@ -31,16 +32,27 @@ namespace Rewind
 namespace
 {
 
-gid_t primaryGroupOf(uid_t uid)
+/// The kernel takes one argument of at most 128 KiB.
+constexpr qsizetype maximumPlanSize = 100 * 1024;
+
+/// Who a session's processes run as: its owner, or for root's own sessions
+/// the system user reserved for them.
+Result<std::pair<uid_t, gid_t>> sessionUserOf(uid_t owner)
 {
-    if (uid == 0) {
-        return 0;
+    const passwd *entry = owner == 0 ? ::getpwnam(CellIds::rootSessionUserName) : ::getpwuid(owner);
+    if (owner == 0 && !entry) {
+        return Error{
+            i18n("Root's own sessions run as the system user %1, which does not exist. Create it with systemd-sysusers or "
+                 "\"useradd --system %1\".",
+                 QString::fromLatin1(CellIds::rootSessionUserName))};
     }
-    const passwd *entry = ::getpwuid(uid);
-    return entry ? entry->pw_gid : gid_t(uid);
+    if (entry && (entry->pw_uid == 0 || entry->pw_uid == CellIds::root || entry->pw_gid == CellIds::rootGroup)) {
+        return Error{i18n("A session cannot run as user %1: that id is root's or reserved for the root of cells.", QString::number(entry->pw_uid))};
+    }
+    return std::pair{entry ? entry->pw_uid : owner, entry ? entry->pw_gid : gid_t(owner)};
 }
 
-QJsonObject planOf(const SessionSpec &spec, uid_t owner)
+QJsonObject planOf(const SessionSpec &spec, uid_t uid, gid_t gid)
 {
     QJsonArray apps;
     for (const AppSpec &app : spec.apps) {
@@ -59,8 +71,8 @@ QJsonObject planOf(const SessionSpec &spec, uid_t owner)
         {QStringLiteral("windowManager"), QJsonArray::fromStringList(spec.windowManager)},
         {QStringLiteral("apps"), apps},
         // rewind-session drops to these before it starts anything.
-        {QStringLiteral("uid"), qint64(owner)},
-        {QStringLiteral("gid"), qint64(primaryGroupOf(owner))},
+        {QStringLiteral("uid"), qint64(uid)},
+        {QStringLiteral("gid"), qint64(gid)},
         {QStringLiteral("home"), QStringLiteral("/tmp/home")},
     };
 }
@@ -157,23 +169,22 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     record.specName = spec.name;
     record.ownerUid = owner;
     record.createdAt = QDateTime::currentDateTimeUtc();
-    record.plan = planOf(spec, owner);
+    const auto user = sessionUserOf(owner);
+    if (!user) {
+        return user.error();
+    }
+    record.plan = planOf(spec, user->first, user->second);
 
     auto held = lock(record.id);
     if (!held) {
         return held.error();
     }
-    // The plan is read by rewind-session inside the cell, from the shared root file system.
-    const QString planName = record.id + QStringLiteral(".plan");
-    const QString planPath = m_paths.sessionsDirectory() + QLatin1Char('/') + planName;
-    if (auto written = writeFileAtomically(m_paths.sessionsDirectory(), planName, QJsonDocument(record.plan).toJson()); !written) {
-        return written.error();
+    // The plan travels as rewind-session's argument: the cell's root may not
+    // read Rewind's state directory.
+    const QByteArray plan = QJsonDocument(record.plan).toJson(QJsonDocument::Compact);
+    if (plan.size() > maximumPlanSize) {
+        return Error{i18n("The session spec %1 is too large to start.", spec.name)};
     }
-    const auto forgetPlan = qScopeGuard([&] {
-        if (record.initPid <= 0) {
-            QFile::remove(planPath);
-        }
-    });
 
     auto cgroup = Cgroup::create(m_paths.cgroupParent, record.id);
     if (!cgroup) {
@@ -188,13 +199,15 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     launcher.start(m_paths.cellInitProgram(),
                    {QStringLiteral("--cgroup"),
                     cgroup->path(),
+                    QStringLiteral("--owner"),
+                    QStringLiteral("%1:%2").arg(user->first).arg(user->second),
                     QStringLiteral("--hostname"),
                     record.id,
                     QStringLiteral("--log"),
                     QStringLiteral("/tmp/session.log"),
                     QStringLiteral("--"),
                     m_paths.sessionProgram(),
-                    planPath});
+                    QString::fromUtf8(plan)});
     const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
     bool pidOk = false;
     const pid_t initPid = launcher.readAllStandardOutput().trimmed().toInt(&pidOk);
@@ -373,7 +386,6 @@ Result<void> SessionManager::remove(const QString &id)
         return stopped.error();
     }
     QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".lock"));
-    QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".plan"));
     return SessionRecord::remove(m_paths.sessionsDirectory(), id);
 }
 

@@ -5,10 +5,12 @@
 #include "CgroupFreezer.h"
 #include "CheckpointabilityScan.h"
 #include "CriuCheckpointer.h"
+#include "CriuImageFiles.h"
 #include "CriuStatistics.h"
 #include "FileWriting.h"
 #include "FreezeGuard.h"
 #include "MountTable.h"
+#include "RestoreAccessCheck.h"
 #include "SnapshotStore.h"
 #include "StagingDirectory.h"
 #include "VncScreenshot.h"
@@ -54,6 +56,24 @@ Result<void> writePng(int dirFd, const char *name, const QImage &image)
     return {};
 }
 
+/// Whether the session's user may open everything the snapshot's processes
+/// had open outside the cell, as the restore would reopen it.
+Result<void> userMayReopenAll(const SnapshotInfo &snapshot, const StagingDirectory &staging)
+{
+    UniqueFd images(::openat(staging.fd(), "images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!images) {
+        return Error{i18n("Snapshot %1 holds no process images.", QString::number(snapshot.id))};
+    }
+    auto opened = CriuImageFiles::read(images.get());
+    if (!opened) {
+        return opened.error();
+    }
+    const QVariantMap plan = snapshot.metadata.value(QStringLiteral("plan")).toMap();
+    const auto uid = uid_t(plan.value(QStringLiteral("uid"), snapshot.metadata.value(QStringLiteral("owner"))).toLongLong());
+    const auto gid = gid_t(plan.value(QStringLiteral("gid"), qint64(uid)).toLongLong());
+    return RestoreAccessCheck::verify(*opened, uid, gid);
+}
+
 QStringList toStringList(const QVariant &value)
 {
     return value.toStringList();
@@ -93,6 +113,11 @@ SnapshotEngine::SnapshotEngine(SessionManager &sessions, SnapshotStore &store)
 void SnapshotEngine::setCancelCheck(std::function<bool()> cancelled)
 {
     m_cancelled = std::move(cancelled);
+}
+
+void SnapshotEngine::setCriuTimeLimit(std::chrono::milliseconds limit)
+{
+    m_criuTimeLimit = limit;
 }
 
 bool SnapshotEngine::isCancelled() const
@@ -181,6 +206,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     dump.leaveRunning = true;
     dump.freezeCgroup = cgroup;
     dump.externalMounts = MountTable::externalMountPoints(*mounts);
+    dump.timeLimit = m_criuTimeLimit;
     auto dumped = CriuCheckpointer::dump(dump);
 
     report(progress, 60, Stage::Thawing);
@@ -246,6 +272,7 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot,
     request.imagesDirFd = images.get();
     request.externalMounts = toStringList(snapshot.metadata.value(QStringLiteral("externalMounts")));
     request.cgroup = cgroup->path();
+    request.timeLimit = m_criuTimeLimit;
     auto restored = CriuCheckpointer::restore(request);
     if (!restored) {
         (void)cgroup->killAll();
@@ -280,6 +307,9 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     auto staging = materialize(snapshotId);
     if (!staging) {
         return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", QString::number(snapshotId), staging.errorMessage())};
+    }
+    if (auto allowed = userMayReopenAll(*chosen, *staging); !allowed) {
+        return Error{i18n("Snapshot %1 cannot be restored: %2\nNothing was changed.", QString::number(snapshotId), allowed.errorMessage())};
     }
     if (isCancelled()) {
         return Error{i18n("Restoring snapshot %1 was cancelled; nothing was changed.", QString::number(snapshotId))};

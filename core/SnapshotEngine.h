@@ -2,6 +2,7 @@
 #pragma once
 
 #include "AutosaveSchedule.h"
+#include "CriuWatchdog.h"
 #include "Result.h"
 #include "RetentionPolicy.h"
 #include "SessionManager.h"
@@ -58,6 +59,8 @@ public:
     /// before a restore touches the running session: when it answers true the
     /// operation stops there with an Error and everything stays as it was.
     void setCancelCheck(std::function<bool()> cancelled);
+    /// How long CRIU may take for one dump or restore before it is killed.
+    void setCriuTimeLimit(std::chrono::milliseconds limit);
 
     /// Never leaves the session frozen; on failure nothing is added to the store.
     Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
@@ -85,6 +88,7 @@ private:
     SessionManager &m_sessions;
     SnapshotStore &m_store;
     std::function<bool()> m_cancelled;
+    std::chrono::milliseconds m_criuTimeLimit = CriuWatchdog::defaultLimit;
 };
 
 } // namespace Rewind

@@ -2,32 +2,48 @@
 //
 // rewind-cell-init: starts a checkpointable cell and is its pid 1.
 //
-//   rewind-cell-init [--cgroup DIR] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
+//   rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
 //
-// The calling process joins the cgroup DIR, unshares pid, ipc, uts and mount
-// namespaces and forks the cell's init. The init makes itself session leader
-// (CRIU refuses a session whose leader is outside the pid namespace), gives
-// the cell a private /proc and /tmp, opens its stdio inside its own mount
-// namespace (CRIU cannot resolve an fd opened before the unshare), closes
-// everything else, runs COMMAND and reaps every process of the cell. Once the
-// init is ready the caller prints its pid and returns, so a cell outlives the
-// program that started it. SIGTERM to the init stops the whole cell: SIGTERM
-// to every process of it, and SIGKILL to those still there 5 s later.
+// The calling process (root) joins the cgroup DIR and, in a mount namespace
+// of its own, detaches the mounts a cell must not have (the host's /tmp,
+// tmpfs and kernel file systems below /proc, /sys, /dev and /run). It then
+// clones the cell's init into a new user namespace that owns the cell's pid,
+// mount, ipc and uts namespaces. The user namespace maps the owner's uid and
+// gid to themselves and the cell's root to CellIds::root, an unprivileged id
+// Rewind reserves; nothing else, so host root is nobody inside. CRIU, as host
+// root, holds every capability in it (which it lacks towards another uid
+// outside: CAP_SYS_RESOURCE), while a restore opens files with no more than
+// the cell's root may, which is what the owner may.
+//
+// The init makes itself session leader (CRIU refuses a session whose leader
+// is outside the pid namespace), gives the cell a private /proc, /tmp,
+// /dev/shm and /dev/pts, forbids nested user namespaces, opens its stdio inside its own
+// mount namespace (CRIU cannot resolve an fd opened before the unshare),
+// closes everything else, runs COMMAND and reaps every process of the cell.
+// Once the init is ready the caller prints its pid and returns, so a cell
+// outlives the program that started it. SIGTERM to the init stops the whole
+// cell: SIGTERM to every process of it, and SIGKILL to those still there 5 s
+// later.
 //
 // Deliberately free of Qt: this process is part of every snapshot.
+
+#include "../CellIds.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <string>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -41,6 +57,8 @@ constexpr long long killDelaySeconds = 5;
 struct Options {
     int readyFd = -1; ///< set in the init itself, after it re-executed
     std::string cgroup;
+    uid_t ownerUid = 0;
+    gid_t ownerGid = 0;
     std::string hostname = "rewind-cell";
     std::string log = "/dev/null";
     std::vector<char *> command;
@@ -48,7 +66,7 @@ struct Options {
 
 [[noreturn]] void usage()
 {
-    std::fprintf(stderr, "usage: rewind-cell-init [--cgroup DIR] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]\n");
+    std::fprintf(stderr, "usage: rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]\n");
     std::exit(2);
 }
 
@@ -69,6 +87,16 @@ Options parseOptions(int argc, char **argv)
             options.readyFd = std::atoi(argv[++i]);
         } else if (arg == "--cgroup") {
             options.cgroup = argv[++i];
+        } else if (arg == "--owner") {
+            unsigned long uid = 0;
+            unsigned long gid = 0;
+            char end = 0;
+            if (std::sscanf(argv[++i], "%lu:%lu%c", &uid, &gid, &end) != 2 || uid == Rewind::CellIds::root || gid == Rewind::CellIds::rootGroup
+                || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1) {
+                usage();
+            }
+            options.ownerUid = uid_t(uid);
+            options.ownerGid = gid_t(gid);
         } else if (arg == "--hostname") {
             options.hostname = argv[++i];
         } else if (arg == "--log") {
@@ -98,30 +126,164 @@ Options parseOptions(int argc, char **argv)
     _exit(1);
 }
 
-/// Unmounts what is mounted at path, with everything below it; nothing if
-/// path is a plain directory of its parent's mount.
-void detachIfMountPoint(const char *path)
+bool startsWith(const std::string &text, const char *prefix)
 {
-    while (::umount2(path, MNT_DETACH) == 0) { }
+    return text.rfind(prefix, 0) == 0;
+}
+
+/// Whether a mount of the host stays visible in the cell. The cell keeps the
+/// root and the file systems that hold files (disks, binds of them, network
+/// shares), plus the /proc, /sys, /dev and /run it cannot mount afresh
+/// inside a user namespace (they are external to its snapshots). The
+/// host's /tmp, memory file systems elsewhere (other users' files) and
+/// everything mounted below /proc, /sys, /dev and /run go: mounts copied into
+/// a user namespace are locked together and could not be removed there.
+bool belongsInCell(const std::string &mountPoint, const std::string &fsType)
+{
+    if (mountPoint == "/" || mountPoint == "/dev" || mountPoint == "/run") {
+        return true;
+    }
+    if (mountPoint == "/proc") {
+        return fsType == "proc"; // the cell's own proc can only be mounted over a visible one
+    }
+    if (mountPoint == "/sys") {
+        return fsType == "sysfs";
+    }
+    for (const char *tree : {"/proc/", "/sys/", "/dev/", "/run/", "/tmp/"}) {
+        if (startsWith(mountPoint, tree)) {
+            return false;
+        }
+    }
+    if (mountPoint == "/tmp") {
+        return false;
+    }
+    static const char *const memoryOrKernel[] = {"tmpfs",   "ramfs",     "proc",    "sysfs",       "devpts", "devtmpfs", "mqueue",
+                                                 "cgroup",  "cgroup2",   "debugfs", "tracefs",     "pstore", "bpf",      "configfs",
+                                                 "fusectl", "hugetlbfs", "autofs",  "binfmt_misc", "nsfs",   "efivarfs", "securityfs"};
+    return std::none_of(std::begin(memoryOrKernel), std::end(memoryOrKernel), [&fsType](const char *type) {
+        return fsType == type;
+    });
+}
+
+/// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string &field)
+{
+    std::string out;
+    for (size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size()) {
+            out += char(std::stoi(field.substr(i + 1, 3), nullptr, 8));
+            i += 3;
+        } else {
+            out += field[i];
+        }
+    }
+    return out;
+}
+
+/// The mount point of the last listed mount of this mount namespace that
+/// does not belong in the cell (the last listed lies on top of the others);
+/// empty when there is none.
+std::string lastUnwantedMount()
+{
+    FILE *mountinfo = std::fopen("/proc/self/mountinfo", "re");
+    if (!mountinfo) {
+        return {};
+    }
+    std::string unwanted;
+    char *line = nullptr;
+    size_t capacity = 0;
+    while (::getline(&line, &capacity, mountinfo) > 0) {
+        std::vector<std::string> fields;
+        for (char *field = std::strtok(line, " \n"); field; field = std::strtok(nullptr, " \n")) {
+            fields.emplace_back(field);
+        }
+        const auto separator = std::find(fields.begin(), fields.end(), "-");
+        if (fields.size() < 7 || separator == fields.end() || separator + 1 == fields.end()) {
+            continue;
+        }
+        const std::string mountPoint = unescape(fields[4]);
+        if (!belongsInCell(mountPoint, *(separator + 1))) {
+            unwanted = mountPoint;
+        }
+    }
+    std::free(line);
+    std::fclose(mountinfo);
+    return unwanted;
+}
+
+/// Detaches, in this (private) mount namespace, every mount the cell must not have.
+bool detachHostMounts()
+{
+    for (int round = 0; round < 10000; ++round) {
+        const std::string mountPoint = lastUnwantedMount();
+        if (mountPoint.empty()) {
+            return true;
+        }
+        if (::umount2(mountPoint.c_str(), MNT_DETACH) < 0) {
+            std::fprintf(stderr, "rewind-cell-init: cannot keep %s out of the cell: %s\n", mountPoint.c_str(), std::strerror(errno));
+            return false;
+        }
+    }
+    errno = ELOOP;
+    return false;
+}
+
+bool writeProcFile(const std::string &path, const std::string &content)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    const bool written = fd >= 0 && ::write(fd, content.data(), content.size()) == ssize_t(content.size());
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    return written;
+}
+
+/// The cell's id maps: its root to the reserved id, the owner to themselves
+/// (without an owner, the cell's root is all there is).
+bool writeIdMaps(pid_t init, const Options &options)
+{
+    std::string uids = "0 " + std::to_string(Rewind::CellIds::root) + " 1\n";
+    std::string gids = "0 " + std::to_string(Rewind::CellIds::rootGroup) + " 1\n";
+    if (options.ownerUid != 0) {
+        uids += std::to_string(options.ownerUid) + ' ' + std::to_string(options.ownerUid) + " 1\n";
+    }
+    if (options.ownerGid != 0) {
+        gids += std::to_string(options.ownerGid) + ' ' + std::to_string(options.ownerGid) + " 1\n";
+    }
+    const std::string proc = "/proc/" + std::to_string(init);
+    return writeProcFile(proc + "/uid_map", uids) && writeProcFile(proc + "/gid_map", gids);
 }
 
 void setUpCell(const Options &options, int readyFd)
 {
+    // The maps are written: become the root of the user namespace, with no
+    // supplementary group of the host's root left.
+    if (::setgroups(0, nullptr) < 0 || ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) {
+        failSetup(readyFd, "becoming the cell's root");
+    }
     if (::setsid() < 0) {
         failSetup(readyFd, "setsid");
     }
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
         failSetup(readyFd, "making mounts private");
     }
-    // The host's /proc and /tmp (if a mount of its own) leave the cell rather
-    // than lie below the cell's: hidden, they would still be dumped or bound.
-    detachIfMountPoint("/proc");
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
         failSetup(readyFd, "mounting /proc");
     }
-    detachIfMountPoint("/tmp");
     if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
         failSetup(readyFd, "mounting a private /tmp");
+    }
+    if (::access("/dev/shm", F_OK) == 0 && ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+        failSetup(readyFd, "mounting a private /dev/shm");
+    }
+    // Terminals of its own: a branch restores them with the same numbers.
+    if (::access("/dev/pts", F_OK) == 0 && ::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0) {
+        failSetup(readyFd, "mounting a private /dev/pts");
+    }
+    // Namespaces nested in the cell would make it undumpable: sandboxes of
+    // browsers fall back to what works without them.
+    if (!writeProcFile("/proc/sys/user/max_user_namespaces", "0")) {
+        failSetup(readyFd, "forbidding nested user namespaces");
     }
     if (::sethostname(options.hostname.data(), options.hostname.size()) < 0) {
         failSetup(readyFd, "setting the host name");
@@ -273,24 +435,48 @@ int main(int argc, char **argv)
         }
         ::close(fd);
     }
-    if (::unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS) < 0) {
-        std::fprintf(stderr, "rewind-cell-init: cannot create the cell's namespaces: %s\n", std::strerror(errno));
+    // A mount namespace of root's own, to take out what the cell must not see.
+    if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+        std::fprintf(stderr, "rewind-cell-init: cannot prepare the cell's mounts: %s\n", std::strerror(errno));
+        return 1;
+    }
+    if (!detachHostMounts()) {
+        return 1;
+    }
+    // Supplementary groups survive into a user namespace: root's must not.
+    if (::setgroups(0, nullptr) < 0) {
+        std::perror("rewind-cell-init: setgroups");
         return 1;
     }
     int ready[2];
-    if (::pipe(ready) < 0) {
+    int mapped[2];
+    if (::pipe(ready) < 0 || ::pipe2(mapped, O_CLOEXEC) < 0) {
         std::perror("rewind-cell-init: pipe");
         return 1;
     }
-    const pid_t init = ::fork();
+    // One clone: the user namespace comes first and owns the others.
+    const pid_t init =
+        pid_t(::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (init < 0) {
-        std::perror("rewind-cell-init: fork");
+        std::fprintf(stderr, "rewind-cell-init: cannot create the cell's namespaces: %s\n", std::strerror(errno));
         return 1;
     }
     if (init == 0) {
         ::close(ready[0]);
+        ::close(mapped[1]);
+        char byte;
+        while (::read(mapped[0], &byte, 1) < 0 && errno == EINTR) { }
+        ::close(mapped[0]);
         becomeInit(options, argv, ready[1]);
     }
+    ::close(mapped[0]);
+    if (!writeIdMaps(init, options)) {
+        std::fprintf(stderr, "rewind-cell-init: cannot map the cell's users and groups: %s\n", std::strerror(errno));
+        ::kill(init, SIGKILL);
+        ::waitpid(init, nullptr, 0);
+        return 1;
+    }
+    ::close(mapped[1]); // the init goes on
     ::close(ready[1]);
     char message[512];
     ssize_t length;

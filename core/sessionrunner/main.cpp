@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // rewind-session PLAN: the desktop session inside a cell. Started by
-// rewind-cell-init as the cell's main command, it reads the session plan
-// (JSON written by the engine), prepares the session's directories, drops to
-// the session's owner ("uid" and "gid" of the plan; a plan without them is a
-// session root started for itself), and starts Xvnc with its VNC on a unix
+// rewind-cell-init as the cell's main command, it takes the session plan
+// (JSON made by the engine) as its argument, prepares the session's directories, drops to
+// the session's owner ("uid" and "gid" of the plan, as the cell's user
+// namespace maps them; a plan without them is root's own session, which runs
+// as the cell's root) with no capabilities, and starts Xvnc with its VNC on a unix
 // socket in the cell's private /tmp, the session's D-Bus bus, the window
 // manager and the apps, with a fixed, minimal environment. It lives as long
 // as the display server does.
@@ -29,9 +30,11 @@
 #include <ctime>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -58,7 +61,6 @@ void logLine(const char *format, const QByteArray &what, const char *detail = ""
 
 /// Who the session runs as.
 struct Owner {
-    bool drop = false; ///< false: the plan names no owner, the session stays root
     uid_t uid = 0;
     gid_t gid = 0;
     QByteArray name; ///< from the passwd entry; empty without one
@@ -217,7 +219,6 @@ Owner ownerOf(const QJsonObject &plan)
         errno = EINVAL;
         fail("the plan's uid and gid must be integers of a user and a group");
     }
-    owner.drop = true;
     owner.uid = uid_t(uid);
     owner.gid = gid_t(gid);
     errno = 0;
@@ -228,15 +229,22 @@ Owner ownerOf(const QJsonObject &plan)
     return owner;
 }
 
-/// Becomes the session's owner for good: supplementary groups, gid, uid,
-/// no new privileges, and a check that root cannot be had back.
+/// Becomes the session's owner for good: no supplementary groups (the cell's
+/// user namespace maps the owner's uid and gid only), gid, uid, no new
+/// privileges, and no capability in any set, nor one to be had back by
+/// running a program (an empty bounding set), also for root's own sessions,
+/// which run as the cell's root.
 void dropPrivileges(const Owner &owner)
 {
-    if (!owner.name.isEmpty()) {
-        if (::initgroups(owner.name.constData(), owner.gid) != 0) {
-            fail("cannot set the supplementary groups of", owner.name);
+    for (int capability = 0; capability <= CAP_LAST_CAP; ++capability) {
+        if (::prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno != EINVAL) {
+            fail("cannot empty the capability bounding set");
         }
-    } else if (::setgroups(0, nullptr) != 0) {
+    }
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+        fail("cannot clear the ambient capabilities");
+    }
+    if (::setgroups(0, nullptr) != 0) {
         fail("cannot drop the supplementary groups");
     }
     if (::setresgid(owner.gid, owner.gid, owner.gid) != 0) {
@@ -244,6 +252,11 @@ void dropPrivileges(const Owner &owner)
     }
     if (::setresuid(owner.uid, owner.uid, owner.uid) != 0) {
         fail("cannot change to the session's user");
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capset, &header, none) != 0) {
+        fail("cannot drop the capabilities");
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         fail("cannot forbid new privileges");
@@ -254,6 +267,16 @@ void dropPrivileges(const Owner &owner)
         || rgid != owner.gid || egid != owner.gid || sgid != owner.gid) {
         errno = EPERM;
         fail("the change to the session's user did not take");
+    }
+    __user_cap_data_struct left[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capget, &header, left) != 0) {
+        fail("cannot read the capabilities");
+    }
+    for (const __user_cap_data_struct &word : left) {
+        if (word.effective || word.permitted || word.inheritable) {
+            errno = EPERM;
+            fail("capabilities are left after the change to the session's user");
+        }
     }
     if (owner.uid != 0 && (::setresuid(0, 0, 0) == 0 || ::setegid(0) == 0)) {
         errno = EPERM;
@@ -288,16 +311,16 @@ void setEnvironment(const QList<QByteArray> &assignments)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        std::fprintf(stderr, "usage: rewind-session PLAN\n");
+        std::fprintf(stderr, "usage: rewind-session PLAN-AS-JSON\n");
         return 2;
     }
-    QFile planFile(QString::fromLocal8Bit(argv[1]));
-    if (!planFile.open(QIODevice::ReadOnly) || planFile.size() > 1024 * 1024) {
-        std::fprintf(stderr, "rewind-session: cannot read the session plan %s\n", argv[1]);
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(QByteArray(argv[1]), &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject()) {
+        std::fprintf(stderr, "rewind-session: the session plan is not a JSON object: %s\n", qPrintable(error.errorString()));
         return 1;
     }
-    const QJsonObject plan = QJsonDocument::fromJson(planFile.readAll()).object();
-    planFile.close(); // no fd may lead outside the cell
+    const QJsonObject plan = document.object();
 
     const QByteArray display = ":" + QByteArray::number(plan.value(QStringLiteral("display")).toInt(1));
     const QByteArray runtime = "/tmp/.rewind";
@@ -313,11 +336,7 @@ int main(int argc, char **argv)
     makeDirectory("/tmp/.X11-unix", 01777, 0, 0);
     makeDirectory(runtime, 0700, owner.uid, owner.gid);
     makeDirectory(home, 0700, owner.uid, owner.gid);
-    if (owner.drop) {
-        dropPrivileges(owner);
-    } else if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        fail("cannot forbid new privileges");
-    }
+    dropPrivileges(owner);
 
     const QByteArray userName = !owner.name.isEmpty() ? owner.name : QByteArray::number(owner.uid);
     const QByteArray libexec = ownDirectory();

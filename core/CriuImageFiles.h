@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include "Result.h"
+
+#include <QByteArray>
+#include <QList>
+
+namespace Rewind
+{
+
+/// What a snapshot's processes had open by path, read from CRIU's files.img:
+/// the files CRIU reopens by name on restore (regular files, directories,
+/// working directories, executables, mapped files) and the paths unix
+/// sockets were bound at. A minimal reader of CRIU's image framing (magics,
+/// then u32 length and a protobuf message per entry) that takes only these
+/// fields, refuses what it cannot frame, and trusts no length.
+struct OpenedPath {
+    enum class Kind {
+        File, ///< reopened with flags
+        BoundSocket, ///< bound again at path
+    };
+    Kind kind = Kind::File;
+    QByteArray path; ///< absolute, in the cell's mount namespace
+    quint32 flags = 0; ///< open flags of a File
+};
+
+class CriuImageFiles
+{
+public:
+    /// Reads files.img in the images directory.
+    static Result<QList<OpenedPath>> read(int imagesDirFd);
+    /// Parses the content of a files.img.
+    static Result<QList<OpenedPath>> parse(const QByteArray &image);
+};
+
+} // namespace Rewind

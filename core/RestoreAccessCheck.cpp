@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "RestoreAccessCheck.h"
+
+#include "UniqueFd.h"
+
+#include <KLocalizedString>
+
+#include <QFile>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace Rewind
+{
+namespace
+{
+
+bool isBelow(const QByteArray &path, const char *directory)
+{
+    const qsizetype length = qsizetype(std::strlen(directory));
+    return path.startsWith(directory) && (path.size() == length || path[length] == '/');
+}
+
+/// Comes back from the snapshot itself, or is the cell's own kernel view.
+bool isInCell(const QByteArray &path)
+{
+    return isBelow(path, "/tmp") || isBelow(path, "/dev/shm") || isBelow(path, "/dev/pts") || isBelow(path, "/proc");
+}
+
+int accessFor(const OpenedPath &opened)
+{
+    if (opened.kind == OpenedPath::Kind::BoundSocket) {
+        return W_OK | X_OK; // of its directory
+    }
+    if (opened.flags & O_PATH) {
+        return F_OK;
+    }
+    switch (opened.flags & O_ACCMODE) {
+    case O_WRONLY:
+        return W_OK;
+    case O_RDWR:
+        return R_OK | W_OK;
+    default:
+        return R_OK;
+    }
+}
+
+QByteArray checkedPath(const OpenedPath &opened)
+{
+    if (opened.kind != OpenedPath::Kind::BoundSocket) {
+        return opened.path;
+    }
+    const qsizetype slash = opened.path.lastIndexOf('/');
+    return slash > 0 ? opened.path.left(slash) : QByteArray("/");
+}
+
+struct Refusal {
+    int index = -1;
+    int error = 0;
+};
+
+} // namespace
+
+Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t uid, gid_t gid)
+{
+    QList<qsizetype> checked;
+    std::vector<QByteArray> targets;
+    std::vector<int> modes;
+    for (qsizetype i = 0; i < paths.size(); ++i) {
+        if (paths[i].path.startsWith('/') && !isInCell(paths[i].path)) {
+            checked.append(i);
+            targets.push_back(checkedPath(paths[i]));
+            modes.push_back(accessFor(paths[i]));
+        }
+    }
+    if (checked.isEmpty()) {
+        return {};
+    }
+    // The user's groups count: they are what the user has.
+    std::vector<gid_t> groups(64);
+    if (const passwd *entry = ::getpwuid(uid)) {
+        int count = int(groups.size());
+        if (::getgrouplist(entry->pw_name, gid, groups.data(), &count) < 0) {
+            groups.resize(count);
+            ::getgrouplist(entry->pw_name, gid, groups.data(), &count);
+        }
+        groups.resize(count);
+    } else {
+        groups.assign(1, gid);
+    }
+
+    int answer[2];
+    if (::pipe2(answer, O_CLOEXEC) != 0) {
+        return Error{i18n("Cannot start a process: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+    }
+    UniqueFd readEnd(answer[0]);
+    UniqueFd writeEnd(answer[1]);
+    const pid_t child = ::fork();
+    if (child < 0) {
+        return Error{i18n("Cannot start a process: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+    }
+    if (child == 0) {
+        Refusal refusal;
+        if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+            refusal = {-2, errno};
+        } else {
+            for (size_t i = 0; i < targets.size(); ++i) {
+                if (::faccessat(AT_FDCWD, targets[i].constData(), modes[i], AT_EACCESS) != 0 && errno != ENOENT) {
+                    refusal = {int(i), errno};
+                    break;
+                }
+            }
+        }
+        (void)!::write(writeEnd.get(), &refusal, sizeof refusal);
+        _exit(0);
+    }
+    writeEnd.reset();
+    Refusal refusal{-2, EIO};
+    const bool answered = ::read(readEnd.get(), &refusal, sizeof refusal) == ssize_t(sizeof refusal);
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) { }
+    if (!answered || refusal.index == -2 || refusal.index >= int(targets.size())) {
+        return Error{i18n("Could not check which files the restored session may open as user %1.", QString::number(uid))};
+    }
+    if (refusal.index >= 0) {
+        const OpenedPath &opened = paths[checked[refusal.index]];
+        const QString path = QFile::decodeName(opened.path);
+        if (opened.kind == OpenedPath::Kind::BoundSocket) {
+            return Error{i18n("The session had a socket at %1, and its user may not create one there now. Restoring it would give the session more than "
+                              "its user has.",
+                              path)};
+        }
+        return Error{i18n("The session had %1 open, and its user may not open it that way now: it may have been replaced by a link to a file they may not "
+                          "use. Restoring it would give the session more than its user has.",
+                          path)};
+    }
+    return {};
+}
+
+} // namespace Rewind
