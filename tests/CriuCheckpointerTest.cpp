@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // CriuCheckpointer against the real criu binary: versions and failure reports.
 #include "CriuCheckpointer.h"
+#include "TestSkip.h"
 #include "UniqueFd.h"
 
 #include <QTemporaryDir>
@@ -62,5 +63,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(CriuCheckpointerTest)
+REWIND_TEST_GUILESS_MAIN(CriuCheckpointerTest)
 #include "CriuCheckpointerTest.moc"

@@ -5,6 +5,7 @@
 #include "CriuCheckpointer.h"
 #include "MountTable.h"
 #include "TestCell.h"
+#include "TestSkip.h"
 #include "UniqueFd.h"
 
 #include <QFileInfo>
@@ -86,5 +87,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(CriuSmokeTest)
+REWIND_TEST_GUILESS_MAIN(CriuSmokeTest)
 #include "CriuSmokeTest.moc"

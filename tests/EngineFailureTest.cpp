@@ -8,8 +8,10 @@
 #include "SnapshotStore.h"
 #include "TestCell.h"
 #include "TestSessions.h"
+#include "TestSkip.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,13 +20,16 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <atomic>
 #include <csignal>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -66,6 +71,25 @@ bool criuRuns()
         }
     }
     return false;
+}
+
+/// The criu workers this process started (libcriu forks them from the caller).
+QList<pid_t> criuChildren()
+{
+    QList<pid_t> children;
+    const auto entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs);
+    for (const QString &entry : entries) {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(entry));
+        if (entry.toInt() <= 0 || !stat.open(QIODevice::ReadOnly)) {
+            continue;
+        }
+        const QByteArray line = stat.readAll();
+        const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        if (line.contains("(criu)") && fields.size() > 1 && fields[1].toInt() == ::getpid()) {
+            children.append(entry.toInt());
+        }
+    }
+    return children;
 }
 
 } // namespace
@@ -222,12 +246,15 @@ private Q_SLOTS:
     {
         // A listener outside the cell, on the shared root file system.
         QTemporaryDir outside(QStringLiteral("/var/tmp/rewind-outside-XXXXXX"));
+        // Open to the session's user, as the host's buses are.
+        QVERIFY(QFile::setPermissions(outside.path(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ExeGroup | QFile::ExeOther));
         const QByteArray socketPath = QFile::encodeName(outside.filePath(QStringLiteral("host.sock")));
-        const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         qstrncpy(address.sun_path, socketPath.constData(), sizeof address.sun_path);
         QVERIFY(::bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
+        QVERIFY(::chmod(socketPath.constData(), 0777) == 0);
         QVERIFY(::listen(listener, 8) == 0);
         auto closeListener = qScopeGuard([&] {
             ::close(listener);
@@ -236,8 +263,9 @@ private Q_SLOTS:
         const SessionRecord session = startSession("[App client]\nCommand=rewind-test-hold-open " + socketPath + "\n");
         QVERIFY(!session.id.isEmpty());
         QTRY_VERIFY(counterIn(session.initPid) > 0);
-        const int accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-        QVERIFY(accepted >= 0);
+        int accepted = -1;
+        // QTRY_VERIFY checks once more at the end: accept only once.
+        QTRY_VERIFY(accepted >= 0 || (accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) >= 0);
         auto closeAccepted = qScopeGuard([&] {
             ::close(accepted);
         });
@@ -396,6 +424,53 @@ private Q_SLOTS:
         QVERIFY(unknown.err.contains("987654"));
     }
 
+    void hungCriuIsStoppedAndTheSessionThawed()
+    {
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(counterIn(session.initPid) > 0, 10000);
+        auto store = SnapshotStore::open(m_paths.storeDirectory());
+        QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
+        SnapshotEngine engine(*m_sessions, **store);
+        const auto earlier = engine.snapshot(session.id, QStringLiteral("earlier"), SnapshotTrigger::Manual);
+        QVERIFY2(earlier.ok(), qPrintable(earlier.errorMessage()));
+
+        // A criu that stops answering, as one reading a file system that never
+        // answers would: stopped the moment it appears.
+        std::atomic<bool> holding{true};
+        std::atomic<int> stopped{0};
+        std::thread stopper([&] {
+            while (holding) {
+                const auto children = criuChildren();
+                for (const pid_t criu : children) {
+                    stopped += ::kill(criu, SIGSTOP) == 0 ? 1 : 0;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+        });
+        engine.setCriuTimeLimit(std::chrono::seconds(2));
+        QElapsedTimer timer;
+        timer.start();
+        const auto hung = engine.snapshot(session.id, QStringLiteral("hung"), SnapshotTrigger::Manual);
+        const qint64 took = timer.elapsed();
+        holding = false;
+        stopper.join();
+        QVERIFY(stopped > 0);
+        QVERIFY(!hung.ok());
+        QVERIFY2(hung.errorMessage().contains(QLatin1String("did not finish within 2 seconds")), qPrintable(hung.errorMessage()));
+        QVERIFY2(took >= 2000 && took < 30000, qPrintable(QString::number(took)));
+        QVERIFY(criuChildren().isEmpty());
+
+        // Thawed, nothing stored, and the earlier snapshot is whole.
+        const auto freezeRequested = CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session.id));
+        QVERIFY(freezeRequested.ok() && !freezeRequested.value());
+        const auto listed = (*store)->list(session.id);
+        QVERIFY2(listed.ok(), qPrintable(listed.errorMessage()));
+        QCOMPARE(listed->size(), 1);
+        QCOMPARE(listed->first().id, earlier->id);
+        QVERIFY(restores(earlier->id));
+    }
+
     void fullDiskKeepsEverything()
     {
         // The store on a tmpfs that has room for one snapshot, and then not for another.
@@ -435,5 +510,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(EngineFailureTest)
+REWIND_TEST_GUILESS_MAIN(EngineFailureTest)
 #include "EngineFailureTest.moc"

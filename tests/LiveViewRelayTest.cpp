@@ -7,6 +7,7 @@
 // The "display" is an echo server of the test's, the "cell" a sleep process.
 #include "OwnerProcess.h"
 #include "SocketFile.h"
+#include "TestSkip.h"
 #include "TestSystem.h"
 
 #include <QDir>
@@ -337,5 +338,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(LiveViewRelayTest)
+REWIND_TEST_GUILESS_MAIN(LiveViewRelayTest)
 #include "LiveViewRelayTest.moc"

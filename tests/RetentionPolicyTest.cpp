@@ -2,6 +2,7 @@
 // Which automatic snapshots are kept, and when the next one is due.
 #include "RetentionPolicy.h"
 #include "AutosaveSchedule.h"
+#include "TestSkip.h"
 
 #include <QTest>
 
@@ -125,5 +126,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(RetentionPolicyTest)
+REWIND_TEST_GUILESS_MAIN(RetentionPolicyTest)
 #include "RetentionPolicyTest.moc"

@@ -3,20 +3,27 @@
 // the owner with rewind-session's minimal environment, its directories belong
 // to the owner, its screen is grabbed as the owner, and it survives a
 // snapshot and a restore as the owner.
+#include "CellIds.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
 #include "TestCell.h"
 #include "TestSessions.h"
+#include "TestSkip.h"
+#include "UniqueFd.h"
 #include "VncScreenshot.h"
 
 #include <QFile>
 #include <QSet>
 #include <QTest>
 
+#include <cerrno>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -78,6 +85,55 @@ QMap<QByteArray, QByteArray> environmentOf(pid_t pid)
         }
     }
     return result;
+}
+
+/// The value of a "Key:" line of /proc/PID/status, as it is written there.
+QByteArray statusLine(pid_t pid, const QByteArray &key)
+{
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly)) {
+        return "unreadable";
+    }
+    const auto lines = status.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith(key + ':')) {
+            return line.mid(key.size() + 1).trimmed();
+        }
+    }
+    return "missing";
+}
+
+/// What unshare(CLONE_NEWUSER) says in the user namespace of pid (0: it worked).
+int nestedUserNamespaceError(pid_t pid)
+{
+    const UniqueFd userNamespace(::open(QByteArray("/proc/" + QByteArray::number(pid) + "/ns/user").constData(), O_RDONLY | O_CLOEXEC));
+    if (!userNamespace) {
+        return -1;
+    }
+    int result[2];
+    if (::pipe(result) != 0) {
+        return -1;
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+        int error = ::setns(userNamespace.get(), CLONE_NEWUSER) != 0 ? -1 : (::unshare(CLONE_NEWUSER) == 0 ? 0 : errno);
+        (void)!::write(result[1], &error, sizeof error);
+        _exit(0);
+    }
+    ::close(result[1]);
+    int error = -1;
+    if (child < 0 || ::read(result[0], &error, sizeof error) != sizeof error) {
+        error = -1;
+    }
+    ::close(result[0]);
+    ::waitpid(child, nullptr, 0);
+    return error;
+}
+
+QByteArray fileContent(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
 bool hasCapability(int capability)
@@ -142,12 +198,32 @@ private:
         }
         for (auto it = running.begin(); it != running.end(); ++it) {
             if (it.value() == initPid) {
-                continue; // rewind-cell-init stays root to reap and stop the cell
+                continue; // rewind-cell-init stays the cell's root to reap and stop the cell
+            }
+            const QList<qint64> uids = idsOf(it.value(), "Uid");
+            if (uids.isEmpty()) {
+                continue; // ended meanwhile, like the xterm's sleep
             }
             const QList<qint64> owner{ownerUid, ownerUid, ownerUid, ownerUid};
-            QCOMPARE(idsOf(it.value(), "Uid"), owner);
+            QCOMPARE(uids, owner);
             QCOMPARE(idsOf(it.value(), "Gid"), owner);
+            const QByteArray groups = statusLine(it.value(), "Groups");
+            QVERIFY2(groups.isEmpty() || groups == "unreadable", groups.constData());
+            for (const QByteArray set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+                const QByteArray capabilities = statusLine(it.value(), set);
+                QVERIFY2(capabilities == "0000000000000000" || capabilities == "unreadable", qPrintable(it.key() + QLatin1Char(' ') + QString::fromLatin1(set)));
+            }
         }
+        // The cell's root is the reserved id; nothing else but the owner is mapped.
+        const QList<qint64> cellRoot{CellIds::root, CellIds::root, CellIds::root, CellIds::root};
+        QCOMPARE(idsOf(initPid, "Uid"), cellRoot);
+        const QByteArray uidMap = fileContent(QStringLiteral("/proc/%1/uid_map").arg(initPid)).simplified();
+        QCOMPARE(uidMap, QByteArray("0 2147418112 1 1500 1500 1"));
+        const QByteArray gidMap = fileContent(QStringLiteral("/proc/%1/gid_map").arg(initPid)).simplified();
+        QCOMPARE(gidMap, QByteArray("0 2147418112 1 1500 1500 1"));
+        QVERIFY(QFile::symLinkTarget(QStringLiteral("/proc/%1/ns/user").arg(initPid)) != QFile::symLinkTarget(QStringLiteral("/proc/self/ns/user")));
+        // Not even root inside the cell makes a nested user namespace.
+        QCOMPARE(nestedUserNamespaceError(initPid), ENOSPC);
 
         const auto environment = environmentOf(running.value(QStringLiteral("rewind-demo-app")));
         QSet<QByteArray> names;
@@ -188,7 +264,7 @@ private Q_SLOTS:
         QVERIFY(m_test.isValid());
         const passwd *entry = ::getpwuid(ownerUid);
         if (!entry) {
-            QSKIP("there is no user 1500 (rewind-user of the development environment)");
+            REWIND_SKIP("there is no user 1500 (rewind-user of the development environment)");
         }
         m_ownerName = entry->pw_name;
         auto store = SnapshotStore::open(m_test.paths().storeDirectory());
@@ -226,7 +302,7 @@ private Q_SLOTS:
         QCOMPARE(info.st_mode & 07777, 0700u);
         const QByteArray x11 = QFile::encodeName(SessionManager::cellPath(session.initPid, QStringLiteral("/tmp/.X11-unix")));
         QCOMPARE(::lstat(x11.constData(), &info), 0);
-        QCOMPARE(info.st_uid, 0u);
+        QCOMPARE(info.st_uid, CellIds::root);
         QCOMPARE(info.st_mode & 07777, 01777u);
 
         // The screen, grabbed as the owner.
@@ -240,12 +316,11 @@ private Q_SLOTS:
         QVERIFY(!tooLarge.ok());
         QVERIFY2(tooLarge.errorMessage().contains(QStringLiteral("refused")), qPrintable(tooLarge.errorMessage()));
 
-        // Snapshot and restore in place: the restored programs are the owner's still.
-        // CRIU reads the rlimits of every process with prlimit(), which for
-        // another user's process takes CAP_SYS_RESOURCE.
-        if (!hasCapability(CAP_SYS_RESOURCE)) {
-            QSKIP("CRIU cannot dump another user's processes here: this environment lacks CAP_SYS_RESOURCE (prlimit of uid 1500's processes fails)");
-        }
+        // Snapshot and restore in place: the restored programs are the owner's
+        // still. CRIU reads the rlimits of every process with prlimit(), which
+        // for another user's process takes CAP_SYS_RESOURCE in its user
+        // namespace: root holds it in the cell's, also where it lacks it outside.
+        qInfo("root %s CAP_SYS_RESOURCE outside the cell", hasCapability(CAP_SYS_RESOURCE) ? "has" : "lacks");
         auto snapshot = m_engine->snapshot(session.id, QStringLiteral("owned"), SnapshotTrigger::Manual);
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
         const QStringList external = snapshot->metadata.value(QStringLiteral("externalMounts")).toStringList();
@@ -255,7 +330,9 @@ private Q_SLOTS:
         QVERIFY2(outcome.ok(), qPrintable(outcome.errorMessage()));
         const pid_t restored = outcome->session.initPid;
         QVERIFY(restored != session.initPid);
-        QTRY_VERIFY_WITH_TIMEOUT(TestSessions::counterIn(restored, xtermCounter) >= xtermBefore, 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(TestSessions::counterIn(restored, xtermCounter) >= xtermBefore,
+                                  fileContent(SessionManager::cellPath(restored, QStringLiteral("/tmp/session.log"))).right(2000).constData(),
+                                  10000);
         const long xtermRestored = TestSessions::counterIn(restored, xtermCounter);
         QTRY_VERIFY_WITH_TIMEOUT(TestSessions::counterIn(restored, xtermCounter) > xtermRestored, 10000);
         verifyRunsAsOwner(outcome->session.id, restored);
@@ -265,5 +342,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(SessionOwnerTest)
+REWIND_TEST_GUILESS_MAIN(SessionOwnerTest)
 #include "SessionOwnerTest.moc"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // SessionRecord: which session ids are accepted, and that made-up ids are.
 #include "SessionRecord.h"
+#include "TestSkip.h"
 
 #include <QTest>
 
@@ -61,5 +62,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(SessionRecordTest)
+REWIND_TEST_GUILESS_MAIN(SessionRecordTest)
 #include "SessionRecordTest.moc"

@@ -10,6 +10,7 @@
 #include "SnapshotStore.h"
 #include "TestCell.h"
 #include "TestSessions.h"
+#include "TestSkip.h"
 #include "VncScreenshot.h"
 
 #include <QDir>
@@ -361,5 +362,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(SessionSnapshotTest)
+REWIND_TEST_GUILESS_MAIN(SessionSnapshotTest)
 #include "SessionSnapshotTest.moc"

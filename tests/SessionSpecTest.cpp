@@ -2,6 +2,7 @@
 // SessionSpec: the shipped specs, strict parsing with located errors, and
 // shell-like command splitting.
 #include "SessionSpec.h"
+#include "TestSkip.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -277,5 +278,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(SessionSpecTest)
+REWIND_TEST_GUILESS_MAIN(SessionSpecTest)
 #include "SessionSpecTest.moc"

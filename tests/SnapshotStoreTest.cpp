@@ -4,6 +4,7 @@
 #include "SnapshotStore.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
+#include "TestSkip.h"
 #include "UniqueFd.h"
 
 #include <QDir>
@@ -674,7 +675,7 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(mountPoint));
         TmpfsMount tmpfs(mountPoint);
         if (!tmpfs.mount("size=8m,mode=0700")) {
-            QSKIP("mounting a tmpfs needs root in a private mount namespace");
+            REWIND_SKIP("mounting a tmpfs needs root in a private mount namespace");
         }
         const QString storePath = mountPoint + QStringLiteral("/store");
         auto store = openStore(storePath);
@@ -1148,6 +1149,6 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(SnapshotStoreTest)
+REWIND_TEST_GUILESS_MAIN(SnapshotStoreTest)
 
 #include "SnapshotStoreTest.moc"

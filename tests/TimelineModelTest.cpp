@@ -2,8 +2,10 @@
 // The timeline and session models, checked by QAbstractItemModelTester.
 #include "TimelineModel.h"
 #include "SessionListModel.h"
+#include "TestSkip.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTest>
@@ -105,5 +107,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TimelineModelTest)
+REWIND_TEST_MAIN(TimelineModelTest)
 #include "TimelineModelTest.moc"

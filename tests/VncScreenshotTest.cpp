@@ -2,6 +2,7 @@
 // VncScreenshot against a real Xvnc on a unix socket, and the demo app on
 // that display.
 #include "VncScreenshot.h"
+#include "TestSkip.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -263,7 +264,7 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         if (QStandardPaths::findExecutable(QStringLiteral("Xvnc")).isEmpty()) {
-            QSKIP("Xvnc (tigervnc-standalone-server) is not installed");
+            REWIND_SKIP("Xvnc (tigervnc-standalone-server) is not installed");
         }
         for (int display = 20; display < 100; ++display) {
             if (!QFileInfo::exists(QStringLiteral("/tmp/.X11-unix/X%1").arg(display)) && !QFileInfo::exists(QStringLiteral("/tmp/.X%1-lock").arg(display))) {
@@ -564,5 +565,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(VncScreenshotTest)
+REWIND_TEST_GUILESS_MAIN(VncScreenshotTest)
 #include "VncScreenshotTest.moc"

@@ -6,6 +6,7 @@
 #include "CgroupFreezer.h"
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
+#include "TestSkip.h"
 
 #include <QFile>
 #include <QTest>
@@ -157,7 +158,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (const QString why = HelperTestEnvironment::whyUnavailable(); !why.isEmpty()) {
-            QSKIP(qPrintable(why));
+            REWIND_SKIP(qPrintable(why));
         }
         m_login = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("killed1"), true);
         QVERIFY(m_login->valid());
@@ -209,5 +210,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(HelperKilledClientTest)
+REWIND_TEST_GUILESS_MAIN(HelperKilledClientTest)
 #include "HelperKilledClientTest.moc"

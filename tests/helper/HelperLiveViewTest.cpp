@@ -6,6 +6,7 @@
 // user by changing its uid in a forked child.
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
+#include "TestSkip.h"
 
 #include "LiveViewRelay.h"
 #include "RewindPaths.h"
@@ -125,7 +126,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (const QString why = HelperTestEnvironment::whyUnavailable(); !why.isEmpty()) {
-            QSKIP(qPrintable(why));
+            REWIND_SKIP(qPrintable(why));
         }
         m_ownerLogin = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("live1"), true);
         m_otherLogin = std::make_unique<EmulatedLogin>(TestUser::other(), QStringLiteral("live2"), true);
@@ -263,5 +264,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(HelperLiveViewTest)
+REWIND_TEST_GUILESS_MAIN(HelperLiveViewTest)
 #include "HelperLiveViewTest.moc"

@@ -4,6 +4,7 @@
 // operation fails or polkit refuses, 2 for a wrong command line.
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
+#include "TestSkip.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -65,7 +66,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (const QString why = HelperTestEnvironment::whyUnavailable(); !why.isEmpty()) {
-            QSKIP(qPrintable(why));
+            REWIND_SKIP(qPrintable(why));
         }
         m_login = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("ctl1"), true);
         QVERIFY(m_login->valid());
@@ -124,7 +125,7 @@ private Q_SLOTS:
         // The helper runs without a locale; the client's language comes with the call.
         const locale_t german = ::newlocale(LC_MESSAGES_MASK, "de_DE.UTF-8", locale_t(nullptr));
         if (!german) {
-            QSKIP("the locale de_DE.UTF-8 is not installed here (tools/devenv generates it)");
+            REWIND_SKIP("the locale de_DE.UTF-8 is not installed here (tools/devenv generates it)");
         }
         ::freelocale(german);
         const QStringList arguments{QStringLiteral("snapshot"), QStringLiteral("nosuch-1")};
@@ -172,5 +173,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(HelperRewindctlTest)
+REWIND_TEST_GUILESS_MAIN(HelperRewindctlTest)
 #include "HelperRewindctlTest.moc"

@@ -7,6 +7,7 @@
 // and the links are still the same links.
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
+#include "TestSkip.h"
 
 #include <QDir>
 #include <QFile>
@@ -124,7 +125,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (const QString why = HelperTestEnvironment::whyUnavailable(); !why.isEmpty()) {
-            QSKIP(qPrintable(why));
+            REWIND_SKIP(qPrintable(why));
         }
         m_login = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("links1"), true);
         m_user = std::make_unique<HelperClient>(TestUser::owner(), m_login.get());
@@ -241,5 +242,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(HelperSymlinkTest)
+REWIND_TEST_GUILESS_MAIN(HelperSymlinkTest)
 #include "HelperSymlinkTest.moc"

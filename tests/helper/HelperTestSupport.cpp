@@ -2,21 +2,17 @@
 #include "HelperTestSupport.h"
 
 #include "HelperProtocol.h"
-#include "SnapshotStore.h"
 
 #include <QDataStream>
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
-#include <QImage>
 #include <QJsonDocument>
-#include <QTemporaryDir>
 #include <QTest>
 
 #include <csignal>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -295,64 +291,14 @@ bool waitUntilCounting(pid_t initPid, int timeoutMs)
         timeoutMs);
 }
 
-bool canDumpUserSessions(QString *why)
-{
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return false;
-    }
-    const QList<QByteArray> lines = status.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith("CapEff:")) {
-            const quint64 capabilities = line.mid(7).trimmed().toULongLong(nullptr, 16);
-            const bool has = capabilities & (quint64(1) << CAP_SYS_RESOURCE);
-            if (!has && why) {
-                *why = QStringLiteral(
-                    "root here lacks CAP_SYS_RESOURCE (not in the bounding set), so CRIU cannot read the resource limits "
-                    "of a session that runs as its owner and every snapshot of a user's session fails");
-            }
-            return has;
-        }
-    }
-    return false;
-}
-
-qint64 snapshotOf(HelperClient &client, const QString &session, uid_t owner)
+qint64 snapshotOf(HelperClient &client, const QString &session)
 {
     const HelperReply taken = client.call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
-    if (taken.ok()) {
-        return taken.json().toObject().value(QStringLiteral("id")).toInteger();
-    }
-    QString why;
-    if (canDumpUserSessions(&why)) {
+    if (!taken.ok()) {
         qWarning("snapshot of %s: %s", qPrintable(session), qPrintable(taken.errorText));
         return 0;
     }
-    qInfo("%s: the snapshot of %s is a catalog entry made by the test", qPrintable(why), qPrintable(session));
-    auto store = Rewind::SnapshotStore::open(HelperTestEnvironment::stateDirectory() + QStringLiteral("/store"));
-    QTemporaryDir staging(HelperTestEnvironment::stateDirectory() + QStringLiteral("/test-staging-XXXXXX"));
-    if (!store || !staging.isValid()) {
-        return 0;
-    }
-    QFile file(staging.filePath(QStringLiteral("placeholder")));
-    if (!file.open(QIODevice::WriteOnly) || file.write("not a process image\n") < 0) {
-        return 0;
-    }
-    file.close();
-    // A picture, as a real snapshot has.
-    QImage thumbnail(320, 200, QImage::Format_RGB32);
-    thumbnail.fill(Qt::darkCyan);
-    if (!thumbnail.save(staging.filePath(QStringLiteral("thumbnail.png")), "PNG")) {
-        return 0;
-    }
-    const int fd = ::open(QFile::encodeName(staging.path()).constData(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-    auto info = (*store)->commit(session,
-                                 fd,
-                                 QStringLiteral("made by the test"),
-                                 Rewind::SnapshotTrigger::Manual,
-                                 {{QStringLiteral("owner"), qint64(owner)}, {QStringLiteral("spec"), QStringLiteral("counting")}});
-    ::close(fd);
-    return info ? info->id : 0;
+    return taken.json().toObject().value(QStringLiteral("id")).toInteger();
 }
 
 QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments)

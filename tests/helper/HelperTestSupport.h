@@ -150,17 +150,8 @@ QString startCountingSession(HelperClient &client, QStringList &started, pid_t *
 /// (what polkit looks at to tell an active local session).
 void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login);
 
-/// Whether root here may read the resource limits of another user's
-/// processes (CAP_SYS_RESOURCE), which CRIU needs to dump a session that runs
-/// as its owner. If not, WHY says so.
-bool canDumpUserSessions(QString *why = nullptr);
-
-/// A snapshot of the owner's SESSION: taken through the helper by CLIENT; on a
-/// machine where CRIU cannot dump a user's session (canDumpUserSessions()), a
-/// catalog entry with the same owner, session and spec is committed to the
-/// helper's store directly instead, so that the checks of who may act on it
-/// still have something to act on. 0 on failure.
-qint64 snapshotOf(HelperClient &client, const QString &session, uid_t owner);
+/// A snapshot of SESSION taken through the helper by CLIENT, with CRIU; 0 on failure.
+qint64 snapshotOf(HelperClient &client, const QString &session);
 
 /// Shortcuts on a client.
 QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments = {});

@@ -8,9 +8,11 @@
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
 #include "SessionListModel.h"
+#include "TestSkip.h"
 #include "TimelineModel.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
@@ -206,5 +208,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(MainWindowTest)
+REWIND_TEST_MAIN(MainWindowTest)
 #include "MainWindowTest.moc"

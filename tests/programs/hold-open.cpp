@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewind-test-hold-open PATH: connects to PATH if it is a unix socket, opens
-// it for reading otherwise, and then waits forever, so that a test can look
+// it for reading otherwise (for writing where reading is refused, as the
+// kernel log refuses it to a cell), and then waits forever, so that a test can look
 // at a process holding such a thing.
 // rewind-test-hold-open --pair PATH: listens on a unix socket at PATH and
 // connects a child process to it: a connection that stays within the cell.
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
     } else if (argc == 2) {
         struct stat status{};
         if (::stat(argv[1], &status) == 0) {
-            held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : ::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0;
+            held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : (::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0 || ::open(argv[1], O_WRONLY | O_NONBLOCK) >= 0);
         }
     } else {
         std::fprintf(stderr, "usage: rewind-test-hold-open [--pair|--pending] PATH | --io-uring\n");
