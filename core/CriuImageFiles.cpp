@@ -5,7 +5,9 @@
 
 #include <KLocalizedString>
 
+#include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <optional>
 #include <unistd.h>
@@ -17,6 +19,7 @@ namespace
 
 constexpr quint32 commonMagic = 0x54564319; // IMG_COMMON_MAGIC
 constexpr quint32 filesMagic = 0x56303138; // FILES_MAGIC
+constexpr quint32 mmMagic = 0x57492820; // MM_MAGIC
 constexpr qsizetype maximumImageSize = 256 * 1024 * 1024;
 
 // images/fdinfo.proto, regfile.proto, sk-unix.proto
@@ -29,6 +32,15 @@ constexpr quint32 regularFlags = 2;
 constexpr quint32 regularName = 6;
 constexpr quint32 unixSocketName = 11;
 constexpr quint32 unixSocketNameDirectory = 14;
+constexpr quint32 regularId = 1;
+// images/mm.proto, vma.proto, criu/include/image.h
+constexpr quint32 mmVmas = 14;
+constexpr quint32 vmaShmid = 4;
+constexpr quint32 vmaProtection = 5;
+constexpr quint32 vmaStatus = 7;
+constexpr quint64 vmaFileShared = 1 << 7;
+constexpr quint64 vmaMemfd = 1 << 14;
+constexpr quint64 protectionWrite = 0x2;
 
 /// One field of a protobuf message: its number, and its value as a number
 /// (varint, fixed) or bytes (length-delimited).
@@ -154,28 +166,43 @@ quint32 readU32(const QByteArray &data, qsizetype at)
     return value; // CRIU writes its images in the host's byte order
 }
 
-} // namespace
-
-Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
+/// The entries of a CRIU image with the given magic: a u32 length and a
+/// protobuf message each, after the two magics.
+std::optional<QList<QByteArray>> entriesOf(const QByteArray &image, quint32 magic)
 {
-    if (image.size() < 8 || readU32(image, 0) != commonMagic || readU32(image, 4) != filesMagic) {
-        return malformed();
+    if (image.size() < 8 || readU32(image, 0) != commonMagic || readU32(image, 4) != magic) {
+        return std::nullopt;
     }
-    QList<OpenedPath> paths;
+    QList<QByteArray> entries;
     for (qsizetype at = 8; at < image.size();) {
         if (image.size() - at < 4) {
-            return malformed();
+            return std::nullopt;
         }
         const quint32 size = readU32(image, at);
         at += 4;
         if (size > quint64(image.size() - at)) {
-            return malformed();
+            return std::nullopt;
         }
-        QList<Field> entry;
-        if (!fieldsOf(image.mid(at, size), entry)) {
-            return malformed();
-        }
+        entries.append(image.mid(at, size));
         at += size;
+    }
+    return entries;
+}
+
+} // namespace
+
+Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
+{
+    const auto entries = entriesOf(image, filesMagic);
+    if (!entries) {
+        return malformed();
+    }
+    QList<OpenedPath> paths;
+    for (const QByteArray &message : *entries) {
+        QList<Field> entry;
+        if (!fieldsOf(message, entry)) {
+            return malformed();
+        }
         const Field *type = find(entry, fileEntryType);
         if (!type) {
             return malformed();
@@ -187,7 +214,8 @@ Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
                 return malformed();
             }
             const Field *flags = find(regular, regularFlags);
-            paths.append({OpenedPath::Kind::File, find(regular, regularName)->bytes, flags ? quint32(flags->number64) : 0});
+            const Field *id = find(regular, regularId);
+            paths.append({OpenedPath::Kind::File, find(regular, regularName)->bytes, flags ? quint32(flags->number64) : 0, id ? quint32(id->number64) : 0});
         } else if (type->number64 == typeUnixSocket) {
             QList<Field> socket;
             const Field *body = find(entry, fileEntryUnixSocket);
@@ -202,17 +230,49 @@ Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
             if (const Field *directory = find(socket, unixSocketNameDirectory); directory && !path.startsWith('/')) {
                 path = directory->bytes + '/' + path;
             }
-            paths.append({OpenedPath::Kind::BoundSocket, path, 0});
+            paths.append({OpenedPath::Kind::BoundSocket, path, 0, 0});
         }
     }
     return paths;
 }
 
-Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
+Result<QList<quint32>> CriuImageFiles::sharedWritableMappings(const QByteArray &image)
 {
-    UniqueFd file(::openat(imagesDirFd, "files.img", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    const auto entries = entriesOf(image, mmMagic);
+    if (!entries) {
+        return Error{i18n("The snapshot's memory layout (mm.img) is damaged.")};
+    }
+    QList<quint32> ids;
+    for (const QByteArray &message : *entries) {
+        QList<Field> mm;
+        if (!fieldsOf(message, mm)) {
+            return Error{i18n("The snapshot's memory layout (mm.img) is damaged.")};
+        }
+        for (const Field &field : std::as_const(mm)) {
+            QList<Field> vma;
+            if (field.number != mmVmas || !fieldsOf(field.bytes, vma)) {
+                continue;
+            }
+            const Field *status = find(vma, vmaStatus);
+            const Field *protection = find(vma, vmaProtection);
+            const Field *shmid = find(vma, vmaShmid);
+            if (status && protection && shmid && (status->number64 & vmaFileShared) && !(status->number64 & vmaMemfd)
+                && (protection->number64 & protectionWrite)) {
+                ids.append(quint32(shmid->number64));
+            }
+        }
+    }
+    return ids;
+}
+
+namespace
+{
+
+std::optional<QByteArray> readImage(int directoryFd, const char *name)
+{
+    UniqueFd file(::openat(directoryFd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!file) {
-        return Error{i18n("The snapshot has no list of open files (files.img).")};
+        return std::nullopt;
     }
     QByteArray image;
     char buffer[65536];
@@ -220,13 +280,54 @@ Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
     while ((n = ::read(file.get(), buffer, sizeof buffer)) > 0) {
         image.append(buffer, n);
         if (image.size() > maximumImageSize) {
-            return malformed();
+            return std::nullopt;
         }
     }
-    if (n < 0) {
-        return malformed();
+    return n < 0 ? std::nullopt : std::optional(image);
+}
+
+} // namespace
+
+Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
+{
+    const auto files = readImage(imagesDirFd, "files.img");
+    if (!files) {
+        return Error{i18n("The snapshot's list of open files (files.img) is missing or unreadable.")};
     }
-    return parse(image);
+    auto paths = parse(*files);
+    if (!paths) {
+        return paths;
+    }
+    // Mapped shared and writable, a file is written to: it needs what O_RDWR needs.
+    UniqueFd listing(::openat(imagesDirFd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    DIR *directory = listing ? ::fdopendir(listing.get()) : nullptr;
+    if (!directory) {
+        return Error{i18n("Cannot read the snapshot's images: %1", QString::fromLocal8Bit(std::strerror(errno)))};
+    }
+    listing.release(); // closedir closes it
+    QList<quint32> written;
+    bool readable = true;
+    while (const dirent *entry = ::readdir(directory)) {
+        const QByteArray name(entry->d_name);
+        if (name.startsWith("mm-") && name.endsWith(".img")) {
+            const auto image = readImage(imagesDirFd, entry->d_name);
+            const auto ids = image ? sharedWritableMappings(*image) : Result<QList<quint32>>(Error{});
+            readable = readable && ids.ok();
+            if (ids) {
+                written += *ids;
+            }
+        }
+    }
+    ::closedir(directory);
+    if (!readable) {
+        return Error{i18n("The snapshot's memory layout (mm.img) is damaged.")};
+    }
+    for (OpenedPath &opened : *paths) {
+        if (opened.kind == OpenedPath::Kind::File && written.contains(opened.id)) {
+            opened.flags = (opened.flags & ~quint32(O_ACCMODE)) | O_RDWR;
+        }
+    }
+    return paths;
 }
 
 } // namespace Rewind

@@ -9,10 +9,11 @@
 namespace Rewind
 {
 
-/// What a snapshot's processes had open by path, read from CRIU's files.img:
-/// the files CRIU reopens by name on restore (regular files, directories,
-/// working directories, executables, mapped files) and the paths unix
-/// sockets were bound at. A minimal reader of CRIU's image framing (magics,
+/// What a snapshot's processes had open by path, read from CRIU's files.img
+/// and mm-*.img: the files CRIU reopens by name on restore (regular files,
+/// directories, working directories, executables, mapped files, those
+/// mapped shared and writable as written to) and the paths unix sockets
+/// were bound at. A minimal reader of CRIU's image framing (magics,
 /// then u32 length and a protobuf message per entry) that takes only these
 /// fields, refuses what it cannot frame, and trusts no length.
 struct OpenedPath {
@@ -22,16 +23,19 @@ struct OpenedPath {
     };
     Kind kind = Kind::File;
     QByteArray path; ///< absolute, in the cell's mount namespace
-    quint32 flags = 0; ///< open flags of a File
+    quint32 flags = 0; ///< open flags of a File; O_RDWR for a shared writable mapping
+    quint32 id = 0; ///< CRIU's id of a File
 };
 
 class CriuImageFiles
 {
 public:
-    /// Reads files.img in the images directory.
+    /// Reads files.img and the mm-*.img in the images directory.
     static Result<QList<OpenedPath>> read(int imagesDirFd);
     /// Parses the content of a files.img.
     static Result<QList<OpenedPath>> parse(const QByteArray &image);
+    /// The ids of the files an mm-*.img maps shared and writable.
+    static Result<QList<quint32>> sharedWritableMappings(const QByteArray &image);
 };
 
 } // namespace Rewind

@@ -7,11 +7,17 @@
 // connects a child process to it: a connection that stays within the cell.
 // --pending PATH does the same but never accepts the connection.
 // rewind-test-hold-open --io-uring: holds an io_uring instance.
+// rewind-test-hold-open --read|--read-write|--map-shared|--cwd|--directory|--listen PATH:
+// holds PATH open for reading, for reading and writing, mapped shared and writable (the
+// descriptor closed), as its working directory, open as a directory, or a
+// unix socket listening at PATH: what a restore reopens by path. Each writes
+// "ready" to /tmp/hold-open.ready once it holds it.
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <string>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -59,6 +65,39 @@ bool connectPair(const char *path, bool accept = true)
 }
 }
 
+/// What a restore reopens by path, held as MODE says.
+bool holdByPath(const std::string &mode, const char *path)
+{
+    if (mode == "--read") {
+        return ::open(path, O_RDONLY) >= 0;
+    }
+    if (mode == "--read-write") {
+        return ::open(path, O_RDWR) >= 0;
+    }
+    if (mode == "--map-shared") {
+        const int fd = ::open(path, O_RDWR);
+        struct stat status{};
+        if (fd < 0 || ::fstat(fd, &status) != 0 || status.st_size <= 0) {
+            return false;
+        }
+        const bool mapped = ::mmap(nullptr, size_t(status.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) != MAP_FAILED;
+        ::close(fd);
+        return mapped;
+    }
+    if (mode == "--cwd") {
+        return ::chdir(path) == 0;
+    }
+    if (mode == "--directory") {
+        return ::open(path, O_RDONLY | O_DIRECTORY) >= 0;
+    }
+    if (mode == "--listen") {
+        const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        const sockaddr_un address = addressOf(path);
+        return listener >= 0 && ::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 && ::listen(listener, 1) == 0;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     bool held = false;
@@ -69,13 +108,17 @@ int main(int argc, char **argv)
         held = connectPair(argv[2]);
     } else if (argc == 3 && std::string(argv[1]) == "--pending") {
         held = connectPair(argv[2], false);
+    } else if (argc == 3 && std::string(argv[1]).rfind("--", 0) == 0) {
+        held = holdByPath(argv[1], argv[2]);
+        const int ready = held ? ::open("/tmp/hold-open.ready", O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        held = held && ready >= 0 && ::write(ready, "ready\n", 6) == 6 && ::close(ready) == 0;
     } else if (argc == 2) {
         struct stat status{};
         if (::stat(argv[1], &status) == 0) {
             held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : (::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0 || ::open(argv[1], O_WRONLY | O_NONBLOCK) >= 0);
         }
     } else {
-        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair|--pending] PATH | --io-uring\n");
+        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair|--pending|--read|--read-write|--map-shared|--cwd|--directory|--listen] PATH | --io-uring\n");
         return 2;
     }
     if (!held) {
