@@ -131,13 +131,15 @@ Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t ui
         const OpenedPath &opened = paths[checked[refusal.index]];
         const QString path = QFile::decodeName(opened.path);
         if (opened.kind == OpenedPath::Kind::BoundSocket) {
-            return Error{i18n("The session had a socket at %1, and its user may not create one there now. Restoring it would give the session more than "
-                              "its user has.",
-                              path)};
+            return Error{
+                i18n("The session had a socket at %1, and its user may not create one there now. Restoring it would give the session more than "
+                     "its user has.",
+                     path)};
         }
-        return Error{i18n("The session had %1 open, and its user may not open it that way now: it may have been replaced by a link to a file they may not "
-                          "use. Restoring it would give the session more than its user has.",
-                          path)};
+        return Error{
+            i18n("The session had %1 open, and its user may not open it that way now: it may have been replaced by a link to a file they may not "
+                 "use. Restoring it would give the session more than its user has.",
+                 path)};
     }
     return {};
 }

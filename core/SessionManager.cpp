@@ -32,7 +32,7 @@ namespace Rewind
 namespace
 {
 
-/// The kernel takes one argument of at most 128 KiB.
+/// The kernel takes an environment variable of at most 128 KiB.
 constexpr qsizetype maximumPlanSize = 100 * 1024;
 
 /// Who a session's processes run as: its owner, or for root's own sessions
@@ -179,8 +179,8 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     if (!held) {
         return held.error();
     }
-    // The plan travels as rewind-session's argument: the cell's root may not
-    // read Rewind's state directory.
+    // The plan travels in rewind-session's environment (which only its user
+    // and root may read): the cell's root may not read Rewind's state directory.
     const QByteArray plan = QJsonDocument(record.plan).toJson(QJsonDocument::Compact);
     if (plan.size() > maximumPlanSize) {
         return Error{i18n("The session spec %1 is too large to start.", spec.name)};
@@ -195,6 +195,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("PATH"),
                        m_paths.libexecDirectory + QLatin1Char(':') + environment.value(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin")));
+    environment.insert(QStringLiteral("REWIND_SESSION_PLAN"), QString::fromUtf8(plan));
     launcher.setProcessEnvironment(environment);
     launcher.start(m_paths.cellInitProgram(),
                    {QStringLiteral("--cgroup"),
@@ -206,8 +207,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
                     QStringLiteral("--log"),
                     QStringLiteral("/tmp/session.log"),
                     QStringLiteral("--"),
-                    m_paths.sessionProgram(),
-                    QString::fromUtf8(plan)});
+                    m_paths.sessionProgram()});
     const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
     bool pidOk = false;
     const pid_t initPid = launcher.readAllStandardOutput().trimmed().toInt(&pidOk);

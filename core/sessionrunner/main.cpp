@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// rewind-session PLAN: the desktop session inside a cell. Started by
-// rewind-cell-init as the cell's main command, it takes the session plan
-// (JSON made by the engine) as its argument, prepares the session's directories, drops to
+// REWIND_SESSION_PLAN=JSON rewind-session: the desktop session inside a
+// cell. Started by rewind-cell-init as the cell's main command, it takes the
+// session plan (JSON made by the engine) from its environment, prepares the session's directories, drops to
 // the session's owner ("uid" and "gid" of the plan, as the cell's user
 // namespace maps them; a plan without them is root's own session, which runs
 // as the cell's root) with no capabilities, and starts Xvnc with its VNC on a unix
@@ -310,12 +310,14 @@ void setEnvironment(const QList<QByteArray> &assignments)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: rewind-session PLAN-AS-JSON\n");
+    Q_UNUSED(argv);
+    const QByteArray planText = qgetenv("REWIND_SESSION_PLAN");
+    if (argc != 1 || planText.isEmpty()) {
+        std::fprintf(stderr, "usage: REWIND_SESSION_PLAN=JSON rewind-session\n");
         return 2;
     }
     QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson(QByteArray(argv[1]), &error);
+    const QJsonDocument document = QJsonDocument::fromJson(planText, &error);
     if (error.error != QJsonParseError::NoError || !document.isObject()) {
         std::fprintf(stderr, "rewind-session: the session plan is not a JSON object: %s\n", qPrintable(error.errorString()));
         return 1;
