@@ -211,7 +211,8 @@ private:
             QVERIFY2(groups.isEmpty() || groups == "unreadable", groups.constData());
             for (const QByteArray set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
                 const QByteArray capabilities = statusLine(it.value(), set);
-                QVERIFY2(capabilities == "0000000000000000" || capabilities == "unreadable", qPrintable(it.key() + QLatin1Char(' ') + QString::fromLatin1(set)));
+                QVERIFY2(capabilities == "0000000000000000" || capabilities == "unreadable",
+                         qPrintable(it.key() + QLatin1Char(' ') + QString::fromLatin1(set)));
             }
         }
         // The cell's root is the reserved id; nothing else but the owner is mapped.

@@ -56,7 +56,9 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     m_timelineView->setResizeMode(QListView::Adjust);
     m_timelineView->setMovement(QListView::Static);
     m_timelineView->setWordWrap(true);
-    m_timelineView->setUniformItemSizes(true);
+    // A picture arrives after its entry: lay the entries out again, each its own size.
+    m_timelineView->setUniformItemSizes(false);
+    connect(m_timeline, &QAbstractItemModel::dataChanged, m_timelineView, &QListView::doItemsLayout);
 
     m_message->setObjectName(QStringLiteral("message"));
     m_message->setCloseButtonVisible(true);

@@ -10,10 +10,12 @@
 #include "HelperTestSupport.h"
 
 #include <QCoreApplication>
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QStandardPaths>
+#include <QThread>
 #include <QTimer>
 
 #include <cstdio>
@@ -85,6 +87,12 @@ int main(int argc, char **argv)
     }
     const QString session = started.json().toObject().value(QStringLiteral("id")).toString();
     say(QStringLiteral("%1 started the demo session %2 through the helper.").arg(user.name, session));
+    // The snapshot's picture shows the demo app once it counts (its state file in the cell).
+    const QString state = QStringLiteral("/proc/%1/root/tmp/rewind-demo-state").arg(started.json().toObject().value(QStringLiteral("pid")).toInteger());
+    QDeadlineTimer counting(20000);
+    while (!QFileInfo::exists(state) && !counting.hasExpired()) {
+        QThread::msleep(100); // nothing notifies about a file inside the cell
+    }
     const HelperReply snapshot = client.call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
     if (snapshot.ok()) {
         say(QStringLiteral("Snapshot %1 is on its timeline.").arg(snapshot.json().toObject().value(QStringLiteral("id")).toInteger()));
