@@ -85,9 +85,13 @@ private Q_SLOTS:
         QVERIFY(::chmod(QFile::encodeName(m_attack + QStringLiteral("/root/private")).constData(), 0700) == 0);
         QVERIFY(::chown(QFile::encodeName(m_attack + QStringLiteral("/user")).constData(), TestUser::owner().uid, TestUser::owner().uid) == 0);
         QFile readable(m_attack + QStringLiteral("/root/readable"));
-        QVERIFY(readable.open(QIODevice::WriteOnly) && readable.write("root's, readable by all, written by root alone\n") > 0);
+        QVERIFY(readable.open(QIODevice::WriteOnly) && readable.write("root's, readable by all, written by root alone\n") == 47);
         readable.close();
         QVERIFY(readable.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther));
+        QFile secret(m_attack + QStringLiteral("/root/secret"));
+        QVERIFY(secret.open(QIODevice::WriteOnly) && secret.write("root's secret, for root's eyes only\n") == 36);
+        secret.close();
+        QVERIFY(secret.setPermissions(QFile::ReadOwner | QFile::WriteOwner));
 
         m_login = std::make_unique<EmulatedLogin>(TestUser::owner(), QStringLiteral("attack1"), true);
         m_user = std::make_unique<HelperClient>(TestUser::owner(), m_login.get());
@@ -106,30 +110,54 @@ private Q_SLOTS:
     void swappedForRootsIsRefused_data()
     {
         QTest::addColumn<QString>("mode");
-        QTest::addColumn<QString>("held");
+        QTest::addColumn<QString>("held"); ///< what the session holds, below attack/user
+        QTest::addColumn<QString>("replaced"); ///< what becomes the link
         QTest::addColumn<QString>("makeIt"); ///< the user's own thing, as a shell command
-        QTest::addColumn<QString>("target");
+        QTest::addColumn<QString>("target"); ///< below attack/root
         QTest::newRow("read-write file, root's 0644 file") << "--read-write"
+                                                           << "p"
                                                            << "p"
                                                            << "head -c 47 /dev/zero > p"
                                                            << "readable";
+        QTest::newRow("read-only file, root's 0600 file") << "--read"
+                                                          << "p"
+                                                          << "p"
+                                                          << "head -c 36 /dev/zero > p"
+                                                          << "secret";
+        QTest::newRow("shared writable mapping, root's 0644 file") << "--map-shared"
+                                                                   << "p"
+                                                                   << "p"
+                                                                   << "head -c 47 /dev/zero > p"
+                                                                   << "readable";
         QTest::newRow("working directory, root-only directory") << "--cwd"
+                                                                << "d"
                                                                 << "d"
                                                                 << "mkdir d"
                                                                 << "private";
+        QTest::newRow("open directory, root-only directory") << "--directory"
+                                                             << "d"
+                                                             << "d"
+                                                             << "mkdir d"
+                                                             << "private";
+        QTest::newRow("socket bound in a directory that becomes a link") << "--listen"
+                                                                         << "d/socket"
+                                                                         << "d"
+                                                                         << "mkdir d"
+                                                                         << "private";
     }
 
     void swappedForRootsIsRefused()
     {
         QFETCH(QString, mode);
         QFETCH(QString, held);
+        QFETCH(QString, replaced);
         QFETCH(QString, makeIt);
         QFETCH(QString, target);
         const QString user = m_attack + QStringLiteral("/user");
         const QString path = user + QLatin1Char('/') + held;
         const QString targetPath = m_attack + QStringLiteral("/root/") + target;
         const QByteArray targetBefore = contentOf(targetPath);
-        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && rm -rf '%2' && %3").arg(user, held, makeIt)));
+        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && rm -rf '%2' '%2.mine' && %3").arg(user, replaced, makeIt)));
 
         // The session: its spec is an installed one, as an administrator would install it.
         const QString spec = QStringLiteral("holder%1").arg(m_sessions.size());
@@ -148,7 +176,7 @@ private Q_SLOTS:
 
         const qint64 snapshot = snapshotOf(*m_user, session);
         QVERIFY(snapshot > 0);
-        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && mv '%2' '%2.mine' && ln -s '%3' '%2'").arg(user, held, targetPath)));
+        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && mv '%2' '%2.mine' && ln -s '%3' '%2'").arg(user, replaced, targetPath)));
 
         for (const QString &restoreMode : {QStringLiteral("in-place"), QStringLiteral("as-new")}) {
             const HelperReply restored =
@@ -168,9 +196,10 @@ private Q_SLOTS:
         }
         QCOMPARE(running, m_sessions.size());
         QCOMPARE(contentOf(targetPath), targetBefore);
+        QVERIFY(!QFile::exists(m_attack + QStringLiteral("/root/private/socket")));
 
         // The user's own thing back in its place: the same restore is granted and works.
-        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && rm '%2' && mv '%2.mine' '%2'").arg(user, held)));
+        QVERIFY(asOwner(*m_login, QStringLiteral("cd '%1' && rm '%2' && mv '%2.mine' '%2'").arg(user, replaced)));
         const HelperReply restored =
             call(*m_user, HelperProtocol::restore, {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::modeKey, QStringLiteral("in-place")}});
         QVERIFY2(restored.ok(), qPrintable(restored.errorText));
