@@ -670,26 +670,41 @@ Result<void> Bench::restorePlain()
     }
     const QString directory = m_plain.first().directory;
     const QString pidFile = m_paths.stateDirectory + QStringLiteral("/plain-restore.pid");
-    QStringList arguments{QStringLiteral("restore"),
-                          QStringLiteral("-d"),
-                          QStringLiteral("--root"),
-                          QStringLiteral("/"),
-                          QStringLiteral("-D"),
-                          directory,
-                          QStringLiteral("--file-locks"),
-                          QStringLiteral("--manage-cgroups=ignore"),
-                          QStringLiteral("--pidfile"),
-                          pidFile,
-                          QStringLiteral("-o"),
-                          QStringLiteral("restore.log")};
+    // What any restore of a cell in a user namespace needs, as the engine
+    // does it (README, "What CRIU 4.2.1 needs"): images its root task may
+    // read, and, in a mount namespace of its own, a root and external mounts
+    // bound without their submounts.
+    if (::chmod(QFile::encodeName(directory).constData(), 0711) != 0) {
+        return Error{QStringLiteral("cannot open %1 to the cell's root").arg(directory)};
+    }
+    const QStringList images = QDir(directory).entryList(QDir::Files);
+    for (const QString &image : images) {
+        QFile(directory + QLatin1Char('/') + image).setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther);
+    }
+    QStringList arguments{QStringLiteral("--mount"),
+                          QStringLiteral("--propagation"),
+                          QStringLiteral("private"),
+                          QStringLiteral("/bin/sh"),
+                          QStringLiteral("-c"),
+                          QStringLiteral("mount -t tmpfs -o mode=0711 plain-restore /tmp && mkdir /tmp/root && mount --bind / /tmp/root || exit 1\n"
+                                         "external=''; i=0\n"
+                                         "while [ \"$1\" != -- ]; do\n"
+                                         "  if [ -d \"$1\" ]; then mkdir /tmp/e$i; else touch /tmp/e$i; fi\n"
+                                         "  mount --bind \"$1\" /tmp/e$i || exit 1\n"
+                                         "  external=\"$external --external mnt[$1]:/tmp/e$i\"; i=$((i+1)); shift\n"
+                                         "done\n"
+                                         "shift\n"
+                                         "exec criu \"$@\" --root /tmp/root $external"),
+                          QStringLiteral("plain-restore")};
+    arguments += m_externalMounts;
+    arguments << QStringLiteral("--") << QStringLiteral("restore") << QStringLiteral("-d") << QStringLiteral("-D") << directory
+              << QStringLiteral("--file-locks") << QStringLiteral("--manage-cgroups=ignore") << QStringLiteral("--pidfile") << pidFile << QStringLiteral("-o")
+              << QStringLiteral("restore.log");
     if (m_criuLogLevel > 0) {
         arguments << QStringLiteral("-v%1").arg(m_criuLogLevel);
     }
-    for (const QString &mountPoint : std::as_const(m_externalMounts)) {
-        arguments << QStringLiteral("--external") << QStringLiteral("mnt[%1]:%1").arg(mountPoint);
-    }
     const auto start = Clock::now();
-    auto run = runChild(QStringLiteral("criu"), arguments, m_paths.stateDirectory + QStringLiteral("/criu-restore.out"), procs.get());
+    auto run = runChild(QStringLiteral("unshare"), arguments, m_paths.stateDirectory + QStringLiteral("/criu-restore.out"), procs.get());
     if (!run) {
         return run.error();
     }
