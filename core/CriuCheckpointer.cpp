@@ -18,11 +18,13 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <memory>
 #include <optional>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -174,15 +176,24 @@ struct RestoreMounts {
     }
 
 private:
+    /// Binds the mount at FROM, reached without following a link (a user
+    /// may have replaced a directory on the way since the snapshot), and
+    /// only if it still is a mount, as it was when the snapshot was taken.
     static Result<void> bind(const QByteArray &from, const QByteArray &to)
     {
-        struct stat what;
-        if (::stat(from.constData(), &what) != 0) {
-            return Error{i18n("The snapshot needs %1 mounted, and it is not there.", QFile::decodeName(from))};
+        open_how how{};
+        how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        const UniqueFd source(int(::syscall(SYS_openat2, AT_FDCWD, from.constData(), &how, sizeof how)));
+        struct statx what{};
+        if (!source || ::statx(source.get(), "", AT_EMPTY_PATH, STATX_TYPE, &what) != 0 || !(what.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+            || !(what.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+            return Error{i18n("The snapshot needs %1 mounted, and it is not there (or is reached through a link).", QFile::decodeName(from))};
         }
-        const bool made = S_ISDIR(what.st_mode) ? ::mkdir(to.constData(), 0700) == 0
-                                                : UniqueFd(::open(to.constData(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)).valid();
-        if (!made || ::mount(from.constData(), to.constData(), nullptr, MS_BIND, nullptr) != 0) {
+        const bool made = S_ISDIR(what.stx_mode) ? ::mkdir(to.constData(), 0700) == 0
+                                                 : UniqueFd(::open(to.constData(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)).valid();
+        const QByteArray sourcePath = "/proc/self/fd/" + QByteArray::number(source.get());
+        if (!made || ::mount(sourcePath.constData(), to.constData(), nullptr, MS_BIND, nullptr) != 0) {
             return Error{i18n("Cannot bind %1 for the restore: %2", QFile::decodeName(from), QString::fromLocal8Bit(std::strerror(errno)))};
         }
         return {};

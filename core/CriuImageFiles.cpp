@@ -5,6 +5,8 @@
 
 #include <KLocalizedString>
 
+#include <QFile>
+
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -20,6 +22,7 @@ namespace
 constexpr quint32 commonMagic = 0x54564319; // IMG_COMMON_MAGIC
 constexpr quint32 filesMagic = 0x56303138; // FILES_MAGIC
 constexpr quint32 mmMagic = 0x57492820; // MM_MAGIC
+constexpr quint32 fsMagic = 0x51403912; // FS_MAGIC
 constexpr qsizetype maximumImageSize = 256 * 1024 * 1024;
 
 // images/fdinfo.proto, regfile.proto, sk-unix.proto
@@ -38,6 +41,10 @@ constexpr quint32 mmVmas = 14;
 constexpr quint32 vmaShmid = 4;
 constexpr quint32 vmaProtection = 5;
 constexpr quint32 vmaStatus = 7;
+constexpr quint32 vmaDescriptorFlags = 10;
+// images/fs.proto
+constexpr quint32 fsWorkingDirectory = 1;
+constexpr quint32 fsRootDirectory = 2;
 constexpr quint64 vmaFileShared = 1 << 7;
 constexpr quint64 vmaMemfd = 1 << 14;
 constexpr quint64 protectionWrite = 0x2;
@@ -256,11 +263,34 @@ Result<QList<quint32>> CriuImageFiles::sharedWritableMappings(const QByteArray &
             const Field *status = find(vma, vmaStatus);
             const Field *protection = find(vma, vmaProtection);
             const Field *shmid = find(vma, vmaShmid);
+            const Field *descriptorFlags = find(vma, vmaDescriptorFlags);
+            const bool writableDescriptor = descriptorFlags && (descriptorFlags->number64 & O_ACCMODE) != O_RDONLY;
             if (status && protection && shmid && (status->number64 & vmaFileShared) && !(status->number64 & vmaMemfd)
-                && (protection->number64 & protectionWrite)) {
+                && ((protection->number64 & protectionWrite) || writableDescriptor)) {
                 ids.append(quint32(shmid->number64));
             }
         }
+    }
+    return ids;
+}
+
+Result<QList<quint32>> CriuImageFiles::enteredDirectories(const QByteArray &image)
+{
+    const auto entries = entriesOf(image, fsMagic);
+    QList<quint32> ids;
+    for (const QByteArray &message : entries ? *entries : QList<QByteArray>()) {
+        QList<Field> fs;
+        if (!fieldsOf(message, fs)) {
+            return Error{i18n("The snapshot's working directories (fs.img) are damaged.")};
+        }
+        for (const quint32 number : {fsWorkingDirectory, fsRootDirectory}) {
+            if (const Field *id = find(fs, number)) {
+                ids.append(quint32(id->number64));
+            }
+        }
+    }
+    if (!entries) {
+        return Error{i18n("The snapshot's working directories (fs.img) are damaged.")};
     }
     return ids;
 }
@@ -306,25 +336,37 @@ Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
     }
     listing.release(); // closedir closes it
     QList<quint32> written;
-    bool readable = true;
+    QList<quint32> entered;
+    std::optional<Error> damaged;
     while (const dirent *entry = ::readdir(directory)) {
         const QByteArray name(entry->d_name);
-        if (name.startsWith("mm-") && name.endsWith(".img")) {
-            const auto image = readImage(imagesDirFd, entry->d_name);
-            const auto ids = image ? sharedWritableMappings(*image) : Result<QList<quint32>>(Error{});
-            readable = readable && ids.ok();
-            if (ids) {
-                written += *ids;
-            }
+        const bool memory = name.startsWith("mm-") && name.endsWith(".img");
+        const bool directories = name.startsWith("fs-") && name.endsWith(".img");
+        if (!memory && !directories) {
+            continue;
+        }
+        const auto image = readImage(imagesDirFd, entry->d_name);
+        auto ids = !image ? Result<QList<quint32>>(Error{i18n("Cannot read the snapshot's images: %1", QFile::decodeName(name))})
+            : memory      ? sharedWritableMappings(*image)
+                          : enteredDirectories(*image);
+        if (!ids) {
+            damaged = ids.error();
+        } else {
+            (memory ? written : entered) += *ids;
         }
     }
     ::closedir(directory);
-    if (!readable) {
-        return Error{i18n("The snapshot's memory layout (mm.img) is damaged.")};
+    if (damaged) {
+        return *damaged;
     }
     for (OpenedPath &opened : *paths) {
-        if (opened.kind == OpenedPath::Kind::File && written.contains(opened.id)) {
+        if (opened.kind != OpenedPath::Kind::File) {
+            continue;
+        }
+        if (written.contains(opened.id)) {
             opened.flags = (opened.flags & ~quint32(O_ACCMODE)) | O_RDWR;
+        } else if (entered.contains(opened.id)) {
+            opened.kind = OpenedPath::Kind::EnteredDirectory;
         }
     }
     return paths;

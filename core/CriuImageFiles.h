@@ -10,15 +10,16 @@ namespace Rewind
 {
 
 /// What a snapshot's processes had open by path, read from CRIU's files.img
-/// and mm-*.img: the files CRIU reopens by name on restore (regular files,
-/// directories, working directories, executables, mapped files, those
-/// mapped shared and writable as written to) and the paths unix sockets
-/// were bound at. A minimal reader of CRIU's image framing (magics,
+/// and the fs-*.img and mm-*.img beside it: the files CRIU reopens by name
+/// on restore (regular files, directories, working directories, executables,
+/// mapped files, those mapped shared from a writable descriptor as written
+/// to) and the paths unix sockets were bound at. A minimal reader of CRIU's image framing (magics,
 /// then u32 length and a protobuf message per entry) that takes only these
 /// fields, refuses what it cannot frame, and trusts no length.
 struct OpenedPath {
     enum class Kind {
         File, ///< reopened with flags
+        EnteredDirectory, ///< a working or root directory
         BoundSocket, ///< bound again at path
     };
     Kind kind = Kind::File;
@@ -34,8 +35,11 @@ public:
     static Result<QList<OpenedPath>> read(int imagesDirFd);
     /// Parses the content of a files.img.
     static Result<QList<OpenedPath>> parse(const QByteArray &image);
-    /// The ids of the files an mm-*.img maps shared and writable.
+    /// The ids of the files an mm-*.img maps shared and writable, or shared
+    /// from a descriptor open for writing (mprotect makes it writable).
     static Result<QList<quint32>> sharedWritableMappings(const QByteArray &image);
+    /// The ids of the working and root directories of an fs-*.img.
+    static Result<QList<quint32>> enteredDirectories(const QByteArray &image);
 };
 
 } // namespace Rewind

@@ -37,8 +37,9 @@ Result<void> NestedNamespaces::forbid(pid_t pid)
         _exit(limit >= 0 && ::write(limit, "0", 1) == 1 ? 0 : 2);
     }
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) { }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    pid_t waited;
+    while ((waited = ::waitpid(child, &status, 0)) < 0 && errno == EINTR) { }
+    if (waited != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         return Error{i18n("Could not forbid nested user namespaces in the cell of process %1.", QString::number(pid))};
     }
     return {};

@@ -8,10 +8,13 @@
 #include <QFile>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -38,6 +41,9 @@ int accessFor(const OpenedPath &opened)
     if (opened.kind == OpenedPath::Kind::BoundSocket) {
         return W_OK | X_OK; // of its directory
     }
+    if (opened.kind == OpenedPath::Kind::EnteredDirectory) {
+        return X_OK;
+    }
     if (opened.flags & O_PATH) {
         return F_OK;
     }
@@ -60,6 +66,9 @@ QByteArray checkedPath(const OpenedPath &opened)
     return slash > 0 ? opened.path.left(slash) : QByteArray("/");
 }
 
+/// How long the check may take: it runs as the user, who controls what it reads.
+constexpr std::chrono::seconds checkTimeLimit{30};
+
 struct Refusal {
     int index = -1;
     int error = 0;
@@ -73,7 +82,11 @@ Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t ui
     std::vector<QByteArray> targets;
     std::vector<int> modes;
     for (qsizetype i = 0; i < paths.size(); ++i) {
-        if (paths[i].path.startsWith('/') && !isInCell(paths[i].path)) {
+        if (!paths[i].path.startsWith('/')) {
+            return Error{i18n("The session had %1 open, which is no absolute path; it cannot be checked, so it is not restored.",
+                              QFile::decodeName(paths[i].path).left(200))};
+        }
+        if (!isInCell(paths[i].path)) {
             checked.append(i);
             targets.push_back(checkedPath(paths[i]));
             modes.push_back(accessFor(paths[i]));
@@ -82,19 +95,6 @@ Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t ui
     if (checked.isEmpty()) {
         return {};
     }
-    // The user's groups count: they are what the user has.
-    std::vector<gid_t> groups(64);
-    if (const passwd *entry = ::getpwuid(uid)) {
-        int count = int(groups.size());
-        if (::getgrouplist(entry->pw_name, gid, groups.data(), &count) < 0) {
-            groups.resize(count);
-            ::getgrouplist(entry->pw_name, gid, groups.data(), &count);
-        }
-        groups.resize(count);
-    } else {
-        groups.assign(1, gid);
-    }
-
     int answer[2];
     if (::pipe2(answer, O_CLOEXEC) != 0) {
         return Error{i18n("Cannot start a process: %1", QString::fromLocal8Bit(std::strerror(errno)))};
@@ -107,7 +107,8 @@ Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t ui
     }
     if (child == 0) {
         Refusal refusal;
-        if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+        // As the session's processes run: the user and their group, no others.
+        if (::prctl(PR_SET_DUMPABLE, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
             refusal = {-2, errno};
         } else {
             for (size_t i = 0; i < targets.size(); ++i) {
@@ -121,11 +122,18 @@ Result<void> RestoreAccessCheck::verify(const QList<OpenedPath> &paths, uid_t ui
         _exit(0);
     }
     writeEnd.reset();
+    // The child runs as the user, who may stop it, or hold it on a file
+    // system that does not answer: wait for a bounded time only.
     Refusal refusal{-2, EIO};
-    const bool answered = ::read(readEnd.get(), &refusal, sizeof refusal) == ssize_t(sizeof refusal);
+    pollfd answerReady{readEnd.get(), POLLIN, 0};
+    const bool answered =
+        ::poll(&answerReady, 1, int(checkTimeLimit.count())) == 1 && ::read(readEnd.get(), &refusal, sizeof refusal) == ssize_t(sizeof refusal);
+    ::kill(child, SIGKILL);
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) { }
     if (!answered || refusal.index == -2 || refusal.index >= int(targets.size())) {
-        return Error{i18n("Could not check which files the restored session may open as user %1.", QString::number(uid))};
+        return Error{i18n("Could not check which files the restored session may open as user %1 (within %2 seconds).",
+                          QString::number(uid),
+                          QString::number(std::chrono::duration_cast<std::chrono::seconds>(checkTimeLimit).count()))};
     }
     if (refusal.index >= 0) {
         const OpenedPath &opened = paths[checked[refusal.index]];

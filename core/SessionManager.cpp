@@ -46,8 +46,9 @@ Result<std::pair<uid_t, gid_t>> sessionUserOf(uid_t owner)
                  "\"useradd --system %1\".",
                  QString::fromLatin1(CellIds::rootSessionUserName))};
     }
-    if (entry && (entry->pw_uid == 0 || entry->pw_uid == CellIds::root || entry->pw_gid == CellIds::rootGroup)) {
-        return Error{i18n("A session cannot run as user %1: that id is root's or reserved for the root of cells.", QString::number(entry->pw_uid))};
+    if (entry && (entry->pw_uid == 0 || entry->pw_gid == 0 || entry->pw_uid == CellIds::root || entry->pw_gid == CellIds::rootGroup)) {
+        return Error{
+            i18n("A session cannot run as user %1: that id or its group is root's or reserved for the root of cells.", QString::number(entry->pw_uid))};
     }
     return std::pair{entry ? entry->pw_uid : owner, entry ? entry->pw_gid : gid_t(owner)};
 }
@@ -179,8 +180,9 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     if (!held) {
         return held.error();
     }
-    // The plan travels in rewind-session's environment (which only its user
-    // and root may read): the cell's root may not read Rewind's state directory.
+    // The plan travels in the environment of the cell's init and of
+    // rewind-session, which clears it: the cell's root may not read Rewind's
+    // state directory, and a command line is for every user to see.
     const QByteArray plan = QJsonDocument(record.plan).toJson(QJsonDocument::Compact);
     if (plan.size() > maximumPlanSize) {
         return Error{i18n("The session spec %1 is too large to start.", spec.name)};
@@ -191,10 +193,11 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         return cgroup.error();
     }
     QProcess launcher;
-    // Rewind's own session programs (rewind-demo-app) live beside the cell's init.
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert(QStringLiteral("PATH"),
-                       m_paths.libexecDirectory + QLatin1Char(':') + environment.value(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin")));
+    // Nothing of this process's environment goes into the cell (and its
+    // snapshots): the plan, and a PATH with Rewind's own session programs
+    // (rewind-demo-app) beside the cell's init.
+    QProcessEnvironment environment;
+    environment.insert(QStringLiteral("PATH"), m_paths.libexecDirectory + QStringLiteral(":/usr/local/bin:/usr/bin:/bin"));
     environment.insert(QStringLiteral("REWIND_SESSION_PLAN"), QString::fromUtf8(plan));
     launcher.setProcessEnvironment(environment);
     launcher.start(m_paths.cellInitProgram(),

@@ -31,6 +31,8 @@ namespace
 {
 
 constexpr auto freezeTimeout = std::chrono::seconds(5);
+/// In the metadata of every snapshot of a cell with a user namespace of its own.
+const QString userNamespaceKey = QStringLiteral("userNamespace");
 constexpr auto screenshotTimeout = std::chrono::seconds(5);
 constexpr auto readyTimeout = std::chrono::seconds(30);
 
@@ -223,6 +225,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         metadata.insert(QStringLiteral("criu"), statistics->toVariantMap());
     }
     metadata.insert(QStringLiteral("externalMounts"), dump.externalMounts);
+    metadata.insert(userNamespaceKey, true);
     metadata.insert(QStringLiteral("spec"), record->specName);
     metadata.insert(QStringLiteral("owner"), qint64(record->ownerUid));
     metadata.insert(QStringLiteral("plan"), record->plan.toVariantMap());
@@ -301,6 +304,14 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     auto chosen = m_store.snapshot(snapshotId);
     if (!chosen) {
         return chosen.error();
+    }
+    // Before cells had user namespaces of their own, CRIU restored as host
+    // root: such a snapshot could give the session more than its user has.
+    if (!chosen->metadata.value(userNamespaceKey).toBool()) {
+        return Error{
+            i18n("Snapshot %1 was taken before sessions ran in a user namespace of their own; restoring it could give the session more "
+                 "than its user has, so it is not restored. Start the session anew and take a new snapshot.",
+                 QString::number(snapshotId))};
     }
     // Every byte is checked before anything changes.
     report(progress, 10, Stage::Preparing);

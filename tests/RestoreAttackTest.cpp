@@ -7,8 +7,9 @@
 // session of rewind-user (1500) holds a thing of theirs, is snapshotted,
 // the thing becomes a link to root's, and both restores (in place and as
 // a new session) are refused with the path named, before anything changes.
-// Then CRIU itself, asked directly without Rewind's check, fails too: the
-// cell's user namespace gives it no more than the user has.
+// Then CRIU itself, asked directly without Rewind's check, fails too, for
+// lack of permission: the cell's user namespace gives it no more than the
+// user has.
 
 #include "TestSkip.h"
 
@@ -163,12 +164,16 @@ private Q_SLOTS:
         QFETCH(QString, target);
         QFETCH(bool, isDirectory);
 
-        // What the user holds looks like root's: same size and mode, or a directory.
+        // What the user holds looks like root's: same size and mode (CRIU
+        // compares only those), or a directory of the same mode.
         const QByteArray targetContent = contentOf(rootPath(target));
+        struct stat targetStatus;
+        QCOMPARE(::stat(QFile::encodeName(rootPath(target)).constData(), &targetStatus), 0);
+        const mode_t targetMode = targetStatus.st_mode & 07777;
         if (isDirectory) {
-            QVERIFY(makeDirectory(userPath(replaced), 0755, userUid));
+            QVERIFY(makeDirectory(userPath(replaced), targetMode, userUid));
         } else {
-            QVERIFY(writeFile(userPath(replaced), QByteArray(targetContent.size(), 'u'), 0644, userUid));
+            QVERIFY(writeFile(userPath(replaced), QByteArray(targetContent.size(), 'u'), targetMode, userUid));
         }
         auto started = m_sessions->start(holderSpec(mode, userPath(held)), userUid);
         QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
@@ -210,12 +215,41 @@ private Q_SLOTS:
         const auto direct = CriuCheckpointer::restore(request);
         TestCell leftover(direct.ok() ? *direct : -1); // killed at the end of the test if it ran
         QVERIFY2(!direct.ok(), "CRIU restored a session holding root's file");
+        // Refused for lack of permission, not for a size or mode that differs.
+        QFile log(QStringLiteral("/proc/self/fd/%1/%2").arg(images.get()).arg(QLatin1String(CriuCheckpointer::restoreLogName)));
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        const QByteArray criuSaid = log.readAll();
+        QVERIFY2(criuSaid.contains("Permission denied"), criuSaid.right(3000).constData());
+        QVERIFY(!criuSaid.contains("mismatch"));
 
         QCOMPARE(contentOf(rootPath(target)), targetContent);
         QFileInfo targetInfo(rootPath(target));
         QCOMPARE(targetInfo.ownerId(), 0u);
         QCOMPARE(targetInfo.permissions() & (QFile::WriteGroup | QFile::WriteOther), QFile::Permissions());
         QVERIFY(!QFile::exists(rootPath(QStringLiteral("private/socket"))));
+    }
+
+    void snapshotOfACellWithoutUserNamespaceIsNotRestored()
+    {
+        // As an older Rewind stored them: CRIU restored those as host root.
+        auto staging = StagingDirectory::create(m_test.paths().stagingDirectory());
+        QVERIFY2(staging.ok(), qPrintable(staging.errorMessage()));
+        auto images = staging->makeSubdirectory("images");
+        QVERIFY(images.ok());
+        const UniqueFd inventory(::openat(images->get(), "inventory.img", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        QVERIFY(inventory.valid() && ::write(inventory.get(), "old", 3) == 3);
+        auto old = m_store->commit(QStringLiteral("old-0a1b2c"),
+                                   staging->fd(),
+                                   QStringLiteral("before user namespaces"),
+                                   SnapshotTrigger::Manual,
+                                   {{QStringLiteral("owner"), qint64(userUid)}, {QStringLiteral("spec"), QStringLiteral("holder")}});
+        QVERIFY2(old.ok(), qPrintable(old.errorMessage()));
+        for (const RestoreMode mode : {RestoreMode::InPlace, RestoreMode::AsNewSession}) {
+            const auto restored = m_engine->restore(old->id, mode);
+            QVERIFY(!restored.ok());
+            QVERIFY2(restored.errorMessage().contains(QLatin1String("user namespace")), qPrintable(restored.errorMessage()));
+        }
+        QVERIFY(m_sessions->sessions().isEmpty());
     }
 
     void untouchedFilesRestore()

@@ -157,6 +157,11 @@ bool belongsInCell(const std::string &mountPoint, const std::string &fsType)
     if (mountPoint == "/tmp") {
         return false;
     }
+    // Mounted by users themselves (fusermount): they could change what is
+    // there, or make whoever reads it wait forever.
+    if (fsType == "fuse" || startsWith(fsType, "fuse.")) {
+        return false;
+    }
     static const char *const memoryOrKernel[] = {"tmpfs",   "ramfs",     "proc",    "sysfs",       "devpts", "devtmpfs", "mqueue",
                                                  "cgroup",  "cgroup2",   "debugfs", "tracefs",     "pstore", "bpf",      "configfs",
                                                  "fusectl", "hugetlbfs", "autofs",  "binfmt_misc", "nsfs",   "efivarfs", "securityfs"};

@@ -117,32 +117,32 @@ private Q_SLOTS:
         QTest::newRow("read-write file, root's 0644 file") << "--read-write"
                                                            << "p"
                                                            << "p"
-                                                           << "head -c 47 /dev/zero > p"
+                                                           << "head -c 47 /dev/zero > p && chmod 644 p"
                                                            << "readable";
         QTest::newRow("read-only file, root's 0600 file") << "--read"
                                                           << "p"
                                                           << "p"
-                                                          << "head -c 36 /dev/zero > p"
+                                                          << "head -c 36 /dev/zero > p && chmod 600 p"
                                                           << "secret";
         QTest::newRow("shared writable mapping, root's 0644 file") << "--map-shared"
                                                                    << "p"
                                                                    << "p"
-                                                                   << "head -c 47 /dev/zero > p"
+                                                                   << "head -c 47 /dev/zero > p && chmod 644 p"
                                                                    << "readable";
         QTest::newRow("working directory, root-only directory") << "--cwd"
                                                                 << "d"
                                                                 << "d"
-                                                                << "mkdir d"
+                                                                << "mkdir -m 700 d"
                                                                 << "private";
         QTest::newRow("open directory, root-only directory") << "--directory"
                                                              << "d"
                                                              << "d"
-                                                             << "mkdir d"
+                                                             << "mkdir -m 700 d"
                                                              << "private";
         QTest::newRow("socket bound in a directory that becomes a link") << "--listen"
                                                                          << "d/socket"
                                                                          << "d"
-                                                                         << "mkdir d"
+                                                                         << "mkdir -m 700 d"
                                                                          << "private";
     }
 
