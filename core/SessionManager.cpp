@@ -2,6 +2,7 @@
 #include "SessionManager.h"
 
 #include "AtomicFile.h"
+#include "CellFile.h"
 #include "CellIds.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
@@ -247,8 +248,9 @@ Result<void> SessionManager::waitUntilReady(const SessionRecord &record, std::ch
         },
         timeout);
     if (!ready || !isAlive(record)) {
-        QFile log(cellPath(record.initPid, QStringLiteral("/tmp/session.log")));
-        const QString details = log.open(QIODevice::ReadOnly) ? QString::fromLocal8Bit(log.readAll().right(2000)).trimmed() : QString();
+        // The session's user controls the log: only its end, never through a link.
+        const auto log = CellFile::readTail(record.initPid, "/tmp/session.log", 2000);
+        const QString details = log ? QString::fromLocal8Bit(*log).trimmed() : QString();
         return Error{i18n("Session %1 did not come up: its display server never answered.%2",
                           record.id,
                           details.isEmpty() ? QString() : QStringLiteral("\n") + details)};
