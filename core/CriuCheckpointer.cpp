@@ -3,6 +3,7 @@
 
 #include "MountTable.h"
 #include "NestedNamespaces.h"
+#include "RestoreFixups.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
@@ -10,6 +11,7 @@
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QScopeGuard>
 #include <QStringList>
 
 #include <criu/criu.h>
@@ -349,10 +351,12 @@ QString timeLimitMessage(std::chrono::milliseconds limit)
 
 /// Why the last notification of this thread's restore failed.
 thread_local QString notificationFailure;
+/// The restore this thread is doing, for its notifications.
+thread_local const RestoreRequest *restoring = nullptr;
 
 /// CRIU's notifications during a restore: the restored tree is complete and
 /// has not run yet at "post-restore", the moment to set again what CRIU does
-/// not restore.
+/// not restore (nested user namespaces forbidden, RestoreFixups).
 int onRestoreNotification(char *action, criu_notify_arg_t notification)
 {
     if (std::strcmp(action, "post-restore") != 0) {
@@ -361,6 +365,12 @@ int onRestoreNotification(char *action, criu_notify_arg_t notification)
     if (auto forbidden = NestedNamespaces::forbid(criu_notify_pid(notification)); !forbidden) {
         notificationFailure = forbidden.errorMessage();
         return -1;
+    }
+    if (restoring && !restoring->cgroup.isEmpty()) {
+        if (auto applied = RestoreFixups::apply(restoring->fixups, restoring->cgroup); !applied) {
+            notificationFailure = applied.errorMessage();
+            return -1;
+        }
     }
     return 0;
 }
@@ -441,6 +451,10 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
     // Rewind places the tree in its cgroup itself (see CgroupVisit).
     criu_local_set_manage_cgroups_mode(options->get(), CRIU_CG_MODE_IGNORE);
     notificationFailure.clear();
+    restoring = &request;
+    const auto forget = qScopeGuard([] {
+        restoring = nullptr;
+    });
     criu_local_set_notify_cb(options->get(), onRestoreNotification);
     std::optional<CgroupVisit> visit;
     if (!request.cgroup.isEmpty()) {

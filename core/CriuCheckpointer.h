@@ -6,6 +6,7 @@
 
 #include <QString>
 #include <QStringList>
+#include <QVariantMap>
 
 #include <sys/types.h>
 
@@ -27,6 +28,7 @@ struct RestoreRequest {
     int imagesDirFd = -1; ///< opened to the cell's root, which reads its images itself
     QStringList externalMounts; ///< as dumped: bound again from the same paths
     QString cgroup; ///< cgroup v2 directory the restored tree starts in; empty: the caller's
+    QVariantMap fixups; ///< RestoreFixups::record() at the dump, applied before the tree runs
     std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
 };
 

@@ -11,6 +11,7 @@
 #include "FreezeGuard.h"
 #include "MountTable.h"
 #include "RestoreAccessCheck.h"
+#include "RestoreFixups.h"
 #include "SnapshotStore.h"
 #include "StagingDirectory.h"
 #include "VncScreenshot.h"
@@ -33,6 +34,7 @@ namespace
 constexpr auto freezeTimeout = std::chrono::seconds(5);
 /// In the metadata of every snapshot of a cell with a user namespace of its own.
 const QString userNamespaceKey = QStringLiteral("userNamespace");
+const QString restoreFixupsKey = QStringLiteral("restoreFixups");
 constexpr auto screenshotTimeout = std::chrono::seconds(5);
 constexpr auto readyTimeout = std::chrono::seconds(30);
 
@@ -201,6 +203,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     if (!frozen) {
         return frozen.error();
     }
+    // What CRIU does not bring back, read while nothing in the cell moves.
+    metadata.insert(restoreFixupsKey, RestoreFixups::record(cgroup));
     report(progress, 20, Stage::Dumping);
     DumpRequest dump;
     dump.rootPid = record->initPid;
@@ -276,6 +280,7 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot,
     request.externalMounts = toStringList(snapshot.metadata.value(QStringLiteral("externalMounts")));
     request.cgroup = cgroup->path();
     request.timeLimit = m_criuTimeLimit;
+    request.fixups = snapshot.metadata.value(restoreFixupsKey).toMap();
     auto restored = CriuCheckpointer::restore(request);
     if (!restored) {
         (void)cgroup->killAll();
