@@ -10,6 +10,7 @@
 #include <QFile>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -36,7 +37,7 @@ Result<void> makePrivateDirectory(const QString &directory)
     return {};
 }
 
-Result<void> writeFileAtomically(const QString &directory, const QString &name, const QByteArray &data)
+Result<void> writeFileAtomically(const QString &directory, const QString &name, const QByteArray &data, ExistingFile existing)
 {
     UniqueFd dir(::open(QFile::encodeName(directory).constData(), O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) {
@@ -55,7 +56,8 @@ Result<void> writeFileAtomically(const QString &directory, const QString &name, 
         return Error{i18n("Cannot write %1/%2: %3", directory, name, why)};
     }
     file.reset();
-    if (::renameat(dir.get(), temporary.constData(), dir.get(), finalName.constData()) != 0 || ::fsync(dir.get()) != 0) {
+    const unsigned int renameFlags = existing == ExistingFile::Refuse ? RENAME_NOREPLACE : 0;
+    if (::renameat2(dir.get(), temporary.constData(), dir.get(), finalName.constData(), renameFlags) != 0 || ::fsync(dir.get()) != 0) {
         const QString why = systemError();
         ::unlinkat(dir.get(), temporary.constData(), 0);
         return Error{i18n("Cannot write %1/%2: %3", directory, name, why)};

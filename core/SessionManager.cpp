@@ -79,6 +79,14 @@ QJsonObject planOf(const SessionSpec &spec, uid_t uid, gid_t gid)
     };
 }
 
+bool isAlive(const SessionRecord &record)
+{
+    // Start times count from the boot: after a reboot a pid and start time can recur.
+    // (Records from before boot ids were kept have none.)
+    const bool thisBoot = record.bootId.isEmpty() || record.bootId == SessionRecord::currentBootId();
+    return thisBoot && record.initPid > 0 && processStartTime(record.initPid) == record.initStartTime;
+}
+
 /// Signals the cell's init through a pidfd, after checking that the pid still
 /// names the process the record knows: a pid can be reused.
 void signalInit(const SessionRecord &record, int signal)
@@ -87,7 +95,7 @@ void signalInit(const SessionRecord &record, int signal)
         return;
     }
     UniqueFd pidfd(int(::syscall(SYS_pidfd_open, record.initPid, 0)));
-    if (pidfd && processStartTime(record.initPid) == record.initStartTime) {
+    if (pidfd && isAlive(record)) {
         ::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0);
     }
 }
@@ -105,11 +113,6 @@ bool waitFor(Condition condition, std::chrono::milliseconds timeout)
         QThread::msleep(20);
     }
     return true;
-}
-
-bool isAlive(const SessionRecord &record)
-{
-    return record.initPid > 0 && processStartTime(record.initPid) == record.initStartTime;
 }
 
 } // namespace
@@ -226,7 +229,8 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     }
     record.initPid = initPid;
     record.initStartTime = processStartTime(record.initPid);
-    if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
+    record.bootId = SessionRecord::currentBootId();
+    if (auto saved = record.create(m_paths.sessionsDirectory()); !saved) {
         (void)killCell(record);
         record.initPid = -1;
         return saved.error();
@@ -451,6 +455,7 @@ Result<SessionRecord> SessionManager::adopt(SessionRecord record, pid_t initPid)
 {
     record.initPid = initPid;
     record.initStartTime = processStartTime(initPid);
+    record.bootId = SessionRecord::currentBootId();
     if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
         return saved.error();
     }

@@ -16,15 +16,19 @@ namespace Rewind
 
 bool SessionRecord::isValidId(QStringView id)
 {
-    static const QRegularExpression pattern(QStringLiteral("\\A[a-z0-9][a-z0-9-]{0,47}\\z"));
+    static const QRegularExpression pattern(QStringLiteral("\\A[a-z0-9][a-z0-9-]{0,62}\\z"));
     return pattern.matchView(id).hasMatch();
 }
 
 QString SessionRecord::newId(const QString &specName)
 {
-    const QString suffix = QString::number(QRandomGenerator::system()->bounded(0x100000, 0xffffff), 16);
+    // 96 bits: an id nobody guesses, and two sessions never share.
+    QString suffix;
+    for (int word = 0; word < 3; ++word) {
+        suffix += QStringLiteral("%1").arg(QRandomGenerator::system()->generate(), 8, 16, QLatin1Char('0'));
+    }
     QString base;
-    for (const QChar c : specName.toLower().left(40)) {
+    for (const QChar c : specName.toLower().left(30)) {
         base.append((c.isLetterOrNumber() && c.unicode() < 128) ? c : QLatin1Char('-'));
     }
     if (base.isEmpty() || base.startsWith(QLatin1Char('-'))) {
@@ -41,6 +45,7 @@ QJsonObject SessionRecord::toJson() const
         {QStringLiteral("owner"), qint64(ownerUid)},
         {QStringLiteral("initPid"), qint64(initPid)},
         {QStringLiteral("initStartTime"), QString::number(initStartTime)},
+        {QStringLiteral("bootId"), bootId},
         {QStringLiteral("createdAt"), createdAt.toString(Qt::ISODateWithMs)},
         {QStringLiteral("plan"), plan},
     };
@@ -57,6 +62,7 @@ Result<SessionRecord> SessionRecord::fromJson(const QJsonObject &json)
     record.ownerUid = uid_t(json.value(QStringLiteral("owner")).toInteger());
     record.initPid = pid_t(json.value(QStringLiteral("initPid")).toInteger(-1));
     record.initStartTime = json.value(QStringLiteral("initStartTime")).toString().toULongLong();
+    record.bootId = json.value(QStringLiteral("bootId")).toString();
     record.createdAt = QDateTime::fromString(json.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
     record.plan = json.value(QStringLiteral("plan")).toObject();
     return record;
@@ -65,7 +71,7 @@ Result<SessionRecord> SessionRecord::fromJson(const QJsonObject &json)
 Result<SessionRecord> SessionRecord::load(const QString &sessionsDirectory, const QString &id)
 {
     if (!isValidId(id)) {
-        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c; 'rewindctl session list' shows them.", id.left(64))};
+        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c9e07d1b35c8a6e2f40; 'rewindctl session list' shows them.", id.left(64))};
     }
     QFile file(sessionsDirectory + QLatin1Char('/') + id + QStringLiteral(".json"));
     if (!file.open(QIODevice::ReadOnly)) {
@@ -88,6 +94,27 @@ Result<void> SessionRecord::save(const QString &sessionsDirectory) const
         return Error{i18n("Cannot save the record of session %1: %2", id, written.errorMessage())};
     }
     return {};
+}
+
+Result<void> SessionRecord::create(const QString &sessionsDirectory) const
+{
+    if (auto made = makePrivateDirectory(sessionsDirectory); !made) {
+        return made.error();
+    }
+    const auto written = writeFileAtomically(sessionsDirectory, id + QStringLiteral(".json"), QJsonDocument(toJson()).toJson(), ExistingFile::Refuse);
+    if (!written) {
+        return Error{i18n("Cannot save the record of session %1: %2", id, written.errorMessage())};
+    }
+    return {};
+}
+
+QString SessionRecord::currentBootId()
+{
+    static const QString boot = [] {
+        QFile file(QStringLiteral("/proc/sys/kernel/random/boot_id"));
+        return file.open(QIODevice::ReadOnly) ? QString::fromLatin1(file.read(64).trimmed()) : QString();
+    }();
+    return boot;
 }
 
 Result<void> SessionRecord::remove(const QString &sessionsDirectory, const QString &id)

@@ -20,12 +20,16 @@ struct SessionRecord {
     uid_t ownerUid = 0;
     pid_t initPid = -1; ///< the cell's init in Rewind's pid namespace; -1 when stopped
     qulonglong initStartTime = 0; ///< from /proc/PID/stat, tells a reused pid apart
+    QString bootId; ///< the boot the init was started or restored in: start times count from it
     QDateTime createdAt;
     QJsonObject plan; ///< what rewind-session was told to start
 
-    /// Session ids: lower-case letters, digits and dashes, 1 to 48 characters.
+    /// Session ids: lower-case letters, digits and dashes, 1 to 63 characters.
     static bool isValidId(QStringView id);
+    /// The spec's name (at most 30 characters of it) and 96 random bits.
     static QString newId(const QString &specName);
+    /// This boot's id (/proc/sys/kernel/random/boot_id).
+    static QString currentBootId();
 
     QJsonObject toJson() const;
     static Result<SessionRecord> fromJson(const QJsonObject &json);
@@ -33,6 +37,8 @@ struct SessionRecord {
     static Result<SessionRecord> load(const QString &sessionsDirectory, const QString &id);
     /// Written to a temporary file, fsync'ed and renamed: never half a record.
     Result<void> save(const QString &sessionsDirectory) const;
+    /// The same for a new session: a record with its id must not exist yet.
+    Result<void> create(const QString &sessionsDirectory) const;
     static Result<void> remove(const QString &sessionsDirectory, const QString &id);
     static QStringList ids(const QString &sessionsDirectory);
 };

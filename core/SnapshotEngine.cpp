@@ -132,7 +132,7 @@ bool SnapshotEngine::isCancelled() const
 Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress)
 {
     if (!SessionRecord::isValidId(sessionId)) {
-        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c; 'rewindctl session list' shows them.", sessionId.left(64))};
+        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c9e07d1b35c8a6e2f40; 'rewindctl session list' shows them.", sessionId.left(64))};
     }
     auto lock = m_sessions.lock(sessionId);
     if (!lock) {
@@ -422,6 +422,12 @@ SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &sched
     auto snapshots = m_store.list(sessionId);
     if (!snapshots) {
         return snapshots.error();
+    }
+    // Pruning touches the session owner's snapshots only.
+    if (auto record = m_sessions.session(sessionId)) {
+        snapshots->removeIf([owner = qint64(record->ownerUid)](const SnapshotInfo &snapshot) {
+            return snapshot.metadata.value(QStringLiteral("owner")).toLongLong() != owner;
+        });
     }
     AutosaveOutcome outcome;
     if (schedule.isDue(*snapshots, QDateTime::currentDateTimeUtc())) {
