@@ -132,7 +132,8 @@ bool SnapshotEngine::isCancelled() const
 Result<SnapshotInfo> SnapshotEngine::snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress)
 {
     if (!SessionRecord::isValidId(sessionId)) {
-        return Error{i18n("'%1' is not a session id. Session ids look like demo-4f2a1c9e07d1b35c8a6e2f40; 'rewindctl session list' shows them.", sessionId.left(64))};
+        return Error{
+            i18n("'%1' is not a session id. Session ids look like demo-4f2a1c9e07d1b35c8a6e2f40; 'rewindctl session list' shows them.", sessionId.left(64))};
     }
     auto lock = m_sessions.lock(sessionId);
     if (!lock) {
