@@ -8,20 +8,22 @@
 
 #include <KLocalizedString>
 
-#include <QBuffer>
 #include <QDeadlineTimer>
 #include <QFile>
 #include <QFileInfo>
-#include <QImageReader>
 #include <QProcess>
 
 #include <algorithm>
+#include <cstring>
 #include <unistd.h>
 
 namespace Rewind
 {
 namespace
 {
+
+/// "RWPX" in host byte order, as rewind-screenshot writes it first.
+constexpr quint32 rawPixelsMagic = 0x58505752;
 
 /// The exit codes of rewind-screenshot (core/screenshotgrabber/main.cpp).
 enum GrabberExit {
@@ -101,8 +103,41 @@ Error grabberError(int code, const QString &path, const QString &detail, std::ch
     }
 }
 
+/// The picture rewind-screenshot wrote: "RWPX", width and height (32 bits
+/// each, host order), and exactly width * height pixels of 0xffRRGGBB. It
+/// comes from a process the display's owner controls: nothing is decoded,
+/// only copied, and the sizes are checked before anything is.
+Result<QImage> imageFromRawPixels(const QByteArray &output, QSize expectedSize, const QString &path)
+{
+    const auto refused = [&path](const QString &why) {
+        return Error{i18n("Could not take a picture of the display at %1: %2.", path, why)};
+    };
+    quint32 header[3] = {};
+    if (output.size() < qsizetype(sizeof header)) {
+        return refused(i18n("the screenshot program wrote no picture"));
+    }
+    std::memcpy(header, output.constData(), sizeof header);
+    const quint32 width = header[1];
+    const quint32 height = header[2];
+    if (header[0] != rawPixelsMagic || width == 0 || height == 0 || width > quint32(expectedSize.width()) || height > quint32(expectedSize.height())) {
+        return refused(i18n("the picture is larger than the display"));
+    }
+    const qint64 rowBytes = qint64(width) * 4;
+    if (output.size() != qint64(sizeof header) + rowBytes * height) {
+        return refused(i18n("the screenshot program wrote a picture of the wrong size"));
+    }
+    QImage image(int(width), int(height), QImage::Format_RGB32);
+    if (image.isNull()) {
+        return refused(i18n("out of memory"));
+    }
+    for (quint32 y = 0; y < height; ++y) {
+        std::memcpy(image.scanLine(int(y)), output.constData() + sizeof header + rowBytes * y, size_t(rowBytes));
+    }
+    return image;
+}
+
 /// Runs rewind-screenshot as uid:gid on the socket socketFile stands for
-/// and decodes the PNG it writes, reading no more than such a picture needs.
+/// and takes the raw pixels it writes, reading no more than such a picture needs.
 Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::chrono::milliseconds timeout, uid_t uid, gid_t gid, QSize expectedSize)
 {
     const QString program = grabberProgram();
@@ -112,8 +147,8 @@ Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::
     if (!expectedSize.isValid() || expectedSize.width() > maxSide || expectedSize.height() > maxSide) {
         expectedSize = QSize(maxSide, maxSide);
     }
-    // An uncompressed PNG of that size, and room for its chunks.
-    const qint64 maxOutput = qint64(expectedSize.width()) * expectedSize.height() * 4 + 1024 * 1024;
+    // The header and the pixels of a picture of that size.
+    const qint64 maxOutput = qint64(expectedSize.width()) * expectedSize.height() * 4 + 12;
 
     QProcess process;
     process.setProgram(program);
@@ -164,20 +199,7 @@ Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::
         return grabberError(process.exitCode(), path, printableLine(output.left(300)), timeout);
     }
 
-    // The PNG comes from a process the display's owner controls: PNG only, size checked before decoding.
-    QBuffer buffer(&output);
-    buffer.open(QIODevice::ReadOnly);
-    QImageReader reader(&buffer, "png");
-    reader.setDecideFormatFromContent(false);
-    const QSize size = reader.size();
-    if (!size.isValid() || size.width() > expectedSize.width() || size.height() > expectedSize.height()) {
-        return Error{i18n("Could not take a picture of the display at %1: %2.", path, i18n("the picture is larger than the display"))};
-    }
-    QImage image;
-    if (!reader.read(&image) || image.size() != size) {
-        return Error{i18n("Could not take a picture of the display at %1: %2.", path, reader.errorString())};
-    }
-    return image.convertToFormat(QImage::Format_RGB32);
+    return imageFromRawPixels(output, expectedSize, path);
 }
 
 } // namespace

@@ -28,8 +28,9 @@ public:
     ///
     /// The socket is opened here (as an O_PATH descriptor); the VNC protocol
     /// is spoken by the program rewind-screenshot, which inherits only that
-    /// descriptor and writes the picture as PNG. This process reads no more
-    /// than a picture of at most 8192x8192 pixels and decodes only PNG.
+    /// descriptor and writes the picture as raw pixels. This process reads
+    /// no more than a picture of at most 8192x8192 pixels and decodes
+    /// nothing: it checks the sizes and copies the pixels.
     static Result<QImage> grab(const QString &unixSocketPath, std::chrono::milliseconds timeout);
     /// The same for a socket inside a cell, at pathInCell below the root of
     /// the cell whose init is initPid; no symbolic link there is followed.

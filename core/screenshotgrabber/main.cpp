@@ -3,16 +3,15 @@
 // rewind-screenshot --socket-fd N --timeout-ms MS [--max-size WxH]
 //
 // Takes one picture of a display through its VNC server and writes it to
-// stdout as PNG. The caller (privileged) opens the VNC unix socket as an
+// stdout as raw pixels ("RWPX", width, height, rows of 0xffRRGGBB). The caller (privileged) opens the VNC unix socket as an
 // O_PATH descriptor N and starts this program as the display's owner: the
 // RFB protocol, which the owner's Xvnc speaks, is parsed here, never in a
 // privileged process. The framebuffer is refused if larger than 8192x8192 or
 // than --max-size. On failure the exit code says what failed (see
 // ExitCode) and stdout holds a one-line detail instead of a picture.
 //
-// Qt Gui only for its PNG encoder; no QGuiApplication.
+// Qt Gui only for QImage; no QGuiApplication.
 
-#include <QBuffer>
 #include <QByteArray>
 #include <QImage>
 #include <QRegion>
@@ -42,6 +41,9 @@
 
 namespace
 {
+
+/// "RWPX" in host byte order: what VncScreenshot expects first.
+constexpr quint32 rawPixelsMagic = 0x58505752;
 
 using Clock = std::chrono::steady_clock;
 
@@ -450,14 +452,17 @@ int main(int argc, char **argv)
     rfbClientLog = ignoreLibraryLog;
     rfbClientErr = keepLibraryError;
 
-    const QImage image = grab(int(socketFile), deadline);
-    QByteArray png;
-    QBuffer buffer(&png);
-    if (!buffer.open(QIODevice::WriteOnly) || !image.save(&buffer, "PNG")) {
-        finish(EncodingFailed, "cannot encode the picture as PNG");
-    }
-    if (!writeAll(STDOUT_FILENO, png.constData(), size_t(png.size()))) {
+    // Raw pixels, nothing for the privileged side to decode: "RWPX", width
+    // and height (32 bits each, host order), then each row of 0xffRRGGBB.
+    const QImage image = grab(int(socketFile), deadline).convertToFormat(QImage::Format_RGB32);
+    const quint32 header[3] = {rawPixelsMagic, quint32(image.width()), quint32(image.height())};
+    if (!writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(header), sizeof header)) {
         return EncodingFailed;
+    }
+    for (int y = 0; y < image.height(); ++y) {
+        if (!writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(image.constScanLine(y)), size_t(image.width()) * 4)) {
+            return EncodingFailed;
+        }
     }
     return Success;
 }
