@@ -7,15 +7,20 @@
 // connects a child process to it: a connection that stays within the cell.
 // --pending PATH does the same but never accepts the connection.
 // rewind-test-hold-open --io-uring: holds an io_uring instance.
+// rewind-test-hold-open --tcp PORT: a TCP connection to 127.0.0.1:PORT;
+// --tcp-listen 0 a TCP socket listening on 127.0.0.1.
 // rewind-test-hold-open --read|--read-write|--map-shared|--cwd|--directory|--listen PATH:
 // holds PATH open for reading, for reading and writing, mapped shared and writable (the
 // descriptor closed), as its working directory, open as a directory, or a
 // unix socket listening at PATH: what a restore reopens by path. Each writes
 // "ready" to /tmp/hold-open.ready once it holds it.
+#include <arpa/inet.h>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <netinet/in.h>
 #include <string>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -90,6 +95,22 @@ bool holdByPath(const std::string &mode, const char *path)
     if (mode == "--directory") {
         return ::open(path, O_RDONLY | O_DIRECTORY) >= 0;
     }
+    if (mode == "--tcp") {
+        const int connection = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(uint16_t(std::atoi(path)));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return connection >= 0 && ::connect(connection, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
+    }
+    if (mode == "--tcp-listen") {
+        const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(uint16_t(std::atoi(path)));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return listener >= 0 && ::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 && ::listen(listener, 1) == 0;
+    }
     if (mode == "--listen") {
         const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
         const sockaddr_un address = addressOf(path);
@@ -118,7 +139,9 @@ int main(int argc, char **argv)
             held = S_ISSOCK(status.st_mode) ? connectTo(argv[1]) : (::open(argv[1], O_RDONLY | O_NONBLOCK) >= 0 || ::open(argv[1], O_WRONLY | O_NONBLOCK) >= 0);
         }
     } else {
-        std::fprintf(stderr, "usage: rewind-test-hold-open [--pair|--pending|--read|--read-write|--map-shared|--cwd|--directory|--listen] PATH | --io-uring\n");
+        std::fprintf(stderr,
+                     "usage: rewind-test-hold-open [--pair|--pending|--tcp|--tcp-listen|--read|--read-write|--map-shared|--cwd|--directory|--listen] PATH | "
+                     "--io-uring\n");
         return 2;
     }
     if (!held) {
