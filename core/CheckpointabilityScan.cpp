@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CheckpointabilityScan.h"
+#include "CriuCheckpointer.h"
 #include "UniqueFd.h"
 
+#include <KFormat>
 #include <KLocalizedString>
 
 #include <QFile>
@@ -512,6 +514,10 @@ private:
             if (!target.startsWith(QLatin1Char('/')) || ::stat(QFile::encodeName(link).constData(), &status) < 0 || devicesSeen.contains(target)) {
                 continue;
             }
+            if (target.endsWith(QLatin1String(" (deleted)")) && S_ISREG(status.st_mode) && status.st_size > CriuCheckpointer::ghostFileLimit) {
+                addDeletedFile(process, target.chopped(10), status.st_size);
+                continue;
+            }
             if (const QString device = deviceDescription(target, status); !device.isEmpty()) {
                 devicesSeen.insert(target);
                 addDevice(process, target, device);
@@ -532,6 +538,20 @@ private:
             devicesSeen.insert(path);
             addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
         }
+    }
+
+    void addDeletedFile(const ProcessFacts &process, const QString &path, qint64 size)
+    {
+        const KFormat format;
+        add(process,
+            path,
+            i18n("%1 (pid %2) holds the deleted file %3 of %4 open; a snapshot takes deleted files along up to %5 only. Close the file or the program "
+                 "before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid),
+                 path,
+                 format.formatByteSize(double(size)),
+                 format.formatByteSize(double(CriuCheckpointer::ghostFileLimit))));
     }
 
     void addDevice(const ProcessFacts &process, const QString &path, const QString &device)

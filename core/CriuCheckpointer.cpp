@@ -397,6 +397,7 @@ Result<void> CriuCheckpointer::dump(const DumpRequest &request)
         return options.error();
     }
     criu_local_set_pid(options->get(), request.rootPid);
+    criu_local_set_ghost_limit(options->get(), unsigned(ghostFileLimit));
     criu_local_set_leave_running(options->get(), request.leaveRunning);
     if (!request.freezeCgroup.isEmpty()) {
         criu_local_set_freeze_cgroup(options->get(), request.freezeCgroup.toLocal8Bit().constData());

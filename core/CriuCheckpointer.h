@@ -51,6 +51,11 @@ public:
 
     static constexpr int minimumVersion = 40200;
 
+    /// The largest deleted file a process may hold open for a snapshot to
+    /// take its content along (CRIU's ghost files; its own default is 1 MiB,
+    /// less than desktop apps keep in deleted temporary files).
+    static constexpr qint64 ghostFileLimit = 512LL * 1024 * 1024;
+
     /// Name of CRIU's log in the images directory for each operation.
     static constexpr const char *dumpLogName = "dump.log";
     static constexpr const char *restoreLogName = "restore.log";

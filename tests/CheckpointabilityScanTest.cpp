@@ -3,6 +3,7 @@
 // cannot take along: connections to sockets outside the cell, devices and
 // debuggers, and finds nothing in a cell that has none of them.
 #include "CheckpointabilityScan.h"
+#include "CriuCheckpointer.h"
 #include "TestCell.h"
 #include "TestSkip.h"
 #include "UniqueFd.h"
@@ -284,6 +285,27 @@ private Q_SLOTS:
         QTRY_VERIFY(QFile::exists(QStringLiteral("/proc/%1/root/tmp/hold-open.ready").arg(listening.pid())));
         const auto none = CheckpointabilityScan::scan(listening.pid());
         QVERIFY2(none.ok() && none->isEmpty(), qPrintable(none.ok() ? CheckpointabilityScan::describe(*none) : none.errorMessage()));
+    }
+
+    void largeDeletedFileIsNamed()
+    {
+        // CRIU takes a deleted file's content along up to a limit ("Can't dump
+        // ghost file ... increase limit"); beyond it the scan names the file.
+        const qint64 size = CriuCheckpointer::ghostFileLimit + 4096;
+        const QString script =
+            QStringLiteral(
+                "truncate -s %1 /tmp/big && exec 3</tmp/big && rm /tmp/big && truncate -s 4096 /tmp/small && exec 4</tmp/small && rm /tmp/small "
+                "&& touch /tmp/ready && exec sleep 600")
+                .arg(size);
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral("/bin/sh"), QStringLiteral("-c"), script}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        QTRY_VERIFY(QFile::exists(QStringLiteral("/proc/%1/root/tmp/ready").arg(cell.pid())));
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        QCOMPARE(obstacles->first().resource, QStringLiteral("/tmp/big"));
+        QVERIFY2(obstacles->first().reason.contains(QLatin1String("deleted file /tmp/big")), qPrintable(obstacles->first().reason));
     }
 
     void deviceIsNamed()

@@ -2,7 +2,8 @@
 // After a restore, a user's session has what it had beyond memory and
 // files: periodic timers (timerfd, POSIX timer, itimer) fire at their
 // period, and a thread has its CPU affinity, scheduling policy and nice
-// value back. rewind-test-timers holds each of those (tests/programs).
+// value back (rewind-test-timers holds each of those, tests/programs); a
+// deleted file held open comes back with its content.
 #include "TestSkip.h"
 
 #include "SessionManager.h"
@@ -198,6 +199,37 @@ private Q_SLOTS:
             QCOMPARE(after.policy, before.policy);
             QCOMPARE(after.nice, before.nice);
         }
+    }
+
+    void deletedFileHeldOpenComesBack()
+    {
+        // 5 MB of random data, deleted and held open: more than CRIU takes
+        // along by default (1 MiB), well within Rewind's limit.
+        const QByteArray text =
+            "[Session]\nName=ghost\n[Display]\nGeometry=640x480\n[WindowManager]\nCommand=openbox\n[App ghost]\nCommand=sh -c "
+            "'head -c 5000000 /dev/urandom > /tmp/g; exec 3</tmp/g; rm /tmp/g; touch /tmp/ghost.ready; exec sleep 1000'\n";
+        auto spec = SessionSpec::parse(text, QStringLiteral("ghost.conf"));
+        QVERIFY2(spec.ok(), qPrintable(spec.errorMessage()));
+        auto started = m_sessions->start(*spec, userUid);
+        QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(SessionManager::cellPath(started->initPid, QStringLiteral("/tmp/ghost.ready"))), 20000);
+        const auto heldContent = [this](const QString &id) {
+            const auto processes = m_sessions->processes(id);
+            for (const SessionProcess &process : processes.ok() ? *processes : QList<SessionProcess>()) {
+                QFile held(QStringLiteral("/proc/%1/fd/3").arg(process.pid));
+                if (process.name == QLatin1String("sleep") && held.open(QIODevice::ReadOnly)) {
+                    return held.readAll();
+                }
+            }
+            return QByteArray();
+        };
+        const QByteArray before = heldContent(started->id);
+        QCOMPARE(before.size(), 5000000);
+        auto snapshot = m_engine->snapshot(started->id, QStringLiteral("ghost"), SnapshotTrigger::Manual);
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
+        auto restored = m_engine->restore(snapshot->id, RestoreMode::AsNewSession);
+        QVERIFY2(restored.ok(), qPrintable(restored.errorMessage()));
+        QCOMPARE(heldContent(restored->session.id), before);
     }
 };
 
