@@ -514,8 +514,10 @@ private:
             if (!target.startsWith(QLatin1Char('/')) || ::stat(QFile::encodeName(link).constData(), &status) < 0 || devicesSeen.contains(target)) {
                 continue;
             }
-            if (target.endsWith(QLatin1String(" (deleted)")) && S_ISREG(status.st_mode) && status.st_size > CriuCheckpointer::ghostFileLimit) {
-                addDeletedFile(process, target.chopped(10), status.st_size);
+            // As CRIU measures a ghost file: unlinked everywhere, by the blocks it holds.
+            const qint64 held = qint64(status.st_blocks) * 512;
+            if (target.endsWith(QLatin1String(" (deleted)")) && S_ISREG(status.st_mode) && status.st_nlink == 0 && held > CriuCheckpointer::ghostFileLimit) {
+                addDeletedFile(process, target.chopped(10), held);
                 continue;
             }
             if (const QString device = deviceDescription(target, status); !device.isEmpty()) {

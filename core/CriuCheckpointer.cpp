@@ -367,7 +367,7 @@ int onRestoreNotification(char *action, criu_notify_arg_t notification)
         return -1;
     }
     if (restoring && !restoring->cgroup.isEmpty()) {
-        if (auto applied = RestoreFixups::apply(restoring->fixups, restoring->cgroup); !applied) {
+        if (auto applied = RestoreFixups::apply(restoring->fixups, restoring->cgroup, criu_notify_pid(notification)); !applied) {
             notificationFailure = applied.errorMessage();
             return -1;
         }

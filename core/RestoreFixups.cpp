@@ -11,8 +11,11 @@
 #include <QVariantList>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -23,18 +26,32 @@ namespace
 {
 
 const QString affinityKey = QStringLiteral("affinity");
+/// linux/timerfd.h's, which glibc's header does not have.
+constexpr unsigned long setTicks = _IOW('T', 0, std::uint64_t);
 const QString timersKey = QStringLiteral("periodicTimerfds");
 
-QList<pid_t> processesOf(const QString &cgroupPath)
+/// The pid namespace PID is in, as the inode of its /proc/PID/ns/pid; 0 if gone.
+ino_t pidNamespaceOf(pid_t pid)
+{
+    struct stat status;
+    return ::stat(QByteArray("/proc/" + QByteArray::number(pid) + "/ns/pid").constData(), &status) == 0 ? status.st_ino : 0;
+}
+
+/// The processes of the cgroup that are in the cell whose init is cellInit:
+/// in its pid namespace (criu and Rewind itself are in the cgroup during a
+/// restore, and are not).
+QList<pid_t> cellProcessesOf(const QString &cgroupPath, pid_t cellInit)
 {
     QList<pid_t> pids;
+    const ino_t cell = pidNamespaceOf(cellInit);
     QFile procs(cgroupPath + QStringLiteral("/cgroup.procs"));
-    if (procs.open(QIODevice::ReadOnly)) {
-        const auto lines = procs.readAll().split('\n');
-        for (const QByteArray &line : lines) {
-            if (const pid_t pid = line.toInt(); pid > 0 && pid != ::getpid()) {
-                pids.append(pid);
-            }
+    if (cell == 0 || !procs.open(QIODevice::ReadOnly)) {
+        return pids;
+    }
+    const auto lines = procs.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (const pid_t pid = line.toInt(); pid > 0 && pidNamespaceOf(pid) == cell) {
+            pids.append(pid);
         }
     }
     return pids;
@@ -50,7 +67,8 @@ QList<pid_t> threadsOf(pid_t pid)
     return tids;
 }
 
-/// The id of a thread in the innermost pid namespace, the cell's; -1 if gone.
+/// The id of a thread in the innermost pid namespace, the cell's (cells
+/// cannot make pid namespaces of their own); -1 if gone.
 long idInCell(pid_t pid, pid_t tid)
 {
     QFile status(QStringLiteral("/proc/%1/task/%2/status").arg(pid).arg(tid));
@@ -95,11 +113,11 @@ qint64 nanosecondsOf(const QByteArray &pair)
 
 } // namespace
 
-QVariantMap RestoreFixups::record(const QString &cgroupPath)
+QVariantMap RestoreFixups::record(const QString &cgroupPath, pid_t cellInit)
 {
     QVariantList affinities;
     QVariantList timers;
-    const auto pids = processesOf(cgroupPath);
+    const auto pids = cellProcessesOf(cgroupPath, cellInit);
     for (const pid_t pid : pids) {
         for (const pid_t tid : threadsOf(pid)) {
             cpu_set_t cpus;
@@ -140,16 +158,20 @@ QVariantMap RestoreFixups::record(const QString &cgroupPath)
     return {{affinityKey, affinities}, {timersKey, timers}};
 }
 
-Result<void> RestoreFixups::apply(const QVariantMap &recorded, const QString &cgroupPath)
+Result<void> RestoreFixups::apply(const QVariantMap &recorded, const QString &cgroupPath, pid_t cellInit)
 {
     // The restored processes and threads by their ids in the cell.
     QHash<long, pid_t> threads;
     QHash<long, pid_t> processes;
-    const auto pids = processesOf(cgroupPath);
+    const auto pids = cellProcessesOf(cgroupPath, cellInit);
     for (const pid_t pid : pids) {
         processes.insert(idInCell(pid, pid), pid);
         for (const pid_t tid : threadsOf(pid)) {
-            threads.insert(idInCell(pid, tid), tid);
+            const long id = idInCell(pid, tid);
+            if (threads.contains(id)) {
+                return Error{i18n("The restored session has two threads with the id %1.", QString::number(id))};
+            }
+            threads.insert(id, tid);
         }
     }
     const QVariantList affinities = recorded.value(affinityKey).toList();
@@ -187,7 +209,9 @@ Result<void> RestoreFixups::apply(const QVariantMap &recorded, const QString &cg
         const UniqueFd timerFd(pidfd ? int(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)) : -1);
         const timespec period{time_t(interval / 1000000000LL), long(interval % 1000000000LL)};
         const itimerspec again{period, period};
-        if (!timerFd || ::timerfd_settime(timerFd.get(), 0, &again, nullptr) != 0) {
+        // Arming again clears the expirations CRIU restored: set them back.
+        std::uint64_t ticks = fdInfo(pid, QString::number(fd)).value("ticks").toULongLong();
+        if (!timerFd || ::timerfd_settime(timerFd.get(), 0, &again, nullptr) != 0 || (ticks > 0 && ::ioctl(timerFd.get(), setTicks, &ticks) != 0)) {
             return Error{i18n("Could not start a periodic timer of process %1 again: %2", QString::number(pid), QString::fromLocal8Bit(std::strerror(errno)))};
         }
     }

@@ -21,10 +21,12 @@ namespace Rewind
 class RestoreFixups
 {
 public:
-    /// Records them for every process of the (frozen) cgroup.
-    static QVariantMap record(const QString &cgroupPath);
-    /// Applies what record() found to the restored processes in the cgroup.
-    static Result<void> apply(const QVariantMap &recorded, const QString &cgroupPath);
+    /// Records them for every process of the (frozen) cgroup in the pid
+    /// namespace of the cell whose init is cellInit.
+    static QVariantMap record(const QString &cgroupPath, pid_t cellInit);
+    /// Applies what record() found to the restored processes of the cell
+    /// whose init is cellInit, in the cgroup; nothing outside that cell.
+    static Result<void> apply(const QVariantMap &recorded, const QString &cgroupPath, pid_t cellInit);
 };
 
 } // namespace Rewind

@@ -7,6 +7,7 @@
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "LiveViewRelay.h"
+#include "SessionLimits.h"
 #include "UniqueFd.h"
 #include "VncScreenshot.h"
 
@@ -21,7 +22,9 @@
 #include <QProcess>
 #include <QScopeGuard>
 #include <QThread>
+#include <QTimeZone>
 
+#include <algorithm>
 #include <csignal>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -79,11 +82,28 @@ QJsonObject planOf(const SessionSpec &spec, uid_t uid, gid_t gid)
     };
 }
 
+/// When this boot began, from /proc/stat's btime.
+QDateTime bootTime()
+{
+    static const QDateTime boot = [] {
+        QFile stat(QStringLiteral("/proc/stat"));
+        const auto lines = stat.open(QIODevice::ReadOnly) ? stat.readAll().split('\n') : QList<QByteArray>();
+        for (const QByteArray &line : lines) {
+            if (line.startsWith("btime ")) {
+                return QDateTime::fromSecsSinceEpoch(line.mid(6).trimmed().toLongLong(), QTimeZone::UTC);
+            }
+        }
+        return QDateTime();
+    }();
+    return boot;
+}
+
 bool isAlive(const SessionRecord &record)
 {
-    // Start times count from the boot: after a reboot a pid and start time can recur.
-    // (Records from before boot ids were kept have none.)
-    const bool thisBoot = record.bootId.isEmpty() || record.bootId == SessionRecord::currentBootId();
+    // Start times count from the boot: after a reboot a pid and start time can
+    // recur. A record from before boot ids were kept counts as this boot's
+    // only if its session was made in this boot.
+    const bool thisBoot = record.bootId.isEmpty() ? bootTime().isValid() && record.createdAt >= bootTime() : record.bootId == SessionRecord::currentBootId();
     return thisBoot && record.initPid > 0 && processStartTime(record.initPid) == record.initStartTime;
 }
 
@@ -178,6 +198,22 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     if (!user) {
         return user.error();
     }
+    const auto limits = SessionLimits::read();
+    if (!limits) {
+        return limits.error();
+    }
+    if (owner != 0) {
+        const auto all = sessions();
+        const auto running = std::count_if(all.begin(), all.end(), [&](const SessionRecord &other) {
+            const SessionState current = state(other);
+            return other.ownerUid == owner && (current == SessionState::Running || current == SessionState::Frozen);
+        });
+        if (running >= limits->runningPerUser) {
+            return Error{i18np("You have %1 session running, as many as one user may run here. Stop it first.",
+                               "You have %1 sessions running, as many as one user may run here. Stop one of them first.",
+                               int(running))};
+        }
+    }
     record.plan = planOf(spec, user->first, user->second);
 
     auto held = lock(record.id);
@@ -209,6 +245,8 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
                     cgroup->path(),
                     QStringLiteral("--owner"),
                     QStringLiteral("%1:%2").arg(user->first).arg(user->second),
+                    QStringLiteral("--tmp-size"),
+                    QString::number(limits->tmpBytes),
                     QStringLiteral("--hostname"),
                     record.id,
                     QStringLiteral("--log"),
@@ -252,9 +290,10 @@ Result<void> SessionManager::waitUntilReady(const SessionRecord &record, std::ch
         },
         timeout);
     if (!ready || !isAlive(record)) {
-        // The session's user controls the log: only its end, never through a link.
-        const auto log = CellFile::readTail(record.initPid, "/tmp/session.log", 2000);
-        const QString details = log ? QString::fromLocal8Bit(*log).trimmed() : QString();
+        // The session's user controls the log: only its end, never through a
+        // link, and only while the pid is still the cell's init.
+        const auto log = isAlive(record) ? CellFile::readTail(record.initPid, "/tmp/session.log", 2000) : Result<QByteArray>(QByteArray());
+        const QString details = log && isAlive(record) ? QString::fromLocal8Bit(*log).trimmed() : QString();
         return Error{i18n("Session %1 did not come up: its display server never answered.%2",
                           record.id,
                           details.isEmpty() ? QString() : QStringLiteral("\n") + details)};

@@ -205,7 +205,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return frozen.error();
     }
     // What CRIU does not bring back, read while nothing in the cell moves.
-    metadata.insert(restoreFixupsKey, RestoreFixups::record(cgroup));
+    metadata.insert(restoreFixupsKey, RestoreFixups::record(cgroup, record->initPid));
     report(progress, 20, Stage::Dumping);
     DumpRequest dump;
     dump.rootPid = record->initPid;
@@ -425,11 +425,13 @@ SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &sched
         return snapshots.error();
     }
     // Pruning touches the session owner's snapshots only.
-    if (auto record = m_sessions.session(sessionId)) {
-        snapshots->removeIf([owner = qint64(record->ownerUid)](const SnapshotInfo &snapshot) {
-            return snapshot.metadata.value(QStringLiteral("owner")).toLongLong() != owner;
-        });
+    auto record = m_sessions.session(sessionId);
+    if (!record) {
+        return record.error();
     }
+    snapshots->removeIf([owner = qint64(record->ownerUid)](const SnapshotInfo &snapshot) {
+        return snapshot.metadata.value(QStringLiteral("owner")).toLongLong() != owner;
+    });
     AutosaveOutcome outcome;
     if (schedule.isDue(*snapshots, QDateTime::currentDateTimeUtc())) {
         auto lock = m_sessions.lock(sessionId);

@@ -119,7 +119,10 @@ Result<QImage> imageFromRawPixels(const QByteArray &output, QSize expectedSize, 
     std::memcpy(header, output.constData(), sizeof header);
     const quint32 width = header[1];
     const quint32 height = header[2];
-    if (header[0] != rawPixelsMagic || width == 0 || height == 0 || width > quint32(expectedSize.width()) || height > quint32(expectedSize.height())) {
+    if (header[0] != rawPixelsMagic || width == 0 || height == 0) {
+        return refused(i18n("the screenshot program wrote no picture"));
+    }
+    if (width > quint32(expectedSize.width()) || height > quint32(expectedSize.height())) {
         return refused(i18n("the picture is larger than the display"));
     }
     const qint64 rowBytes = qint64(width) * 4;
@@ -131,7 +134,11 @@ Result<QImage> imageFromRawPixels(const QByteArray &output, QSize expectedSize, 
         return refused(i18n("out of memory"));
     }
     for (quint32 y = 0; y < height; ++y) {
-        std::memcpy(image.scanLine(int(y)), output.constData() + sizeof header + rowBytes * y, size_t(rowBytes));
+        auto *row = reinterpret_cast<quint32 *>(image.scanLine(int(y)));
+        std::memcpy(row, output.constData() + sizeof header + rowBytes * y, size_t(rowBytes));
+        for (quint32 x = 0; x < width; ++x) {
+            row[x] |= 0xff000000; // opaque, as RGB32 wants, whatever was sent
+        }
     }
     return image;
 }

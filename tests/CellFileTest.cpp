@@ -89,6 +89,7 @@ private Q_SLOTS:
         record.id = QStringLiteral("silent-0a1b2c");
         record.initPid = cell.pid();
         record.initStartTime = processStartTime(cell.pid());
+        record.bootId = SessionRecord::currentBootId();
         SessionManager sessions(RewindPaths::system());
         const auto ready = sessions.waitUntilReady(record, std::chrono::milliseconds(200));
         QVERIFY(!ready.ok());

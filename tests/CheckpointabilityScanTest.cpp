@@ -292,9 +292,11 @@ private Q_SLOTS:
         // CRIU takes a deleted file's content along up to a limit ("Can't dump
         // ghost file ... increase limit"); beyond it the scan names the file.
         const qint64 size = CriuCheckpointer::ghostFileLimit + 4096;
+        // Blocks really held (fallocate), as CRIU counts them; a sparse file
+        // of any size holds none and is no obstacle.
         const QString script =
             QStringLiteral(
-                "truncate -s %1 /tmp/big && exec 3</tmp/big && rm /tmp/big && truncate -s 4096 /tmp/small && exec 4</tmp/small && rm /tmp/small "
+                "fallocate -l %1 /tmp/big && exec 3</tmp/big && rm /tmp/big && truncate -s %1 /tmp/sparse && exec 4</tmp/sparse && rm /tmp/sparse "
                 "&& touch /tmp/ready && exec sleep 600")
                 .arg(size);
         QString error;

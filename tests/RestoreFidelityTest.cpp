@@ -171,15 +171,19 @@ private Q_SLOTS:
     {
         auto started = m_sessions->start(timersSpec(), userUid);
         QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
-        QTRY_VERIFY_WITH_TIMEOUT(timersOf(started->initPid).size() == 4 && timersOf(started->initPid)[3] > 0, 20000);
+        QList<long> first;
+        QTRY_VERIFY_WITH_TIMEOUT((first = timersOf(started->initPid)).size() == 4 && first[3] > 0, 20000);
         verifyTimersFire(started->initPid);
         const pid_t process = timersProcess(started->id);
         QVERIFY(process > 0);
-        const long workerInCell = timersOf(started->initPid)[3];
+        const long workerInCell = first[3];
         const Scheduling before = schedulingOf(hostThread(process, workerInCell));
         QCOMPARE(before.policy, SCHED_BATCH);
         QCOMPARE(before.nice, 7);
-        QCOMPARE(before.cpus, QList<int>{int(::sysconf(_SC_NPROCESSORS_ONLN)) - 1});
+        QCOMPARE(before.cpus.size(), 1); // one CPU of those it may use
+        if (schedulingOf(process).cpus.size() < 2) {
+            qInfo("only one CPU may be used here: an affinity that comes back is not told apart from one that is lost");
+        }
 
         auto snapshot = m_engine->snapshot(started->id, QStringLiteral("timers"), SnapshotTrigger::Manual);
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
@@ -187,11 +191,12 @@ private Q_SLOTS:
             auto restored = m_engine->restore(snapshot->id, mode);
             QVERIFY2(restored.ok(), qPrintable(restored.errorMessage()));
             const SessionRecord &session = restored->session;
-            QTRY_VERIFY_WITH_TIMEOUT(timersOf(session.initPid).size() == 4, 10000);
+            QList<long> restoredTimers;
+            QTRY_VERIFY_WITH_TIMEOUT((restoredTimers = timersOf(session.initPid)).size() == 4, 10000);
             verifyTimersFire(session.initPid);
             const pid_t restoredProcess = timersProcess(session.id);
             QVERIFY(restoredProcess > 0);
-            QCOMPARE(timersOf(session.initPid)[3], workerInCell); // the same thread, by its id in the cell
+            QCOMPARE(restoredTimers[3], workerInCell); // the same thread, by its id in the cell
             const pid_t worker = hostThread(restoredProcess, workerInCell);
             QVERIFY(worker > 0);
             const Scheduling after = schedulingOf(worker);

@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cerrno>
+#include <cstring>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -93,7 +95,7 @@ private Q_SLOTS:
         other.specName = QStringLiteral("second");
         const auto again = other.create(directory.path());
         QVERIFY(!again.ok());
-        QVERIFY2(again.errorMessage().contains(QLatin1String("exists")), qPrintable(again.errorMessage()));
+        QVERIFY2(again.errorMessage().contains(QString::fromLocal8Bit(std::strerror(EEXIST))), qPrintable(again.errorMessage()));
         QCOMPARE(SessionRecord::load(directory.path(), record.id)->specName, QStringLiteral("first"));
         // Saving an existing session's record replaces it, as before.
         QVERIFY(other.save(directory.path()).ok());

@@ -2,7 +2,7 @@
 //
 // rewind-cell-init: starts a checkpointable cell and is its pid 1.
 //
-//   rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
+//   rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
 //
 // The calling process (root) joins the cgroup DIR and, in a mount namespace
 // of its own, detaches the mounts a cell must not have (the host's /tmp,
@@ -59,6 +59,7 @@ struct Options {
     std::string cgroup;
     uid_t ownerUid = 0;
     gid_t ownerGid = 0;
+    std::string tmpSize; ///< bytes, of /tmp and /dev/shm each; empty: tmpfs's default
     std::string hostname = "rewind-cell";
     std::string log = "/dev/null";
     std::vector<char *> command;
@@ -66,7 +67,7 @@ struct Options {
 
 [[noreturn]] void usage()
 {
-    std::fprintf(stderr, "usage: rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]\n");
+    std::fprintf(stderr, "usage: rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]\n");
     std::exit(2);
 }
 
@@ -97,6 +98,11 @@ Options parseOptions(int argc, char **argv)
             }
             options.ownerUid = uid_t(uid);
             options.ownerGid = gid_t(gid);
+        } else if (arg == "--tmp-size") {
+            options.tmpSize = argv[++i];
+            if (options.tmpSize.empty() || options.tmpSize.find_first_not_of("0123456789") != std::string::npos) {
+                usage();
+            }
         } else if (arg == "--hostname") {
             options.hostname = argv[++i];
         } else if (arg == "--log") {
@@ -275,10 +281,12 @@ void setUpCell(const Options &options, int readyFd)
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
         failSetup(readyFd, "mounting /proc");
     }
-    if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+    // Memory the session's user fills: bounded, as an administrator set it.
+    const std::string tmpOptions = options.tmpSize.empty() ? std::string("mode=1777") : "mode=1777,size=" + options.tmpSize;
+    if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpOptions.c_str()) < 0) {
         failSetup(readyFd, "mounting a private /tmp");
     }
-    if (::access("/dev/shm", F_OK) == 0 && ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+    if (::access("/dev/shm", F_OK) == 0 && ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpOptions.c_str()) < 0) {
         failSetup(readyFd, "mounting a private /dev/shm");
     }
     // Terminals of its own: a branch restores them with the same numbers.

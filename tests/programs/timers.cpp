@@ -2,8 +2,8 @@
 // rewind-test-timers FILE: state a restore must bring back beyond memory and
 // files. Three periodic timers of 50 ms (a timerfd, a POSIX timer, an
 // itimer) count their expirations, and a second thread runs with its own
-// CPU affinity (the last CPU), scheduling policy (SCHED_BATCH) and nice
-// value (7). Every 50 ms FILE gets "TIMERFD POSIX ITIMER WORKER-TID" (the
+// CPU affinity (the highest CPU it may use), scheduling policy
+// (SCHED_BATCH) and nice value (7). Every 50 ms FILE gets "TIMERFD POSIX ITIMER WORKER-TID" (the
 // thread id as the process's pid namespace sees it).
 #include <atomic>
 #include <csignal>
@@ -37,15 +37,23 @@ void onItimer(int)
 
 void *worker(void *)
 {
-    workerTid = pid_t(::syscall(SYS_gettid));
+    // The highest CPU this thread may run on.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    ::sched_getaffinity(0, sizeof allowed, &allowed);
+    int last = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        last = CPU_ISSET(cpu, &allowed) ? cpu : last;
+    }
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
-    CPU_SET(::sysconf(_SC_NPROCESSORS_ONLN) - 1, &cpus);
+    CPU_SET(last, &cpus);
     sched_param parameter{};
     if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0 || ::sched_setscheduler(0, SCHED_BATCH, &parameter) != 0 || ::setpriority(PRIO_PROCESS, 0, 7) != 0) {
         std::perror("rewind-test-timers: worker");
         ::_exit(1);
     }
+    workerTid = pid_t(::syscall(SYS_gettid)); // only once all of it is set
     for (;;) {
         ::pause();
     }
@@ -99,10 +107,16 @@ int main(int argc, char **argv)
         char line[128];
         const int length =
             std::snprintf(line, sizeof line, "%ld %ld %ld %d\n", timerfdExpirations, posixExpirations.load(), itimerExpirations.load(), int(workerTid.load()));
-        const int fd = ::open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        // Whole or not at all for a reader: written beside it, then renamed.
+        char temporary[4096];
+        std::snprintf(temporary, sizeof temporary, "%s.new", argv[1]);
+        const int fd = ::open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
-            (void)!::write(fd, line, size_t(length));
+            const bool written = ::write(fd, line, size_t(length)) == length;
             ::close(fd);
+            if (written) {
+                ::rename(temporary, argv[1]);
+            }
         }
     }
 }

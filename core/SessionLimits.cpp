@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SessionLimits.h"
+
+#include <KLocalizedString>
+
+#include <QFile>
+
+#include <optional>
+
+namespace Rewind
+{
+namespace
+{
+
+/// "2G", "512M", "64K" or bytes; nullopt if it is none of those or not positive.
+std::optional<qint64> parseSize(QString text)
+{
+    text = text.trimmed().toUpper();
+    qint64 unit = 1;
+    if (text.endsWith(QLatin1Char('K'))) {
+        unit = 1024;
+    } else if (text.endsWith(QLatin1Char('M'))) {
+        unit = 1024 * 1024;
+    } else if (text.endsWith(QLatin1Char('G'))) {
+        unit = 1024 * 1024 * 1024;
+    }
+    if (unit != 1) {
+        text.chop(1);
+    }
+    bool ok = false;
+    const qint64 number = text.toLongLong(&ok);
+    if (!ok || number <= 0 || number > (qint64(1) << 50) / unit) {
+        return std::nullopt;
+    }
+    return number * unit;
+}
+
+} // namespace
+
+QString SessionLimits::configFile()
+{
+    const QString overridden = qEnvironmentVariable("REWIND_LIMITS_FILE");
+    return overridden.isEmpty() ? QStringLiteral("/etc/rewind/limits.conf") : overridden;
+}
+
+Result<SessionLimits> SessionLimits::read(const QString &file)
+{
+    SessionLimits limits;
+    QFile config(file);
+    if (!config.exists()) {
+        return limits;
+    }
+    if (!config.open(QIODevice::ReadOnly)) {
+        return Error{i18n("The limits in %1 cannot be read: %2", file, config.errorString())};
+    }
+    // An INI file of one group, read here rather than with QSettings, which
+    // caches files by name and time.
+    QString group;
+    const auto lines = config.read(64 * 1024).split('\n');
+    for (const QByteArray &raw : lines) {
+        const QString line = QString::fromUtf8(raw).trimmed();
+        if (line.isEmpty() || line.startsWith(QLatin1Char('#')) || line.startsWith(QLatin1Char(';'))) {
+            continue;
+        }
+        if (line.startsWith(QLatin1Char('[')) && line.endsWith(QLatin1Char(']'))) {
+            group = line.mid(1, line.size() - 2).trimmed();
+            continue;
+        }
+        const qsizetype equals = line.indexOf(QLatin1Char('='));
+        if (group != QLatin1String("Sessions") || equals < 0) {
+            continue;
+        }
+        const QString key = line.left(equals).trimmed();
+        const QString value = line.mid(equals + 1).section(QLatin1Char('#'), 0, 0).trimmed();
+        if (key == QLatin1String("RunningPerUser")) {
+            bool ok = false;
+            limits.runningPerUser = value.toInt(&ok);
+            if (!ok || limits.runningPerUser < 1) {
+                return Error{i18n("RunningPerUser in %1 must be a number of sessions, 1 or more.", file)};
+            }
+        } else if (key == QLatin1String("TmpSize")) {
+            const auto size = parseSize(value);
+            if (!size) {
+                return Error{i18n("TmpSize in %1 must be a size such as 512M or 2G.", file)};
+            }
+            limits.tmpBytes = *size;
+        }
+    }
+    return limits;
+}
+
+} // namespace Rewind
