@@ -413,6 +413,18 @@ QString kernelObjectDescription(const QString &target)
     if (target.startsWith(QLatin1String("/dmabuf:")) || target == QLatin1String("anon_inode:sync_file")) {
         return i18n("a graphics buffer shared with a device");
     }
+    // CRIU saves these kernel objects behind anonymous inodes, and no other
+    // (criu/files.c, dump_one_file).
+    static const QStringList saved = {QStringLiteral("anon_inode:[eventfd]"),
+                                      QStringLiteral("anon_inode:[eventpoll]"),
+                                      QStringLiteral("anon_inode:inotify"),
+                                      QStringLiteral("anon_inode:[fanotify]"),
+                                      QStringLiteral("anon_inode:[signalfd]"),
+                                      QStringLiteral("anon_inode:[timerfd]"),
+                                      QStringLiteral("anon_inode:[pidfd]")};
+    if (target.startsWith(QLatin1String("anon_inode:")) && !saved.contains(target)) {
+        return i18n("a kernel object of a kind a snapshot cannot save");
+    }
     return {};
 }
 

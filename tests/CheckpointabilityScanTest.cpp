@@ -370,6 +370,36 @@ private Q_SLOTS:
         QVERIFY2(obstacles->first().reason.contains(QLatin1String("io_uring")), qPrintable(obstacles->first().reason));
     }
 
+    void kernelObjectsAsCriuSavesThem_data()
+    {
+        QTest::addColumn<QString>("mode");
+        QTest::addColumn<QString>("obstacle"); ///< the kernel object named; empty: none
+        // CRIU saves eventfd, epoll, inotify, fanotify, signalfd, timerfd and
+        // pidfd, and refuses every other anonymous inode.
+        QTest::newRow("saved ones") << QStringLiteral("--saved-kernel-objects") << QString();
+        QTest::newRow("userfaultfd") << QStringLiteral("--userfaultfd") << QStringLiteral("anon_inode:[userfaultfd]");
+    }
+
+    void kernelObjectsAsCriuSavesThem()
+    {
+        QFETCH(QString, mode);
+        QFETCH(QString, obstacle);
+        QString error;
+        TestCell cell = TestCell::start({QStringLiteral(HOLD_OPEN_PATH), mode}, &error);
+        QVERIFY2(cell.valid(), qPrintable(error));
+        const QString heldLast = obstacle.isEmpty() ? QStringLiteral("anon_inode:[timerfd]") : obstacle;
+        QTRY_VERIFY_WITH_TIMEOUT(commandOf(cell) > 0 && fdTargets(commandOf(cell)).contains(heldLast), 20000);
+        const auto obstacles = CheckpointabilityScan::scan(cell.pid());
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        if (obstacle.isEmpty()) {
+            QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
+            return;
+        }
+        QVERIFY2(obstacles->size() == 1, qPrintable(CheckpointabilityScan::describe(*obstacles)));
+        QCOMPARE(obstacles->first().resource, obstacle);
+        QVERIFY2(obstacles->first().reason.contains(QLatin1String("cannot save")), qPrintable(obstacles->first().reason));
+    }
+
     void tracedProcessIsNamed()
     {
         QString error;

@@ -7,6 +7,9 @@
 // connects a child process to it: a connection that stays within the cell.
 // --pending PATH does the same but never accepts the connection.
 // rewind-test-hold-open --io-uring: holds an io_uring instance.
+// rewind-test-hold-open --userfaultfd: holds a userfaultfd (user faults only).
+// rewind-test-hold-open --saved-kernel-objects: holds an eventfd, an epoll,
+// an inotify, a signalfd and a timerfd, which a snapshot saves.
 // rewind-test-hold-open --tcp PORT: a TCP connection to 127.0.0.1:PORT;
 // --tcp-listen 0 a TCP socket listening on 127.0.0.1.
 // rewind-test-hold-open --read|--read-write|--map-shared|--cwd|--directory|--listen PATH:
@@ -15,17 +18,24 @@
 // unix socket listening at PATH: what a restore reopens by path. Each writes
 // "ready" to /tmp/hold-open.ready once it holds it.
 #include <arpa/inet.h>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -125,6 +135,14 @@ int main(int argc, char **argv)
     if (argc == 2 && std::string(argv[1]) == "--io-uring") {
         io_uring_params parameters{};
         held = ::syscall(SYS_io_uring_setup, 4, &parameters) >= 0;
+    } else if (argc == 2 && std::string(argv[1]) == "--userfaultfd") {
+        held = ::syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY) >= 0;
+    } else if (argc == 2 && std::string(argv[1]) == "--saved-kernel-objects") {
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGUSR1);
+        held = ::eventfd(0, 0) >= 0 && ::epoll_create1(0) >= 0 && ::inotify_init1(0) >= 0 && ::signalfd(-1, &signals, 0) >= 0
+            && ::timerfd_create(CLOCK_MONOTONIC, 0) >= 0;
     } else if (argc == 3 && std::string(argv[1]) == "--pair") {
         held = connectPair(argv[2]);
     } else if (argc == 3 && std::string(argv[1]) == "--pending") {
