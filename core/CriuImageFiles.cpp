@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuImageFiles.h"
 
+#include "ProtobufReader.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
@@ -57,103 +58,41 @@ struct Field {
     QByteArray bytes;
 };
 
-/// Reads the fields of one protobuf message, strictly within its bytes.
-class MessageReader
-{
-public:
-    explicit MessageReader(const QByteArray &message)
-        : m_data(message)
-    {
-    }
-
-    /// The next field; nullopt at the end. ok() says whether it ended well.
-    std::optional<Field> next()
-    {
-        if (m_position >= m_data.size() || !m_ok) {
-            return std::nullopt;
-        }
-        const auto key = varint();
-        if (!key) {
-            return fail();
-        }
-        Field field;
-        field.number = quint32(*key >> 3);
-        switch (*key & 7) {
-        case 0: {
-            const auto value = varint();
-            if (!value) {
-                return fail();
-            }
-            field.number64 = *value;
-            return field;
-        }
-        case 1:
-            return skip(8) ? std::optional(field) : fail();
-        case 5:
-            return skip(4) ? std::optional(field) : fail();
-        case 2: {
-            const auto length = varint();
-            if (!length || *length > quint64(m_data.size() - m_position)) {
-                return fail();
-            }
-            field.bytes = m_data.mid(m_position, qsizetype(*length));
-            m_position += qsizetype(*length);
-            return field;
-        }
-        default:
-            return fail();
-        }
-    }
-    bool ok() const
-    {
-        return m_ok;
-    }
-
-private:
-    std::optional<quint64> varint()
-    {
-        quint64 value = 0;
-        for (int shift = 0; shift < 64 && m_position < m_data.size(); shift += 7) {
-            const auto byte = quint8(m_data[m_position++]);
-            value |= quint64(byte & 0x7f) << shift;
-            if (!(byte & 0x80)) {
-                return value;
-            }
-        }
-        return std::nullopt;
-    }
-    bool skip(qsizetype bytes)
-    {
-        if (m_data.size() - m_position < bytes) {
-            return false;
-        }
-        m_position += bytes;
-        return true;
-    }
-    std::optional<Field> fail()
-    {
-        m_ok = false;
-        return std::nullopt;
-    }
-
-    const QByteArray &m_data;
-    qsizetype m_position = 0;
-    bool m_ok = true;
-};
-
 Error malformed()
 {
     return Error{i18n("The snapshot's list of open files (files.img) is damaged.")};
 }
 
 /// The fields of a message that matter here, by number; false if malformed.
-bool fieldsOf(const QByteArray &message, QList<Field> &fields)
+bool fieldsOf(QByteArrayView message, QList<Field> &fields)
 {
-    MessageReader reader(message);
-    while (auto field = reader.next()) {
-        fields.append(*field);
+    ProtobufReader reader(message);
+    while (!reader.atEnd()) {
+        const auto key = reader.varint();
+        if (!key) {
+            return false;
+        }
+        Field field;
+        field.number = quint32(*key >> 3);
+        const int wireType = int(*key & 7);
+        if (wireType == 0) {
+            const auto value = reader.varint();
+            if (!value) {
+                return false;
+            }
+            field.number64 = *value;
+        } else if (wireType == 2) {
+            const auto bytes = reader.bytes();
+            if (!bytes) {
+                return false;
+            }
+            field.bytes = bytes->toByteArray();
+        } else if (!reader.skip(wireType)) {
+            return false;
+        }
+        fields.append(field);
     }
-    return reader.ok();
+    return true;
 }
 
 const Field *find(const QList<Field> &fields, quint32 number)
