@@ -130,7 +130,7 @@ pid_t tracerOf(pid_t pid)
 
 /// Every process of the cell: those in the init's pid namespace, and the
 /// init's descendants (also those in nested pid namespaces).
-Result<QList<pid_t>> cellProcesses(pid_t init)
+Result<QList<pid_t>> processesOfCell(pid_t init)
 {
     const ino_t cellNamespace = namespaceInode(procPath(init, "ns/pid"));
     if (cellNamespace == 0) {
@@ -459,7 +459,7 @@ public:
 
     Result<QList<Obstacle>> run()
     {
-        const auto pids = cellProcesses(m_init);
+        const auto pids = processesOfCell(m_init);
         if (!pids) {
             return pids.error();
         }
@@ -583,7 +583,7 @@ private:
     QSet<quint32> currentSocketOwners() const
     {
         QSet<quint32> owners;
-        const auto pids = cellProcesses(m_init);
+        const auto pids = processesOfCell(m_init);
         for (const pid_t pid : pids.ok() ? *pids : QList<pid_t>()) {
             owners.unite(socketsOf(pid));
         }
@@ -682,6 +682,11 @@ Result<QList<Obstacle>> CheckpointabilityScan::scan(pid_t cellInitPid, const QLi
         return Error{i18n("There is no session to scan.")};
     }
     return Scanner(cellInitPid, endedBeforeSnapshot).run();
+}
+
+Result<QList<pid_t>> CheckpointabilityScan::cellProcesses(pid_t cellInitPid)
+{
+    return processesOfCell(cellInitPid);
 }
 
 QString CheckpointabilityScan::describe(const QList<Obstacle> &obstacles)

@@ -32,6 +32,10 @@ public:
     /// live-view relays, which a snapshot ends first) are no obstacle.
     static Result<QList<Obstacle>> scan(pid_t cellInitPid, const QList<pid_t> &endedBeforeSnapshot = {});
 
+    /// Every process of the cell whose init is cellInitPid: those in its pid
+    /// namespace, and its descendants.
+    static Result<QList<pid_t>> cellProcesses(pid_t cellInitPid);
+
     /// The obstacles as one message, for an error shown to the user.
     static QString describe(const QList<Obstacle> &obstacles);
 };

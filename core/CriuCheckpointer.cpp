@@ -366,8 +366,8 @@ int onRestoreNotification(char *action, criu_notify_arg_t notification)
         notificationFailure = forbidden.errorMessage();
         return -1;
     }
-    if (restoring && !restoring->cgroup.isEmpty()) {
-        if (auto applied = RestoreFixups::apply(restoring->fixups, restoring->cgroup, criu_notify_pid(notification)); !applied) {
+    if (restoring) {
+        if (auto applied = RestoreFixups::apply(restoring->fixups, criu_notify_pid(notification)); !applied) {
             notificationFailure = applied.errorMessage();
             return -1;
         }

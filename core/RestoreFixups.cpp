@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "RestoreFixups.h"
 
+#include "CheckpointabilityScan.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
@@ -15,7 +16,6 @@
 #include <cstring>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -29,33 +29,6 @@ const QString affinityKey = QStringLiteral("affinity");
 /// linux/timerfd.h's, which glibc's header does not have.
 constexpr unsigned long setTicks = _IOW('T', 0, std::uint64_t);
 const QString timersKey = QStringLiteral("periodicTimerfds");
-
-/// The pid namespace PID is in, as the inode of its /proc/PID/ns/pid; 0 if gone.
-ino_t pidNamespaceOf(pid_t pid)
-{
-    struct stat status;
-    return ::stat(QByteArray("/proc/" + QByteArray::number(pid) + "/ns/pid").constData(), &status) == 0 ? status.st_ino : 0;
-}
-
-/// The processes of the cgroup that are in the cell whose init is cellInit:
-/// in its pid namespace (criu and Rewind itself are in the cgroup during a
-/// restore, and are not).
-QList<pid_t> cellProcessesOf(const QString &cgroupPath, pid_t cellInit)
-{
-    QList<pid_t> pids;
-    const ino_t cell = pidNamespaceOf(cellInit);
-    QFile procs(cgroupPath + QStringLiteral("/cgroup.procs"));
-    if (cell == 0 || !procs.open(QIODevice::ReadOnly)) {
-        return pids;
-    }
-    const auto lines = procs.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (const pid_t pid = line.toInt(); pid > 0 && pidNamespaceOf(pid) == cell) {
-            pids.append(pid);
-        }
-    }
-    return pids;
-}
 
 QList<pid_t> threadsOf(pid_t pid)
 {
@@ -113,11 +86,12 @@ qint64 nanosecondsOf(const QByteArray &pair)
 
 } // namespace
 
-QVariantMap RestoreFixups::record(const QString &cgroupPath, pid_t cellInit)
+QVariantMap RestoreFixups::record(pid_t cellInit)
 {
     QVariantList affinities;
     QVariantList timers;
-    const auto pids = cellProcessesOf(cgroupPath, cellInit);
+    const auto cell = CheckpointabilityScan::cellProcesses(cellInit);
+    const QList<pid_t> pids = cell ? *cell : QList<pid_t>();
     for (const pid_t pid : pids) {
         for (const pid_t tid : threadsOf(pid)) {
             cpu_set_t cpus;
@@ -158,13 +132,17 @@ QVariantMap RestoreFixups::record(const QString &cgroupPath, pid_t cellInit)
     return {{affinityKey, affinities}, {timersKey, timers}};
 }
 
-Result<void> RestoreFixups::apply(const QVariantMap &recorded, const QString &cgroupPath, pid_t cellInit)
+Result<void> RestoreFixups::apply(const QVariantMap &recorded, pid_t cellInit)
 {
-    // The restored processes and threads by their ids in the cell.
+    // The restored processes and threads by their ids in the cell (criu,
+    // which restored them, is not in it).
     QHash<long, pid_t> threads;
     QHash<long, pid_t> processes;
-    const auto pids = cellProcessesOf(cgroupPath, cellInit);
-    for (const pid_t pid : pids) {
+    const auto pids = CheckpointabilityScan::cellProcesses(cellInit);
+    if (!pids) {
+        return pids.error();
+    }
+    for (const pid_t pid : *pids) {
         processes.insert(idInCell(pid, pid), pid);
         for (const pid_t tid : threadsOf(pid)) {
             const long id = idInCell(pid, tid);

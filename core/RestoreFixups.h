@@ -21,12 +21,11 @@ namespace Rewind
 class RestoreFixups
 {
 public:
-    /// Records them for every process of the (frozen) cgroup in the pid
-    /// namespace of the cell whose init is cellInit.
-    static QVariantMap record(const QString &cgroupPath, pid_t cellInit);
+    /// Records them for every process of the (frozen) cell whose init is cellInit.
+    static QVariantMap record(pid_t cellInit);
     /// Applies what record() found to the restored processes of the cell
-    /// whose init is cellInit, in the cgroup; nothing outside that cell.
-    static Result<void> apply(const QVariantMap &recorded, const QString &cgroupPath, pid_t cellInit);
+    /// whose init is cellInit; nothing outside that cell.
+    static Result<void> apply(const QVariantMap &recorded, pid_t cellInit);
 };
 
 } // namespace Rewind

@@ -205,7 +205,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return frozen.error();
     }
     // What CRIU does not bring back, read while nothing in the cell moves.
-    metadata.insert(restoreFixupsKey, RestoreFixups::record(cgroup, record->initPid));
+    metadata.insert(restoreFixupsKey, RestoreFixups::record(record->initPid));
     report(progress, 20, Stage::Dumping);
     DumpRequest dump;
     dump.rootPid = record->initPid;

@@ -80,6 +80,16 @@ bool connectPair(const char *path, bool accept = true)
 }
 }
 
+/// 127.0.0.1 at the port PORT names.
+sockaddr_in loopback(const char *port)
+{
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(std::atoi(port)));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return address;
+}
+
 /// What a restore reopens by path, held as MODE says.
 bool holdByPath(const std::string &mode, const char *path)
 {
@@ -107,18 +117,12 @@ bool holdByPath(const std::string &mode, const char *path)
     }
     if (mode == "--tcp") {
         const int connection = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(uint16_t(std::atoi(path)));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const sockaddr_in address = loopback(path);
         return connection >= 0 && ::connect(connection, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
     }
     if (mode == "--tcp-listen") {
         const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(uint16_t(std::atoi(path)));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const sockaddr_in address = loopback(path);
         return listener >= 0 && ::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 && ::listen(listener, 1) == 0;
     }
     if (mode == "--listen") {
