@@ -11,8 +11,6 @@
 #include <QRandomGenerator>
 #include <QtEndian>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -149,11 +147,12 @@ struct ChunkStore::Writer {
     bool renamed = false;
 };
 
-ChunkStore::ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath)
+ChunkStore::ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath, ChunkKeys keys)
     : m_storeDir(std::move(storeDir))
     , m_packsDir(std::move(packsDir))
     , m_chunksDir(std::move(chunksDir))
     , m_storePath(storePath)
+    , m_keys(std::move(keys))
     , m_codecs(std::make_unique<Codecs>())
 {
 }
@@ -206,7 +205,11 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(int storeDirFd, const QStri
     if (!chunksDir) {
         return chunksDir.error();
     }
-    return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(storeDir), std::move(*packsDir), std::move(*chunksDir), storePath));
+    auto keys = ChunkKeys::open(storeDir.get(), storePath);
+    if (!keys) {
+        return keys.error();
+    }
+    return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(storeDir), std::move(*packsDir), std::move(*chunksDir), storePath, std::move(*keys)));
 }
 
 bool ChunkStore::isValidId(const QByteArray &id)
@@ -214,12 +217,9 @@ bool ChunkStore::isValidId(const QByteArray &id)
     return id.size() == 32 && isHex(id);
 }
 
-QByteArray ChunkStore::idOf(const unsigned char *data, std::size_t size)
+QByteArray ChunkStore::idOf(qint64 owner, const unsigned char *data, std::size_t size) const
 {
-    const XXH128_hash_t hash = XXH3_128bits(data, size);
-    XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, hash);
-    return QByteArray(reinterpret_cast<const char *>(canonical.digest), sizeof canonical.digest).toHex();
+    return m_keys.idOf(owner, data, size);
 }
 
 Error ChunkStore::fullError() const
@@ -401,14 +401,14 @@ void ChunkStore::closePacks() const
     m_openPacks.clear();
 }
 
-Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location) const
+Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location, qint64 owner) const
 {
     const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
         return Error{i18n("chunk %1 has an invalid name", name)};
     }
     if (location.pack.isEmpty()) {
-        return readLegacy(id);
+        return readLegacy(id, owner);
     }
     if (location.pack.size() != 32 || !isHex(location.pack) || location.offset < 0 || location.length < qint64(recordHeaderSize)
         || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
@@ -458,7 +458,7 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
             return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
         }
     }
-    if (idOf(reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
+    if (idOf(owner, reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
         return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
     }
     return raw;
@@ -612,7 +612,7 @@ Result<UniqueFd> ChunkStore::openLegacyDirectory(const QByteArray &name) const
     return directory;
 }
 
-Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id) const
+Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id, qint64 owner) const
 {
     const QString name = QString::fromLatin1(id);
     if (!m_chunksDir) {
@@ -655,7 +655,7 @@ Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id) const
     if (ZSTD_isError(produced) || produced != rawSize) {
         return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
     }
-    if (idOf(reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
+    if (idOf(owner, reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
         return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
     }
     return raw;

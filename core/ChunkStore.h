@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "ChunkKeys.h"
 #include "Result.h"
 #include "UniqueFd.h"
 
@@ -16,8 +17,8 @@
 namespace Rewind
 {
 
-/// The chunks of a snapshot store. A chunk's id is the XXH3-128 of its
-/// uncompressed bytes (32 lowercase hex digits).
+/// The chunks of a snapshot store. A chunk's id names its uncompressed
+/// bytes and its owner (see ChunkKeys); every chunk belongs to one owner.
 ///
 /// New chunks are appended to pack files, <store>/packs/<32 hex>.pack, each
 /// written as <32 hex>.tmp first and renamed once it is durable. A pack is a
@@ -53,7 +54,7 @@ public:
     /// A commit starts a new pack once the current one is this big.
     static constexpr qint64 packTargetSize = 256 * 1024 * 1024;
 
-    /// Appends a new chunk (id is idOf(data, size)) to the pack being
+    /// Appends a new chunk (id is idOf(owner, data, size)) to the pack being
     /// written, creating one (under its temporary name) when needed.
     Result<Location> append(const QByteArray &id, const unsigned char *data, std::size_t size);
 
@@ -68,10 +69,10 @@ public:
     /// Forgets the packs append() wrote: the catalog references them now.
     void keepWritten();
 
-    /// The uncompressed bytes of a chunk, checked against its id. The Error
-    /// says whether the chunk is missing or damaged. Packs stay open until
-    /// closePacks().
-    Result<QByteArray> read(const QByteArray &id, const Location &location) const;
+    /// The uncompressed bytes of owner's chunk, checked against its id. The
+    /// Error says whether the chunk is missing or damaged. Packs stay open
+    /// until closePacks().
+    Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner) const;
     void closePacks() const;
 
     /// A file in the packs directory: a pack (temporary or not) or
@@ -111,16 +112,17 @@ public:
     Error fullError() const;
 
     static bool isValidId(const QByteArray &id);
-    static QByteArray idOf(const unsigned char *data, std::size_t size);
+    /// The id of data stored for owner (a uid, or ChunkKeys::legacyOwner).
+    QByteArray idOf(qint64 owner, const unsigned char *data, std::size_t size) const;
 
 private:
-    ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath);
+    ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath, ChunkKeys keys);
     struct Writer;
     Result<std::unique_ptr<Writer>> createPack();
     Result<void> flush(Writer &writer);
     Result<void> finish(Writer &writer);
     UniqueFd openPack(const QByteArray &fileName, int &error) const;
-    Result<QByteArray> readLegacy(const QByteArray &id) const;
+    Result<QByteArray> readLegacy(const QByteArray &id, qint64 owner) const;
     Result<UniqueFd> openLegacyDirectory(const QByteArray &name) const;
 
     struct Codecs;
@@ -128,6 +130,7 @@ private:
     UniqueFd m_packsDir;
     UniqueFd m_chunksDir; ///< legacy, may be invalid
     QString m_storePath;
+    ChunkKeys m_keys;
     std::unique_ptr<Codecs> m_codecs;
     std::vector<std::unique_ptr<Writer>> m_writing; ///< packs of the current commit; the last one takes new chunks
     mutable std::map<QByteArray, UniqueFd> m_openPacks;

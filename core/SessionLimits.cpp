@@ -35,7 +35,40 @@ std::optional<qint64> parseSize(QString text)
     return number * unit;
 }
 
+Result<void> readStoreKey(SessionLimits &limits, const QString &key, const QString &value, const QString &file)
+{
+    if (key == QLatin1String("SnapshotsPerUser")) {
+        bool ok = false;
+        limits.snapshotsPerUser = value.toLongLong(&ok);
+        if (!ok || limits.snapshotsPerUser < 1) {
+            return Error{i18n("SnapshotsPerUser in %1 must be a number of snapshots, 1 or more.", file)};
+        }
+        return {};
+    }
+    qint64 *size = key == QLatin1String("BytesPerUser") ? &limits.storeBytesPerUser : key == QLatin1String("FreeSpaceFloor") ? &limits.freeSpaceFloor : nullptr;
+    if (!size) {
+        return {};
+    }
+    const auto parsed = parseSize(value);
+    if (!parsed) {
+        return Error{i18n("%1 in %2 must be a size such as 512M or 2G.", key, file)};
+    }
+    *size = *parsed;
+    return {};
+}
+
 } // namespace
+
+StoreQuota SessionLimits::storeQuotaFor(uid_t owner) const
+{
+    StoreQuota quota;
+    quota.freeSpaceFloor = freeSpaceFloor;
+    if (owner != 0) {
+        quota.bytesPerOwner = storeBytesPerUser;
+        quota.snapshotsPerOwner = snapshotsPerUser;
+    }
+    return quota;
+}
 
 QString SessionLimits::configFile()
 {
@@ -67,11 +100,20 @@ Result<SessionLimits> SessionLimits::read(const QString &file)
             continue;
         }
         const qsizetype equals = line.indexOf(QLatin1Char('='));
-        if (group != QLatin1String("Sessions") || equals < 0) {
+        if (equals < 0) {
             continue;
         }
         const QString key = line.left(equals).trimmed();
         const QString value = line.mid(equals + 1).section(QLatin1Char('#'), 0, 0).trimmed();
+        if (group == QLatin1String("Store")) {
+            if (auto read = readStoreKey(limits, key, value, file); !read) {
+                return read.error();
+            }
+            continue;
+        }
+        if (group != QLatin1String("Sessions")) {
+            continue;
+        }
         if (key == QLatin1String("RunningPerUser")) {
             bool ok = false;
             limits.runningPerUser = value.toInt(&ok);

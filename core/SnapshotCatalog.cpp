@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SnapshotCatalog.h"
 
+#include "ChunkKeys.h"
+
 #include <KLocalizedString>
 
 #include <QAtomicInteger>
@@ -69,13 +71,25 @@ const QList<Migration> &migrations()
              QStringLiteral("ALTER TABLE chunks ADD COLUMN pack_offset INTEGER"),
              QStringLiteral("CREATE INDEX chunks_by_pack ON chunks(pack, pack_offset)"),
          }},
+        // Owners: every snapshot belongs to a uid (it was in metadata_json),
+        // every chunk to the owner whose key names it (ChunkKeys). Chunks of
+        // schema 2 keep a NULL owner: their ids are unkeyed XXH3, and
+        // SnapshotStore gives them owners (new ids) when it opens the store.
+        {3,
+         {
+             QStringLiteral("ALTER TABLE snapshots ADD COLUMN owner INTEGER NOT NULL DEFAULT 0"),
+             QStringLiteral("UPDATE snapshots SET owner = COALESCE(CAST(json_extract(metadata_json, '$.owner') AS INTEGER), 0)"),
+             QStringLiteral("CREATE INDEX snapshots_by_owner ON snapshots(owner)"),
+             QStringLiteral("ALTER TABLE chunks ADD COLUMN owner INTEGER"),
+             QStringLiteral("CREATE INDEX chunks_by_owner ON chunks(owner)"),
+         }},
     };
     return list;
 }
 
 const QString snapshotColumns = QStringLiteral(
     "s.id, s.session_id, s.created_at, s.label, s.trigger_name, s.pinned, s.metadata_json, s.logical_bytes, s.stored_bytes,"
-    " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.first_snapshot = s.id)");
+    " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.first_snapshot = s.id), s.owner");
 
 SnapshotInfo snapshotFromRow(const QSqlQuery &query)
 {
@@ -91,10 +105,11 @@ SnapshotInfo snapshotFromRow(const QSqlQuery &query)
     info.storedBytes = query.value(8).toLongLong();
     info.newBytes = query.value(9).toLongLong();
     info.sharedBytes = info.storedBytes - info.newBytes;
+    info.owner = uid_t(query.value(10).toLongLong());
     return info;
 }
 
-/// A ChunkEntry from the columns id, stored_bytes, raw_bytes, pack, pack_offset starting at column.
+/// A ChunkEntry from the columns id, stored_bytes, raw_bytes, pack, pack_offset, owner starting at column.
 SnapshotCatalog::ChunkEntry chunkFromRow(const QSqlQuery &query, int column)
 {
     SnapshotCatalog::ChunkEntry chunk;
@@ -105,6 +120,7 @@ SnapshotCatalog::ChunkEntry chunkFromRow(const QSqlQuery &query, int column)
         chunk.pack = query.value(column + 3).toString().toLatin1();
         chunk.packOffset = query.value(column + 4).toLongLong();
     }
+    chunk.owner = query.isNull(column + 5) ? ChunkKeys::legacyOwner : query.value(column + 5).toLongLong();
     return chunk;
 }
 
@@ -254,8 +270,8 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
 
     QSqlQuery query(m_database);
     query.prepare(
-        QStringLiteral("INSERT INTO snapshots (session_id, created_at, label, trigger_name, pinned, metadata_json, logical_bytes, stored_bytes)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+        QStringLiteral("INSERT INTO snapshots (session_id, created_at, label, trigger_name, pinned, metadata_json, logical_bytes, stored_bytes, owner)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     query.addBindValue(snapshot.sessionId);
     query.addBindValue(snapshot.createdAt.toMSecsSinceEpoch());
     query.addBindValue(snapshot.label.isNull() ? QStringLiteral("") : snapshot.label);
@@ -264,6 +280,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     query.addBindValue(QString::fromUtf8(QJsonDocument(QJsonObject::fromVariantMap(snapshot.metadata)).toJson(QJsonDocument::Compact)));
     query.addBindValue(snapshot.logicalBytes);
     query.addBindValue(snapshot.storedBytes);
+    query.addBindValue(qint64(snapshot.owner));
     if (!query.exec()) {
         return fail(i18n("Adding a snapshot"), query.lastError());
     }
@@ -271,7 +288,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
 
     QSqlQuery chunkQuery(m_database);
     chunkQuery.prepare(
-        QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset) VALUES (?, ?, ?, ?, ?, ?)"));
+        QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     for (const ChunkEntry &chunk : chunks) {
         chunkQuery.bindValue(0, QString::fromLatin1(chunk.id));
         chunkQuery.bindValue(1, chunk.storedBytes);
@@ -279,6 +296,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         chunkQuery.bindValue(3, id);
         chunkQuery.bindValue(4, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk.pack)));
         chunkQuery.bindValue(5, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.packOffset)));
+        chunkQuery.bindValue(6, chunk.owner == ChunkKeys::legacyOwner ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.owner)));
         if (!chunkQuery.exec()) {
             return fail(i18n("Adding a chunk"), chunkQuery.lastError());
         }
@@ -418,7 +436,7 @@ Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshot
 {
     QSqlQuery query(m_database);
     query.prepare(
-        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset"
+        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner"
                        " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
                        " WHERE f.snapshot_id = ? ORDER BY f.ordinal, fc.seq"));
     query.setForwardOnly(true);
@@ -448,7 +466,7 @@ Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 s
 {
     QSqlQuery query(m_database);
     query.prepare(
-        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset"
+        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner"
                        " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
                        " WHERE f.snapshot_id = ? AND f.path = ? ORDER BY fc.seq"));
     query.addBindValue(snapshotId);
@@ -486,7 +504,7 @@ Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const 
     if (!m_chunkLookup) {
         m_chunkLookup = std::make_unique<QSqlQuery>(m_database);
         m_chunkLookup->setForwardOnly(true);
-        if (!m_chunkLookup->prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset FROM chunks WHERE id = ?"))) {
+        if (!m_chunkLookup->prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks WHERE id = ?"))) {
             const Error error = failure(i18n("Looking up a chunk"), m_chunkLookup->lastError());
             m_chunkLookup.reset();
             return error;
@@ -509,7 +527,7 @@ Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::selectChunks(const Q
 {
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
-    query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset FROM chunks") + where
+    query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks") + where
                   + QStringLiteral(" ORDER BY pack, pack_offset, id"));
     if (value.isValid()) {
         query.addBindValue(value);
@@ -573,6 +591,97 @@ Result<void> SnapshotCatalog::moveChunks(const QList<ChunkEntry> &chunks, const 
         const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
         rollback();
         return error;
+    }
+    return {};
+}
+
+Result<SnapshotCatalog::OwnerUsage> SnapshotCatalog::usage(uid_t owner) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(
+        QStringLiteral("SELECT (SELECT COUNT(*) FROM snapshots WHERE owner = ?), (SELECT COALESCE(SUM(stored_bytes), 0) FROM chunks WHERE owner = ?)"));
+    query.addBindValue(qint64(owner));
+    query.addBindValue(qint64(owner));
+    if (!query.exec() || !query.next()) {
+        return failure(i18n("Adding up the space snapshots use"), query.lastError());
+    }
+    return OwnerUsage{query.value(0).toLongLong(), query.value(1).toLongLong()};
+}
+
+Result<QList<uid_t>> SnapshotCatalog::ownersOfLegacyChunks() const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral("SELECT DISTINCT s.owner FROM chunks c JOIN file_chunks fc ON fc.chunk_id = c.id JOIN files f ON f.id = fc.file_id"
+                                   " JOIN snapshots s ON s.id = f.snapshot_id WHERE c.owner IS NULL ORDER BY s.owner"))) {
+        return failure(i18n("Listing the chunks to migrate"), query.lastError());
+    }
+    QList<uid_t> owners;
+    while (query.next()) {
+        owners.append(uid_t(query.value(0).toLongLong()));
+    }
+    return owners;
+}
+
+Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::legacyChunksOf(uid_t owner) const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    query.prepare(
+        QStringLiteral("SELECT DISTINCT c.id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner FROM chunks c"
+                       " JOIN file_chunks fc ON fc.chunk_id = c.id JOIN files f ON f.id = fc.file_id JOIN snapshots s ON s.id = f.snapshot_id"
+                       " WHERE c.owner IS NULL AND s.owner = ? ORDER BY c.pack, c.pack_offset, c.id"));
+    query.addBindValue(qint64(owner));
+    if (!query.exec()) {
+        return failure(i18n("Listing the chunks to migrate"), query.lastError());
+    }
+    QList<ChunkEntry> chunks;
+    while (query.next()) {
+        chunks.append(chunkFromRow(query, 0));
+    }
+    return chunks;
+}
+
+Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed)
+{
+    m_lastErrorWasFull = false;
+    if (auto started = begin(); !started) {
+        return started;
+    }
+    auto fail = [this](const QSqlError &sqlError) {
+        const Error error = failure(i18n("Giving the chunks of a store their owners"), sqlError);
+        rollback();
+        return error;
+    };
+    const QString ownersFiles = QStringLiteral("(SELECT f.id FROM files f JOIN snapshots s ON s.id = f.snapshot_id WHERE s.owner = ?)");
+    QSqlQuery insert(m_database);
+    insert.prepare(QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, pack, pack_offset, owner, first_snapshot)"
+                                  " VALUES (?, ?, ?, ?, ?, ?, (SELECT MIN(f.snapshot_id) FROM file_chunks fc JOIN files f ON f.id = fc.file_id"
+                                  " WHERE fc.chunk_id = ? AND f.id IN ")
+                   + ownersFiles + QStringLiteral("))"));
+    QSqlQuery update(m_database);
+    update.prepare(QStringLiteral("UPDATE file_chunks SET chunk_id = ? WHERE chunk_id = ? AND file_id IN ") + ownersFiles);
+    for (const auto &[oldId, chunk] : renamed) {
+        insert.bindValue(0, QString::fromLatin1(chunk.id));
+        insert.bindValue(1, chunk.storedBytes);
+        insert.bindValue(2, chunk.rawBytes);
+        insert.bindValue(3, QString::fromLatin1(chunk.pack));
+        insert.bindValue(4, chunk.packOffset);
+        insert.bindValue(5, qint64(owner));
+        insert.bindValue(6, QString::fromLatin1(oldId));
+        insert.bindValue(7, qint64(owner));
+        update.bindValue(0, QString::fromLatin1(chunk.id));
+        update.bindValue(1, QString::fromLatin1(oldId));
+        update.bindValue(2, qint64(owner));
+        if (!insert.exec()) {
+            return fail(insert.lastError());
+        }
+        if (!update.exec()) {
+            return fail(update.lastError());
+        }
+    }
+    if (!update.exec(QStringLiteral("COMMIT"))) {
+        return fail(update.lastError());
     }
     return {};
 }

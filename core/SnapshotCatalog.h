@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 
+#include <sys/types.h>
+
 namespace Rewind
 {
 
@@ -43,6 +45,7 @@ public:
     /// long) or, with an empty pack, in a chunk file of the layout before packs.
     struct ChunkEntry {
         QByteArray id;
+        qint64 owner = -1; ///< the uid whose key names it, or ChunkKeys::legacyOwner
         qint64 storedBytes = 0;
         qint64 rawBytes = 0;
         QByteArray pack;
@@ -91,6 +94,22 @@ public:
     /// transaction; beforeCommit runs just before COMMIT.
     Result<void> moveChunks(const QList<ChunkEntry> &chunks, const std::function<void()> &beforeCommit = {});
     Result<QList<qint64>> snapshotsReferencing(const QList<QByteArray> &chunkIds) const;
+
+    /// What one owner's snapshots take: their number and the stored bytes
+    /// of the owner's chunks.
+    struct OwnerUsage {
+        qint64 snapshots = 0;
+        qint64 storedBytes = 0;
+    };
+    Result<OwnerUsage> usage(uid_t owner) const;
+
+    /// Owners whose snapshots use chunks without an owner (unkeyed ids of
+    /// schema 2), and those chunks.
+    Result<QList<uid_t>> ownersOfLegacyChunks() const;
+    Result<QList<ChunkEntry>> legacyChunksOf(uid_t owner) const;
+    /// In one transaction: adds the owner's chunks, each the new name of a
+    /// legacy one (the pair's first), and points the owner's files to them.
+    Result<void> giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed);
 
     /// True if the last failed call failed because the disk is full.
     bool lastErrorWasFull() const;

@@ -12,6 +12,7 @@
 #include "MountTable.h"
 #include "RestoreAccessCheck.h"
 #include "RestoreFixups.h"
+#include "SessionLimits.h"
 #include "SnapshotStore.h"
 #include "StagingDirectory.h"
 #include "VncScreenshot.h"
@@ -155,6 +156,15 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
 
     report(progress, 5, Stage::Scanning);
+    // Refused before anything is frozen: a user over the quota loses no time.
+    const auto limits = SessionLimits::read();
+    if (!limits) {
+        return limits.error();
+    }
+    const StoreQuota quota = limits->storeQuotaFor(record->ownerUid);
+    if (auto allowed = m_store.checkQuota(record->ownerUid, quota); !allowed) {
+        return allowed.error();
+    }
     // A viewer's connection to the display is one CRIU cannot dump; viewers reconnect afterwards.
     if (auto ended = m_sessions.endLiveViews(lock); !ended) {
         return ended.error();
@@ -239,7 +249,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return Error{i18n("The snapshot of session %1 was cancelled; nothing was stored and the session keeps running.", sessionId)};
     }
     report(progress, 70, Stage::Storing);
-    auto committed = m_store.commit(sessionId, staging->fd(), label, trigger, metadata);
+    auto committed = m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
     if (!committed) {
         return Error{i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage())};
     }
@@ -429,8 +439,8 @@ SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &sched
     if (!record) {
         return record.error();
     }
-    snapshots->removeIf([owner = qint64(record->ownerUid)](const SnapshotInfo &snapshot) {
-        return snapshot.metadata.value(QStringLiteral("owner")).toLongLong() != owner;
+    snapshots->removeIf([owner = record->ownerUid](const SnapshotInfo &snapshot) {
+        return snapshot.owner != owner;
     });
     AutosaveOutcome outcome;
     if (schedule.isDue(*snapshots, QDateTime::currentDateTimeUtc())) {
@@ -446,11 +456,13 @@ SnapshotEngine::autosave(const QString &sessionId, const AutosaveSchedule &sched
         snapshots->prepend(*taken);
     }
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    for (qint64 id : policy.prune(*snapshots, now)) {
-        if (auto removed = m_store.remove(id); !removed) {
-            return removed.error();
+    // Pruning frees the space the pruned snapshots alone used.
+    const QList<qint64> pruned = policy.prune(*snapshots, now);
+    if (!pruned.isEmpty()) {
+        if (auto released = m_store.release(pruned); !released) {
+            return released.error();
         }
-        outcome.pruned.append(id);
+        outcome.pruned = pruned;
     }
     outcome.nextDue = schedule.nextDue(*snapshots, now);
     return outcome;

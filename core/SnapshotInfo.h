@@ -10,6 +10,8 @@
 
 #include <optional>
 
+#include <sys/types.h>
+
 namespace Rewind
 {
 
@@ -30,6 +32,7 @@ std::optional<SnapshotTrigger> triggerFromName(QStringView name);
 struct SnapshotInfo {
     qint64 id = 0;
     QString sessionId;
+    uid_t owner = 0; ///< the user whose snapshot it is
     QDateTime createdAt;
     QString label;
     SnapshotTrigger trigger = SnapshotTrigger::Manual;

@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QLocale>
 #include <QSet>
 
 #include <algorithm>
@@ -21,8 +22,11 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits>
+#include <optional>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <vector>
 
@@ -30,6 +34,9 @@ namespace Rewind
 {
 namespace
 {
+
+// A commit looks at the free space again after writing this much.
+constexpr qint64 freeSpaceCheckInterval = 64 * 1024 * 1024;
 
 QString systemError(int errorNumber)
 {
@@ -278,12 +285,91 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const QString &direct
     if (!catalog) {
         return catalog.error();
     }
-    return std::unique_ptr<SnapshotStore>(
+    std::unique_ptr<SnapshotStore> store(
         new SnapshotStore(path, std::move(dir), std::move(lock), std::move(commitLock), std::move(*chunks), std::move(*catalog)));
+    if (auto migrated = store->giveLegacyChunksOwners(); !migrated) {
+        return migrated.error();
+    }
+    return store;
 }
 
-Result<SnapshotInfo>
-SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata)
+Result<void> SnapshotStore::giveLegacyChunksOwners()
+{
+    auto owners = m_catalog->ownersOfLegacyChunks();
+    if (!owners || owners->isEmpty()) {
+        return owners ? Result<void>() : Result<void>(owners.error());
+    }
+    if (auto rewritten = rewriteLegacyChunks(*owners); !rewritten) {
+        return rewritten;
+    }
+    // The legacy chunks and their packs are garbage now.
+    if (auto collected = collectGarbage(); !collected) {
+        return collected.error();
+    }
+    return {};
+}
+
+Result<void> SnapshotStore::rewriteLegacyChunks(const QList<uid_t> &owners)
+{
+    StoreLock exclusive(m_lock.get(), LOCK_EX);
+    if (auto error = exclusive.error(m_path)) {
+        return *error;
+    }
+    const OpenPacks openPacks(*m_chunks);
+    for (const uid_t owner : owners) {
+        auto legacy = m_catalog->legacyChunksOf(owner);
+        if (!legacy) {
+            return legacy.error();
+        }
+        // Each chunk again, under the owner's id; a damaged one stays as it
+        // is (verify names it and the snapshots that use it).
+        QList<QPair<QByteArray, SnapshotCatalog::ChunkEntry>> renamed;
+        QHash<QByteArray, SnapshotCatalog::ChunkEntry> written;
+        for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*legacy)) {
+            auto data = m_chunks->read(chunk.id, locationOf(chunk), ChunkKeys::legacyOwner);
+            if (!data) {
+                continue;
+            }
+            const auto *bytes = reinterpret_cast<const unsigned char *>(data->constData());
+            SnapshotCatalog::ChunkEntry keyed;
+            keyed.id = m_chunks->idOf(qint64(owner), bytes, std::size_t(data->size()));
+            keyed.owner = qint64(owner);
+            keyed.rawBytes = data->size();
+            if (auto known = written.constFind(keyed.id); known != written.cend()) {
+                keyed = *known;
+            } else {
+                auto location = m_chunks->append(keyed.id, bytes, std::size_t(data->size()));
+                if (!location) {
+                    m_chunks->discardWritten();
+                    return location.error();
+                }
+                keyed.storedBytes = location->length;
+                keyed.pack = location->pack;
+                keyed.packOffset = location->offset;
+                written.insert(keyed.id, keyed);
+            }
+            renamed.append({chunk.id, keyed});
+        }
+        if (auto persisted = m_chunks->persist(); !persisted) {
+            m_chunks->discardWritten();
+            return persisted;
+        }
+        if (auto given = m_catalog->giveChunksTo(owner, renamed); !given) {
+            m_chunks->discardWritten();
+            return given;
+        }
+        m_chunks->keepWritten();
+    }
+    return {};
+}
+
+Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
+                                           uid_t owner,
+                                           int stagingDirFd,
+                                           const QString &label,
+                                           SnapshotTrigger trigger,
+                                           const QVariantMap &metadata,
+                                           const StoreQuota &quota)
 {
     if (sessionId.isEmpty()) {
         return Error{i18n("Internal error: a snapshot needs a session.")};
@@ -310,10 +396,34 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
         return *error;
     }
 
+    auto used = m_catalog->usage(owner);
+    if (!used) {
+        return used.error();
+    }
     qint64 written = 0;
+    qint64 newBytes = 0;
+    qint64 newBytesAtLastCheck = 0;
     auto failed = [this](const Error &error) {
         m_chunks->discardWritten();
         return error;
+    };
+    // Checked as the chunks are written: nothing is left of a commit that fails.
+    auto overQuota = [&]() -> std::optional<Error> {
+        if (quota.bytesPerOwner > 0 && used->storedBytes + newBytes > quota.bytesPerOwner) {
+            return Error{
+                i18n("The snapshot was not stored: it needs more than the %1 left of your quota of %2 (your snapshots use %3). "
+                     "Delete snapshots you no longer need, then try again.",
+                     QLocale().formattedDataSize(std::max<qint64>(0, quota.bytesPerOwner - used->storedBytes)),
+                     QLocale().formattedDataSize(quota.bytesPerOwner),
+                     QLocale().formattedDataSize(used->storedBytes))};
+        }
+        if (quota.freeSpaceFloor > 0 && newBytes - newBytesAtLastCheck >= freeSpaceCheckInterval) {
+            newBytesAtLastCheck = newBytes;
+            if (availableBytes() < quota.freeSpaceFloor) {
+                return floorError(quota, newBytes);
+            }
+        }
+        return std::nullopt;
     };
 
     QList<SnapshotCatalog::FileEntry> files;
@@ -367,7 +477,7 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
             while (filled - position >= ContentChunker::maximumSize || (atEnd && position < filled)) {
                 const std::size_t length = ContentChunker::cut(buffer.data() + position, filled - position);
                 const unsigned char *data = buffer.data() + position;
-                const QByteArray id = ChunkStore::idOf(data, length);
+                const QByteArray id = m_chunks->idOf(qint64(owner), data, length);
                 if (!chunkIndex.contains(id)) {
                     // Stored by an earlier commit (gc cannot remove it while this one holds the lock), or new.
                     auto known = m_catalog->chunk(id);
@@ -375,6 +485,14 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
                         return failed(known.error());
                     }
                     SnapshotCatalog::ChunkEntry chunk;
+                    if (known->has_value() && (*known)->owner != qint64(owner)) {
+                        // Ids are keyed per owner: only a broken catalog gets here.
+                        return failed(
+                            Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
+                                       "owner. Verify the store.",
+                                       m_path,
+                                       QString::fromLatin1(id))});
+                    }
                     if (known->has_value()) {
                         chunk = **known;
                     } else {
@@ -383,12 +501,17 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
                             return failed(location.error());
                         }
                         chunk.id = id;
+                        chunk.owner = qint64(owner);
                         chunk.storedBytes = location->length;
                         chunk.rawBytes = qint64(length);
                         chunk.pack = location->pack;
                         chunk.packOffset = location->offset;
                         if (++written == 1) {
                             reachCrashPoint("after-first-chunk");
+                        }
+                        newBytes += location->length;
+                        if (auto error = overQuota()) {
+                            return failed(*error);
                         }
                     }
                     chunkIndex.insert(id, chunks.size());
@@ -407,6 +530,9 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
     }
 
     reachCrashPoint("after-chunks");
+    if (quota.freeSpaceFloor > 0 && availableBytes() < quota.freeSpaceFloor) {
+        return failed(floorError(quota, newBytes));
+    }
     if (auto synced = m_chunks->persist(); !synced) {
         return failed(synced.error());
     }
@@ -414,6 +540,7 @@ SnapshotStore::commit(const QString &sessionId, int stagingDirFd, const QString 
 
     SnapshotInfo info;
     info.sessionId = sessionId;
+    info.owner = owner;
     info.createdAt = QDateTime::currentDateTimeUtc();
     info.label = label;
     info.trigger = trigger;
@@ -486,7 +613,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         }
         qint64 size = 0;
         for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
-            auto data = m_chunks->read(chunk.id, locationOf(chunk));
+            auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner);
             if (!data) {
                 return Error{
                     i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
@@ -537,7 +664,7 @@ Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &rel
     content.reserve(qsizetype((*entry)->size));
     const OpenPacks openPacks(*m_chunks);
     for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const((*entry)->stored)) {
-        auto data = m_chunks->read(chunk.id, locationOf(chunk));
+        auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner);
         if (!data) {
             return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", QString::number(snapshotId), data.errorMessage(), relativePath)};
         }
@@ -600,6 +727,75 @@ Result<void> SnapshotStore::remove(qint64 id)
         return noSuchSnapshot(id);
     }
     return {};
+}
+
+Result<GarbageStats> SnapshotStore::release(const QList<qint64> &ids)
+{
+    for (const qint64 id : ids) {
+        if (auto removed = remove(id); !removed) {
+            return removed.error();
+        }
+    }
+    return collectGarbage();
+}
+
+qint64 SnapshotStore::availableBytes() const
+{
+    struct statvfs fileSystem{};
+    if (::fstatvfs(m_directory.get(), &fileSystem) != 0) {
+        return std::numeric_limits<qint64>::max();
+    }
+    return qint64(fileSystem.f_bavail) * qint64(fileSystem.f_frsize);
+}
+
+Result<StoreUsage> SnapshotStore::usage(uid_t owner) const
+{
+    auto used = m_catalog->usage(owner);
+    if (!used) {
+        return used.error();
+    }
+    return StoreUsage{used->snapshots, used->storedBytes};
+}
+
+Result<void> SnapshotStore::checkQuota(uid_t owner, const StoreQuota &quota) const
+{
+    auto used = m_catalog->usage(owner);
+    if (!used) {
+        return used.error();
+    }
+    if (quota.snapshotsPerOwner > 0 && used->snapshots >= quota.snapshotsPerOwner) {
+        return Error{i18np("No snapshot was taken: you have %1 snapshot, as many as your quota allows. Delete snapshots you no longer need, then try again.",
+                           "No snapshot was taken: you have %1 snapshots, as many as your quota allows. Delete snapshots you no longer need, then try again.",
+                           used->snapshots)};
+    }
+    if (quota.bytesPerOwner > 0 && used->storedBytes >= quota.bytesPerOwner) {
+        return Error{i18n("No snapshot was taken: your snapshots use %1, all of your quota of %2. Delete snapshots you no longer need, then try again.",
+                          QLocale().formattedDataSize(used->storedBytes),
+                          QLocale().formattedDataSize(quota.bytesPerOwner))};
+    }
+    if (quota.freeSpaceFloor > 0 && availableBytes() < quota.freeSpaceFloor) {
+        return floorError(quota, 0);
+    }
+    return {};
+}
+
+Error SnapshotStore::floorError(const StoreQuota &quota, qint64 writtenBytes) const
+{
+    // What a failed commit wrote is given back when it is discarded.
+    const qint64 available = availableBytes() + writtenBytes;
+    if (writtenBytes > 0) {
+        return Error{
+            i18n("No snapshot was stored: it needs more than %1, and the disk that holds the snapshots has %2 free, of which at least %3 "
+                 "must stay free. Delete snapshots you no longer need, or ask an administrator to free space.",
+                 QLocale().formattedDataSize(writtenBytes),
+                 QLocale().formattedDataSize(available),
+                 QLocale().formattedDataSize(quota.freeSpaceFloor))};
+    }
+    return Error{
+        i18n("No snapshot was taken: the disk that holds the snapshots has %1 free, and at least %2 must stay free. Delete snapshots "
+             "you no longer need, or ask an administrator to free space.",
+             QLocale().formattedDataSize(available),
+             QLocale().formattedDataSize(quota.freeSpaceFloor))};
 }
 
 Result<GarbageStats> SnapshotStore::collectGarbage()
@@ -735,7 +931,7 @@ Result<VerifyReport> SnapshotStore::verify() const
     QList<QByteArray> damaged;
     for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*chunks)) {
         ++report.chunksChecked;
-        if (!m_chunks->read(chunk.id, locationOf(chunk))) {
+        if (!m_chunks->read(chunk.id, locationOf(chunk), chunk.owner)) {
             damaged.append(chunk.id);
             report.damagedChunks.append(QString::fromLatin1(chunk.id));
         }

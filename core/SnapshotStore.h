@@ -12,16 +12,33 @@
 
 #include <memory>
 
+#include <sys/types.h>
+
 namespace Rewind
 {
 
 class ChunkStore;
 class SnapshotCatalog;
 
+/// What one owner may keep in a store, and the free space the store's file
+/// system must keep. 0 means no limit.
+struct StoreQuota {
+    qint64 bytesPerOwner = 0; ///< stored (compressed) bytes of the owner's chunks
+    qint64 snapshotsPerOwner = 0;
+    qint64 freeSpaceFloor = 0; ///< bytes that must stay free
+};
+
+/// What one owner's snapshots take.
+struct StoreUsage {
+    qint64 snapshots = 0;
+    qint64 storedBytes = 0;
+};
+
 /// Where snapshots live: content-addressed, deduplicated, compressed chunks
 /// in pack files (ChunkStore) and an SQLite catalog of snapshots, files,
 /// chunk references and chunk locations (SnapshotCatalog), in one directory
-/// owned by the user.
+/// owned by the user. Every snapshot and every chunk belongs to one owner (a
+/// uid): chunks are shared between the snapshots of one owner only.
 ///
 /// Locking between processes (flock): garbage collection holds <store>/lock
 /// exclusively; commits and readers (materialize, readFile, verify) hold it
@@ -35,6 +52,8 @@ class SnapshotStore
 public:
     /// Opens or creates the store in `directory` (mode 0700). Refuses a
     /// directory that is a symbolic link or not owned by the current user.
+    /// A store written before chunks had owners is migrated first: each
+    /// owner's chunks are written again under the owner's ids.
     static Result<std::unique_ptr<SnapshotStore>> open(const QString &directory);
     ~SnapshotStore();
     SnapshotStore(const SnapshotStore &) = delete;
@@ -45,7 +64,20 @@ public:
     /// packs, made durable and renamed into place first, then one catalog
     /// transaction adds the snapshot and the chunks' locations; after a crash
     /// or an error the catalog holds either the whole snapshot or nothing.
-    Result<SnapshotInfo> commit(const QString &sessionId, int stagingDirFd, const QString &label, SnapshotTrigger trigger, const QVariantMap &metadata);
+    /// Fails, storing nothing, where the snapshot would take the owner over
+    /// the quota or the file system below its floor.
+    Result<SnapshotInfo> commit(const QString &sessionId,
+                                uid_t owner,
+                                int stagingDirFd,
+                                const QString &label,
+                                SnapshotTrigger trigger,
+                                const QVariantMap &metadata,
+                                const StoreQuota &quota = {});
+
+    /// Whether owner may take one more snapshot: an Error says how much the
+    /// owner's snapshots use and what to delete. Cheap; runs before a freeze.
+    Result<void> checkQuota(uid_t owner, const StoreQuota &quota) const;
+    Result<StoreUsage> usage(uid_t owner) const;
 
     /// Recreates the snapshot's tree inside targetDirFd (an empty
     /// directory), checking every chunk. Files and directories get their
@@ -66,6 +98,9 @@ public:
     /// Removes the snapshot from the catalog; its chunks go at the next
     /// collectGarbage().
     Result<void> remove(qint64 id);
+    /// Removes the snapshots and frees the space only they used (their
+    /// owners' chunks no other snapshot uses), as collectGarbage() does.
+    Result<GarbageStats> release(const QList<qint64> &ids);
 
     /// Removes chunks no snapshot references and leftovers of interrupted
     /// commits: packs without a live chunk are deleted, packs that are more
@@ -97,6 +132,10 @@ private:
                   std::unique_ptr<ChunkStore> chunks,
                   std::unique_ptr<SnapshotCatalog> catalog);
     Error noSuchSnapshot(qint64 id) const;
+    Result<void> giveLegacyChunksOwners();
+    Result<void> rewriteLegacyChunks(const QList<uid_t> &owners);
+    qint64 availableBytes() const;
+    Error floorError(const StoreQuota &quota, qint64 writtenBytes) const;
 
     QString m_path;
     UniqueFd m_directory;

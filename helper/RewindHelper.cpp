@@ -88,8 +88,8 @@ ActionReply success(const QJsonValue &json)
 
 uid_t snapshotOwner(const SnapshotInfo &info)
 {
-    // Snapshots taken by root's rewindctl carry owner 0.
-    return uid_t(info.metadata.value(QStringLiteral("owner")).toLongLong());
+    // Snapshots taken by root's rewindctl belong to uid 0.
+    return info.owner;
 }
 
 void reportProgress(int percent, Stage stage)
@@ -464,10 +464,11 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
                 JsonViews::restored(outcome->session, outcome->beforeRestore ? std::optional<qint64>(outcome->beforeRestore->id) : std::optional<qint64>()));
         }
         if (action == HelperProtocol::remove) {
-            if (auto removed = m_store->remove(arguments.snapshot); !removed) {
-                return failure(removed.error());
+            auto released = m_store->release({arguments.snapshot});
+            if (!released) {
+                return failure(released.error());
             }
-            return success(QJsonObject{{QStringLiteral("deleted"), arguments.snapshot}});
+            return success(QJsonObject{{QStringLiteral("deleted"), arguments.snapshot}, {QStringLiteral("bytesFreed"), released->bytesFreed}});
         }
         Result<void> changed = action == HelperProtocol::setLabel ? m_store->setLabel(arguments.snapshot, *arguments.label)
             : action == HelperProtocol::setPinned                 ? m_store->setPinned(arguments.snapshot, *arguments.pinned)

@@ -17,6 +17,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -103,6 +104,7 @@ private:
     SessionManager *m_sessions = &m_test.manager();
     const RewindPaths &m_paths = m_test.paths();
     QTemporaryDir m_specs{QStringLiteral("/var/tmp/rewind-specs-XXXXXX")};
+    QTemporaryDir m_config{QStringLiteral("/var/tmp/rewind-config-XXXXXX")};
 
     QProcessEnvironment environment() const
     {
@@ -111,6 +113,7 @@ private:
         environment.insert(QStringLiteral("REWIND_CGROUP_PARENT"), m_paths.cgroupParent);
         environment.insert(QStringLiteral("REWIND_LIBEXEC_DIR"), m_paths.libexecDirectory);
         environment.insert(QStringLiteral("REWIND_SESSIONS_DIR"), m_specs.path());
+        environment.insert(QStringLiteral("REWIND_LIMITS_FILE"), m_config.filePath(QStringLiteral("limits.conf")));
         return environment;
     }
 
@@ -483,6 +486,19 @@ private Q_SLOTS:
         const SessionRecord session = startSession();
         QVERIFY(!session.id.isEmpty());
         QTRY_VERIFY(counterIn(session.initPid) > 0);
+        // The default floor (1 GiB free) refuses before the freeze.
+        const Run belowFloor = rewindctl({QStringLiteral("snapshot"), session.id});
+        QCOMPARE(belowFloor.exitCode, 1);
+        QVERIFY2(belowFloor.err.contains("must stay free"), belowFloor.err.constData());
+        QVERIFY(runsThawed(session.id));
+        QVERIFY(snapshots().isEmpty());
+        // Then the disk itself is the limit.
+        QFile limits(m_config.filePath(QStringLiteral("limits.conf")));
+        QVERIFY(limits.open(QIODevice::WriteOnly) && limits.write("[Store]\nFreeSpaceFloor=4K\n") > 0);
+        limits.close();
+        const auto removeLimits = qScopeGuard([&limits] {
+            limits.remove();
+        });
         const Run first = rewindctl({QStringLiteral("--json"), QStringLiteral("snapshot"), session.id});
         QVERIFY2(first.exitCode == 0, first.err.constData());
         const qint64 earlier = QJsonDocument::fromJson(first.out).object().value(QStringLiteral("id")).toInteger();

@@ -239,6 +239,7 @@ private Q_SLOTS:
         const UniqueFd inventory(::openat(images->get(), "inventory.img", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         QVERIFY(inventory.valid() && ::write(inventory.get(), "old", 3) == 3);
         auto old = m_store->commit(QStringLiteral("old-0a1b2c"),
+                                   uid_t(userUid),
                                    staging->fd(),
                                    QStringLiteral("before user namespaces"),
                                    SnapshotTrigger::Manual,

@@ -93,6 +93,36 @@ private Q_SLOTS:
         QVERIFY(!SessionLimits::read().ok());
     }
 
+    void storeQuotasAreReadWithDefaults()
+    {
+        QFile::remove(m_config.filePath(QStringLiteral("limits.conf")));
+        auto defaults = SessionLimits::read();
+        QVERIFY(defaults.ok());
+        const StoreQuota user = defaults->storeQuotaFor(1500);
+        QCOMPARE(user.bytesPerOwner, 20LL * 1024 * 1024 * 1024);
+        QCOMPARE(user.snapshotsPerOwner, 500);
+        QCOMPARE(user.freeSpaceFloor, 1024LL * 1024 * 1024);
+        // Root's snapshots have no quota, only the floor.
+        const StoreQuota root = defaults->storeQuotaFor(0);
+        QCOMPARE(root.bytesPerOwner, 0);
+        QCOMPARE(root.snapshotsPerOwner, 0);
+        QCOMPARE(root.freeSpaceFloor, user.freeSpaceFloor);
+
+        writeLimits("[Sessions]\nBytesPerUser=1K\n[Store]\nBytesPerUser=5G\nSnapshotsPerUser=20\nFreeSpaceFloor=300M # a comment\n");
+        auto set = SessionLimits::read();
+        QVERIFY2(set.ok(), qPrintable(set.errorMessage()));
+        QCOMPARE(set->storeQuotaFor(1500).bytesPerOwner, 5LL * 1024 * 1024 * 1024);
+        QCOMPARE(set->storeQuotaFor(1500).snapshotsPerOwner, 20);
+        QCOMPARE(set->storeQuotaFor(1500).freeSpaceFloor, 300LL * 1024 * 1024);
+        for (const QByteArray &wrong :
+             {QByteArray("[Store]\nBytesPerUser=-1\n"), QByteArray("[Store]\nSnapshotsPerUser=none\n"), QByteArray("[Store]\nFreeSpaceFloor=1T\n")}) {
+            writeLimits(wrong);
+            auto refused = SessionLimits::read();
+            QVERIFY(!refused.ok());
+            QVERIFY2(refused.errorMessage().contains(QString::fromLatin1(wrong.mid(8, wrong.indexOf('=') - 8))), qPrintable(refused.errorMessage()));
+        }
+    }
+
     void oneUserRunsSoManySessions()
     {
         writeLimits("[Sessions]\nRunningPerUser=1\n");

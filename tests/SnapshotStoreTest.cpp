@@ -2,6 +2,7 @@
 // SnapshotStore on real files: round trips, dedup, damage, garbage collection,
 // symbolic links, a full disk and commits killed half way.
 #include "SnapshotStore.h"
+#include "ChunkKeys.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
 #include "TestSkip.h"
@@ -226,7 +227,7 @@ private:
     Result<SnapshotInfo> commitTree(SnapshotStore &store, const QString &stagingPath, const QString &session = QStringLiteral("session-a"))
     {
         UniqueFd staging = openDirectory(stagingPath);
-        return store.commit(session, staging.get(), QStringLiteral("label"), SnapshotTrigger::Manual, {});
+        return store.commit(session, ::getuid(), staging.get(), QStringLiteral("label"), SnapshotTrigger::Manual, {});
     }
 
     /// Materializes into a fresh directory and returns its tree.
@@ -324,7 +325,7 @@ private Q_SLOTS:
         const QVariantMap metadata{{QStringLiteral("frozenMs"), qlonglong(12)}, {QStringLiteral("mounts"), QVariantList{QStringLiteral("/data")}}};
         QElapsedTimer timer;
         timer.start();
-        auto info = store->commit(QStringLiteral("session-a"), stagingFd.get(), QStringLiteral("first"), SnapshotTrigger::Scheduled, metadata);
+        auto info = store->commit(QStringLiteral("session-a"), ::getuid(), stagingFd.get(), QStringLiteral("first"), SnapshotTrigger::Scheduled, metadata);
         QVERIFY2(info.ok(), qPrintable(info.errorMessage()));
         qInfo("committed 20.7 MB in %lld ms", qint64(timer.elapsed()));
         QVERIFY(info->id > 0);
@@ -732,6 +733,54 @@ private Q_SLOTS:
         QVERIFY(store->verify()->clean());
     }
 
+    void theFreeSpaceFloorIsKept()
+    {
+        const QString mountPoint = freshPath(QStringLiteral("tmpfs"));
+        QVERIFY(QDir().mkpath(mountPoint));
+        TmpfsMount tmpfs(mountPoint);
+        if (!tmpfs.mount("size=32m,mode=0700")) {
+            REWIND_SKIP("mounting a tmpfs needs root in a private mount namespace");
+        }
+        const QString storePath = mountPoint + QStringLiteral("/store");
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        StoreQuota quota;
+        quota.freeSpaceFloor = 24 * 1024 * 1024;
+        auto commitWithFloor = [&](const QString &staging) {
+            UniqueFd stagingFd = openDirectory(staging);
+            return store->commit(QStringLiteral("session-a"), 1500, stagingFd.get(), QString(), SnapshotTrigger::Manual, {}, quota);
+        };
+        const QString small = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(small + QStringLiteral("/pages-1.img"), randomBytes(1024 * 1024, 16)));
+        auto first = commitWithFloor(small);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        const QStringList packsBefore = packFiles(storePath);
+
+        // 12 MiB would fit on the disk, not above the floor: refused, nothing kept.
+        const QString big = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(big + QStringLiteral("/pages-1.img"), randomBytes(12 * 1024 * 1024, 17)));
+        QVERIFY(store->checkQuota(1500, quota).ok());
+        auto refused = commitWithFloor(big);
+        QVERIFY(!refused.ok());
+        qInfo() << refused.errorMessage();
+        QVERIFY2(refused.errorMessage().contains(QLatin1String("must stay free")), qPrintable(refused.errorMessage()));
+        QCOMPARE(packFiles(storePath), packsBefore);
+        QCOMPARE(store->list()->size(), 1);
+        QVERIFY(freeBytes(mountPoint) >= quota.freeSpaceFloor);
+
+        // Below the floor already: refused before anything is frozen.
+        {
+            QFile filler(mountPoint + QStringLiteral("/filler"));
+            QVERIFY(filler.open(QIODevice::WriteOnly));
+            QVERIFY(filler.write(randomBytes(8 * 1024 * 1024, 18)) == 8 * 1024 * 1024);
+        }
+        auto before = store->checkQuota(1500, quota);
+        QVERIFY(!before.ok());
+        QVERIFY2(before.errorMessage().contains(QLatin1String("must stay free")), qPrintable(before.errorMessage()));
+        QVERIFY(QFile::remove(mountPoint + QStringLiteral("/filler")));
+        QVERIFY(store->checkQuota(1500, quota).ok());
+    }
+
     void killedCommitsLeaveTheOldState_data()
     {
         QTest::addColumn<QByteArray>("crashPoint");
@@ -771,7 +820,7 @@ private Q_SLOTS:
                 ::_exit(2);
             }
             UniqueFd staging = openDirectory(big);
-            auto result = (*store)->commit(QStringLiteral("session-a"), staging.get(), QString(), SnapshotTrigger::Manual, {});
+            auto result = (*store)->commit(QStringLiteral("session-a"), ::getuid(), staging.get(), QString(), SnapshotTrigger::Manual, {});
             if (!result) {
                 qWarning() << result.errorMessage();
             }
@@ -889,7 +938,7 @@ private Q_SLOTS:
                 ::_exit(2);
             }
             UniqueFd staging = openDirectory(big);
-            ::_exit((*store)->commit(QStringLiteral("session-a"), staging.get(), QString(), SnapshotTrigger::Manual, {}).ok() ? 0 : 1);
+            ::_exit((*store)->commit(QStringLiteral("session-a"), ::getuid(), staging.get(), QString(), SnapshotTrigger::Manual, {}).ok() ? 0 : 1);
         }
         struct ChildKiller {
             pid_t pid;
@@ -1018,12 +1067,13 @@ private Q_SLOTS:
         QCOMPARE(packBytes(storePath), keptStored);
     }
 
-    void chunkFilesOfSchemaOneAreStillRead()
+    void storesOfSchemaOneAreMigrated()
     {
-        // A store as schema 1 wrote it: one chunk file, no packs.
+        // A store as schema 1 wrote it: one chunk file, no packs, unkeyed
+        // ids, and two users' snapshots sharing the chunk.
         const QString storePath = freshPath(QStringLiteral("store"));
         const QByteArray content("a chunk written before packs\n");
-        const QByteArray id = ChunkStore::idOf(reinterpret_cast<const unsigned char *>(content.constData()), std::size_t(content.size()));
+        const QByteArray id = ChunkKeys::legacyIdOf(reinterpret_cast<const unsigned char *>(content.constData()), std::size_t(content.size()));
         QByteArray file("RWCK");
         file += QByteArray("\x01\x00\x00\x00", 4);
         file += char(content.size()) + QByteArray(7, '\0');
@@ -1070,40 +1120,172 @@ private Q_SLOTS:
                                    .arg(file.size())
                                    .arg(content.size())));
             QVERIFY(query.exec(QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (1, 0, '%1')").arg(QString::fromLatin1(id))));
+            // rewind-user's snapshot of the same content.
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO snapshots (id, session_id, created_at, trigger_name, metadata_json, logical_bytes, stored_bytes)"
+                                              " VALUES (2, 'other', 0, 'manual', '{\"owner\":1500}', %1, %2)")
+                                   .arg(content.size())
+                                   .arg(file.size())));
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO files (id, snapshot_id, ordinal, path, mode, size) VALUES (2, 2, 0, 'old.img', %1, %2)")
+                                   .arg(S_IFREG | 0600)
+                                   .arg(content.size())));
+            QVERIFY(query.exec(QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (2, 0, '%1')").arg(QString::fromLatin1(id))));
             database.close();
         }
         QSqlDatabase::removeDatabase(QStringLiteral("schema1"));
 
+        // Opening migrates: each owner gets the chunk under its own id, in a pack.
         auto store = openStore(storePath);
         QVERIFY(store);
-        auto old = store->readFile(1, QStringLiteral("old.img"));
-        QVERIFY2(old.ok(), qPrintable(old.errorMessage()));
-        QCOMPARE(*old, content);
+        QCOMPARE(store->snapshot(1)->owner, uid_t(0));
+        QCOMPARE(store->snapshot(2)->owner, uid_t(1500));
+        for (const qint64 snapshot : {1, 2}) {
+            auto old = store->readFile(snapshot, QStringLiteral("old.img"));
+            QVERIFY2(old.ok(), qPrintable(old.errorMessage()));
+            QCOMPARE(*old, content);
+        }
         auto report = store->verify();
         QVERIFY(report->clean());
-        QCOMPARE(report->chunksChecked, 1);
-        // New snapshots share the old chunk and add their new ones to packs.
+        QCOMPARE(report->chunksChecked, 2);
+        // The chunk files are gone; each owner's chunks went to a pack of their own.
+        QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 0);
+        const QStringList migratedPacks = packFiles(storePath);
+        QCOMPARE(migratedPacks.size(), 2);
+        // Opening again finds nothing left to migrate.
+        store.reset();
+        store = openStore(storePath);
+        QVERIFY(store);
+        QCOMPARE(packFiles(storePath), migratedPacks);
+
+        // New snapshots share the owner's migrated chunk, and only the owner's.
         const QString staging = freshPath(QStringLiteral("staging"));
         QVERIFY(writeFile(staging + QStringLiteral("/old.img"), content));
-        QVERIFY(writeFile(staging + QStringLiteral("/new.img"), randomBytes(200000, 41)));
         auto next = commitTree(*store, staging);
         QVERIFY2(next.ok(), qPrintable(next.errorMessage()));
-        QCOMPARE(next->sharedBytes, file.size());
-        QCOMPARE(packFiles(storePath).size(), 1);
-        // gc: the unreferenced chunk file goes, the shared one stays until nothing uses it.
+        QCOMPARE(next->newBytes, 0);
+        QCOMPARE(next->sharedBytes, qint64(ChunkStore::recordHeaderSize) + content.size());
         QVERIFY(store->remove(1).ok());
+        QVERIFY(store->remove(2).ok());
         auto stats = store->collectGarbage();
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QCOMPARE(stats->chunksRemoved, 1);
-        QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 1);
         auto restored = materialized(*store, next->id);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(staging));
-        QVERIFY(store->remove(next->id).ok());
-        stats = store->collectGarbage();
-        QVERIFY(stats.ok());
-        QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 0);
-        QCOMPARE(packFiles(storePath).size(), 0);
+    }
+
+    void chunksAreSharedWithinOneOwnerOnly()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(3 * 1024 * 1024, 51)));
+        auto commitAs = [&](uid_t owner) {
+            UniqueFd stagingFd = openDirectory(staging);
+            return store->commit(QStringLiteral("session-a"), owner, stagingFd.get(), QString(), SnapshotTrigger::Manual, {});
+        };
+        auto first = commitAs(1500);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        QCOMPARE(first->owner, uid_t(1500));
+        QCOMPARE(first->sharedBytes, 0);
+        // Another user with the same bytes stores them again and learns nothing.
+        auto other = commitAs(1501);
+        QVERIFY2(other.ok(), qPrintable(other.errorMessage()));
+        QCOMPARE(other->sharedBytes, 0);
+        QCOMPARE(other->newBytes, other->storedBytes);
+        QCOMPARE(packBytes(storePath), first->storedBytes + other->storedBytes);
+        // The same user shares everything.
+        auto again = commitAs(1500);
+        QVERIFY2(again.ok(), qPrintable(again.errorMessage()));
+        QCOMPARE(again->newBytes, 0);
+        QCOMPARE(again->sharedBytes, again->storedBytes);
+        QCOMPARE(store->usage(1500)->storedBytes, first->storedBytes);
+        QCOMPARE(store->usage(1500)->snapshots, 2);
+        QCOMPARE(store->usage(1501)->snapshots, 1);
+
+        // The secret that keys the ids is the store owner's alone.
+        struct stat secret{};
+        QCOMPARE(::lstat(QFile::encodeName(storePath + QStringLiteral("/chunk-secret")).constData(), &secret), 0);
+        QVERIFY(S_ISREG(secret.st_mode));
+        QCOMPARE(secret.st_mode & 07777, mode_t(0600));
+        QCOMPARE(secret.st_size, off_t(32));
+        QCOMPARE(secret.st_uid, ::geteuid());
+    }
+
+    void aSecretThatIsNotPrivateIsRefused()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        QVERIFY(openStore(storePath));
+        const QByteArray secret = QFile::encodeName(storePath + QStringLiteral("/chunk-secret"));
+        QCOMPARE(::chmod(secret.constData(), 0644), 0);
+        auto readable = SnapshotStore::open(storePath);
+        QVERIFY(!readable.ok());
+        QVERIFY2(readable.errorMessage().contains(QLatin1String("not safe")), qPrintable(readable.errorMessage()));
+        QCOMPARE(::unlink(secret.constData()), 0);
+        QCOMPARE(::symlink("/etc/hostname", secret.constData()), 0);
+        auto linked = SnapshotStore::open(storePath);
+        QVERIFY(!linked.ok());
+    }
+
+    void quotasRefuseBeforeStoringAndDeletingFreesSpace()
+    {
+        const QString storePath = freshPath(QStringLiteral("store"));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(2 * 1024 * 1024, 61)));
+        auto commitAs = [&](uid_t owner, const StoreQuota &quota) {
+            UniqueFd stagingFd = openDirectory(staging);
+            return store->commit(QStringLiteral("session-a"), owner, stagingFd.get(), QString(), SnapshotTrigger::Manual, {}, quota);
+        };
+        StoreQuota quota;
+        quota.bytesPerOwner = 3 * 1024 * 1024;
+        quota.snapshotsPerOwner = 2;
+        auto first = commitAs(1500, quota);
+        QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+        const qint64 packsBefore = packBytes(storePath);
+
+        // New content that does not fit: nothing of it stays.
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(2 * 1024 * 1024, 62)));
+        auto over = commitAs(1500, quota);
+        QVERIFY(!over.ok());
+        QVERIFY2(over.errorMessage().contains(QLatin1String("quota")) && over.errorMessage().contains(QLatin1String("Delete snapshots")),
+                 qPrintable(over.errorMessage()));
+        QCOMPARE(packBytes(storePath), packsBefore);
+        QCOMPARE(store->list()->size(), 1);
+        QVERIFY(store->checkQuota(1500, quota).ok());
+        // Another user's quota is their own.
+        QVERIFY(commitAs(1501, quota).ok());
+
+        // The count: the same content again fits in bytes, not in number.
+        QVERIFY(writeFile(staging + QStringLiteral("/pages-1.img"), randomBytes(2 * 1024 * 1024, 61)));
+        QVERIFY(commitAs(1500, quota).ok());
+        auto counted = store->checkQuota(1500, quota);
+        QVERIFY(!counted.ok());
+        QVERIFY2(counted.errorMessage().contains(QLatin1String("2 snapshots")), qPrintable(counted.errorMessage()));
+
+        // Deleting frees what only the deleted snapshots used, without gc.
+        const qint64 usedBefore = store->usage(1500)->storedBytes;
+        auto released = store->release({first->id});
+        QVERIFY2(released.ok(), qPrintable(released.errorMessage()));
+        QCOMPARE(released->bytesFreed, 0); // the other snapshot of 1500 still uses it
+        QCOMPARE(store->usage(1500)->storedBytes, usedBefore);
+        const qint64 packsWithBoth = packBytes(storePath);
+        const auto remaining = store->list();
+        QVERIFY(remaining.ok());
+        QList<qint64> ownersIds;
+        for (const SnapshotInfo &info : *remaining) {
+            if (info.owner == 1500) {
+                ownersIds.append(info.id);
+            }
+        }
+        QCOMPARE(ownersIds.size(), 1);
+        released = store->release(ownersIds);
+        QVERIFY2(released.ok(), qPrintable(released.errorMessage()));
+        QCOMPARE(released->bytesFreed, usedBefore);
+        QCOMPARE(packBytes(storePath), packsWithBoth - usedBefore);
+        QCOMPARE(store->usage(1500)->storedBytes, 0);
+        QVERIFY(store->checkQuota(1500, quota).ok());
     }
 
     void throughputOfALargeFile()

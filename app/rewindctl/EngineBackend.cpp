@@ -190,10 +190,11 @@ Result<QJsonValue> EngineBackend::restore(qint64 snapshot, bool asNew, const Pro
 
 Result<QJsonValue> EngineBackend::remove(qint64 snapshot)
 {
-    if (auto removed = m_store->remove(snapshot); !removed) {
-        return removed.error();
+    auto released = m_store->release({snapshot});
+    if (!released) {
+        return released.error();
     }
-    return QJsonValue(QJsonObject{{QStringLiteral("deleted"), snapshot}});
+    return QJsonValue(QJsonObject{{QStringLiteral("deleted"), snapshot}, {QStringLiteral("bytesFreed"), released->bytesFreed}});
 }
 
 Result<QJsonValue> EngineBackend::setLabel(qint64 snapshot, const QString &label)

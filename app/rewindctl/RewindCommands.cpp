@@ -280,8 +280,13 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         if (!id) {
             return id.error();
         }
-        *text = i18n("Deleted snapshot %1. 'rewindctl gc' frees its space.", QString::number(*id));
-        return m_backend->remove(*id);
+        auto removed = m_backend->remove(*id);
+        if (removed) {
+            *text = i18n("Deleted snapshot %1; %2 freed.",
+                         QString::number(*id),
+                         QLocale().formattedDataSize(removed->toObject().value(QStringLiteral("bytesFreed")).toInteger()));
+        }
+        return removed;
     }
     if (command == QLatin1String("label") && arguments.size() == 3) {
         auto id = snapshotId(argument);

@@ -42,6 +42,10 @@ QString workDirectory()
 {
     return qEnvironmentVariable("REWIND_TEST_WORK");
 }
+QString limitsFile()
+{
+    return qEnvironmentVariable("REWIND_LIMITS_FILE");
+}
 QString whyUnavailable()
 {
     if (cgroupRoot().isEmpty() || clientProgram().isEmpty()) {

@@ -39,6 +39,7 @@ QString stateDirectory(); ///< REWIND_STATE_DIR of the helper
 QString policyFile(); ///< the generated org.rewind.helper.policy
 QString clientProgram(); ///< rewind-helper-client
 QString workDirectory();
+QString limitsFile(); ///< REWIND_LIMITS_FILE of the helper; absent until a test writes it
 /// Empty if the test runs under with-system-bus, else why not.
 QString whyUnavailable();
 } // namespace HelperTestEnvironment
