@@ -123,9 +123,31 @@ inline const QString asNewMode = QStringLiteral("as-new");
 
 constexpr int maximumLabelLength = 200;
 
-/// Every reply that succeeds carries its answer under this key, as compact
-/// JSON in the shapes of `rewindctl --json`.
-inline const QString jsonKey = QStringLiteral("json");
+/// KAuth broadcasts every reply on the system bus, so replies carry no
+/// answer of their own: the helper writes the answer to a file of a fresh,
+/// unpredictable name in handOffDirectory(caller's uid), which only the caller
+/// can read, and the reply names that file. On success the reply's data holds
+/// the name under this key and the file the answer as compact JSON in the
+/// shapes of `rewindctl --json`. KAuth hands a failed reply's error code and
+/// description to the client, not its data: there the description is a fixed
+/// message that names the file, and the file holds the whole message.
+/// PrivateReply reads and removes it as the caller.
+inline const QString replyKey = QStringLiteral("reply");
+
+/// The names of reply files: "reply-" and 32 lowercase hex digits (128 random bits).
+inline const QString replyFilePrefix = QStringLiteral("reply-");
+inline const QRegularExpression &replyFilePattern()
+{
+    static const QRegularExpression pattern(QStringLiteral("reply-[0-9a-f]{32}"));
+    return pattern;
+}
+inline bool isReplyFileName(const QString &name)
+{
+    static const QRegularExpression exact(QRegularExpression::anchoredPattern(replyFilePattern().pattern()));
+    return exact.matchView(name).hasMatch();
+}
+/// The largest answer a client reads (a list of many snapshots is well below).
+constexpr qint64 maximumReplySize = 64 * 1024 * 1024;
 /// Progress data (HelperSupport::progressStep(QVariantMap)): the stage's name.
 inline const QString stageKey = QStringLiteral("stage");
 

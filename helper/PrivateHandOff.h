@@ -18,6 +18,11 @@ class PrivateHandOff
 public:
     /// Writes data as name (a plain file name) for uid; returns its path.
     static Rewind::Result<QString> write(uid_t uid, gid_t gid, const QString &name, const QByteArray &data);
+    /// Writes a reply's answer for uid under a fresh, unpredictable name
+    /// (HelperProtocol::isReplyFileName) and returns that name. Reply files a
+    /// client never took (it died) go first: those older than a minute, and
+    /// the oldest beyond the newest few.
+    static Rewind::Result<QString> writeReply(uid_t uid, gid_t gid, const QByteArray &data);
     /// The user's directory itself (made if missing, 0700, theirs), opened
     /// without following links, for what is not a plain file (a socket).
     static Rewind::Result<Rewind::UniqueFd> directory(uid_t uid, gid_t gid);

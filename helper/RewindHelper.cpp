@@ -78,12 +78,52 @@ ActionReply failure(const Error &error)
     return failure(HelperProtocol::OperationFailed, error.message);
 }
 
+/// Where an answer waits inside the helper until handedOver() takes it out of the reply.
+const QString answerKey = QStringLiteral("answer");
+
 ActionReply success(const QJsonValue &json)
 {
     ActionReply reply = ActionReply::SuccessReply();
     const QJsonDocument document = json.isArray() ? QJsonDocument(json.toArray()) : QJsonDocument(json.toObject());
-    reply.addData(HelperProtocol::jsonKey, QString::fromUtf8(document.toJson(QJsonDocument::Compact)));
+    reply.addData(answerKey, document.toJson(QJsonDocument::Compact));
     return reply;
+}
+
+/// The reply as it goes on the system bus, which broadcasts it to every
+/// client: the answer (the JSON, or the whole message of a failure, with its
+/// paths, process names, labels and CRIU's words) goes to a file only the
+/// caller can read, and the reply only names that file (HelperProtocol::replyKey).
+ActionReply handedOver(const ActionReply &reply)
+{
+    if (reply.type() != ActionReply::SuccessType && reply.type() != ActionReply::HelperErrorType) {
+        return reply; // KAuth's own, with nothing of the helper's
+    }
+    const int uid = KAuth::HelperSupport::callerUid();
+    const QByteArray answer = reply.succeeded() ? reply.data().value(answerKey).toByteArray() : reply.errorDescription().toUtf8();
+    auto name =
+        uid < 0 ? Result<QString>(Error{QStringLiteral("no caller")}) : PrivateHandOff::writeReply(uid_t(uid), PrivateHandOff::groupOf(uid_t(uid)), answer);
+    if (!name) {
+        // The helper's own log, which only administrators read, keeps the reason.
+        qWarning("rewind-helper: the answer for uid %d was not handed over: %s", uid, qPrintable(name.errorMessage()));
+        ActionReply refused = reply.succeeded() ? ActionReply::HelperErrorReply(HelperProtocol::OperationFailed) : reply;
+        refused.setData({});
+        refused.setErrorDescription(reply.succeeded()
+                                        ? i18n("The Rewind helper did this, but could not hand its answer over to you. Refresh to see where things stand.")
+                                        : i18n("The Rewind helper could not do this, nor hand the details over to you."));
+        return refused;
+    }
+    if (reply.succeeded()) {
+        ActionReply named = ActionReply::SuccessReply();
+        named.addData(HelperProtocol::replyKey, *name);
+        return named;
+    }
+    // KAuth gives a client a failure's code and description, not its data.
+    ActionReply named = reply;
+    named.setData({});
+    named.setErrorDescription(
+        i18n("The Rewind helper could not do this. It handed the details to you in the file %1, which only you can read; Rewind and rewindctl show them.",
+             *name));
+    return named;
 }
 
 uid_t snapshotOwner(const SnapshotInfo &info)
@@ -137,13 +177,18 @@ Result<void> RewindHelper::openEngine()
 
 ActionReply RewindHelper::inCallersLanguage(const QVariantMap &arguments, const std::function<ActionReply(const QVariantMap &)> &handle)
 {
+    // KAuth's helperMain() sends the helper's log messages as signals on the
+    // system bus, to every client, and they name paths. Once KAuth is set up
+    // (every action comes here first), they go to the helper's own log again.
+    static const bool logLocally = (qInstallMessageHandler(nullptr), true);
+    Q_UNUSED(logLocally);
     QVariantMap rest = arguments;
     auto language = CallerLanguage::take(rest);
     if (!language) {
-        return failure(HelperProtocol::InvalidArguments, language.errorMessage());
+        return handedOver(failure(HelperProtocol::InvalidArguments, language.errorMessage()));
     }
     const CallerLanguage translated(*language);
-    return handle(rest);
+    return handedOver(handle(rest));
 }
 
 ActionReply RewindHelper::status(const QVariantMap &arguments)
@@ -162,9 +207,7 @@ ActionReply RewindHelper::reportStatus(const QVariantMap &arguments)
     if (!criu) {
         return failure(criu.error());
     }
-    ActionReply reply;
-    reply.addData(QStringLiteral("criuVersion"), *criu);
-    return reply;
+    return success(QJsonObject{{QStringLiteral("criuVersion"), *criu}});
 }
 
 ActionReply RewindHelper::listsessions(const QVariantMap &arguments)

@@ -24,7 +24,10 @@ class SnapshotEngine;
 /// Every action takes ids and enumerated values only (HelperArguments). A
 /// session belongs to the user who started it; the plain actions see and act
 /// on the caller's own sessions and their snapshots only, `administer` acts
-/// on anyone's. Answers are JSON in the shapes of `rewindctl --json`.
+/// on anyone's. Answers are JSON in the shapes of `rewindctl --json`, and
+/// they and failures' messages are handed to the caller in a file only the
+/// caller can read: the reply on the bus, which every client receives, only
+/// names it (HelperProtocol::replyKey).
 class RewindHelper : public QObject
 {
     Q_OBJECT

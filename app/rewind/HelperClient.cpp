@@ -2,6 +2,7 @@
 #include "HelperClient.h"
 
 #include "HelperProtocol.h"
+#include "PrivateReply.h"
 
 #include <KAuth/Action>
 #include <KAuth/ExecuteJob>
@@ -19,12 +20,15 @@ namespace
 Result<QJsonValue> answerOf(KAuth::ExecuteJob *job)
 {
     if (job->error() != KJob::NoError) {
-        const QString text = job->errorText().isEmpty() ? job->errorString() : job->errorText();
+        const QString text = job->errorText().isEmpty() ? job->errorString() : PrivateReply::message(job->errorText());
         return Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text};
     }
-    const QByteArray json = job->data().value(HelperProtocol::jsonKey).toString().toUtf8();
+    auto json = PrivateReply::answer(job->data());
+    if (!json) {
+        return json.error();
+    }
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(*json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
         return Error{i18n("The Rewind service sent an answer that cannot be read.")};
     }

@@ -2,6 +2,7 @@
 #include "HelperBackend.h"
 
 #include "HelperProtocol.h"
+#include "PrivateReply.h"
 
 #include <KAuth/Action>
 #include <KAuth/ActionReply>
@@ -53,11 +54,15 @@ Result<QJsonValue> HelperBackend::call(const QString &action, const QString &ope
         default:
             break;
         }
-        const QString text = job->errorText();
+        const QString text = PrivateReply::message(job->errorText());
         return Error{text.isEmpty() ? i18n("The Rewind helper failed (error %1).", job->error()) : text};
     }
+    auto json = PrivateReply::answer(job->data());
+    if (!json) {
+        return json.error();
+    }
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(job->data().value(HelperProtocol::jsonKey).toString().toUtf8(), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(*json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
         return Error{i18n("The Rewind helper gave an answer that is not JSON: %1", parseError.errorString())};
     }

@@ -4,13 +4,25 @@
 // login session. Reads framed requests from stdin, answers each on stdout:
 //
 //   request:  QString action, QVariantMap arguments, qint32 timeoutMs,
-//             bool withStatus, QString cancelAtStage
+//             bool withStatus, QString cancelAtStage, bool leaveAnswer
 //   reply:    qint32 status (KAuth::Action::AuthStatus, -1 if not asked),
-//             qint32 error, QString errorText, QVariantMap data,
-//             QList<qint32> percents, QStringList stages
+//             qint32 error, QString errorText (the whole message, as
+//             rewindctl and the GUI show it), QVariantMap data and
+//             QString broadcastErrorText (the reply as every client of the
+//             bus sees it), QList<qint32> percents, QStringList stages,
+//             QByteArray answer (the JSON handed over to this user)
+//
+// The answer is taken from the user's hand-off directory as rewindctl does
+// (PrivateReply); with leaveAnswer it is left there.
 //
 // Each message is a quint32 length and that many bytes of QDataStream.
+//
+// rewind-helper-client --listen: receives the helper's signals on the system
+// bus as any local client does (KAuth's remoteSignal: replies, progress and
+// log messages) and writes each as qint32 type, QString action, QByteArray
+// blob; a first message of type -1 says that it listens.
 #include "HelperProtocol.h"
+#include "PrivateReply.h"
 
 #include <KAuth/Action>
 #include <KAuth/ExecuteJob>
@@ -72,11 +84,65 @@ void settle()
     QCoreApplication::processEvents(QEventLoop::AllEvents);
 }
 
+/// Writes one framed message to stdout.
+bool sendFrame(const QByteArray &message)
+{
+    const quint32 length = quint32(message.size());
+    return writeFully(STDOUT_FILENO, reinterpret_cast<const char *>(&length), sizeof length) && writeFully(STDOUT_FILENO, message.constData(), message.size());
+}
+
+class Listener : public QObject
+{
+    Q_OBJECT
+
+public Q_SLOTS:
+    void remoteSignal(int type, const QString &action, const QByteArray &blob)
+    {
+        QByteArray message;
+        QDataStream out(&message, QIODevice::WriteOnly);
+        out << qint32(type) << action << blob;
+        if (!sendFrame(message)) {
+            QCoreApplication::exit(1);
+        }
+    }
+};
+
+int listen()
+{
+    Listener listener;
+    QDBusConnection bus = QDBusConnection::systemBus();
+    if (!bus.connect(HelperProtocol::helperId,
+                     QStringLiteral("/"),
+                     QStringLiteral("org.kde.kf6auth"),
+                     QStringLiteral("remoteSignal"),
+                     &listener,
+                     SLOT(remoteSignal(int, QString, QByteArray)))) {
+        return 1;
+    }
+    // The bus takes this connection's requests in order: once it answers this, the match is in place.
+    bus.call(QDBusMessage::createMethodCall(QStringLiteral("org.freedesktop.DBus"),
+                                            QStringLiteral("/org/freedesktop/DBus"),
+                                            QStringLiteral("org.freedesktop.DBus"),
+                                            QStringLiteral("GetId")),
+             QDBus::Block,
+             60000);
+    QByteArray ready;
+    QDataStream out(&ready, QIODevice::WriteOnly);
+    out << qint32(-1) << QString() << QByteArray();
+    if (!sendFrame(ready)) {
+        return 1;
+    }
+    return QCoreApplication::exec();
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
+    if (argc == 2 && qstrcmp(argv[1], "--listen") == 0) {
+        return listen();
+    }
     for (;;) {
         quint32 length = 0;
         if (!readFully(STDIN_FILENO, reinterpret_cast<char *>(&length), sizeof length)) {
@@ -91,8 +157,9 @@ int main(int argc, char **argv)
         qint32 timeoutMs = 0;
         bool withStatus = false;
         QString cancelAtStage;
+        bool leaveAnswer = false;
         QDataStream in(request);
-        in >> actionName >> arguments >> timeoutMs >> withStatus >> cancelAtStage;
+        in >> actionName >> arguments >> timeoutMs >> withStatus >> cancelAtStage >> leaveAnswer;
 
         settle();
 
@@ -112,6 +179,8 @@ int main(int argc, char **argv)
         qint32 error = 0;
         QString errorText;
         QVariantMap data;
+        QString broadcastErrorText;
+        QByteArray answer;
         QList<qint32> percents;
         QStringList stages;
         KAuth::ExecuteJob *job = action.execute();
@@ -147,8 +216,18 @@ int main(int argc, char **argv)
         }
         if (finished) {
             error = job->error();
-            errorText = job->errorText();
+            broadcastErrorText = job->errorText();
             data = job->data();
+            if (leaveAnswer) {
+                errorText = broadcastErrorText;
+            } else if (error != 0) {
+                errorText = PrivateReply::message(broadcastErrorText);
+            } else if (auto taken = PrivateReply::answer(data)) {
+                answer = *taken;
+            } else {
+                error = -3000;
+                errorText = taken.errorMessage();
+            }
         } else {
             error = -1000;
             errorText = QStringLiteral("no answer within %1 ms").arg(timeoutMs);
@@ -161,7 +240,7 @@ int main(int argc, char **argv)
 
         QByteArray reply;
         QDataStream out(&reply, QIODevice::WriteOnly);
-        out << status << error << errorText << data << percents << stages;
+        out << status << error << errorText << data << percents << stages << broadcastErrorText << answer;
         const quint32 replyLength = quint32(reply.size());
         if (!writeFully(STDOUT_FILENO, reinterpret_cast<const char *>(&replyLength), sizeof replyLength)
             || !writeFully(STDOUT_FILENO, reply.constData(), reply.size())) {
@@ -169,3 +248,5 @@ int main(int argc, char **argv)
         }
     }
 }
+
+#include "HelperClientMain.moc"

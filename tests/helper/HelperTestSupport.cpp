@@ -3,6 +3,8 @@
 
 #include "HelperProtocol.h"
 
+#include <KAuth/ActionReply>
+
 #include <QDataStream>
 #include <QDeadlineTimer>
 #include <QDir>
@@ -117,7 +119,7 @@ void EmulatedLogin::write()
 
 QJsonValue HelperReply::json() const
 {
-    const QJsonDocument document = QJsonDocument::fromJson(data.value(HelperProtocol::jsonKey).toString().toUtf8());
+    const QJsonDocument document = QJsonDocument::fromJson(answer);
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
 
@@ -203,7 +205,7 @@ bool HelperClient::send(const HelperRequest &request)
 {
     QByteArray payload;
     QDataStream out(&payload, QIODevice::WriteOnly);
-    out << request.action << request.arguments << qint32(request.timeoutMs) << request.withStatus << request.cancelAtStage;
+    out << request.action << request.arguments << qint32(request.timeoutMs) << request.withStatus << request.cancelAtStage << request.leaveAnswer;
     const QByteArray framed = frame(payload);
     if (m_process->write(framed) != framed.size()) {
         return false;
@@ -244,7 +246,7 @@ HelperReply HelperClient::receive(int timeoutMs)
     QDataStream in(payload);
     qint32 status = 0;
     qint32 error = 0;
-    in >> status >> error >> reply.errorText >> reply.data >> reply.percents >> reply.stages;
+    in >> status >> error >> reply.errorText >> reply.data >> reply.percents >> reply.stages >> reply.broadcastErrorText >> reply.answer;
     reply.status = status;
     reply.error = error;
     return reply;
@@ -267,6 +269,101 @@ void HelperClient::kill()
         ::kill(pid(), SIGKILL);
         m_process->waitForFinished(10000);
     }
+}
+
+QString Broadcast::text() const
+{
+    QDataStream in(blob);
+    switch (type) {
+    case ActionPerformed: {
+        const KAuth::ActionReply reply = KAuth::ActionReply::deserialize(blob);
+        return reply.errorDescription() + QLatin1Char('\n')
+            + QString::fromUtf8(QJsonDocument(QJsonObject::fromVariantMap(reply.data())).toJson(QJsonDocument::Compact));
+    }
+    case DebugMessage: {
+        int level = 0;
+        QString message;
+        in >> level >> message;
+        return message;
+    }
+    case ProgressStepIndicator: {
+        int step = 0;
+        in >> step;
+        return QString::number(step);
+    }
+    case ProgressStepData: {
+        QVariantMap data;
+        in >> data;
+        return QString::fromUtf8(QJsonDocument(QJsonObject::fromVariantMap(data)).toJson(QJsonDocument::Compact));
+    }
+    default:
+        return QString::fromUtf8(blob.toHex());
+    }
+}
+
+BroadcastListener::BroadcastListener(const TestUser &user)
+    : m_process(std::make_unique<QProcess>())
+{
+    runAs(*m_process, user, nullptr);
+    QProcessEnvironment environment;
+    environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+    environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    m_process->setProcessEnvironment(environment);
+    m_process->setWorkingDirectory(QStringLiteral("/"));
+    m_process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_process->start(HelperTestEnvironment::clientProgram(), {QStringLiteral("--listen")});
+    Broadcast ready;
+    m_listening = m_process->waitForStarted() && next(ready, 30000) && ready.type == -1;
+}
+
+BroadcastListener::~BroadcastListener()
+{
+    if (m_process->state() != QProcess::NotRunning) {
+        ::kill(pid_t(m_process->processId()), SIGKILL);
+        m_process->waitForFinished(10000);
+    }
+}
+
+bool BroadcastListener::next(Broadcast &broadcast, int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    const auto waitFor = [&](qint64 bytes) {
+        while (m_process->bytesAvailable() < bytes) {
+            if (m_process->state() != QProcess::Running || deadline.hasExpired()) {
+                return m_process->bytesAvailable() >= bytes;
+            }
+            m_process->waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
+        }
+        return true;
+    };
+    quint32 length = 0;
+    if (!waitFor(sizeof length)) {
+        return false;
+    }
+    m_process->read(reinterpret_cast<char *>(&length), sizeof length);
+    if (!waitFor(length)) {
+        return false;
+    }
+    const QByteArray message = m_process->read(length);
+    QDataStream in(message);
+    qint32 type = 0;
+    in >> type >> broadcast.action >> broadcast.blob;
+    broadcast.type = type;
+    return true;
+}
+
+QList<Broadcast> BroadcastListener::until(const QString &action, int timeoutMs)
+{
+    QList<Broadcast> received;
+    QDeadlineTimer deadline(timeoutMs);
+    Broadcast broadcast;
+    while (next(broadcast, int(std::max<qint64>(1, deadline.remainingTime())))) {
+        received.append(broadcast);
+        if (broadcast.type == Broadcast::ActionPerformed && broadcast.action == HelperProtocol::actionName(action)) {
+            break;
+        }
+    }
+    return received;
 }
 
 namespace

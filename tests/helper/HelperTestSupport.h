@@ -80,6 +80,7 @@ struct HelperRequest {
     int timeoutMs = 120000;
     bool withStatus = false; ///< also ask KAuth::Action::status() (polkit, without interaction)
     QString cancelAtStage; ///< send stopAction when the helper reports this stage
+    bool leaveAnswer = false; ///< leave the answer's file where the helper put it (as a client that died would)
 
     static HelperRequest of(const QString &action, const QVariantMap &arguments = {})
     {
@@ -93,8 +94,10 @@ struct HelperRequest {
 struct HelperReply {
     int status = -1; ///< KAuth::Action::AuthStatus when asked
     int error = -1;
-    QString errorText;
-    QVariantMap data;
+    QString errorText; ///< the whole message, as the caller reads it from the file the helper handed over
+    QVariantMap data; ///< the reply's data, as every client of the system bus sees it
+    QString broadcastErrorText; ///< the reply's error description, as every client of the system bus sees it
+    QByteArray answer; ///< the JSON handed over to the caller (HelperProtocol::replyKey)
     QList<qint32> percents;
     QStringList stages;
 
@@ -102,7 +105,7 @@ struct HelperReply {
     {
         return error == 0;
     }
-    QJsonValue json() const;
+    QJsonValue json() const; ///< answer, parsed
 };
 
 /// rewind-helper-client running as USER, inside LOGIN's session scope if
@@ -134,6 +137,50 @@ public:
 private:
     std::unique_ptr<QProcess> m_process;
     QString m_startError;
+};
+
+/// A signal the helper broadcast on the system bus (KAuth's remoteSignal),
+/// as every local client receives it.
+struct Broadcast {
+    /// KAuth's DBusHelperProxy::SignalType.
+    enum Type {
+        ActionStarted,
+        ActionPerformed,
+        DebugMessage,
+        ProgressStepIndicator,
+        ProgressStepData
+    };
+    int type = -1;
+    QString action; ///< the full action name
+    QByteArray blob;
+    /// All a reader can get out of it as text: a reply's error description
+    /// and data, a log message, progress data.
+    QString text() const;
+};
+
+/// rewind-helper-client --listen running as USER: what another local user
+/// receives of every call of the helper. Killed by pid and reaped when it goes out of scope.
+class BroadcastListener
+{
+public:
+    explicit BroadcastListener(const TestUser &user);
+    ~BroadcastListener();
+    BroadcastListener(const BroadcastListener &) = delete;
+    BroadcastListener &operator=(const BroadcastListener &) = delete;
+
+    /// Whether its match rule is in place on the bus.
+    bool isListening() const
+    {
+        return m_listening;
+    }
+    /// Everything the helper broadcast since the last call, up to and with
+    /// the reply to ACTION (a short name); what arrived if none came in time.
+    QList<Broadcast> until(const QString &action, int timeoutMs = 60000);
+
+private:
+    bool next(Broadcast &broadcast, int timeoutMs);
+    std::unique_ptr<QProcess> m_process;
+    bool m_listening = false;
 };
 
 /// Waits until the rewind-test-counter of the session whose init is
