@@ -285,7 +285,7 @@ private Q_SLOTS:
         const SessionRecord session = start(specWith("exec rewind-test-fork-bomb /tmp/bomb"));
         QVERIFY(!session.id.isEmpty());
         QTRY_VERIFY_WITH_TIMEOUT(TestSessions::counterIn(session.initPid, counterFile) > 0, 20000);
-        QTRY_VERIFY(letGo(session.initPid));
+        QTRY_VERIFY2_WITH_TIMEOUT(letGo(session.initPid), cellFile(session.initPid, QStringLiteral("/tmp/session.log")).right(1500).constData(), 20000);
         // The kernel refuses the bomb's forks: it reached the limit.
         QTRY_VERIFY_WITH_TIMEOUT(cellFile(session.initPid, QStringLiteral("/tmp/bomb")).contains("refused")
                                      && !cellFile(session.initPid, QStringLiteral("/tmp/bomb")).endsWith("refused 0"),
@@ -353,7 +353,7 @@ private Q_SLOTS:
         const SessionRecord session = start(specWith("rewind-test-memory-hog /tmp/hog; echo $? > /tmp/hog-status"));
         QVERIFY(!session.id.isEmpty());
         QTRY_VERIFY_WITH_TIMEOUT(TestSessions::counterIn(session.initPid, counterFile) > 0, 20000);
-        QTRY_VERIFY(letGo(session.initPid));
+        QTRY_VERIFY2_WITH_TIMEOUT(letGo(session.initPid), cellFile(session.initPid, QStringLiteral("/tmp/session.log")).right(1500).constData(), 20000);
         // The kernel's OOM killer ends the hog (SIGKILL: 128 + 9) within the cell's limit.
         QTRY_COMPARE_WITH_TIMEOUT(cellFile(session.initPid, QStringLiteral("/tmp/hog-status")), QByteArray("137"), 60000);
         const long held = cellFile(session.initPid, QStringLiteral("/tmp/hog")).toLong();
