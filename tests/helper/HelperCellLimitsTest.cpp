@@ -35,6 +35,13 @@ bool writeFile(const QString &path, const QByteArray &content)
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(content) == content.size();
 }
 
+/// How many forks the kernel refused the bomb, from its report "started N refused M".
+long refusedForks(const QByteArray &report)
+{
+    const auto fields = report.simplified().split(' ');
+    return fields.size() == 4 && fields[2] == "refused" ? fields[3].toLong() : 0;
+}
+
 QByteArray cellFile(pid_t initPid, const QString &path)
 {
     QFile file(QStringLiteral("/proc/%1/root%2").arg(initPid).arg(path));
@@ -126,9 +133,7 @@ private Q_SLOTS:
         QCOMPARE(cgroup, CellLimits::userParent(HelperTestEnvironment::cellCgroupParent(), TestUser::owner().uid) + QLatin1Char('/') + session);
 
         QTRY_VERIFY_WITH_TIMEOUT(letGo(initPid), 20000);
-        QTRY_VERIFY_WITH_TIMEOUT(cellFile(initPid, QStringLiteral("/tmp/bomb")).contains("refused")
-                                     && !cellFile(initPid, QStringLiteral("/tmp/bomb")).endsWith("refused 0"),
-                                 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(refusedForks(cellFile(initPid, QStringLiteral("/tmp/bomb"))) > 0, 20000);
         // While the bomb keeps trying, the helper answers the user, the cell stays within
         // its limit and its counter goes on. RLIMIT_NPROC counts the cell's root apart.
         const qint64 limit = tasksMax + (limits->tasks() == LimitMechanism::ProcessLimit ? 1 : 0);

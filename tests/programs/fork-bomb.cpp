@@ -38,9 +38,10 @@ int main(int argc, char **argv)
             std::perror("rewind-test-fork-bomb: fork");
             return 1;
         }
+        // Fixed width: a reader never sees the file half rewritten.
         char text[64];
-        const int length = std::snprintf(text, sizeof text, "started %ld refused %ld\n", started, refused);
-        if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text, length, 0) != length) {
+        const int length = std::snprintf(text, sizeof text, "started %8ld refused %8ld\n", started, refused);
+        if (::pwrite(fd, text, length, 0) != length) {
             return 1;
         }
     }
