@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuCheckpointer.h"
 
+#include "CgroupFiles.h"
 #include "MountTable.h"
 #include "NestedNamespaces.h"
 #include "RestoreFixups.h"
@@ -16,6 +17,7 @@
 
 #include <criu/criu.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -341,6 +343,99 @@ private:
     bool m_active = false;
 };
 
+/// Moves the calling thread into cgroup v1 directories and, with leave(),
+/// back where it was. In a cgroup v1 hierarchy a thread moves alone (its
+/// tid in "tasks") and the processes it forks are born where it is: the
+/// restore's own thread enters the cell's directories, so that criu swrk and
+/// the restored tree start inside the cell's limits, and the rest of the
+/// calling process stays outside them.
+class ThreadCgroupVisit
+{
+public:
+    static Result<ThreadCgroupVisit> enter(const QStringList &directories)
+    {
+        ThreadCgroupVisit visit;
+        if (directories.isEmpty()) {
+            return visit;
+        }
+        auto mounts = MountTable::read(::getpid());
+        if (!mounts) {
+            return mounts.error();
+        }
+        QFile own(QStringLiteral("/proc/thread-self/cgroup"));
+        if (!own.open(QIODevice::ReadOnly)) {
+            return Error{i18n("Cannot read this process's cgroup.")};
+        }
+        const auto lines = own.readAll().split('\n');
+        for (const QString &directory : directories) {
+            // The v1 hierarchy holding the directory, and where this thread is in it.
+            const MountEntry *hierarchy = nullptr;
+            for (const MountEntry &mount : std::as_const(*mounts)) {
+                if (mount.fsType == QLatin1String("cgroup") && isBelow(directory, mount.mountPoint)
+                    && (!hierarchy || mount.mountPoint.size() >= hierarchy->mountPoint.size())) {
+                    hierarchy = &mount;
+                }
+            }
+            if (!hierarchy) {
+                return Error{i18n("Restoring needs the cgroup v1 hierarchy that holds %1, and it is not mounted.", directory)};
+            }
+            QString home = hierarchy->mountPoint;
+            for (const QByteArray &line : lines) {
+                const auto fields = line.split(':');
+                if (fields.size() < 3 || fields[1].isEmpty()) {
+                    continue;
+                }
+                const auto controllers = QString::fromUtf8(fields[1]).split(QLatin1Char(','));
+                const bool same = std::all_of(controllers.begin(), controllers.end(), [&](const QString &controller) {
+                    return hierarchy->superOptions.contains(controller);
+                });
+                const QString path = QString::fromUtf8(fields.mid(2).join(':'));
+                if (same && isBelow(path, hierarchy->root)) {
+                    home = QDir::cleanPath(hierarchy->mountPoint + QLatin1Char('/')
+                                           + (hierarchy->root == QLatin1String("/") ? path : path.mid(hierarchy->root.size())));
+                }
+            }
+            if (!move(directory)) {
+                return Error{i18n("Cannot enter the session's cgroup %1: %2", directory, QString::fromLocal8Bit(std::strerror(errno)))};
+            }
+            visit.m_homes.append(home);
+        }
+        return visit;
+    }
+    ThreadCgroupVisit() = default;
+    ThreadCgroupVisit(ThreadCgroupVisit &&other) noexcept
+        : m_homes(std::exchange(other.m_homes, {}))
+    {
+    }
+    ~ThreadCgroupVisit()
+    {
+        if (auto left = leave(); !left) {
+            qCritical("%s", qPrintable(left.errorMessage()));
+        }
+    }
+
+    /// Back where the thread was in each hierarchy.
+    Result<void> leave()
+    {
+        const QStringList homes = std::exchange(m_homes, {});
+        for (const QString &home : homes) {
+            if (!move(home)) {
+                return Error{i18n("Could not leave the session's cgroup after the restore: %1 did not take this thread back.", home)};
+            }
+        }
+        return {};
+    }
+
+private:
+    static bool move(const QString &directory)
+    {
+        const QByteArray tid = QByteArray::number(::gettid());
+        UniqueFd tasks = CgroupFiles::open(directory + QStringLiteral("/tasks"), O_WRONLY);
+        return tasks && ::write(tasks.get(), tid.constData(), tid.size()) == tid.size();
+    }
+    QStringList m_homes;
+};
+
 QString timeLimitMessage(std::chrono::milliseconds limit)
 {
     return i18n(
@@ -457,6 +552,10 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
         restoring = nullptr;
     });
     criu_local_set_notify_cb(options->get(), onRestoreNotification);
+    auto legacyVisit = ThreadCgroupVisit::enter(request.legacyCgroups);
+    if (!legacyVisit) {
+        return legacyVisit.error();
+    }
     std::optional<CgroupVisit> visit;
     if (!request.cgroup.isEmpty()) {
         auto entered = CgroupVisit::enter(request.cgroup);
@@ -476,6 +575,9 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
                                  + criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName).message
                                  : left.errorMessage()};
         }
+    }
+    if (auto left = legacyVisit->leave(); !left) {
+        qCritical("%s", qPrintable(left.errorMessage())); // only this thread, which ends with the restore
     }
     if (pid < 0 && expired) {
         return Error{timeLimitMessage(request.timeLimit)};

@@ -28,6 +28,7 @@ struct RestoreRequest {
     int imagesDirFd = -1; ///< opened to the cell's root, which reads its images itself
     QStringList externalMounts; ///< as dumped: bound again from the same paths
     QString cgroup; ///< cgroup v2 directory the restored tree starts in; empty: the caller's
+    QStringList legacyCgroups; ///< cgroup v1 directories it starts in too (see CellLimits)
     QVariantMap fixups; ///< RestoreFixups::record() at the dump, applied before the tree runs
     std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
 };

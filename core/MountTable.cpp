@@ -47,6 +47,7 @@ QList<MountEntry> MountTable::parse(const QByteArray &mountinfo)
             .mountPoint = unescape(fields[4]),
             .fsType = QString::fromUtf8(fields[separator + 1]),
             .source = unescape(fields[separator + 2]),
+            .superOptions = separator + 3 < fields.size() ? unescape(fields[separator + 3]).split(QLatin1Char(',')) : QStringList(),
         });
     }
     return mounts;

@@ -18,6 +18,7 @@ struct MountEntry {
     QString mountPoint;
     QString fsType;
     QString source;
+    QStringList superOptions; ///< the file system's own options ("rw", "pids", "memory" of a cgroup v1 hierarchy)
 };
 
 /// The mounts a process sees, and which of them CRIU must treat as external.

@@ -6,6 +6,7 @@
 #include <QFile>
 
 #include <optional>
+#include <unistd.h>
 
 namespace Rewind
 {
@@ -57,6 +58,21 @@ Result<void> readStoreKey(SessionLimits &limits, const QString &key, const QStri
     return {};
 }
 
+/// "75%" of the machine's memory, or a size as parseSize() takes it.
+std::optional<qint64> parseMemory(const QString &text)
+{
+    const QString trimmed = text.trimmed();
+    if (trimmed.endsWith(QLatin1Char('%'))) {
+        bool ok = false;
+        const int percent = trimmed.chopped(1).trimmed().toInt(&ok);
+        if (!ok || percent < 1 || percent > 100) {
+            return std::nullopt;
+        }
+        return SessionLimits::physicalMemory() / 100 * percent;
+    }
+    return parseSize(trimmed);
+}
+
 } // namespace
 
 StoreQuota SessionLimits::storeQuotaFor(uid_t owner) const
@@ -68,6 +84,11 @@ StoreQuota SessionLimits::storeQuotaFor(uid_t owner) const
         quota.snapshotsPerOwner = snapshotsPerUser;
     }
     return quota;
+}
+
+qint64 SessionLimits::physicalMemory()
+{
+    return qint64(::sysconf(_SC_PHYS_PAGES)) * qint64(::sysconf(_SC_PAGESIZE));
 }
 
 QString SessionLimits::configFile()
@@ -126,6 +147,18 @@ Result<SessionLimits> SessionLimits::read(const QString &file)
                 return Error{i18n("TmpSize in %1 must be a size such as 512M or 2G.", file)};
             }
             limits.tmpBytes = *size;
+        } else if (key == QLatin1String("TasksMax")) {
+            bool ok = false;
+            limits.tasksMax = value.toLongLong(&ok);
+            if (!ok || limits.tasksMax < 16 || limits.tasksMax > 4194304) {
+                return Error{i18n("TasksMax in %1 must be a number of processes and threads, from 16 to 4194304.", file)};
+            }
+        } else if (key == QLatin1String("MemoryMax")) {
+            const auto size = parseMemory(value);
+            if (!size || *size < 16 * 1024 * 1024) {
+                return Error{i18n("MemoryMax in %1 must be a size of at least 16M, such as 4G, or a share of the machine's memory, such as 75%.", file)};
+            }
+            limits.memoryMaxBytes = *size;
         }
     }
     return limits;

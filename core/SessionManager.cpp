@@ -4,7 +4,9 @@
 #include "AtomicFile.h"
 #include "CellFile.h"
 #include "CellIds.h"
+#include "CellLimits.h"
 #include "Cgroup.h"
+#include "CgroupFiles.h"
 #include "CgroupFreezer.h"
 #include "LiveViewRelay.h"
 #include "SessionLimits.h"
@@ -172,9 +174,25 @@ SessionManager::SessionManager(RewindPaths paths)
 {
 }
 
-QString SessionManager::cgroupPath(const QString &id) const
+QString SessionManager::cgroupPath(const SessionRecord &record) const
 {
-    return m_paths.cgroupParent + QLatin1Char('/') + id;
+    const QString path = CellLimits::userParent(m_paths.cgroupParent, record.ownerUid) + QLatin1Char('/') + record.id;
+    // A cell started before cells had a parent of their user's lives directly in the parent.
+    const QString former = m_paths.cgroupParent + QLatin1Char('/') + record.id;
+    return !QFileInfo::exists(path) && QFileInfo::exists(former) ? former : path;
+}
+
+Result<CellCgroups> SessionManager::createCell(const SessionRecord &record) const
+{
+    const auto configured = SessionLimits::read();
+    if (!configured) {
+        return configured.error();
+    }
+    const auto limits = CellLimits::detect(m_paths.cgroupParent);
+    if (!limits) {
+        return limits.error();
+    }
+    return limits->createCell(record.ownerUid, record.id, UserLimits::of(record.ownerUid, limits->unifiedMount(), *configured));
 }
 
 QString SessionManager::cellPath(pid_t initPid, const QString &pathInCell)
@@ -228,9 +246,9 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         return Error{i18n("The session spec %1 is too large to start.", spec.name)};
     }
 
-    auto cgroup = Cgroup::create(m_paths.cgroupParent, record.id);
-    if (!cgroup) {
-        return cgroup.error();
+    auto cell = createCell(record);
+    if (!cell) {
+        return cell.error();
     }
     QProcess launcher;
     // Nothing of this process's environment goes into the cell (and its
@@ -240,19 +258,18 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     environment.insert(QStringLiteral("PATH"), m_paths.libexecDirectory + QStringLiteral(":/usr/local/bin:/usr/bin:/bin"));
     environment.insert(QStringLiteral("REWIND_SESSION_PLAN"), QString::fromUtf8(plan));
     launcher.setProcessEnvironment(environment);
-    launcher.start(m_paths.cellInitProgram(),
-                   {QStringLiteral("--cgroup"),
-                    cgroup->path(),
-                    QStringLiteral("--owner"),
-                    QStringLiteral("%1:%2").arg(user->first).arg(user->second),
-                    QStringLiteral("--tmp-size"),
-                    QString::number(limits->tmpBytes),
-                    QStringLiteral("--hostname"),
-                    record.id,
-                    QStringLiteral("--log"),
-                    QStringLiteral("/tmp/session.log"),
-                    QStringLiteral("--"),
-                    m_paths.sessionProgram()});
+    QStringList arguments;
+    const auto directories = cell->directories();
+    for (const QString &directory : directories) {
+        arguments << QStringLiteral("--cgroup") << directory;
+    }
+    if (cell->processLimit() > 0) {
+        arguments << QStringLiteral("--max-processes") << QString::number(cell->processLimit());
+    }
+    arguments << QStringLiteral("--owner") << QStringLiteral("%1:%2").arg(user->first).arg(user->second) << QStringLiteral("--tmp-size")
+              << QString::number(limits->tmpBytes) << QStringLiteral("--hostname") << record.id << QStringLiteral("--log") << QStringLiteral("/tmp/session.log")
+              << QStringLiteral("--") << m_paths.sessionProgram();
+    launcher.start(m_paths.cellInitProgram(), arguments);
     const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
     bool pidOk = false;
     const pid_t initPid = launcher.readAllStandardOutput().trimmed().toInt(&pidOk);
@@ -261,8 +278,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         launcher.kill();
         launcher.waitForFinished();
         // The init may have been forked into the cgroup already.
-        (void)cgroup->killAll();
-        (void)cgroup->remove();
+        (void)cell->killAndRemove();
         return Error{i18n("Could not start session %1: %2", record.id, why.isEmpty() ? launcher.errorString() : why)};
     }
     record.initPid = initPid;
@@ -312,7 +328,7 @@ Result<QImage> SessionManager::screenshot(const SessionRecord &record, std::chro
 Result<void> SessionManager::killCell(const SessionRecord &record)
 {
     (void)LiveViewRelay::endAll(m_paths, record.id); // they would end with the cell, a little later
-    const QString cgroupPath = this->cgroupPath(record.id);
+    const QString cgroupPath = this->cgroupPath(record);
     // A frozen cell cannot act on signals until it is thawed.
     if (QFileInfo::exists(cgroupPath)) {
         (void)CgroupFreezer::thaw(cgroupPath);
@@ -326,7 +342,7 @@ Result<void> SessionManager::killCell(const SessionRecord &record)
             std::chrono::seconds(5));
     }
     if (QFileInfo::exists(cgroupPath)) {
-        auto cgroup = Cgroup::open(m_paths.cgroupParent, record.id);
+        auto cgroup = Cgroup::open(QFileInfo(cgroupPath).path(), record.id);
         if (!cgroup) {
             return cgroup.error();
         }
@@ -335,6 +351,15 @@ Result<void> SessionManager::killCell(const SessionRecord &record)
         }
         if (auto removed = cgroup->remove(); !removed) {
             return removed.error();
+        }
+    }
+    // Its directories in cgroup v1 hierarchies held the same processes.
+    if (const auto limits = CellLimits::detect(m_paths.cgroupParent)) {
+        const auto legacy = limits->legacyDirectories(record.ownerUid, record.id);
+        for (const QString &directory : legacy) {
+            if (auto removed = CgroupFiles::removeDirectory(directory); !removed) {
+                return removed.error();
+            }
         }
     }
     // A restored cell is a child of whoever restored it: reap it if that is us.
@@ -416,8 +441,8 @@ QStringList SessionManager::thawAbandoned()
         if (!held) {
             continue; // at work in another process
         }
-        const auto frozen = CgroupFreezer::isFreezeRequested(cgroupPath(record.id));
-        if (frozen.ok() && *frozen && CgroupFreezer::thaw(cgroupPath(record.id)).ok()) {
+        const auto frozen = CgroupFreezer::isFreezeRequested(cgroupPath(record));
+        if (frozen.ok() && *frozen && CgroupFreezer::thaw(cgroupPath(record)).ok()) {
             thawed.append(record.id);
         }
     }
@@ -462,13 +487,17 @@ SessionState SessionManager::state(const SessionRecord &record) const
     if (!isAlive(record)) {
         return SessionState::Crashed;
     }
-    const auto frozen = CgroupFreezer::isFrozen(cgroupPath(record.id));
+    const auto frozen = CgroupFreezer::isFrozen(cgroupPath(record));
     return frozen.ok() && *frozen ? SessionState::Frozen : SessionState::Running;
 }
 
 Result<QList<SessionProcess>> SessionManager::processes(const QString &id) const
 {
-    auto cgroup = Cgroup::open(m_paths.cgroupParent, id);
+    const auto record = session(id);
+    if (!record) {
+        return record.error();
+    }
+    auto cgroup = Cgroup::open(QFileInfo(cgroupPath(*record)).path(), id);
     if (!cgroup) {
         return cgroup.error();
     }

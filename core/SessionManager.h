@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "CellCgroups.h"
 #include "CheckpointabilityScan.h"
 #include "Result.h"
 #include "RewindPaths.h"
@@ -81,7 +82,11 @@ public:
     /// A picture of the session's screen, taken with its owner's rights.
     Result<QImage> screenshot(const SessionRecord &record, std::chrono::milliseconds timeout) const;
 
-    QString cgroupPath(const QString &id) const;
+    /// The cgroup v2 directory of the session's cell: PARENT/user-UID/ID.
+    QString cgroupPath(const SessionRecord &record) const;
+    /// Makes the cgroups of a new cell for the session, in every hierarchy
+    /// that limits it, with its owner's limits (CellLimits, UserLimits).
+    Result<CellCgroups> createCell(const SessionRecord &record) const;
     const RewindPaths &paths() const
     {
         return m_paths;

@@ -209,7 +209,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return Error{i18n("The snapshot of session %1 was cancelled before the session was frozen; it keeps running.", sessionId)};
     }
     report(progress, 15, Stage::Freezing);
-    const QString cgroup = m_sessions.cgroupPath(sessionId);
+    const QString cgroup = m_sessions.cgroupPath(*record);
     auto frozen = FreezeGuard::freeze(cgroup, freezeTimeout);
     if (!frozen) {
         return frozen.error();
@@ -282,20 +282,21 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot,
     }
 
     report(progress, 40, Stage::Restoring);
-    auto cgroup = Cgroup::create(m_sessions.paths().cgroupParent, target.id);
-    if (!cgroup) {
-        return cgroup.error();
+    // The restored tree starts in the cell's cgroups, limited as a started one.
+    auto cell = m_sessions.createCell(target);
+    if (!cell) {
+        return cell.error();
     }
     RestoreRequest request;
     request.imagesDirFd = images.get();
     request.externalMounts = toStringList(snapshot.metadata.value(QStringLiteral("externalMounts")));
-    request.cgroup = cgroup->path();
+    request.cgroup = cell->unified().path();
+    request.legacyCgroups = cell->legacy();
     request.timeLimit = m_criuTimeLimit;
     request.fixups = snapshot.metadata.value(restoreFixupsKey).toMap();
     auto restored = CriuCheckpointer::restore(request);
     if (!restored) {
-        (void)cgroup->killAll();
-        (void)cgroup->remove();
+        (void)cell->killAndRemove();
         return restored.error();
     }
 
@@ -303,8 +304,7 @@ Result<SessionRecord> SnapshotEngine::restoreInto(const SnapshotInfo &snapshot,
     auto adopted = m_sessions.adopt(std::move(target), *restored);
     if (!adopted) {
         // Nothing may run that no record knows of.
-        (void)cgroup->killAll();
-        (void)cgroup->remove();
+        (void)cell->killAndRemove();
         return adopted.error();
     }
     if (auto ready = m_sessions.waitUntilReady(*adopted, readyTimeout); !ready) {
@@ -379,7 +379,7 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     std::optional<SnapshotInfo> before;
     if (current && m_sessions.state(target) == SessionState::Frozen) {
         // Frozen while we hold its lock: left so by a process that died mid-snapshot.
-        if (auto thawed = CgroupFreezer::thaw(m_sessions.cgroupPath(target.id)); !thawed) {
+        if (auto thawed = CgroupFreezer::thaw(m_sessions.cgroupPath(target)); !thawed) {
             return Error{i18n("Session %1 is frozen and could not be thawed, so nothing was changed.\n%2", target.id, thawed.errorMessage())};
         }
     }

@@ -275,8 +275,7 @@ private Q_SLOTS:
 
         // Any write to cgroup.freeze would show up here.
         const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session.id) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY)
-                >= 0);
+        QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY) >= 0);
         auto closeWatch = qScopeGuard([&] {
             ::close(watch);
         });
@@ -290,7 +289,7 @@ private Q_SLOTS:
         QVERIFY(snapshots().isEmpty());
 
         // The watch does see a freeze request, so its silence above means something.
-        QVERIFY(CgroupFreezer::thaw(m_sessions->cgroupPath(session.id)).ok());
+        QVERIFY(CgroupFreezer::thaw(m_sessions->cgroupPath(session)).ok());
         QVERIFY(::read(watch, events, sizeof events) > 0);
     }
 
@@ -316,7 +315,7 @@ private Q_SLOTS:
         if (crashPoint.isEmpty()) {
             // kill -9 of rewindctl as soon as it froze the cell for the dump.
             const int watch = ::inotify_init1(IN_CLOEXEC);
-            QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session.id) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY)
+            QVERIFY(::inotify_add_watch(watch, QFile::encodeName(m_sessions->cgroupPath(session) + QStringLiteral("/cgroup.freeze")).constData(), IN_MODIFY)
                     >= 0);
             auto closeWatch = qScopeGuard([&] {
                 ::close(watch);
@@ -327,7 +326,7 @@ private Q_SLOTS:
             pollfd frozen{watch, POLLIN, 0};
             QCOMPARE(::poll(&frozen, 1, 30000), 1);
             ::kill(pid_t(snapshot.processId()), SIGKILL);
-            QVERIFY(CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session.id)).value());
+            QVERIFY(CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session)).value());
             snapshot.waitForFinished();
             // CRIU, now an orphan, finishes or gives up on its own.
             QTRY_VERIFY_WITH_TIMEOUT(!criuRuns(), 30000);
@@ -356,7 +355,7 @@ private Q_SLOTS:
         const SessionRecord session = startSession();
         QVERIFY(!session.id.isEmpty());
         QTRY_VERIFY(counterIn(session.initPid) > 0);
-        const QString cgroup = m_sessions->cgroupPath(session.id);
+        const QString cgroup = m_sessions->cgroupPath(session);
         const qsizetype snapshotsBefore = snapshots().size();
 
         // Hold a snapshot in the middle: stop its rewindctl right after it froze the cell.
@@ -465,7 +464,7 @@ private Q_SLOTS:
         QVERIFY(criuChildren().isEmpty());
 
         // Thawed, nothing stored, and the earlier snapshot is whole.
-        const auto freezeRequested = CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session.id));
+        const auto freezeRequested = CgroupFreezer::isFreezeRequested(m_sessions->cgroupPath(session));
         QVERIFY(freezeRequested.ok() && !freezeRequested.value());
         const auto listed = (*store)->list(session.id);
         QVERIFY2(listed.ok(), qPrintable(listed.errorMessage()));

@@ -2,6 +2,7 @@
 // The engine end to end, with real cells, a real X session (Xvnc, openbox,
 // xterm, a Qt app) and real CRIU: snapshot, restore in place, branch,
 // recovery after kill -9, refusal, damaged snapshots and dedup.
+#include "CellLimits.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "CheckpointabilityScan.h"
@@ -228,7 +229,7 @@ private Q_SLOTS:
         auto snapshot = m_engine->snapshot(session.id, {}, SnapshotTrigger::Manual);
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
 
-        auto cgroup = Cgroup::open(m_paths.cgroupParent, session.id);
+        auto cgroup = Cgroup::open(CellLimits::userParent(m_paths.cgroupParent, session.ownerUid), session.id);
         QVERIFY(cgroup.ok());
         QVERIFY(cgroup->killAll().ok());
         QTRY_COMPARE(m_sessions->state(*m_sessions->session(session.id)), SessionState::Crashed);

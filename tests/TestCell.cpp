@@ -44,8 +44,13 @@ TestCell TestCell::startInCgroup(const QString &cgroupDir, const QStringList &co
     if (!cgroupDir.isEmpty()) {
         arguments << QStringLiteral("--cgroup") << cgroupDir;
     }
+    return startWith(arguments, command, error);
+}
+
+TestCell TestCell::startWith(const QStringList &options, const QStringList &command, QString *error)
+{
     QProcess launcher;
-    launcher.start(QStringLiteral(CELL_INIT_PATH), arguments + QStringList{QStringLiteral("--")} + command);
+    launcher.start(QStringLiteral(CELL_INIT_PATH), options + QStringList{QStringLiteral("--")} + command);
     if (!launcher.waitForFinished(30000) || launcher.exitCode() != 0) {
         if (error) {
             *error = QString::fromLocal8Bit(launcher.readAllStandardError());

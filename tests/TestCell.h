@@ -23,6 +23,8 @@ public:
     static TestCell start(const QStringList &command, QString *error = nullptr);
     /// Starts COMMAND in a new cell whose processes live in the cgroup CGROUPDIR.
     static TestCell startInCgroup(const QString &cgroupDir, const QStringList &command, QString *error = nullptr);
+    /// Starts COMMAND in a new cell, with rewind-cell-init's OPTIONS.
+    static TestCell startWith(const QStringList &options, const QStringList &command, QString *error = nullptr);
 
     /// Makes the calling process the reaper of orphaned descendants.
     static void becomeSubreaper();

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "TestCgroupParent.h"
 
+#include "CellLimits.h"
 #include "CgroupEvents.h"
+#include "CgroupFiles.h"
 
 #include <QDir>
 #include <QFile>
@@ -29,23 +31,32 @@ TestCgroupParent::TestCgroupParent()
 
 TestCgroupParent::~TestCgroupParent()
 {
+    // The cgroup v1 directories of cells hold the same processes: they empty with the cgroup v2 ones.
+    const auto limits = Rewind::CellLimits::detect(m_path);
+    const QStringList legacyParents = limits ? limits->parents().mid(1) : QStringList();
     const QDir parent(m_path);
-    if (!parent.exists()) {
-        return;
+    if (parent.exists()) {
+        thawAndKill(m_path);
+        if (auto removed = Rewind::CgroupFiles::removeTree(m_path); !removed) {
+            qWarning("Could not remove the test cgroup parent: %s", qPrintable(removed.errorMessage()));
+        }
     }
-    const auto children = parent.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &legacy : legacyParents) {
+        if (auto removed = Rewind::CgroupFiles::removeTree(legacy); QDir(legacy).exists() && !removed) {
+            qWarning("Could not remove the test cgroup parent: %s", qPrintable(removed.errorMessage()));
+        }
+    }
+}
+
+void TestCgroupParent::thawAndKill(const QString &directory)
+{
+    const auto children = QDir(directory).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QString &child : children) {
-        const QString dir = parent.filePath(child);
+        const QString dir = directory + QLatin1Char('/') + child;
         writeTo(dir + QStringLiteral("/cgroup.freeze"), "0");
         writeTo(dir + QStringLiteral("/cgroup.kill"), "1");
         if (auto events = Rewind::CgroupEvents::open(dir)) {
             (void)events->waitFor("populated", 0, std::chrono::steady_clock::now() + std::chrono::seconds(10));
         }
-        if (!parent.rmdir(child)) {
-            qWarning("Could not remove the test cgroup %s", qPrintable(dir));
-        }
-    }
-    if (!QDir().rmdir(m_path)) {
-        qWarning("Could not remove the test cgroup parent %s", qPrintable(m_path));
     }
 }

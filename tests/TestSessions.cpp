@@ -11,19 +11,14 @@ using namespace Rewind;
 
 TestSessions::TestSessions()
     : m_state(QStringLiteral("/var/tmp/rewind-test-XXXXXX"))
-    , m_paths{.stateDirectory = m_state.path(),
-              // Test runs in other pid namespaces share the cgroup hierarchy: the pid alone may repeat.
-              .cgroupParent =
-                  QStringLiteral("/sys/fs/cgroup/rewind-test-%1-%2").arg(::getpid()).arg(QRandomGenerator::global()->generate(), 8, 16, QLatin1Char('0')),
-              .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)}
+    , m_paths{.stateDirectory = m_state.path(), .cgroupParent = m_cgroups.path(), .libexecDirectory = QStringLiteral(BUILD_BIN_DIR)}
     , m_manager(std::make_unique<SessionManager>(m_paths))
 {
 }
 
 TestSessions::~TestSessions()
 {
-    removeAll();
-    ::rmdir(QFile::encodeName(m_paths.cgroupParent).constData());
+    removeAll(); // m_cgroups removes the cgroups then
 }
 
 bool TestSessions::isValid() const

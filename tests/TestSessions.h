@@ -3,6 +3,7 @@
 
 #include "RewindPaths.h"
 #include "SessionManager.h"
+#include "TestCgroupParent.h"
 
 #include <QTemporaryDir>
 
@@ -37,6 +38,7 @@ public:
 
 private:
     QTemporaryDir m_state;
+    TestCgroupParent m_cgroups;
     Rewind::RewindPaths m_paths;
     std::unique_ptr<Rewind::SessionManager> m_manager;
 };

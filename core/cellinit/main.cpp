@@ -2,9 +2,12 @@
 //
 // rewind-cell-init: starts a checkpointable cell and is its pid 1.
 //
-//   rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
+//   rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
 //
-// The calling process (root) joins the cgroup DIR and, in a mount namespace
+// The calling process (root) joins each cgroup DIR (the cell's cgroup v2
+// directory, and its directories in cgroup v1 hierarchies that limit it),
+// sets RLIMIT_NPROC to N where no pids controller limits the cell (the
+// kernel counts it per user in the cell's user namespace, so per cell) and, in a mount namespace
 // of its own, detaches the mounts a cell must not have (the host's /tmp,
 // tmpfs and kernel file systems below /proc, /sys, /dev and /run). It then
 // clones the cell's init into a new user namespace that owns the cell's pid,
@@ -43,6 +46,7 @@
 #include <string>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,7 +60,8 @@ constexpr long long killDelaySeconds = 5;
 
 struct Options {
     int readyFd = -1; ///< set in the init itself, after it re-executed
-    std::string cgroup;
+    std::vector<std::string> cgroups;
+    unsigned long long maxProcesses = 0; ///< RLIMIT_NPROC; 0: unchanged
     uid_t ownerUid = 0;
     gid_t ownerGid = 0;
     std::string tmpSize; ///< bytes, of /tmp and /dev/shm each; empty: tmpfs's default
@@ -67,7 +72,9 @@ struct Options {
 
 [[noreturn]] void usage()
 {
-    std::fprintf(stderr, "usage: rewind-cell-init [--cgroup DIR] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]\n");
+    std::fprintf(stderr,
+                 "usage: rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- "
+                 "COMMAND [ARG...]\n");
     std::exit(2);
 }
 
@@ -87,7 +94,16 @@ Options parseOptions(int argc, char **argv)
         if (arg == "--init-ready-fd") {
             options.readyFd = std::atoi(argv[++i]);
         } else if (arg == "--cgroup") {
-            options.cgroup = argv[++i];
+            options.cgroups.emplace_back(argv[++i]);
+        } else if (arg == "--max-processes") {
+            const std::string value = argv[++i];
+            if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos) {
+                usage();
+            }
+            options.maxProcesses = std::stoull(value);
+            if (options.maxProcesses == 0) {
+                usage();
+            }
         } else if (arg == "--owner") {
             unsigned long uid = 0;
             unsigned long gid = 0;
@@ -438,15 +454,23 @@ int main(int argc, char **argv)
         runInit(options, options.readyFd);
     }
 
-    if (!options.cgroup.empty()) {
-        const std::string procs = options.cgroup + "/cgroup.procs";
-        const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    for (const std::string &cgroup : options.cgroups) {
+        const std::string procs = cgroup + "/cgroup.procs";
+        const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         const std::string self = std::to_string(::getpid());
         if (fd < 0 || ::write(fd, self.data(), self.size()) < 0) {
-            std::fprintf(stderr, "rewind-cell-init: cannot join cgroup %s: %s\n", options.cgroup.c_str(), std::strerror(errno));
+            std::fprintf(stderr, "rewind-cell-init: cannot join cgroup %s: %s\n", cgroup.c_str(), std::strerror(errno));
             return 1;
         }
         ::close(fd);
+    }
+    // Soft and hard: the cell's processes cannot raise it again.
+    if (options.maxProcesses > 0) {
+        const rlimit processes{rlim_t(options.maxProcesses), rlim_t(options.maxProcesses)};
+        if (::setrlimit(RLIMIT_NPROC, &processes) < 0) {
+            std::fprintf(stderr, "rewind-cell-init: cannot limit the cell's processes: %s\n", std::strerror(errno));
+            return 1;
+        }
     }
     // A mount namespace of root's own, to take out what the cell must not see.
     if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {

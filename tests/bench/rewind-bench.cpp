@@ -7,7 +7,9 @@
 // `criu dump --leave-running` of the same tree, restores one of each, and
 // prints a table of times, sizes and memory with the ratios rewind/criu, then
 // one line of JSON. Runs as root; everything it creates is removed at the end.
+#include "CellLimits.h"
 #include "Cgroup.h"
+#include "CgroupFiles.h"
 #include "CriuStatistics.h"
 #include "MountTable.h"
 #include "SessionManager.h"
@@ -758,7 +760,12 @@ void Bench::cleanUp()
     }
     while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
     if (!m_paths.cgroupParent.isEmpty()) {
-        ::rmdir(QFile::encodeName(m_paths.cgroupParent).constData());
+        // The parent and its users' parents, in every hierarchy that limits cells.
+        const auto limits = CellLimits::detect(m_paths.cgroupParent);
+        const QStringList parents = limits ? limits->parents() : QStringList{m_paths.cgroupParent};
+        for (const QString &parent : parents) {
+            (void)CgroupFiles::removeTree(parent);
+        }
     }
 }
 

@@ -21,7 +21,7 @@ namespace
 
 QString freezeFile(const QString &session)
 {
-    return HelperTestEnvironment::cellCgroupParent() + QLatin1Char('/') + session + QStringLiteral("/cgroup.freeze");
+    return HelperTestEnvironment::cellCgroup(session) + QStringLiteral("/cgroup.freeze");
 }
 
 /// Watches a session's cgroup.freeze for writes.
@@ -128,7 +128,7 @@ private:
         QVERIFY(watch.waitUntilThawRequested(60000));
         QVERIFY(QTest::qWaitFor(
             [&] {
-                const auto frozen = Rewind::CgroupFreezer::isFrozen(HelperTestEnvironment::cellCgroupParent() + QLatin1Char('/') + session);
+                const auto frozen = Rewind::CgroupFreezer::isFrozen(HelperTestEnvironment::cellCgroup(session));
                 return frozen.ok() && !*frozen;
             },
             10000));

@@ -71,7 +71,7 @@ bool runAsUser(const TestUser &user, const QString &command)
 /// A process of the cell that runs as UID (the session's apps run as its owner), or -1.
 pid_t cellProcessOf(const QString &session, uid_t uid)
 {
-    QFile procs(HelperTestEnvironment::cellCgroupParent() + QLatin1Char('/') + session + QStringLiteral("/cgroup.procs"));
+    QFile procs(HelperTestEnvironment::cellCgroup(session) + QStringLiteral("/cgroup.procs"));
     if (!procs.open(QIODevice::ReadOnly)) {
         return -1;
     }

@@ -9,6 +9,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QTest>
 
@@ -27,6 +28,17 @@ QString cgroupRoot()
 QString cellCgroupParent()
 {
     return qEnvironmentVariable("REWIND_CGROUP_PARENT");
+}
+QString cellCgroup(const QString &session)
+{
+    const QStringList users = QDir(cellCgroupParent()).entryList({QStringLiteral("user-*")}, QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &user : users) {
+        const QString directory = cellCgroupParent() + QLatin1Char('/') + user + QLatin1Char('/') + session;
+        if (QFileInfo::exists(directory)) {
+            return directory;
+        }
+    }
+    return {};
 }
 QString stateDirectory()
 {

@@ -35,6 +35,8 @@ namespace HelperTestEnvironment
 {
 QString cgroupRoot(); ///< the test's cgroup; pid 1 of the namespace is in its init.scope
 QString cellCgroupParent(); ///< REWIND_CGROUP_PARENT of the helper
+/// The cgroup v2 directory of a session's cell, in the parent of its owner's; empty if there is none.
+QString cellCgroup(const QString &session);
 QString stateDirectory(); ///< REWIND_STATE_DIR of the helper
 QString policyFile(); ///< the generated org.rewind.helper.policy
 QString clientProgram(); ///< rewind-helper-client
