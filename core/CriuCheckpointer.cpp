@@ -46,8 +46,9 @@ struct CriuOptionsDeleter {
 };
 using CriuOptions = std::unique_ptr<criu_opts, CriuOptionsDeleter>;
 
-/// criu by absolute path, found once; never looked up in PATH.
-const QByteArray &criuBinary()
+} // namespace
+
+const QByteArray &CriuCheckpointer::binary()
 {
     static const QByteArray binary = [] {
         for (const char *candidate : {"/usr/sbin/criu", "/usr/bin/criu", "/usr/local/sbin/criu"}) {
@@ -61,9 +62,12 @@ const QByteArray &criuBinary()
     return binary;
 }
 
+namespace
+{
+
 Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
 {
-    if (criuBinary().isEmpty()) {
+    if (CriuCheckpointer::binary().isEmpty()) {
         return Error{i18n("Could not start CRIU. Is the criu package (version 4.2 or newer) installed?")};
     }
     criu_opts *raw = nullptr;
@@ -71,7 +75,7 @@ Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
         return Error{i18n("Could not prepare a CRIU request (out of memory).")};
     }
     CriuOptions options(raw);
-    criu_local_set_service_binary(options.get(), criuBinary().constData());
+    criu_local_set_service_binary(options.get(), CriuCheckpointer::binary().constData());
     if (imagesDirFd >= 0) {
         criu_local_set_images_dir_fd(options.get(), imagesDirFd);
         criu_local_set_log_file(options.get(), logName);

@@ -52,6 +52,10 @@ public:
 
     static constexpr int minimumVersion = 40200;
 
+    /// The criu binary, by absolute path (found once, never looked up in
+    /// PATH); empty if CRIU is not installed.
+    static const QByteArray &binary();
+
     /// The largest deleted file a process may hold open for a snapshot to
     /// take its content along (CRIU's ghost files; its own default is 1 MiB,
     /// less than desktop apps keep in deleted temporary files).

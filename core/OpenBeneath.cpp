@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "OpenBeneath.h"
 
+#include <QList>
+
 #include <linux/openat2.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -22,6 +25,17 @@ int openBeneath(int dirFd, const QByteArray &relativePath, int flags, mode_t mod
         fd = int(::syscall(SYS_openat2, dirFd, relativePath.constData(), &how, sizeof how));
     } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
     return fd;
+}
+
+bool isSafeRelativePath(const QByteArray &path)
+{
+    if (path.isEmpty() || path.startsWith('/') || path.contains('\0')) {
+        return false;
+    }
+    const auto components = path.split('/');
+    return std::none_of(components.cbegin(), components.cend(), [](const QByteArray &component) {
+        return component.isEmpty() || component == "." || component == "..";
+    });
 }
 
 } // namespace Rewind

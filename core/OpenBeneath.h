@@ -14,4 +14,8 @@ namespace Rewind
 /// symbolic link, EXDEV for a path that leaves dirFd).
 int openBeneath(int dirFd, const QByteArray &relativePath, int flags, mode_t mode = 0);
 
+/// A relative path of names (no "", "." or "..", no leading '/', no NUL):
+/// what a catalog or a stream may name inside a snapshot's tree.
+bool isSafeRelativePath(const QByteArray &path);
+
 } // namespace Rewind

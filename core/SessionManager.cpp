@@ -41,24 +41,6 @@ namespace
 /// The kernel takes an environment variable of at most 128 KiB.
 constexpr qsizetype maximumPlanSize = 100 * 1024;
 
-/// Who a session's processes run as: its owner, or for root's own sessions
-/// the system user reserved for them.
-Result<std::pair<uid_t, gid_t>> sessionUserOf(uid_t owner)
-{
-    const passwd *entry = owner == 0 ? ::getpwnam(CellIds::rootSessionUserName) : ::getpwuid(owner);
-    if (owner == 0 && !entry) {
-        return Error{
-            i18n("Root's own sessions run as the system user %1, which does not exist. Create it with systemd-sysusers or "
-                 "\"useradd --system %1\".",
-                 QString::fromLatin1(CellIds::rootSessionUserName))};
-    }
-    if (entry && (entry->pw_uid == 0 || entry->pw_gid == 0 || entry->pw_uid == CellIds::root || entry->pw_gid == CellIds::rootGroup)) {
-        return Error{
-            i18n("A session cannot run as user %1: that id or its group is root's or reserved for the root of cells.", QString::number(entry->pw_uid))};
-    }
-    return std::pair{entry ? entry->pw_uid : owner, entry ? entry->pw_gid : gid_t(owner)};
-}
-
 QJsonObject planOf(const SessionSpec &spec, uid_t uid, gid_t gid)
 {
     QJsonArray apps;
@@ -172,6 +154,22 @@ QString stateName(SessionState state)
 SessionManager::SessionManager(RewindPaths paths)
     : m_paths(std::move(paths))
 {
+}
+
+Result<std::pair<uid_t, gid_t>> SessionManager::sessionUserOf(uid_t owner)
+{
+    const passwd *entry = owner == 0 ? ::getpwnam(CellIds::rootSessionUserName) : ::getpwuid(owner);
+    if (owner == 0 && !entry) {
+        return Error{
+            i18n("Root's own sessions run as the system user %1, which does not exist. Create it with systemd-sysusers or "
+                 "\"useradd --system %1\".",
+                 QString::fromLatin1(CellIds::rootSessionUserName))};
+    }
+    if (entry && (entry->pw_uid == 0 || entry->pw_gid == 0 || entry->pw_uid == CellIds::root || entry->pw_gid == CellIds::rootGroup)) {
+        return Error{
+            i18n("A session cannot run as user %1: that id or its group is root's or reserved for the root of cells.", QString::number(entry->pw_uid))};
+    }
+    return std::pair{entry ? entry->pw_uid : owner, entry ? entry->pw_gid : gid_t(owner)};
 }
 
 QString SessionManager::cgroupPath(const SessionRecord &record) const

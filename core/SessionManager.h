@@ -41,6 +41,10 @@ class SessionManager
 public:
     explicit SessionManager(RewindPaths paths);
 
+    /// Who a session's processes run as: its owner, or for root's own
+    /// sessions the system user reserved for them.
+    static Result<std::pair<uid_t, gid_t>> sessionUserOf(uid_t owner);
+
     /// Starts a session of spec for owner and waits until its display answers.
     Result<SessionRecord> start(const SessionSpec &spec, uid_t owner);
     /// Graceful first (SIGTERM to the cell's init), then the cgroup is killed.

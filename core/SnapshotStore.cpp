@@ -177,18 +177,6 @@ Result<void> scanDirectory(int dirFd, const QByteArray &prefix, QList<StagedEntr
     return {};
 }
 
-/// A relative path from the catalog that stays inside the target directory.
-bool isSafeRelativePath(const QByteArray &path)
-{
-    if (path.isEmpty() || path.startsWith('/') || path.contains('\0')) {
-        return false;
-    }
-    const auto components = path.split('/');
-    return std::none_of(components.cbegin(), components.cend(), [](const QByteArray &component) {
-        return component.isEmpty() || component == "." || component == "..";
-    });
-}
-
 } // namespace
 
 SnapshotStore::SnapshotStore(const QString &path,
@@ -639,6 +627,45 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         UniqueFd directory(openBeneath(targetDirFd, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
         if (!directory || ::fchmod(directory.get(), it->second) != 0) {
             return writeError(QFile::decodeName(it->first), errno);
+        }
+    }
+    return {};
+}
+
+Result<void> SnapshotStore::walk(qint64 snapshotId, const Visitor &visitor) const
+{
+    StoreLock shared(m_lock.get(), LOCK_SH);
+    if (auto error = shared.error(m_path)) {
+        return *error;
+    }
+    if (auto known = snapshot(snapshotId); !known) {
+        return known.error();
+    }
+    auto files = m_catalog->files(snapshotId);
+    if (!files) {
+        return files.error();
+    }
+    const OpenPacks openPacks(*m_chunks);
+    QSet<QByteArray> visited;
+    for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
+        if (auto entered = visitor.entry(entry.path, entry.mode, entry.size); !entered) {
+            return entered;
+        }
+        for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
+            if (visited.contains(chunk.id)) {
+                if (auto sent = visitor.chunk(chunk.id, nullptr); !sent) {
+                    return sent;
+                }
+                continue;
+            }
+            auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner);
+            if (!data) {
+                return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", QString::number(snapshotId), data.errorMessage(), entry.path)};
+            }
+            visited.insert(chunk.id);
+            if (auto sent = visitor.chunk(chunk.id, &*data); !sent) {
+                return sent;
+            }
         }
     }
     return {};

@@ -10,6 +10,7 @@
 #include <QString>
 #include <QVariantMap>
 
+#include <functional>
 #include <memory>
 
 #include <sys/types.h>
@@ -84,6 +85,16 @@ public:
     /// permission bits back (without set-user-ID/set-group-ID) and belong to
     /// the caller. On an Error the tree is incomplete and the caller removes it.
     Result<void> materialize(qint64 snapshotId, int targetDirFd) const;
+
+    /// A whole snapshot in its stored order, for an export: entry() for
+    /// each file and directory, then chunk() for each of a file's chunks in
+    /// order, with its checked bytes the first time a chunk comes and
+    /// without them (nullptr) after. An Error of a visitor stops the walk.
+    struct Visitor {
+        std::function<Result<void>(const QString &path, quint32 mode, qint64 size)> entry;
+        std::function<Result<void>(const QByteArray &id, const QByteArray *data)> chunk;
+    };
+    Result<void> walk(qint64 snapshotId, const Visitor &visitor) const;
 
     /// One file of a snapshot, e.g. "screenshot.png", read whole into
     /// memory (use materialize() for big files).

@@ -30,6 +30,7 @@ const KeyInfo keys[] = {
     {HelperArguments::Label, HelperProtocol::labelKey},
     {HelperArguments::Pinned, HelperProtocol::pinnedKey},
     {HelperArguments::Operation, HelperProtocol::operationKey},
+    {HelperArguments::Stream, HelperProtocol::streamKey},
 };
 
 std::optional<HelperArguments::Key> keyNamed(const QString &name)
@@ -133,6 +134,12 @@ Result<HelperArguments> HelperArguments::parse(const QVariantMap &map, int requi
                 return Error{i18n("'operation' must name what to administer.")};
             }
             arguments.operation = value.toString();
+            break;
+        case Stream:
+            if (value.metaType() != QMetaType::fromType<QDBusUnixFileDescriptor>() || !value.value<QDBusUnixFileDescriptor>().isValid()) {
+                return Error{i18n("'stream' must be a file descriptor.")};
+            }
+            arguments.stream = value.value<QDBusUnixFileDescriptor>();
             break;
         }
     }

@@ -3,6 +3,7 @@
 
 #include "Result.h"
 
+#include <QDBusUnixFileDescriptor>
 #include <QString>
 #include <QVariantMap>
 
@@ -20,6 +21,7 @@ struct HelperArguments {
         Label = 1 << 4,
         Pinned = 1 << 5,
         Operation = 1 << 6,
+        Stream = 1 << 7,
     };
 
     QString session;
@@ -29,6 +31,7 @@ struct HelperArguments {
     std::optional<QString> label;
     std::optional<bool> pinned;
     QString operation;
+    QDBusUnixFileDescriptor stream; ///< a file descriptor of the caller's, for an export or an import
 
     /// Checks map against the keys an action requires and the ones it may take.
     static Rewind::Result<HelperArguments> parse(const QVariantMap &map, int required, int optional = 0);

@@ -46,6 +46,12 @@ inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
 inline const QString collectGarbage = QStringLiteral("gc");
 inline const QString administer = QStringLiteral("administer");
+/// Writes one of the caller's snapshots as a stream (SnapshotStream) to the
+/// file descriptor the caller passes: {"snapshot", "bytes", "chunks"}.
+inline const QString exportSnapshot = QStringLiteral("exportsnapshot");
+/// Reads a stream from the file descriptor the caller passes and stores it
+/// as a new snapshot of the caller's, marked imported: the snapshot.
+inline const QString importSnapshot = QStringLiteral("importsnapshot");
 /// Reports which CRIU the helper uses; takes no arguments.
 inline const QString status = QStringLiteral("status");
 
@@ -85,6 +91,8 @@ inline QStringList allActions()
             autosave,
             verify,
             collectGarbage,
+            exportSnapshot,
+            importSnapshot,
             administer};
 }
 
@@ -96,6 +104,7 @@ inline const QString modeKey = QStringLiteral("mode"); ///< QString: "in-place" 
 inline const QString labelKey = QStringLiteral("label"); ///< QString, at most maximumLabelLength, no control characters
 inline const QString pinnedKey = QStringLiteral("pinned"); ///< bool
 inline const QString operationKey = QStringLiteral("operation"); ///< QString, administer only: one of the administered actions
+inline const QString streamKey = QStringLiteral("stream"); ///< QDBusUnixFileDescriptor: where an export goes or an import comes from
 /// Optional with every action: the caller's language ("de", "pt_BR"), for the messages of the reply.
 inline const QString languageKey = QStringLiteral("language");
 

@@ -11,9 +11,11 @@
 #include "HelperProtocol.h"
 #include "JsonViews.h"
 #include "LiveViewRelay.h"
+#include "SessionLimits.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
+#include "SnapshotTransfer.h"
 #include "StagingDirectory.h"
 
 #include <KLocalizedString>
@@ -21,6 +23,8 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
+
+#include <csignal>
 
 using namespace Rewind;
 using KAuth::ActionReply;
@@ -51,6 +55,8 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::autosave, HelperArguments::Session, 0},
     {HelperProtocol::verify, 0, 0},
     {HelperProtocol::collectGarbage, 0, 0},
+    {HelperProtocol::exportSnapshot, HelperArguments::Snapshot | HelperArguments::Stream, 0},
+    {HelperProtocol::importSnapshot, HelperArguments::Stream, 0},
 };
 
 /// What `administer` may do for an administrator, and the action that does it.
@@ -142,6 +148,8 @@ void reportProgress(int percent, Stage stage)
 
 RewindHelper::RewindHelper()
 {
+    // An export's reader may go away: the write fails with EPIPE, the helper lives on.
+    ::signal(SIGPIPE, SIG_IGN);
     // In the build tree (the tests' helper), the catalogs are compiled into <build>/locale beside bin/.
     // KAUTH_HELPER_MAIN makes this object before the application, so the program's path comes from /proc.
     const QString program = QFile::symLinkTarget(QStringLiteral("/proc/self/exe"));
@@ -286,6 +294,16 @@ ActionReply RewindHelper::gc(const QVariantMap &arguments)
     return run(HelperProtocol::collectGarbage, arguments, true);
 }
 
+ActionReply RewindHelper::exportsnapshot(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::exportSnapshot, arguments, false);
+}
+
+ActionReply RewindHelper::importsnapshot(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::importSnapshot, arguments, false);
+}
+
 ActionReply RewindHelper::administer(const QVariantMap &arguments)
 {
     return inCallersLanguage(arguments, [this](const QVariantMap &rest) {
@@ -424,6 +442,19 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
         auto stats = m_store->collectGarbage();
         return stats ? success(JsonViews::collected(*stats)) : failure(stats.error());
     }
+    if (action == HelperProtocol::importSnapshot) {
+        // The caller's own quota, whoever the stream came from.
+        const auto limits = SessionLimits::read();
+        if (!limits) {
+            return failure(limits.error());
+        }
+        auto imported = SnapshotTransfer::importSnapshot(*m_store,
+                                                         m_sessions->paths().stagingDirectory(),
+                                                         arguments.stream.fileDescriptor(),
+                                                         caller.uid,
+                                                         limits->storeQuotaFor(caller.uid));
+        return imported ? success(JsonViews::snapshot(*imported)) : failure(imported.error());
+    }
 
     if (!arguments.session.isEmpty()) {
         if (auto refused = refuseSession(arguments.session, caller)) {
@@ -476,6 +507,15 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
     if (arguments.snapshot > 0) {
         if (auto refused = refuseSnapshot(arguments.snapshot, caller)) {
             return *refused;
+        }
+        if (action == HelperProtocol::exportSnapshot) {
+            auto exported = SnapshotTransfer::exportSnapshot(*m_store, arguments.snapshot, arguments.stream.fileDescriptor());
+            if (!exported) {
+                return failure(exported.error());
+            }
+            return success(QJsonObject{{QStringLiteral("snapshot"), arguments.snapshot},
+                                       {QStringLiteral("bytes"), exported->bytes},
+                                       {QStringLiteral("chunks"), exported->chunks}});
         }
         if (action == HelperProtocol::thumbnail) {
             auto png = m_store->readFile(arguments.snapshot, QStringLiteral("thumbnail.png"));

@@ -56,6 +56,8 @@ public Q_SLOTS:
     KAuth::ActionReply autosave(const QVariantMap &arguments);
     KAuth::ActionReply verify(const QVariantMap &arguments);
     KAuth::ActionReply gc(const QVariantMap &arguments);
+    KAuth::ActionReply exportsnapshot(const QVariantMap &arguments);
+    KAuth::ActionReply importsnapshot(const QVariantMap &arguments);
     /// Any of the session and snapshot actions ("operation") on anyone's sessions.
     KAuth::ActionReply administer(const QVariantMap &arguments);
 

@@ -5,6 +5,7 @@
 #include "ChunkKeys.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
+#include "TestFiles.h"
 #include "TestSkip.h"
 #include "UniqueFd.h"
 
@@ -33,67 +34,6 @@ using namespace Rewind;
 
 namespace
 {
-
-QByteArray randomBytes(qsizetype size, quint32 seed)
-{
-    QByteArray data(size, Qt::Uninitialized);
-    QRandomGenerator generator(seed);
-    const qsizetype words = size / qsizetype(sizeof(quint32));
-    generator.fillRange(reinterpret_cast<quint32 *>(data.data()), words);
-    for (qsizetype i = words * qsizetype(sizeof(quint32)); i < size; ++i) {
-        data[i] = char(generator.generate());
-    }
-    return data;
-}
-
-bool writeFile(const QString &path, const QByteArray &content, QFile::Permissions permissions = {})
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(content) != content.size()) {
-        return false;
-    }
-    file.close();
-    return permissions == QFile::Permissions() || file.setPermissions(permissions);
-}
-
-QByteArray readWholeFile(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-UniqueFd openDirectory(const QString &path)
-{
-    return UniqueFd(::open(QFile::encodeName(path).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-}
-
-/// Relative path -> content ("<dir>" for directories) and the permission bits.
-QMap<QString, QByteArray> treeOf(const QString &root)
-{
-    QMap<QString, QByteArray> tree;
-    QDirIterator it(root, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        const QString path = it.next();
-        const QString relative = QDir(root).relativeFilePath(path);
-        struct stat status{};
-        ::lstat(QFile::encodeName(path).constData(), &status);
-        const QByteArray mode = QByteArray::number(status.st_mode & 07777, 8);
-        tree.insert(relative, S_ISDIR(status.st_mode) ? QByteArray("<dir " + mode + ">") : QByteArray(mode + ':') + readWholeFile(path));
-    }
-    return tree;
-}
-
-int countFiles(const QString &root)
-{
-    int count = 0;
-    QDirIterator it(root, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        it.next();
-        ++count;
-    }
-    return count;
-}
 
 /// A chunk record in a pack file: 32-byte header ("RWPR", version, flags,
 /// 2 reserved bytes, the id in binary, raw size, stored size) and the data.

@@ -40,4 +40,8 @@ public:
     /// {"chunksChecked", "damagedSnapshots"}; damage is not an Error here.
     virtual Rewind::Result<QJsonValue> verify() = 0;
     virtual Rewind::Result<QJsonValue> collectGarbage() = 0;
+    /// Writes the snapshot to fd as one stream (SnapshotStream): {"snapshot", "bytes", "chunks"}.
+    virtual Rewind::Result<QJsonValue> exportSnapshot(qint64 snapshot, int fd) = 0;
+    /// Reads a stream from fd and stores it as a new snapshot of the caller: its JSON.
+    virtual Rewind::Result<QJsonValue> importSnapshot(int fd) = 0;
 };

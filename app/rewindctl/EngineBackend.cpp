@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "EngineBackend.h"
 
+#include "SnapshotTransfer.h"
+
+#include "SessionLimits.h"
+
 #include "HelperProtocol.h"
 #include "PrivateHandOff.h"
 
 #include "CheckpointabilityScan.h"
 #include "JsonViews.h"
+#include "SessionLimits.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
+#include "SnapshotTransfer.h"
 #include "StagingDirectory.h"
 #include "VncScreenshot.h"
 
@@ -240,4 +246,27 @@ Result<QJsonValue> EngineBackend::collectGarbage()
         return stats.error();
     }
     return QJsonValue(JsonViews::collected(*stats));
+}
+
+Result<QJsonValue> EngineBackend::exportSnapshot(qint64 snapshot, int fd)
+{
+    auto exported = SnapshotTransfer::exportSnapshot(*m_store, snapshot, fd);
+    if (!exported) {
+        return exported.error();
+    }
+    return QJsonValue(
+        QJsonObject{{QStringLiteral("snapshot"), snapshot}, {QStringLiteral("bytes"), exported->bytes}, {QStringLiteral("chunks"), exported->chunks}});
+}
+
+Result<QJsonValue> EngineBackend::importSnapshot(int fd)
+{
+    const auto limits = SessionLimits::read();
+    if (!limits) {
+        return limits.error();
+    }
+    auto imported = SnapshotTransfer::importSnapshot(*m_store, m_sessions->paths().stagingDirectory(), fd, ::getuid(), limits->storeQuotaFor(::getuid()));
+    if (!imported) {
+        return imported.error();
+    }
+    return QJsonValue(JsonViews::snapshot(*imported));
 }

@@ -9,6 +9,7 @@
 #include <KAuth/ExecuteJob>
 #include <KLocalizedString>
 
+#include <QDBusUnixFileDescriptor>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -171,4 +172,17 @@ Result<QJsonValue> HelperBackend::verify()
 Result<QJsonValue> HelperBackend::collectGarbage()
 {
     return call(HelperProtocol::collectGarbage, {}, {});
+}
+
+Result<QJsonValue> HelperBackend::exportSnapshot(qint64 snapshot, int fd)
+{
+    // The helper writes straight into this file descriptor: a file, or a pipe to ssh.
+    return call(HelperProtocol::exportSnapshot,
+                {},
+                {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(fd))}});
+}
+
+Result<QJsonValue> HelperBackend::importSnapshot(int fd)
+{
+    return call(HelperProtocol::importSnapshot, {}, {{HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(fd))}});
 }

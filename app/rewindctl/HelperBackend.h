@@ -31,6 +31,8 @@ public:
     Rewind::Result<QJsonValue> autosave(const QString &session, const Progress &progress) override;
     Rewind::Result<QJsonValue> verify() override;
     Rewind::Result<QJsonValue> collectGarbage() override;
+    Rewind::Result<QJsonValue> exportSnapshot(qint64 snapshot, int fd) override;
+    Rewind::Result<QJsonValue> importSnapshot(int fd) override;
 
 private:
     /// Runs ACTION, or `administer` with OPERATION when administering and OPERATION is set.

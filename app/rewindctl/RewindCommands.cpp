@@ -6,17 +6,22 @@
 #include "HelperBackend.h"
 #include "JsonViews.h"
 #include "SessionRecord.h"
+#include "UniqueFd.h"
 
 #include <KFormat>
 #include <KLocalizedString>
 
 #include <QDateTime>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLocale>
 #include <QTextStream>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace Rewind;
@@ -59,6 +64,39 @@ Result<qint64> snapshotId(const QString &text)
     return id;
 }
 
+/// Where an export goes: FILE (created, or replaced), or standard output
+/// for "-" or nothing, as long as that is not a terminal.
+Result<UniqueFd> openExportTarget(const QString &output)
+{
+    if (output.isEmpty() || output == QLatin1String("-")) {
+        if (::isatty(STDOUT_FILENO)) {
+            return Error{i18n("An exported snapshot is binary: write it to a file (-o FILE) or a pipe, not to the terminal.")};
+        }
+        return UniqueFd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
+    }
+    UniqueFd file(::open(QFile::encodeName(output).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600));
+    if (!file) {
+        return Error{i18n("Could not write %1: %2", output, QString::fromLocal8Bit(strerror(errno)))};
+    }
+    return file;
+}
+
+/// Where an import comes from: FILE, or standard input for "-" or nothing.
+Result<UniqueFd> openImportSource(const QString &input)
+{
+    if (input.isEmpty() || input == QLatin1String("-")) {
+        if (::isatty(STDIN_FILENO)) {
+            return Error{i18n("Give the exported snapshot as a file, or pipe it in; not from the terminal.")};
+        }
+        return UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+    }
+    UniqueFd file(::open(QFile::encodeName(input).constData(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!file) {
+        return Error{i18n("Could not read %1: %2", input, QString::fromLocal8Bit(strerror(errno)))};
+    }
+    return file;
+}
+
 } // namespace
 
 RewindCommands::RewindCommands(bool json)
@@ -88,6 +126,8 @@ QString RewindCommands::usage()
         "  label SNAPSHOT TEXT        give a snapshot a label\n"
         "  pin SNAPSHOT | unpin SNAPSHOT  keep a snapshot from automatic pruning, or not\n"
         "  autosave SESSION           a scheduled snapshot if one is due, then pruning\n"
+        "  export SNAPSHOT [-o FILE]  write a snapshot as one stream, to standard output without -o\n"
+        "  import [FILE]              store an exported snapshot as yours, from standard input without FILE\n"
         "  verify                     re-hash every stored chunk and name damaged snapshots\n"
         "  gc                         remove stored data no snapshot needs\n\n"
         "Exit codes: 0 success, 1 the operation failed, 2 wrong command line.");
@@ -110,7 +150,6 @@ Result<void> RewindCommands::openBackend(bool administer)
 
 int RewindCommands::run(const QStringList &arguments, const CommandOptions &options)
 {
-    QTextStream out(stdout);
     QTextStream err(stderr);
     if (arguments.isEmpty()) {
         err << usage() << Qt::endl;
@@ -122,6 +161,7 @@ int RewindCommands::run(const QStringList &arguments, const CommandOptions &opti
     }
     QString text;
     auto result = dispatch(arguments, options, &text);
+    QTextStream out(m_outputTaken ? stderr : stdout);
     if (!result) {
         if (m_json) {
             out << QJsonDocument(QJsonObject{{QStringLiteral("error"), result.errorMessage()}}).toJson(QJsonDocument::Compact) << Qt::endl;
@@ -334,6 +374,39 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         }
         return outcome;
     }
+    if (command == QLatin1String("export") && arguments.size() == 2) {
+        auto id = snapshotId(argument);
+        if (!id) {
+            return id.error();
+        }
+        auto target = openExportTarget(options.output);
+        if (!target) {
+            return target.error();
+        }
+        // The stream may be standard output: everything else goes to standard error.
+        m_outputTaken = options.output.isEmpty() || options.output == QLatin1String("-");
+        auto exported = m_backend->exportSnapshot(*id, target->get());
+        if (exported) {
+            *text = i18n("Exported snapshot %1 (%2).",
+                         QString::number(*id),
+                         KFormat().formatByteSize(double(exported->toObject().value(QStringLiteral("bytes")).toInteger())));
+        }
+        return exported;
+    }
+    if (command == QLatin1String("import") && arguments.size() <= 2) {
+        auto source = openImportSource(argument);
+        if (!source) {
+            return source.error();
+        }
+        auto imported = m_backend->importSnapshot(source->get());
+        if (imported) {
+            const QJsonObject json = imported->toObject();
+            *text = i18n("Imported as snapshot %1 of session %2.",
+                         QString::number(json.value(QStringLiteral("id")).toInteger()),
+                         json.value(QStringLiteral("session")).toString());
+        }
+        return imported;
+    }
     if (command == QLatin1String("verify") && arguments.size() == 1) {
         auto report = m_backend->verify();
         if (!report) {
@@ -363,5 +436,5 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
     }
     return usageError(
         QStringLiteral("session ... | snapshot SESSION | list [SESSION] | restore SNAPSHOT [--as-new] | delete SNAPSHOT | label SNAPSHOT TEXT | pin SNAPSHOT | "
-                       "unpin SNAPSHOT | autosave SESSION | verify | gc"));
+                       "unpin SNAPSHOT | autosave SESSION | export SNAPSHOT [-o FILE] | import [FILE] | verify | gc"));
 }

@@ -33,5 +33,6 @@ private:
     Rewind::Result<void> openBackend(bool administer);
 
     bool m_json;
+    bool m_outputTaken = false; ///< standard output carries an exported stream: messages go to standard error
     std::unique_ptr<CommandBackend> m_backend;
 };

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
     parser.addOption({QStringLiteral("json"), i18n("Print machine-readable JSON.")});
     parser.addOption({QStringLiteral("label"), i18n("A label for the new snapshot."), i18n("text")});
     parser.addOption({QStringLiteral("as-new"), i18n("Restore as a new session beside the original (a branch).")});
-    parser.addOption({QStringLiteral("output"), i18n("Where to write a screenshot."), i18n("file")});
+    parser.addOption(
+        {{QStringLiteral("o"), QStringLiteral("output")}, i18n("Where to write a screenshot or an exported snapshot (- for standard output)."), i18n("file")});
     parser.addOption({QStringLiteral("admin"), i18n("Act on other users' sessions and snapshots too (asks for an administrator's password).")});
     parser.addPositionalArgument(QStringLiteral("command"), i18n("What to do; see above."));
     if (!parser.parse(app.arguments())) {
