@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "HelperBackend.h"
 
+#include "FileWriting.h"
 #include "HelperProtocol.h"
 #include "PrivateReply.h"
+#include "UniqueFd.h"
 
 #include <KAuth/Action>
 #include <KAuth/ActionReply>
@@ -10,11 +12,65 @@
 #include <KLocalizedString>
 
 #include <QDBusUnixFileDescriptor>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace Rewind;
+
+namespace
+{
+
+bool isRegularFile(int fd)
+{
+    struct stat status{};
+    return ::fstat(fd, &status) == 0 && S_ISREG(status.st_mode);
+}
+
+/// An unnamed file of the user's, where a stream waits for its reader.
+Result<UniqueFd> spoolFile()
+{
+    const QString directory = qEnvironmentVariable("TMPDIR", QStringLiteral("/var/tmp"));
+    UniqueFd file(::open(QFile::encodeName(directory).constData(), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600));
+    if (!file) {
+        return Error{i18n("Could not make a temporary file in %1 for the stream: %2", directory, QString::fromLocal8Bit(strerror(errno)))};
+    }
+    return file;
+}
+
+/// Copies all that from delivers into to. A spool file on either side is
+/// read from its start, and left at its start for the next reader.
+Result<void> copyAll(int from, int to)
+{
+    ::lseek(from, 0, SEEK_SET); // fails harmlessly on a pipe
+    QByteArray buffer(1024 * 1024, Qt::Uninitialized);
+    for (;;) {
+        const ssize_t n = ::read(from, buffer.data(), std::size_t(buffer.size()));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return Error{i18n("Reading the stream failed: %1", QString::fromLocal8Bit(strerror(errno)))};
+        }
+        if (n == 0) {
+            break;
+        }
+        if (!writeAll(to, buffer.constData(), std::size_t(n))) {
+            return Error{i18n("Writing the stream failed: %1", QString::fromLocal8Bit(strerror(errno)))};
+        }
+    }
+    ::lseek(to, 0, SEEK_SET);
+    return {};
+}
+
+} // namespace
 
 HelperBackend::HelperBackend(bool administer)
     : m_administer(administer)
@@ -176,13 +232,36 @@ Result<QJsonValue> HelperBackend::collectGarbage()
 
 Result<QJsonValue> HelperBackend::exportSnapshot(qint64 snapshot, int fd)
 {
-    // The helper writes straight into this file descriptor: a file, or a pipe to ssh.
-    return call(HelperProtocol::exportSnapshot,
-                {},
-                {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(fd))}});
+    // The helper does one thing at a time and must never wait on whoever
+    // reads the stream (that may be an import through the same helper, as in
+    // "rewindctl export 7 | rewindctl import"): into a file first, then on.
+    auto spool = isRegularFile(fd) ? Result<UniqueFd>(UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0))) : spoolFile();
+    if (!spool) {
+        return spool.error();
+    }
+    auto exported = call(HelperProtocol::exportSnapshot,
+                         {},
+                         {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(spool->get()))}});
+    if (!exported || isRegularFile(fd)) {
+        return exported;
+    }
+    if (auto copied = copyAll(spool->get(), fd); !copied) {
+        return copied.error();
+    }
+    return exported;
 }
 
 Result<QJsonValue> HelperBackend::importSnapshot(int fd)
 {
-    return call(HelperProtocol::importSnapshot, {}, {{HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(fd))}});
+    // Likewise the helper never waits on whoever writes the stream.
+    auto spool = isRegularFile(fd) ? Result<UniqueFd>(UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0))) : spoolFile();
+    if (!spool) {
+        return spool.error();
+    }
+    if (!isRegularFile(fd)) {
+        if (auto copied = copyAll(fd, spool->get()); !copied) {
+            return copied.error();
+        }
+    }
+    return call(HelperProtocol::importSnapshot, {}, {{HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(spool->get()))}});
 }

@@ -120,6 +120,58 @@ private Q_SLOTS:
         QVERIFY2(viewText.exitCode == 0 && viewText.out.contains(QFile::encodeName(socket)), viewText.out + viewText.err);
     }
 
+    void exportPipedIntoImport()
+    {
+        // rewindctl export N | rewindctl import, as the user, through the helper.
+        QVERIFY(!m_session.isEmpty());
+        const TestUser user = TestUser::owner();
+        const Run taken = rewindctl(user, m_login.get(), {QStringLiteral("--json"), QStringLiteral("snapshot"), m_session});
+        QVERIFY2(taken.exitCode == 0, taken.err.constData());
+        const qint64 id = QJsonDocument::fromJson(taken.out).object().value(QStringLiteral("id")).toInteger();
+        QVERIFY(id > 0);
+
+        const QString program = QFileInfo(HelperTestEnvironment::clientProgram()).absolutePath() + QStringLiteral("/rewindctl");
+        QProcessEnvironment environment;
+        environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+        environment.insert(QStringLiteral("HOME"), QStringLiteral("/home/") + user.name);
+        environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+        QProcess exporter;
+        QProcess importer;
+        for (QProcess *process : {&exporter, &importer}) {
+            runAs(*process, user, m_login.get());
+            process->setProcessEnvironment(environment);
+            process->setWorkingDirectory(QStringLiteral("/"));
+        }
+        exporter.setStandardOutputProcess(&importer);
+        exporter.start(program, {QStringLiteral("export"), QString::number(id)});
+        importer.start(program, {QStringLiteral("--json"), QStringLiteral("import")});
+        QVERIFY(exporter.waitForFinished(120000) && importer.waitForFinished(120000));
+        const QByteArray exportMessages = exporter.readAllStandardError();
+        QVERIFY2(exporter.exitCode() == 0, exportMessages.constData());
+        QVERIFY2(exportMessages.contains("Exported snapshot"), exportMessages.constData());
+        const QByteArray importOut = importer.readAllStandardOutput();
+        QVERIFY2(importer.exitCode() == 0, importer.readAllStandardError().constData());
+        const QJsonObject imported = QJsonDocument::fromJson(importOut).object();
+        QCOMPARE(imported.value(QStringLiteral("trigger")).toString(), QStringLiteral("imported"));
+        QVERIFY(imported.value(QStringLiteral("id")).toInteger() > id);
+        QVERIFY(imported.value(QStringLiteral("session")).toString() != m_session);
+
+        // Another user may not export it, and a stream must be a file descriptor.
+        std::unique_ptr<EmulatedLogin> otherLogin = std::make_unique<EmulatedLogin>(TestUser::other(), QStringLiteral("ctl2"), true);
+        const Run foreign =
+            rewindctl(TestUser::other(), otherLogin.get(), {QStringLiteral("export"), QString::number(id), QStringLiteral("-o"), QStringLiteral("/dev/null")});
+        QCOMPARE(foreign.exitCode, 1);
+        QVERIFY2(foreign.err.contains("belongs to another user"), foreign.err.constData());
+        HelperClient client(user, m_login.get());
+        const HelperReply notAnFd =
+            client.call(HelperRequest::of(HelperProtocol::importSnapshot, {{HelperProtocol::streamKey, QStringLiteral("/etc/shadow")}}));
+        QVERIFY(!notAnFd.ok());
+        QVERIFY2(notAnFd.errorText.contains(QLatin1String("file descriptor")), qPrintable(notAnFd.errorText));
+        const Run noSource = rewindctl(user, m_login.get(), {QStringLiteral("import"), QStringLiteral("/nonexistent/stream")});
+        QCOMPARE(noSource.exitCode, 1);
+        QVERIFY2(noSource.err.contains("Could not read"), noSource.err.constData());
+    }
+
     void helperAnswersInTheCallersLanguage()
     {
         // The helper runs without a locale; the client's language comes with the call.
