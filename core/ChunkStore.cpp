@@ -344,6 +344,15 @@ Result<void> ChunkStore::finish(Writer &writer)
     return {};
 }
 
+qint64 ChunkStore::pendingBytes() const
+{
+    qint64 pending = 0;
+    for (const auto &writer : m_writing) {
+        pending += writer->buffer.size();
+    }
+    return pending;
+}
+
 Result<void> ChunkStore::persist()
 {
     if (m_writing.empty()) {

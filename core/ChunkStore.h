@@ -58,6 +58,9 @@ public:
     /// written, creating one (under its temporary name) when needed.
     Result<Location> append(const QByteArray &id, const unsigned char *data, std::size_t size);
 
+    /// Bytes append() took that are not written to their pack yet.
+    qint64 pendingBytes() const;
+
     /// Makes the packs append() wrote durable, then visible: the rest of
     /// each pack is written and fdatasync()ed, the pack renamed to its final
     /// name and the packs directory fsync()ed.

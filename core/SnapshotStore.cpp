@@ -407,7 +407,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         }
         if (quota.freeSpaceFloor > 0 && newBytes - newBytesAtLastCheck >= freeSpaceCheckInterval) {
             newBytesAtLastCheck = newBytes;
-            if (availableBytes() < quota.freeSpaceFloor) {
+            if (availableBytes() - m_chunks->pendingBytes() < quota.freeSpaceFloor) {
                 return floorError(quota, newBytes);
             }
         }
@@ -518,7 +518,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     }
 
     reachCrashPoint("after-chunks");
-    if (quota.freeSpaceFloor > 0 && availableBytes() < quota.freeSpaceFloor) {
+    // What is still to be written out counts as taken.
+    if (quota.freeSpaceFloor > 0 && availableBytes() - m_chunks->pendingBytes() < quota.freeSpaceFloor) {
         return failed(floorError(quota, newBytes));
     }
     if (auto synced = m_chunks->persist(); !synced) {
@@ -808,8 +809,8 @@ Result<void> SnapshotStore::checkQuota(uid_t owner, const StoreQuota &quota) con
 
 Error SnapshotStore::floorError(const StoreQuota &quota, qint64 writtenBytes) const
 {
-    // What a failed commit wrote is given back when it is discarded.
-    const qint64 available = availableBytes() + writtenBytes;
+    // What a failed commit wrote out is given back when it is discarded.
+    const qint64 available = availableBytes() + std::max<qint64>(0, writtenBytes - m_chunks->pendingBytes());
     if (writtenBytes > 0) {
         return Error{
             i18n("No snapshot was stored: it needs more than %1, and the disk that holds the snapshots has %2 free, of which at least %3 "
