@@ -516,7 +516,8 @@ private Q_SLOTS:
         QTRY_VERIFY(counterIn(other.initPid) > 0);
         const Run full = rewindctl({QStringLiteral("snapshot"), other.id});
         QCOMPARE(full.exitCode, 1);
-        QVERIFY2(full.err.contains("full"), full.err.constData());
+        // Refused by the floor before the disk fills, or by the full disk itself.
+        QVERIFY2(full.err.contains("full") || full.err.contains("must stay free"), full.err.constData());
         QVERIFY(runsThawed(other.id));
         QVERIFY(runsThawed(session.id));
         QCOMPARE(snapshots(), before);
