@@ -78,15 +78,20 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_message(new KMessageWidget(this))
     , m_progress(new QProgressBar(this))
     , m_stage(new QLabel(this))
-    , m_transferDirectory(QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation))
 {
     setWindowTitle(i18n("Rewind"));
 
+    // Exports go next to the user's documents, or home where there is no such folder.
+    m_transferDirectory = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    if (!QFileInfo(m_transferDirectory).isDir()) {
+        m_transferDirectory = QDir::homePath();
+    }
+
     m_chooseExportFile = [this](const QString &suggested) {
-        QFileDialog dialog(this, i18nc("@title:window", "Export Snapshot"), suggested, transferFilter());
+        QFileDialog dialog(this, i18nc("@title:window", "Export Snapshot"), QFileInfo(suggested).absolutePath(), transferFilter());
         dialog.setAcceptMode(QFileDialog::AcceptSave);
         dialog.setDefaultSuffix(QStringLiteral("rewind"));
-        dialog.selectFile(suggested);
+        dialog.selectFile(QFileInfo(suggested).fileName());
         return dialog.exec() == QDialog::Accepted && !dialog.selectedFiles().isEmpty() ? dialog.selectedFiles().constFirst() : QString();
     };
     m_chooseImportFile = [this](const QString &suggested) {
@@ -225,7 +230,8 @@ void MainWindow::updateActions()
     m_snapshotNow->setEnabled(idle && state == QLatin1String("running"));
     m_liveView->setEnabled(state == QLatin1String("running"));
     const bool snapshotSelected = currentSnapshot() > 0;
-    m_restore->setEnabled(idle && snapshotSelected);
+    // Going back in place needs the session; a session known only by its snapshots can only branch.
+    m_restore->setEnabled(idle && snapshotSelected && state != SessionListModel::snapshotsOnlyState);
     m_restoreAsNew->setEnabled(idle && snapshotSelected);
     m_delete->setEnabled(idle && snapshotSelected);
     m_export->setEnabled(idle && snapshotSelected);

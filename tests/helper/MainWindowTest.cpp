@@ -287,6 +287,9 @@ private Q_SLOTS:
         QCOMPARE(timeline->currentIndex().data(TimelineModel::TriggerRole).toString(), QStringLiteral("imported"));
         QVERIFY2(timeline->currentIndex().data().toString().contains(QLatin1String("imported")), qPrintable(timeline->currentIndex().data().toString()));
         QCOMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), SessionListModel::snapshotsOnlyState);
+        QTRY_VERIFY(importAction->isEnabled());
+        QVERIFY(!action(window, QStringLiteral("Go Back to This Point"))->isEnabled()); // no session to go back in
+        QVERIFY(action(window, QStringLiteral("Open as New Session"))->isEnabled());
         QCOMPARE(message->messageType(), KMessageWidget::Positive);
         const QHash<qint64, QString> after = listedSnapshots();
         QCOMPARE(after.size(), before.size() + 1);
