@@ -6,6 +6,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTest>
@@ -104,6 +105,24 @@ private Q_SLOTS:
         QCOMPARE(changed.size(), 1);
         QCOMPARE(model.index(0).data(SessionListModel::StateRole).toString(), QStringLiteral("frozen"));
         QCOMPARE(model.rowOf(QStringLiteral("demo-2")), 1);
+    }
+
+    void sessionsKnownOnlyByTheirSnapshots()
+    {
+        const QJsonArray sessions = {QJsonObject{{QStringLiteral("id"), QStringLiteral("demo-1")}, {QStringLiteral("state"), QStringLiteral("running")}}};
+        const auto snapshotOf = [](const QString &session) {
+            return QJsonObject{{QStringLiteral("id"), 1}, {QStringLiteral("session"), session}};
+        };
+        const QJsonArray listed = SessionListModel::withSessionsOfSnapshots(
+            sessions,
+            {snapshotOf(QStringLiteral("demo-1")), snapshotOf(QStringLiteral("imported-2")), snapshotOf(QStringLiteral("imported-2")), snapshotOf({})});
+        SessionListModel model;
+        model.setSessions(listed);
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.index(0).data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
+        QCOMPARE(model.index(1).data(SessionListModel::IdRole).toString(), QStringLiteral("imported-2"));
+        QCOMPARE(model.index(1).data(SessionListModel::StateRole).toString(), SessionListModel::snapshotsOnlyState);
+        QVERIFY(model.index(1).data().toString().contains(QLatin1String("Snapshots only")));
     }
 };
 

@@ -6,28 +6,67 @@
 #include "LiveViewWindow.h"
 #include "SessionListModel.h"
 #include "TimelineModel.h"
+#include "UniqueFd.h"
 
+#include <KFormat>
 #include <KLocalizedString>
 #include <KMessageWidget>
 
 #include <QAction>
+#include <QDBusUnixFileDescriptor>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
 #include <QListView>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace Rewind;
+
+namespace
+{
+QString transferFilter()
+{
+    return i18n("Rewind snapshots (*.rewind)");
+}
+
+QString systemError()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
+}
+
+/// Removes what a failed export left at path, if it is still the file fd
+/// was opened as (the user may have put something else there meanwhile).
+void removePartialExport(const QString &path, int fd)
+{
+    struct stat opened = {};
+    struct stat there = {};
+    const QByteArray name = QFile::encodeName(path);
+    if (::fstat(fd, &opened) == 0 && ::lstat(name.constData(), &there) == 0 && opened.st_dev == there.st_dev && opened.st_ino == there.st_ino) {
+        ::unlink(name.constData());
+    }
+}
+}
 
 MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     : QMainWindow(parent)
@@ -41,6 +80,23 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_stage(new QLabel(this))
 {
     setWindowTitle(i18n("Rewind"));
+
+    // Exports go next to the user's documents, or home where there is no such folder.
+    m_transferDirectory = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    if (!QFileInfo(m_transferDirectory).isDir()) {
+        m_transferDirectory = QDir::homePath();
+    }
+
+    m_chooseExportFile = [this](const QString &suggested) {
+        QFileDialog dialog(this, i18nc("@title:window", "Export Snapshot"), QFileInfo(suggested).absolutePath(), transferFilter());
+        dialog.setAcceptMode(QFileDialog::AcceptSave);
+        dialog.setDefaultSuffix(QStringLiteral("rewind"));
+        dialog.selectFile(QFileInfo(suggested).fileName());
+        return dialog.exec() == QDialog::Accepted && !dialog.selectedFiles().isEmpty() ? dialog.selectedFiles().constFirst() : QString();
+    };
+    m_chooseImportFile = [this](const QString &suggested) {
+        return QFileDialog::getOpenFileName(this, i18nc("@title:window", "Import Snapshot"), suggested, transferFilter());
+    };
 
     m_sessionView->setObjectName(QStringLiteral("sessions"));
     m_sessionView->setModel(m_sessions);
@@ -109,25 +165,52 @@ void MainWindow::setupActions()
     auto toolBar = addToolBar(i18n("Main Toolbar"));
     toolBar->setObjectName(QStringLiteral("mainToolBar"));
     toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    const auto add = [&](QAction *&action, const QString &icon, const QString &text, const QKeySequence &shortcut, void (MainWindow::*slot)()) {
+    QMenu *sessionMenu = menuBar()->addMenu(i18nc("@title:menu", "&Session"));
+    QMenu *snapshotMenu = menuBar()->addMenu(i18nc("@title:menu", "S&napshot"));
+    const auto add = [&](QAction *&action, QMenu *menu, const QString &icon, const QString &text, const QKeySequence &shortcut, void (MainWindow::*slot)()) {
         action = new QAction(QIcon::fromTheme(icon), text, this);
         action->setShortcut(shortcut);
         action->setToolTip(
             QStringLiteral("%1 (%2)").arg(text.section(QLatin1Char('&'), 0).remove(QLatin1Char('&')), shortcut.toString(QKeySequence::NativeText)));
         connect(action, &QAction::triggered, this, slot);
         toolBar->addAction(action);
+        menu->addAction(action);
         addAction(action);
     };
-    add(m_snapshotNow, QStringLiteral("camera-photo"), i18n("&Snapshot Now"), QKeySequence(Qt::CTRL | Qt::Key_S), &MainWindow::snapshotNow);
-    add(m_restore, QStringLiteral("document-revert"), i18n("&Go Back to This Point"), QKeySequence(Qt::CTRL | Qt::Key_R), &MainWindow::restoreSelected);
+    add(m_snapshotNow, sessionMenu, QStringLiteral("camera-photo"), i18n("&Snapshot Now"), QKeySequence(Qt::CTRL | Qt::Key_S), &MainWindow::snapshotNow);
+    add(m_restore,
+        snapshotMenu,
+        QStringLiteral("document-revert"),
+        i18n("&Go Back to This Point"),
+        QKeySequence(Qt::CTRL | Qt::Key_R),
+        &MainWindow::restoreSelected);
     add(m_restoreAsNew,
+        snapshotMenu,
         QStringLiteral("split"),
         i18n("Open as &New Session"),
         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
         &MainWindow::restoreSelectedAsNew);
-    add(m_liveView, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
-    add(m_delete, QStringLiteral("edit-delete"), i18n("&Delete Snapshot"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
-    add(m_refresh, QStringLiteral("view-refresh"), i18n("Re&fresh"), QKeySequence(QKeySequence::Refresh), &MainWindow::refresh);
+    snapshotMenu->addSeparator();
+    add(m_export, snapshotMenu, QStringLiteral("document-export"), i18n("&Export Snapshot…"), QKeySequence(Qt::CTRL | Qt::Key_E), &MainWindow::exportSelected);
+    add(m_import, snapshotMenu, QStringLiteral("document-import"), i18n("&Import Snapshot…"), QKeySequence(Qt::CTRL | Qt::Key_I), &MainWindow::importSnapshot);
+    // The toolbar is wide enough for every action with a short text.
+    m_export->setIconText(i18nc("@action:intoolbar", "Export"));
+    m_import->setIconText(i18nc("@action:intoolbar", "Import"));
+    add(m_liveView, sessionMenu, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
+    snapshotMenu->addSeparator();
+    add(m_delete, snapshotMenu, QStringLiteral("edit-delete"), i18n("&Delete Snapshot"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
+    sessionMenu->addSeparator();
+    add(m_refresh, sessionMenu, QStringLiteral("view-refresh"), i18n("Re&fresh"), QKeySequence(QKeySequence::Refresh), &MainWindow::refresh);
+}
+
+void MainWindow::setExportFileChooser(FileChooser chooser)
+{
+    m_chooseExportFile = std::move(chooser);
+}
+
+void MainWindow::setImportFileChooser(FileChooser chooser)
+{
+    m_chooseImportFile = std::move(chooser);
 }
 
 QString MainWindow::currentSession() const
@@ -147,11 +230,15 @@ void MainWindow::updateActions()
     m_snapshotNow->setEnabled(idle && state == QLatin1String("running"));
     m_liveView->setEnabled(state == QLatin1String("running"));
     const bool snapshotSelected = currentSnapshot() > 0;
-    m_restore->setEnabled(idle && snapshotSelected);
+    // Going back in place needs the session; a session known only by its snapshots can only branch.
+    m_restore->setEnabled(idle && snapshotSelected && state != SessionListModel::snapshotsOnlyState);
     m_restoreAsNew->setEnabled(idle && snapshotSelected);
     m_delete->setEnabled(idle && snapshotSelected);
+    m_export->setEnabled(idle && snapshotSelected);
+    m_import->setEnabled(idle);
     if (idle) {
         m_progress->hide();
+        m_progress->setRange(0, 100);
         m_stage->clear();
     }
 }
@@ -163,10 +250,25 @@ void MainWindow::showError(const QString &message)
     m_message->animatedShow();
 }
 
+void MainWindow::showInformation(const QString &message)
+{
+    m_message->setMessageType(KMessageWidget::Positive);
+    m_message->setText(message);
+    m_message->animatedShow();
+}
+
+void MainWindow::showBusy(const QString &stage)
+{
+    m_progress->setRange(0, 0); // how far it is, nobody says
+    m_progress->show();
+    m_stage->setText(stage);
+}
+
 void MainWindow::showProgress(int percent, const QString &stage)
 {
     m_progress->show();
     if (percent >= 0) {
+        m_progress->setRange(0, 100);
         m_progress->setValue(percent);
     }
     if (!stage.isEmpty()) {
@@ -181,14 +283,39 @@ void MainWindow::refresh()
             showError(answer.errorMessage());
             return;
         }
-        const QString selected = currentSession();
-        m_sessions->setSessions(answer->toArray());
-        const int row = selected.isEmpty() ? 0 : std::max(0, m_sessions->rowOf(selected));
-        if (m_sessions->rowCount() > 0 && !m_sessionView->currentIndex().isValid()) {
-            m_sessionView->setCurrentIndex(m_sessions->index(row));
-        }
-        refreshTimeline();
+        // Snapshots outlive their sessions, and an imported one belongs to
+        // none here: such sessions are listed too, to reach their snapshots.
+        m_client->call(HelperProtocol::listSnapshots, {}, this, [this, sessions = answer->toArray()](const Result<QJsonValue> &snapshots) {
+            QJsonArray listed = sessions;
+            if (snapshots) {
+                listed = SessionListModel::withSessionsOfSnapshots(sessions, snapshots->toArray());
+            }
+            const QString selected = currentSession();
+            m_sessions->setSessions(listed);
+            const int row = selected.isEmpty() ? 0 : std::max(0, m_sessions->rowOf(selected));
+            if (m_sessions->rowCount() > 0 && !m_sessionView->currentIndex().isValid()) {
+                m_sessionView->setCurrentIndex(m_sessions->index(row));
+            }
+            if (const int wanted = m_sessions->rowOf(m_wantedSession); wanted >= 0) {
+                m_sessionView->setCurrentIndex(m_sessions->index(wanted));
+            }
+            refreshTimeline();
+        });
     });
+}
+
+void MainWindow::selectWanted()
+{
+    if (m_wantedSnapshot <= 0 || m_wantedSession != currentSession()) {
+        return;
+    }
+    const int row = m_timeline->rowOf(m_wantedSnapshot);
+    if (row >= 0) {
+        m_timelineView->setCurrentIndex(m_timeline->index(row));
+        m_timelineView->scrollTo(m_timeline->index(row));
+        m_wantedSession.clear();
+        m_wantedSnapshot = 0;
+    }
 }
 
 void MainWindow::refreshTimeline()
@@ -208,6 +335,7 @@ void MainWindow::refreshTimeline()
             return;
         }
         m_timeline->setSnapshots(answer->toArray());
+        selectWanted();
         updateActions();
         fetchThumbnails();
     });
@@ -362,4 +490,87 @@ void MainWindow::viewSelected()
     }
     auto window = new LiveViewWindow(m_client, session, this);
     window->show();
+}
+
+void MainWindow::exportSelected()
+{
+    const qint64 snapshot = currentSnapshot();
+    const QString session = currentSession();
+    if (snapshot <= 0) {
+        return;
+    }
+    const QString suggested = QDir(m_transferDirectory).filePath(QStringLiteral("%1-%2.rewind").arg(session, QString::number(snapshot)));
+    const QString path = m_chooseExportFile(suggested);
+    if (path.isEmpty()) {
+        return;
+    }
+    m_transferDirectory = QFileInfo(path).absolutePath();
+    // The file is the user's: opened here, as the user; the helper only
+    // writes into the descriptor it is handed.
+    auto file = std::make_shared<UniqueFd>(::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600));
+    if (!*file) {
+        showError(i18n("Could not write %1: %2", path, systemError()));
+        return;
+    }
+    // Not blocking on the open (a named pipe), blocking while the helper writes.
+    (void)::fcntl(file->get(), F_SETFL, ::fcntl(file->get(), F_GETFL) & ~O_NONBLOCK);
+
+    m_message->animatedHide();
+    showBusy(i18nc("@info progress", "Exporting…"));
+    m_client->call(
+        HelperProtocol::exportSnapshot,
+        {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(file->get()))}},
+        this,
+        [this, snapshot, path, file](const Result<QJsonValue> &answer) {
+            if (!answer) {
+                removePartialExport(path, file->get());
+                showError(i18n("Snapshot %1 could not be exported: %2", QString::number(snapshot), answer.errorMessage()));
+                return;
+            }
+            const qint64 bytes = answer->toObject().value(QStringLiteral("bytes")).toInteger();
+            showInformation(i18n("Snapshot %1 is exported to %2 (%3).", QString::number(snapshot), path, KFormat().formatByteSize(double(bytes))));
+        },
+        [this](int percent, const QString &stage) {
+            showProgress(percent, stage);
+        });
+}
+
+void MainWindow::importSnapshot()
+{
+    const QString path = m_chooseImportFile(m_transferDirectory);
+    if (path.isEmpty()) {
+        return;
+    }
+    m_transferDirectory = QFileInfo(path).absolutePath();
+    UniqueFd file(::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!file) {
+        showError(i18n("Could not read %1: %2", path, systemError()));
+        return;
+    }
+    (void)::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) & ~O_NONBLOCK);
+
+    m_message->animatedHide();
+    showBusy(i18nc("@info progress", "Importing…"));
+    // The call keeps a duplicate of the descriptor for as long as it needs it.
+    m_client->call(
+        HelperProtocol::importSnapshot,
+        {{HelperProtocol::streamKey, QVariant::fromValue(QDBusUnixFileDescriptor(file.get()))}},
+        this,
+        [this, path](const Result<QJsonValue> &answer) {
+            if (!answer) {
+                // The helper names everything that keeps the snapshot from being used here.
+                showError(i18n("%1 could not be imported: %2", path, answer.errorMessage()));
+                return;
+            }
+            const QJsonObject imported = answer->toObject();
+            const qint64 id = imported.value(QStringLiteral("id")).toInteger();
+            const QString session = imported.value(QStringLiteral("session")).toString();
+            showInformation(i18n("%1 is imported as snapshot %2 of %3.", path, QString::number(id), session));
+            m_wantedSession = session;
+            m_wantedSnapshot = id;
+            refresh();
+        },
+        [this](int percent, const QString &stage) {
+            showProgress(percent, stage);
+        });
 }

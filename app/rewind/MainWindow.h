@@ -4,6 +4,8 @@
 #include <QMainWindow>
 #include <QSet>
 
+#include <functional>
+
 class HelperClient;
 class KMessageWidget;
 class QAction;
@@ -29,6 +31,14 @@ public:
         return m_snapshotNow;
     }
 
+    /// Asks for a file: where an export goes (suggested: a path with the
+    /// default name) or which one to import (suggested: a directory). Empty
+    /// means cancelled. The window asks with a file dialog; a test answers
+    /// without a modal one.
+    using FileChooser = std::function<QString(const QString &suggested)>;
+    void setExportFileChooser(FileChooser chooser);
+    void setImportFileChooser(FileChooser chooser);
+
 public Q_SLOTS:
     void refresh();
     void snapshotNow();
@@ -37,6 +47,10 @@ public Q_SLOTS:
     void deleteSelected();
     /// Shows the selected session's screen as it is now, in a window of its own.
     void viewSelected();
+    /// Writes the selected snapshot to a file of the user's choice, through the helper.
+    void exportSelected();
+    /// Stores a snapshot from a file of the user's choice as the user's, and selects it.
+    void importSnapshot();
 
 Q_SIGNALS:
     /// A finished operation, for notifications: event is a rewind.notifyrc event id.
@@ -49,8 +63,11 @@ private:
     void autosave();
     void updateActions();
     void showError(const QString &message);
+    void showInformation(const QString &message);
     void showProgress(int percent, const QString &stage);
+    void showBusy(const QString &stage);
     void restore(bool asNew);
+    void selectWanted();
 
     HelperClient *m_client;
     SessionListModel *m_sessions;
@@ -66,5 +83,13 @@ private:
     QAction *m_delete = nullptr;
     QAction *m_refresh = nullptr;
     QAction *m_liveView = nullptr;
+    QAction *m_export = nullptr;
+    QAction *m_import = nullptr;
+    FileChooser m_chooseExportFile;
+    FileChooser m_chooseImportFile;
+    QString m_transferDirectory; ///< where the last export or import was
+    /// What to select once the lists have it (an imported snapshot).
+    QString m_wantedSession;
+    qint64 m_wantedSnapshot = 0;
     QSet<qint64> m_thumbnailsAsked; ///< asked once each: a snapshot may have no picture
 };

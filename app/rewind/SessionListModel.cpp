@@ -5,6 +5,7 @@
 
 #include <QIcon>
 #include <QJsonObject>
+#include <QSet>
 
 SessionListModel::SessionListModel(QObject *parent)
     : QAbstractListModel(parent)
@@ -29,6 +30,9 @@ QString stateText(const QString &state)
     if (state == QLatin1String("crashed")) {
         return i18nc("@info session state", "Crashed – can be recovered");
     }
+    if (state == SessionListModel::snapshotsOnlyState) {
+        return i18nc("@info session state", "Snapshots only");
+    }
     return i18nc("@info session state", "Stopped");
 }
 }
@@ -47,6 +51,7 @@ QVariant SessionListModel::data(const QModelIndex &index, int role) const
     case Qt::DecorationRole:
         return QIcon::fromTheme(session.state == QLatin1String("running")       ? QStringLiteral("media-playback-start")
                                     : session.state == QLatin1String("crashed") ? QStringLiteral("dialog-warning")
+                                    : session.state == snapshotsOnlyState       ? QStringLiteral("document-open-recent")
                                                                                 : QStringLiteral("media-playback-stop"));
     case IdRole:
         return session.id;
@@ -95,6 +100,23 @@ void SessionListModel::setSessions(const QJsonArray &sessions)
             Q_EMIT dataChanged(index(row), index(row));
         }
     }
+}
+
+QJsonArray SessionListModel::withSessionsOfSnapshots(const QJsonArray &sessions, const QJsonArray &snapshots)
+{
+    QSet<QString> listed;
+    for (const QJsonValue &session : sessions) {
+        listed.insert(session.toObject().value(QStringLiteral("id")).toString());
+    }
+    QJsonArray result = sessions;
+    for (const QJsonValue &snapshot : snapshots) {
+        const QString id = snapshot.toObject().value(QStringLiteral("session")).toString();
+        if (!id.isEmpty() && !listed.contains(id)) {
+            listed.insert(id);
+            result.append(QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("state"), snapshotsOnlyState}});
+        }
+    }
+    return result;
 }
 
 int SessionListModel::rowOf(const QString &sessionId) const

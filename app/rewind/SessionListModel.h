@@ -13,7 +13,7 @@ public:
     enum Role {
         IdRole = Qt::UserRole + 1,
         SpecRole,
-        StateRole, ///< "running", "frozen", "stopped" or "crashed", untranslated
+        StateRole, ///< "running", "frozen", "stopped", "crashed" or snapshotsOnlyState, untranslated
     };
     Q_ENUM(Role)
 
@@ -23,7 +23,14 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QHash<int, QByteArray> roleNames() const override;
 
+    /// The state of a session known only by its snapshots: imported ones,
+    /// or those of a session that is gone.
+    static inline const QString snapshotsOnlyState = QStringLiteral("snapshots-only");
+
     void setSessions(const QJsonArray &sessions);
+    /// sessions (the helper's list), followed by one entry in
+    /// snapshotsOnlyState for each other session that snapshots belong to.
+    static QJsonArray withSessionsOfSnapshots(const QJsonArray &sessions, const QJsonArray &snapshots);
     int rowOf(const QString &sessionId) const;
 
 private:

@@ -2,7 +2,8 @@
 // The real window, driven as a user would (as root here, whose own session
 // CRIU can dump on this machine), against the real helper on a private system
 // bus with the real polkitd (see with-system-bus): sessions appear, "Snapshot
-// Now" adds to the timeline, "Open as New Session" branches.
+// Now" adds to the timeline, "Open as New Session" branches, "Export
+// Snapshot…" writes a file that "Import Snapshot…" brings back.
 #include "MainWindow.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
@@ -11,13 +12,18 @@
 #include "TestSkip.h"
 #include "TimelineModel.h"
 
+#include <KMessageWidget>
+
 #include <QAction>
 #include <QApplication>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <unistd.h>
@@ -52,6 +58,23 @@ private:
     static QListView *view(MainWindow &window, const char *name)
     {
         return window.findChild<QListView *>(QLatin1String(name));
+    }
+
+    /// The ids of the caller's snapshots, as the helper lists them, with their triggers.
+    QHash<qint64, QString> listedSnapshots()
+    {
+        QHash<qint64, QString> triggers;
+        const auto listed = call(HelperProtocol::listSnapshots, {});
+        const QJsonArray snapshots = listed ? listed->toArray() : QJsonArray();
+        for (const QJsonValue &snapshot : snapshots) {
+            triggers.insert(snapshot[QStringLiteral("id")].toInteger(), snapshot[QStringLiteral("trigger")].toString());
+        }
+        return triggers;
+    }
+
+    static int SessionListModelRow(QListView *sessions, const QString &id)
+    {
+        return std::max(0, static_cast<SessionListModel *>(sessions->model())->rowOf(id));
     }
 
     static QAction *action(MainWindow &window, const QString &text)
@@ -185,6 +208,136 @@ private Q_SLOTS:
             QVERIFY(liveWindow->grab().save(directory + QStringLiteral("/live-view.png")));
         }
         liveWindow->close();
+    }
+
+    void exportAndImportFromTheWindow()
+    {
+        MainWindow window(&m_client);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy finished(&window, &MainWindow::operationFinished);
+        QListView *sessions = view(window, "sessions");
+        QListView *timeline = view(window, "timeline");
+        auto message = window.findChild<KMessageWidget *>(QStringLiteral("message"));
+        QVERIFY(sessions && timeline && message);
+        QTemporaryDir directory;
+        QVERIFY(directory.isValid());
+
+        window.refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->model()->rowCount() > 0, 30000);
+        sessions->setCurrentIndex(sessions->model()->index(SessionListModelRow(sessions, m_sessions.first()), 0));
+        QTRY_COMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
+
+        QAction *exportAction = action(window, QStringLiteral("Export Snapshot…"));
+        QAction *importAction = action(window, QStringLiteral("Import Snapshot…"));
+        QVERIFY(exportAction && importAction);
+        QCOMPARE(exportAction->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
+        QCOMPARE(importAction->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_I));
+        // No shortcut of the window's is taken twice.
+        QSet<QKeySequence> shortcuts;
+        const auto actions = window.actions();
+        for (QAction *each : actions) {
+            QVERIFY2(!shortcuts.contains(each->shortcut()), qPrintable(each->text()));
+            shortcuts.insert(each->shortcut());
+        }
+
+        // A snapshot taken through the window, selected.
+        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QTRY_VERIFY(snapshot->isEnabled());
+        snapshot->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("snapshotTaken"));
+        QTRY_VERIFY_WITH_TIMEOUT(timeline->model()->rowCount() > 0, 30000);
+        timeline->setCurrentIndex(QModelIndex());
+        QTRY_VERIFY(importAction->isEnabled()); // the window is idle, nothing is selected
+        QVERIFY(!exportAction->isEnabled());
+        timeline->setCurrentIndex(timeline->model()->index(0, 0));
+        const qint64 exportedId = window.currentSnapshot();
+        QVERIFY(exportedId > 0);
+
+        // Export: the file dialog suggests <session>-<id>.rewind, the test answers in its place.
+        QString suggested;
+        const QString exportPath = directory.filePath(QStringLiteral("exported.rewind"));
+        window.setExportFileChooser([&](const QString &proposal) {
+            suggested = proposal;
+            return exportPath;
+        });
+        QTRY_VERIFY(exportAction->isEnabled());
+        QTest::keyClick(&window, Qt::Key_E, Qt::ControlModifier);
+        QCOMPARE(QFileInfo(suggested).fileName(), QStringLiteral("%1-%2.rewind").arg(m_sessions.first()).arg(exportedId));
+        QTRY_COMPARE_WITH_TIMEOUT(message->messageType(), KMessageWidget::Positive, 120000);
+        QTRY_VERIFY(message->isVisible());
+        QVERIFY2(message->text().contains(exportPath), qPrintable(message->text()));
+        QFile exported(exportPath);
+        QVERIFY(exported.open(QIODevice::ReadOnly));
+        QCOMPARE(exported.read(8), QByteArrayLiteral("RWSTREAM"));
+        QCOMPARE(exported.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther), QFile::Permissions());
+        exported.close();
+
+        // Import: a new snapshot, marked imported, selected in the window.
+        const QHash<qint64, QString> before = listedSnapshots();
+        QVERIFY(!before.isEmpty());
+        window.setImportFileChooser([&](const QString &) {
+            return exportPath;
+        });
+        QTRY_VERIFY(importAction->isEnabled());
+        QTest::keyClick(&window, Qt::Key_I, Qt::ControlModifier);
+        QTRY_VERIFY_WITH_TIMEOUT(window.currentSnapshot() > 0 && !before.contains(window.currentSnapshot()), 120000);
+        const qint64 importedId = window.currentSnapshot();
+        QCOMPARE(timeline->currentIndex().data(TimelineModel::TriggerRole).toString(), QStringLiteral("imported"));
+        QVERIFY2(timeline->currentIndex().data().toString().contains(QLatin1String("imported")), qPrintable(timeline->currentIndex().data().toString()));
+        QCOMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), SessionListModel::snapshotsOnlyState);
+        QTRY_VERIFY(importAction->isEnabled());
+        QVERIFY(!action(window, QStringLiteral("Go Back to This Point"))->isEnabled()); // no session to go back in
+        QVERIFY(action(window, QStringLiteral("Open as New Session"))->isEnabled());
+        QCOMPARE(message->messageType(), KMessageWidget::Positive);
+        const QHash<qint64, QString> after = listedSnapshots();
+        QCOMPARE(after.size(), before.size() + 1);
+        QCOMPARE(after.value(importedId), QStringLiteral("imported"));
+        if (const QString screenshots = qEnvironmentVariable("REWIND_TEST_SCREENSHOT_DIR"); !screenshots.isEmpty()) {
+            QVERIFY(window.grab().save(screenshots + QStringLiteral("/imported.png")));
+        }
+
+        // A damaged file: the helper's message in the window, nothing added.
+        QFile whole(exportPath);
+        QVERIFY(whole.open(QIODevice::ReadOnly));
+        const QByteArray stream = whole.readAll();
+        const QString damagedPath = directory.filePath(QStringLiteral("damaged.rewind"));
+        QFile damaged(damagedPath);
+        QVERIFY(damaged.open(QIODevice::WriteOnly));
+        QCOMPARE(damaged.write(stream.left(stream.size() / 2)), stream.size() / 2);
+        damaged.close();
+        window.setImportFileChooser([&](const QString &) {
+            return damagedPath;
+        });
+        QTRY_VERIFY(importAction->isEnabled());
+        importAction->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(message->messageType(), KMessageWidget::Error, 120000);
+        QTRY_VERIFY(message->isVisible());
+        QVERIFY2(message->text().contains(QLatin1String("truncated")), qPrintable(message->text()));
+        QTRY_VERIFY(importAction->isEnabled());
+        QCOMPARE(listedSnapshots(), after);
+
+        // An export that fails leaves no file behind. The snapshot is
+        // deleted behind the window's back, by a call that runs just before
+        // the export's (the helper answers one call at a time).
+        const QString failedPath = directory.filePath(QStringLiteral("failed.rewind"));
+        window.setExportFileChooser([&](const QString &) {
+            return failedPath;
+        });
+        bool deleted = false;
+        m_client.call(HelperProtocol::remove, {{HelperProtocol::snapshotKey, importedId}}, this, [&](const Result<QJsonValue> &answer) {
+            deleted = answer.ok();
+        });
+        message->hide();
+        window.exportSelected();
+        QVERIFY(QFile::exists(failedPath)); // opened by the window while the helper works
+        QTRY_VERIFY_WITH_TIMEOUT(deleted, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(message->isVisible() && message->messageType() == KMessageWidget::Error
+                                     && message->text().contains(QLatin1String("could not be exported")),
+                                 120000);
+        QTRY_VERIFY(importAction->isEnabled());
+        QVERIFY2(!QFile::exists(failedPath), qPrintable(message->text()));
     }
 
     void helperErrorsAreShownInTheWindow()
