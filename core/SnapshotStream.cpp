@@ -329,7 +329,7 @@ Result<QPair<SnapshotStream::RecordType, QByteArray>> SnapshotStreamReader::read
         return Error{i18n("The snapshot stream is damaged: a record does not match its checksum.")};
     }
     if (type == SnapshotStream::RecordType::End) {
-        if (std::memcmp(streamHash, payload.constData(), hashSize) != 0) {
+        if (payload.size() != qsizetype(hashSize) || std::memcmp(streamHash, payload.constData(), hashSize) != 0) {
             return Error{i18n("The snapshot stream is damaged: it does not match its hash.")};
         }
     } else {
