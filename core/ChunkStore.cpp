@@ -410,8 +410,11 @@ void ChunkStore::closePacks() const
     m_openPacks.clear();
 }
 
-Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location, qint64 owner) const
+Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location, qint64 owner, bool *compressed) const
 {
+    if (compressed) {
+        *compressed = true; // legacy chunk files are always zstd
+    }
     const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
         return Error{i18n("chunk %1 has an invalid name", name)};
@@ -459,6 +462,9 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
     const char *payload = record.constData() + recordHeaderSize;
     QByteArray raw;
     if (header->flags & storedRaw) {
+        if (compressed) {
+            *compressed = false;
+        }
         raw = QByteArray(payload, qsizetype(header->rawSize));
     } else {
         raw.resize(qsizetype(header->rawSize));

@@ -74,8 +74,9 @@ public:
 
     /// The uncompressed bytes of owner's chunk, checked against its id. The
     /// Error says whether the chunk is missing or damaged. Packs stay open
-    /// until closePacks().
-    Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner) const;
+    /// until closePacks(). compressed, if given, tells whether the chunk is
+    /// stored compressed (false: zstd did not make it smaller).
+    Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner, bool *compressed = nullptr) const;
     void closePacks() const;
 
     /// A file in the packs directory: a pack (temporary or not) or

@@ -2,6 +2,7 @@
 #include "SnapshotStream.h"
 
 #include "FileWriting.h"
+#include "UniqueFd.h"
 
 #include <KLocalizedString>
 
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,12 +48,13 @@ void putRecordHeader(char *header, SnapshotStream::RecordType type, quint32 leng
     qToLittleEndian<quint32>(length, header + 4);
 }
 
-quint64 checksumOf(const char *header, const QByteArray &payload)
+quint64 checksumOf(const char *header, const QByteArray &payload, const QByteArray &tail = {})
 {
     XXH3_state_t *state = XXH3_createState();
     XXH3_64bits_reset(state);
     XXH3_64bits_update(state, header, recordHeaderSize);
     XXH3_64bits_update(state, payload.constData(), std::size_t(payload.size()));
+    XXH3_64bits_update(state, tail.constData(), std::size_t(tail.size()));
     const quint64 checksum = XXH3_64bits_digest(state);
     XXH3_freeState(state);
     return checksum;
@@ -69,6 +72,9 @@ bool isFileType(quint32 mode)
 struct SnapshotStreamWriter::State {
     int fd;
     bool pipe = false;
+    /// The same pipe opened again without blocking, so that a write takes
+    /// what fits instead of PIPE_BUF bytes a poll; the caller's fd keeps its flags.
+    UniqueFd nonBlocking;
     QByteArray buffer;
     blake3_hasher hasher;
     qint64 written = 0;
@@ -86,6 +92,11 @@ SnapshotStreamWriter::SnapshotStreamWriter(int fd)
     d->fd = fd;
     struct stat status{};
     d->pipe = ::fstat(fd, &status) == 0 && (S_ISFIFO(status.st_mode) || S_ISSOCK(status.st_mode));
+    if (d->pipe && S_ISFIFO(status.st_mode)) {
+        d->nonBlocking.reset(::open(QByteArray("/proc/self/fd/" + QByteArray::number(fd)).constData(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        // A larger pipe, where allowed: fewer turns between the two ends.
+        ::fcntl(fd, F_SETPIPE_SZ, int(writeBufferSize));
+    }
     blake3_hasher_init(&d->hasher);
 }
 
@@ -110,8 +121,9 @@ Result<void> SnapshotStreamWriter::flush()
     std::size_t size = std::size_t(d->buffer.size());
     while (size > 0) {
         // A pipe or socket takes PIPE_BUF bytes without blocking once it polls
-        // writable: a reader that stops costs the stall limit, not a hang.
-        const std::size_t piece = d->pipe ? std::min<std::size_t>(size, PIPE_BUF) : size;
+        // writable (a pipe opened without blocking takes what fits): a reader
+        // that stops costs the stall limit, not a hang.
+        const std::size_t piece = d->nonBlocking ? std::min<std::size_t>(size, writeBufferSize) : d->pipe ? std::min<std::size_t>(size, PIPE_BUF) : size;
         if (d->pipe) {
             pollfd writable{d->fd, POLLOUT, 0};
             int ready;
@@ -122,29 +134,41 @@ Result<void> SnapshotStreamWriter::flush()
                 return Error{i18n("The export stopped: nothing read the stream for %1 seconds.", SnapshotStream::stallLimitMs / 1000)};
             }
         }
-        if (!writeAll(d->fd, data, piece)) {
+        ssize_t written = ssize_t(piece);
+        if (d->nonBlocking) {
+            written = ::write(d->nonBlocking.get(), data, piece);
+            if (written < 0 && (errno == EAGAIN || errno == EINTR)) {
+                continue;
+            }
+        } else if (!writeAll(d->fd, data, piece)) {
+            written = -1;
+        }
+        if (written < 0) {
             if (errno == EPIPE) {
                 return Error{i18n("The export stopped: whatever reads the stream closed it.")};
             }
             return Error{i18n("Writing the exported snapshot failed: %1", systemError(errno))};
         }
-        data += piece;
-        size -= piece;
+        data += written;
+        size -= std::size_t(written);
     }
     d->buffer.resize(0);
     return {};
 }
 
-Result<void> SnapshotStreamWriter::writeRecord(SnapshotStream::RecordType type, const QByteArray &payload)
+Result<void> SnapshotStreamWriter::writeRecord(SnapshotStream::RecordType type, const QByteArray &payload, const QByteArray &tail)
 {
     char header[recordHeaderSize];
-    putRecordHeader(header, type, quint32(payload.size()));
+    putRecordHeader(header, type, quint32(payload.size() + tail.size()));
     char checksum[checksumSize];
-    qToLittleEndian<quint64>(checksumOf(header, payload), checksum);
+    qToLittleEndian<quint64>(checksumOf(header, payload, tail), checksum);
     if (auto written = writeBytes(header, sizeof header); !written) {
         return written;
     }
     if (auto written = writeBytes(payload.constData(), std::size_t(payload.size())); !written) {
+        return written;
+    }
+    if (auto written = writeBytes(tail.constData(), std::size_t(tail.size())); !written) {
         return written;
     }
     return writeBytes(checksum, sizeof checksum);
@@ -176,22 +200,22 @@ Result<void> SnapshotStreamWriter::writeEntry(const QString &path, quint32 mode,
     return writeRecord(SnapshotStream::RecordType::Entry, payload + name);
 }
 
-Result<void> SnapshotStreamWriter::writeChunk(const QByteArray &raw)
+Result<void> SnapshotStreamWriter::writeChunk(const QByteArray &raw, bool compress)
 {
     const std::size_t bound = ZSTD_compressBound(std::size_t(raw.size()));
-    QByteArray payload(qsizetype(chunkPrefixSize + bound), Qt::Uninitialized);
+    QByteArray payload(qsizetype(chunkPrefixSize + (compress ? bound : 0)), Qt::Uninitialized);
     qToLittleEndian<quint32>(quint32(raw.size()), payload.data());
     std::memset(payload.data() + 4, 0, 4);
-    const std::size_t compressed =
-        ZSTD_compressCCtx(d->compress, payload.data() + chunkPrefixSize, bound, raw.constData(), std::size_t(raw.size()), compressionLevel);
+    const std::size_t compressed = compress
+        ? ZSTD_compressCCtx(d->compress, payload.data() + chunkPrefixSize, bound, raw.constData(), std::size_t(raw.size()), compressionLevel)
+        : std::size_t(raw.size());
     if (!ZSTD_isError(compressed) && compressed < std::size_t(raw.size())) {
         payload[4] = 1;
         payload.resize(qsizetype(chunkPrefixSize + compressed));
-    } else {
-        payload.resize(qsizetype(chunkPrefixSize));
-        payload.append(raw);
+        return writeRecord(SnapshotStream::RecordType::Chunk, payload);
     }
-    return writeRecord(SnapshotStream::RecordType::Chunk, payload);
+    payload.resize(qsizetype(chunkPrefixSize));
+    return writeRecord(SnapshotStream::RecordType::Chunk, payload, raw);
 }
 
 Result<void> SnapshotStreamWriter::writeChunkReference(quint32 index)
@@ -329,7 +353,7 @@ Result<QPair<SnapshotStream::RecordType, QByteArray>> SnapshotStreamReader::read
         return Error{i18n("The snapshot stream is damaged: a record does not match its checksum.")};
     }
     if (type == SnapshotStream::RecordType::End) {
-        if (std::memcmp(streamHash, payload.constData(), hashSize) != 0) {
+        if (payload.size() != qsizetype(hashSize) || std::memcmp(streamHash, payload.constData(), hashSize) != 0) {
             return Error{i18n("The snapshot stream is damaged: it does not match its hash.")};
         }
     } else {

@@ -66,15 +66,17 @@ public:
 
     Result<void> writeHeader(const QJsonObject &header);
     Result<void> writeEntry(const QString &path, quint32 mode, quint64 size);
-    /// A chunk's bytes, compressed when that makes them smaller.
-    Result<void> writeChunk(const QByteArray &raw);
+    /// A chunk's bytes, compressed when that makes them smaller (unless
+    /// compress is false: the caller knows it does not).
+    Result<void> writeChunk(const QByteArray &raw, bool compress = true);
     Result<void> writeChunkReference(quint32 index);
     /// The terminator; the stream is written out when this returns.
     Result<void> writeEnd();
     qint64 bytesWritten() const;
 
 private:
-    Result<void> writeRecord(SnapshotStream::RecordType type, const QByteArray &payload);
+    /// A record whose payload is payload followed by tail (not copied together).
+    Result<void> writeRecord(SnapshotStream::RecordType type, const QByteArray &payload, const QByteArray &tail = {});
     Result<void> writeBytes(const char *data, std::size_t size);
     Result<void> flush();
     struct State;

@@ -187,12 +187,13 @@ Result<SnapshotTransfer::ExportOutcome> SnapshotTransfer::exportSnapshot(const S
     visitor.entry = [&writer](const QString &path, quint32 mode, qint64 size) {
         return writer.writeEntry(path, mode, quint64(size));
     };
-    visitor.chunk = [&](const QByteArray &chunkId, const QByteArray *data) -> Result<void> {
+    visitor.chunk = [&](const QByteArray &chunkId, const QByteArray *data, bool compressible) -> Result<void> {
         if (!data) {
             return writer.writeChunkReference(sent.value(chunkId));
         }
         sent.insert(chunkId, quint32(outcome.chunks++));
-        return writer.writeChunk(*data);
+        // What the store could not compress, the stream cannot either: not tried again.
+        return writer.writeChunk(*data, compressible);
     };
     if (auto walked = store.walk(id, visitor); !walked) {
         return walked.error();

@@ -6,7 +6,9 @@
 // memory that keeps changing), takes R snapshots with the engine and R plain
 // `criu dump --leave-running` of the same tree, restores one of each, and
 // prints a table of times, sizes and memory with the ratios rewind/criu, then
-// one line of JSON. Runs as root; everything it creates is removed at the end.
+// one line of JSON. It also times reading the 1st snapshot back from the
+// store and exporting it as a stream (SnapshotTransfer) into a pipe.
+// Runs as root; everything it creates is removed at the end.
 #include "CellLimits.h"
 #include "Cgroup.h"
 #include "CgroupFiles.h"
@@ -15,6 +17,7 @@
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
+#include "SnapshotTransfer.h"
 #include "UniqueFd.h"
 
 #include <QCommandLineParser>
@@ -38,6 +41,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <optional>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -291,6 +295,24 @@ struct PlainRound {
     Clock::time_point started;
 };
 
+/// Reading the 1st snapshot back from the store against exporting it.
+struct ExportTimes {
+    qint64 logicalBytes = 0; ///< the snapshot's files, what both rates count
+    qint64 uniqueBytes = 0; ///< its distinct chunks, what both read from the packs
+    qint64 streamBytes = 0;
+    double readMs = 0; ///< SnapshotStore::walk, every chunk read, decompressed and checked
+    double exportMs = 0; ///< SnapshotTransfer::exportSnapshot into a pipe a thread drains
+    double exportToNullMs = 0; ///< the same into /dev/null
+    double readMiBps() const
+    {
+        return readMs > 0 ? mib(logicalBytes) / (readMs / 1000) : 0;
+    }
+    double exportMiBps() const
+    {
+        return exportMs > 0 ? mib(logicalBytes) / (exportMs / 1000) : 0;
+    }
+};
+
 struct RestoreTimes {
     double wallMs = 0;
     double prepareMs = 0; ///< rewind: materialize (decompress, re-hash)
@@ -366,6 +388,7 @@ private:
     Result<void> dumpRounds();
     Result<void> rewindRound(int round);
     Result<void> plainRound(int round);
+    Result<void> exportFirst();
     Result<void> restoreRewind();
     Result<void> restorePlain();
     void report() const;
@@ -389,6 +412,7 @@ private:
 
     QList<RewindRound> m_rewind;
     QList<PlainRound> m_plain;
+    ExportTimes m_export;
     RestoreTimes m_rewindRestore;
     RestoreTimes m_plainRestore;
     long m_rewindCriuMaxRssKb = 0;
@@ -407,7 +431,7 @@ Result<void> Bench::checkInterrupted() const
 
 Result<void> Bench::run()
 {
-    for (auto step : {&Bench::setUp, &Bench::startSession, &Bench::dumpRounds, &Bench::restoreRewind, &Bench::restorePlain}) {
+    for (auto step : {&Bench::setUp, &Bench::startSession, &Bench::dumpRounds, &Bench::exportFirst, &Bench::restoreRewind, &Bench::restorePlain}) {
         if (auto done = (this->*step)(); !done) {
             return done;
         }
@@ -577,6 +601,84 @@ Result<void> Bench::rewindRound(int round)
     m_rewind.append(r);
     // The store synced its chunks; this writes back what is left (the staging area's removal).
     ::sync();
+    return {};
+}
+
+Result<void> Bench::exportFirst()
+{
+    const qint64 id = m_rewind.first().snapshotId;
+    ExportTimes &t = m_export;
+    t.logicalBytes = m_rewind.first().logicalBytes;
+    // Reading the same bytes from the store: every distinct chunk of the
+    // snapshot read from its pack, decompressed and checked against its id,
+    // as the export does before it encodes them.
+    const auto read = [&]() -> Result<double> {
+        qint64 unique = 0;
+        SnapshotStore::Visitor visitor;
+        visitor.entry = [](const QString &, quint32, qint64) {
+            return Result<void>();
+        };
+        visitor.chunk = [&unique](const QByteArray &, const QByteArray *data, bool) {
+            unique += data ? data->size() : 0;
+            return Result<void>();
+        };
+        const auto start = Clock::now();
+        if (auto walked = m_store->walk(id, visitor); !walked) {
+            return walked.error();
+        }
+        t.uniqueBytes = unique;
+        return msSince(start);
+    };
+    const auto exportTo = [&](bool pipe) -> Result<double> {
+        int ends[2] = {-1, -1};
+        if (pipe ? ::pipe2(ends, O_CLOEXEC) != 0 : (ends[1] = ::open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+            return Error{QStringLiteral("cannot open a sink for the export")};
+        }
+        UniqueFd readEnd(ends[0]);
+        UniqueFd writeEnd(ends[1]);
+        std::thread drain([fd = readEnd.get()] {
+            std::vector<char> buffer(1024 * 1024);
+            while (fd >= 0 && ::read(fd, buffer.data(), buffer.size()) > 0) { }
+        });
+        const auto start = Clock::now();
+        auto exported = SnapshotTransfer::exportSnapshot(*m_store, id, writeEnd.get());
+        writeEnd.reset();
+        drain.join();
+        const double ms = msSince(start);
+        if (!exported) {
+            return exported.error();
+        }
+        t.streamBytes = exported->bytes;
+        return ms;
+    };
+    // Once untimed, so that both meet a warm page cache; then the better of two each.
+    if (auto warm = read(); !warm) {
+        return warm.error();
+    }
+    t.readMs = t.exportMs = t.exportToNullMs = std::numeric_limits<double>::max();
+    for (int i = 0; i < 2; ++i) {
+        auto readMs = read();
+        auto exportMs = exportTo(true);
+        auto nullMs = exportTo(false);
+        if (!readMs || !exportMs || !nullMs) {
+            return Error{
+                QStringLiteral("exporting snapshot %1 failed: %2%3%4").arg(id).arg(readMs.errorMessage(), exportMs.errorMessage(), nullMs.errorMessage())};
+        }
+        t.readMs = std::min(t.readMs, *readMs);
+        t.exportMs = std::min(t.exportMs, *exportMs);
+        t.exportToNullMs = std::min(t.exportToNullMs, *nullMs);
+    }
+    say(QStringLiteral("snapshot 1 (%1 MiB of files, %2 MiB of distinct chunks): read from the store in %3 ms (%4 MiB/s), exported as a stream of "
+                       "%5 MiB into a pipe in %6 ms (%7 MiB/s), into /dev/null in %8 ms; export/read speed %9")
+            .arg(mib(t.logicalBytes), 0, 'f', 1)
+            .arg(mib(t.uniqueBytes), 0, 'f', 1)
+            .arg(t.readMs, 0, 'f', 0)
+            .arg(t.readMiBps(), 0, 'f', 0)
+            .arg(mib(t.streamBytes), 0, 'f', 1)
+            .arg(t.exportMs, 0, 'f', 0)
+            .arg(t.exportMiBps(), 0, 'f', 0)
+            .arg(t.exportToNullMs, 0, 'f', 0)
+            .arg(t.readMiBps() > 0 ? t.exportMiBps() / t.readMiBps() : 0, 0, 'f', 2));
     return {};
 }
 
@@ -779,6 +881,11 @@ QString formatMiB(double bytes)
     return QStringLiteral("%1 MiB").arg(mib(qint64(bytes)), 0, 'f', 1);
 }
 
+QString formatRate(double mibPerSecond)
+{
+    return QStringLiteral("%1 MiB/s").arg(mibPerSecond, 0, 'f', 0);
+}
+
 void Bench::report() const
 {
     struct Row {
@@ -887,6 +994,15 @@ void Bench::report() const
                      formatMiB});
         say(QStringLiteral("the 2nd rewind dump started %1 ms after the 1st").arg(gapMs, 0, 'f', 0));
     }
+    rows.append({QStringLiteral("read 1st snapshot from the store"), QStringLiteral("readMiBps"), m_export.readMiBps(), -1, formatRate});
+    rows.append({QStringLiteral("export 1st snapshot into a pipe"), QStringLiteral("exportMiBps"), m_export.exportMiBps(), -1, formatRate});
+    rows.append({QStringLiteral("  export speed / read speed"),
+                 QStringLiteral("exportToReadPercent"),
+                 m_export.readMiBps() > 0 ? 100 * m_export.exportMiBps() / m_export.readMiBps() : 0,
+                 -1,
+                 [](double percent) {
+                     return QStringLiteral("%1 %").arg(percent, 0, 'f', 0);
+                 }});
     rows.append({QStringLiteral("restore until ready"), QStringLiteral("restoreMs"), m_rewindRestore.wallMs, m_plainRestore.wallMs, formatMs});
     rows.append({QStringLiteral("  of which criu restore"), QStringLiteral("restoreCriuMs"), m_rewindRestore.criuMs, m_plainRestore.criuMs, formatMs});
     rows.append({QStringLiteral("peak RSS of criu (dump)"), QStringLiteral("criuMaxRssKb"), double(m_rewindCriuMaxRssKb), double(m_plainCriuMaxRssKb), kib});
