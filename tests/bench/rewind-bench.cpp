@@ -827,6 +827,7 @@ Result<void> Bench::restorePlain()
     restored.id = QStringLiteral("plain-restore");
     restored.initPid = m_plainRestored;
     restored.initStartTime = processStartTime(m_plainRestored);
+    restored.bootId = SessionRecord::currentBootId();
     if (auto ready = m_sessions->waitUntilReady(restored, std::chrono::seconds(30)); !ready) {
         return ready.error();
     }
