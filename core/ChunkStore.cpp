@@ -410,17 +410,17 @@ void ChunkStore::closePacks() const
     m_openPacks.clear();
 }
 
-Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location, qint64 owner, bool *compressed) const
+Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &location, qint64 owner, QByteArray *zstdFrame) const
 {
-    if (compressed) {
-        *compressed = true; // legacy chunk files are always zstd
+    if (zstdFrame) {
+        zstdFrame->clear();
     }
     const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
         return Error{i18n("chunk %1 has an invalid name", name)};
     }
     if (location.pack.isEmpty()) {
-        return readLegacy(id, owner);
+        return readLegacy(id, owner, zstdFrame);
     }
     if (location.pack.size() != 32 || !isHex(location.pack) || location.offset < 0 || location.length < qint64(recordHeaderSize)
         || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
@@ -462,11 +462,11 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
     const char *payload = record.constData() + recordHeaderSize;
     QByteArray raw;
     if (header->flags & storedRaw) {
-        if (compressed) {
-            *compressed = false;
-        }
         raw = QByteArray(payload, qsizetype(header->rawSize));
     } else {
+        if (zstdFrame) {
+            *zstdFrame = QByteArray(payload, qsizetype(header->storedSize));
+        }
         raw.resize(qsizetype(header->rawSize));
         const std::size_t produced = ZSTD_decompressDCtx(m_codecs->decompress.get(), raw.data(), std::size_t(raw.size()), payload, header->storedSize);
         if (ZSTD_isError(produced) || produced != header->rawSize) {
@@ -627,7 +627,7 @@ Result<UniqueFd> ChunkStore::openLegacyDirectory(const QByteArray &name) const
     return directory;
 }
 
-Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id, qint64 owner) const
+Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id, qint64 owner, QByteArray *zstdFrame) const
 {
     const QString name = QString::fromLatin1(id);
     if (!m_chunksDir) {
@@ -672,6 +672,9 @@ Result<QByteArray> ChunkStore::readLegacy(const QByteArray &id, qint64 owner) co
     }
     if (idOf(owner, reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
         return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
+    }
+    if (zstdFrame) {
+        *zstdFrame = stored.mid(legacyHeaderSize);
     }
     return raw;
 }

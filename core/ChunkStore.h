@@ -74,9 +74,10 @@ public:
 
     /// The uncompressed bytes of owner's chunk, checked against its id. The
     /// Error says whether the chunk is missing or damaged. Packs stay open
-    /// until closePacks(). compressed, if given, tells whether the chunk is
-    /// stored compressed (false: zstd did not make it smaller).
-    Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner, bool *compressed = nullptr) const;
+    /// until closePacks(). zstdFrame, if given, gets the chunk's bytes as
+    /// stored, one zstd frame, or nothing where zstd did not make them smaller
+    /// (an export sends them on as they are).
+    Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner, QByteArray *zstdFrame = nullptr) const;
     void closePacks() const;
 
     /// A file in the packs directory: a pack (temporary or not) or
@@ -126,7 +127,7 @@ private:
     Result<void> flush(Writer &writer);
     Result<void> finish(Writer &writer);
     UniqueFd openPack(const QByteArray &fileName, int &error) const;
-    Result<QByteArray> readLegacy(const QByteArray &id, qint64 owner) const;
+    Result<QByteArray> readLegacy(const QByteArray &id, qint64 owner, QByteArray *zstdFrame) const;
     Result<UniqueFd> openLegacyDirectory(const QByteArray &name) const;
 
     struct Codecs;

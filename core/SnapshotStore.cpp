@@ -654,18 +654,18 @@ Result<void> SnapshotStore::walk(qint64 snapshotId, const Visitor &visitor) cons
         }
         for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
             if (visited.contains(chunk.id)) {
-                if (auto sent = visitor.chunk(chunk.id, nullptr, false); !sent) {
+                if (auto sent = visitor.chunk(chunk.id, nullptr, {}); !sent) {
                     return sent;
                 }
                 continue;
             }
-            bool compressible = true;
-            auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner, &compressible);
+            QByteArray zstdFrame;
+            auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner, &zstdFrame);
             if (!data) {
                 return Error{i18n("Snapshot %1 is damaged: %2 (in %3).", QString::number(snapshotId), data.errorMessage(), entry.path)};
             }
             visited.insert(chunk.id);
-            if (auto sent = visitor.chunk(chunk.id, &*data, compressible); !sent) {
+            if (auto sent = visitor.chunk(chunk.id, &*data, zstdFrame); !sent) {
                 return sent;
             }
         }

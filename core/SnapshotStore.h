@@ -89,12 +89,12 @@ public:
     /// A whole snapshot in its stored order, for an export: entry() for
     /// each file and directory, then chunk() for each of a file's chunks in
     /// order, with its checked bytes the first time a chunk comes and
-    /// without them (nullptr) after; compressible is false for a chunk zstd
-    /// did not make smaller when it was stored. An Error of a visitor stops
-    /// the walk.
+    /// without them (nullptr) after, and with the zstd frame the store keeps
+    /// them in (empty where zstd did not make them smaller). An Error of a
+    /// visitor stops the walk.
     struct Visitor {
         std::function<Result<void>(const QString &path, quint32 mode, qint64 size)> entry;
-        std::function<Result<void>(const QByteArray &id, const QByteArray *data, bool compressible)> chunk;
+        std::function<Result<void>(const QByteArray &id, const QByteArray *data, const QByteArray &zstdFrame)> chunk;
     };
     Result<void> walk(qint64 snapshotId, const Visitor &visitor) const;
 

@@ -218,6 +218,17 @@ Result<void> SnapshotStreamWriter::writeChunk(const QByteArray &raw, bool compre
     return writeRecord(SnapshotStream::RecordType::Chunk, payload, raw);
 }
 
+Result<void> SnapshotStreamWriter::writeStoredChunk(const QByteArray &raw, const QByteArray &zstdFrame)
+{
+    if (zstdFrame.isEmpty()) {
+        return writeChunk(raw, false);
+    }
+    QByteArray prefix(qsizetype(chunkPrefixSize), '\0');
+    qToLittleEndian<quint32>(quint32(raw.size()), prefix.data());
+    prefix[4] = 1;
+    return writeRecord(SnapshotStream::RecordType::Chunk, prefix, zstdFrame);
+}
+
 Result<void> SnapshotStreamWriter::writeChunkReference(quint32 index)
 {
     QByteArray payload(4, Qt::Uninitialized);

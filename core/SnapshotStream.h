@@ -69,6 +69,9 @@ public:
     /// A chunk's bytes, compressed when that makes them smaller (unless
     /// compress is false: the caller knows it does not).
     Result<void> writeChunk(const QByteArray &raw, bool compress = true);
+    /// A chunk of raw's bytes as a store keeps it: zstdFrame, one zstd frame
+    /// of raw, or raw itself where zstdFrame is empty.
+    Result<void> writeStoredChunk(const QByteArray &raw, const QByteArray &zstdFrame);
     Result<void> writeChunkReference(quint32 index);
     /// The terminator; the stream is written out when this returns.
     Result<void> writeEnd();

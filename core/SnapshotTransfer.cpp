@@ -187,13 +187,13 @@ Result<SnapshotTransfer::ExportOutcome> SnapshotTransfer::exportSnapshot(const S
     visitor.entry = [&writer](const QString &path, quint32 mode, qint64 size) {
         return writer.writeEntry(path, mode, quint64(size));
     };
-    visitor.chunk = [&](const QByteArray &chunkId, const QByteArray *data, bool compressible) -> Result<void> {
+    visitor.chunk = [&](const QByteArray &chunkId, const QByteArray *data, const QByteArray &zstdFrame) -> Result<void> {
         if (!data) {
             return writer.writeChunkReference(sent.value(chunkId));
         }
         sent.insert(chunkId, quint32(outcome.chunks++));
-        // What the store could not compress, the stream cannot either: not tried again.
-        return writer.writeChunk(*data, compressible);
+        // As the store keeps it, checked: compressed once, never again.
+        return writer.writeStoredChunk(*data, zstdFrame);
     };
     if (auto walked = store.walk(id, visitor); !walked) {
         return walked.error();

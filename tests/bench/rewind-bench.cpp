@@ -618,7 +618,7 @@ Result<void> Bench::exportFirst()
         visitor.entry = [](const QString &, quint32, qint64) {
             return Result<void>();
         };
-        visitor.chunk = [&unique](const QByteArray &, const QByteArray *data, bool) {
+        visitor.chunk = [&unique](const QByteArray &, const QByteArray *data, const QByteArray &) {
             unique += data ? data->size() : 0;
             return Result<void>();
         };
