@@ -65,6 +65,8 @@ const QByteArray &CriuCheckpointer::binary()
 namespace
 {
 
+constexpr unsigned int seizeTimeLimitSeconds = 60;
+
 Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
 {
     if (CriuCheckpointer::binary().isEmpty()) {
@@ -83,6 +85,9 @@ Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
     }
     // Desktop apps, sqlite and browsers hold file locks; without this CRIU refuses them.
     criu_local_set_file_locks(options.get(), true);
+    // CRIU gives seizing the tree 10 s by default, which a busy machine can
+    // take; the cell is frozen already, and CriuWatchdog bounds the whole run.
+    criu_local_set_timeout(options.get(), seizeTimeLimitSeconds);
     return options;
 }
 
