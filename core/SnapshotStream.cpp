@@ -15,12 +15,20 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
+#include <csignal>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <poll.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace Rewind
@@ -69,6 +77,100 @@ bool isFileType(quint32 mode)
 
 // Writing ---------------------------------------------------------------------
 
+/// Writes full buffers from a thread of its own, so that the next megabyte
+/// is read, hashed and framed while the pipe takes the last one.
+class SnapshotStreamWriter::OutputThread
+{
+public:
+    explicit OutputThread(std::function<Result<void>(const QByteArray &, const std::atomic<bool> &)> write)
+        : m_write(std::move(write))
+        , m_thread([this] {
+            run();
+        })
+    {
+    }
+    ~OutputThread()
+    {
+        m_stopRequested = true;
+        {
+            const std::lock_guard lock(m_mutex);
+            m_stopping = true;
+        }
+        m_changed.notify_all();
+        m_thread.join();
+    }
+
+    /// Queues buffer, waiting while two wait already; the thread's first error, if any.
+    Result<void> push(QByteArray buffer)
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [this] {
+            return m_queue.size() < 2 || m_error;
+        });
+        if (m_error) {
+            return *m_error;
+        }
+        m_queue.push_back(std::move(buffer));
+        m_changed.notify_all();
+        return {};
+    }
+
+    /// Waits until everything queued is written.
+    Result<void> finish()
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [this] {
+            return (m_queue.empty() && !m_busy) || m_error;
+        });
+        return m_error ? Result<void>(*m_error) : Result<void>();
+    }
+
+private:
+    void run()
+    {
+        // A reader that goes away is an EPIPE for this thread, not a signal
+        // that ends the process; a blocked one is dropped with the thread.
+        sigset_t pipeSignal;
+        sigemptyset(&pipeSignal);
+        sigaddset(&pipeSignal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nullptr);
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_changed.wait(lock, [this] {
+                return !m_queue.empty() || m_stopping;
+            });
+            if (m_queue.empty() || m_error) {
+                if (m_stopping) {
+                    return;
+                }
+                m_queue.clear();
+                continue;
+            }
+            const QByteArray buffer = std::move(m_queue.front());
+            m_queue.pop_front();
+            m_busy = true;
+            lock.unlock();
+            auto written = m_write(buffer, m_stopRequested);
+            lock.lock();
+            m_busy = false;
+            if (!written) {
+                m_error = written.error();
+            }
+            m_changed.notify_all();
+        }
+    }
+
+    std::function<Result<void>(const QByteArray &, const std::atomic<bool> &)> m_write;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<QByteArray> m_queue;
+    std::optional<Error> m_error;
+    bool m_busy = false;
+    bool m_stopping = false;
+    std::atomic<bool> m_stopRequested{false};
+    std::thread m_thread;
+};
+
 struct SnapshotStreamWriter::State {
     int fd;
     bool pipe = false;
@@ -80,6 +182,7 @@ struct SnapshotStreamWriter::State {
     qint64 written = 0;
     bool started = false;
     ZSTD_CCtx *compress = ZSTD_createCCtx();
+    std::unique_ptr<OutputThread> output; ///< pipes only
     ~State()
     {
         ZSTD_freeCCtx(compress);
@@ -97,10 +200,19 @@ SnapshotStreamWriter::SnapshotStreamWriter(int fd)
         // A larger pipe, where allowed: fewer turns between the two ends.
         ::fcntl(fd, F_SETPIPE_SZ, int(writeBufferSize));
     }
+    if (d->pipe) {
+        d->output = std::make_unique<OutputThread>([this](const QByteArray &buffer, const std::atomic<bool> &stop) {
+            return writeOut(buffer, stop);
+        });
+    }
     blake3_hasher_init(&d->hasher);
 }
 
-SnapshotStreamWriter::~SnapshotStreamWriter() = default;
+SnapshotStreamWriter::~SnapshotStreamWriter()
+{
+    // Its thread writes through this object: it stops first.
+    d->output.reset();
+}
 
 qint64 SnapshotStreamWriter::bytesWritten() const
 {
@@ -117,19 +229,41 @@ Result<void> SnapshotStreamWriter::writeBytes(const char *data, std::size_t size
 
 Result<void> SnapshotStreamWriter::flush()
 {
-    const char *data = d->buffer.constData();
-    std::size_t size = std::size_t(d->buffer.size());
+    if (d->output) {
+        QByteArray full;
+        full.swap(d->buffer);
+        d->buffer.reserve(qsizetype(writeBufferSize) + 1024);
+        return d->output->push(std::move(full));
+    }
+    static const std::atomic<bool> never{false};
+    auto written = writeOut(d->buffer, never);
+    d->buffer.resize(0);
+    return written;
+}
+
+Result<void> SnapshotStreamWriter::writeOut(const QByteArray &buffer, const std::atomic<bool> &stop)
+{
+    const char *data = buffer.constData();
+    std::size_t size = std::size_t(buffer.size());
     while (size > 0) {
         // A pipe or socket takes PIPE_BUF bytes without blocking once it polls
         // writable (a pipe opened without blocking takes what fits): a reader
         // that stops costs the stall limit, not a hang.
         const std::size_t piece = d->nonBlocking ? std::min<std::size_t>(size, writeBufferSize) : d->pipe ? std::min<std::size_t>(size, PIPE_BUF) : size;
         if (d->pipe) {
+            // In slices, so that a writer given up on stops soon.
+            constexpr int sliceMs = 250;
             pollfd writable{d->fd, POLLOUT, 0};
-            int ready;
-            do {
-                ready = ::poll(&writable, 1, SnapshotStream::stallLimitMs);
-            } while (ready < 0 && errno == EINTR);
+            int ready = 0;
+            for (int waited = 0; ready <= 0 && waited < SnapshotStream::stallLimitMs && !stop; waited += ready < 0 ? 0 : sliceMs) {
+                ready = ::poll(&writable, 1, sliceMs);
+                if (ready < 0 && errno != EINTR) {
+                    break;
+                }
+            }
+            if (stop) {
+                return Error{i18n("The export stopped.")};
+            }
             if (ready == 0) {
                 return Error{i18n("The export stopped: nothing read the stream for %1 seconds.", SnapshotStream::stallLimitMs / 1000)};
             }
@@ -152,7 +286,6 @@ Result<void> SnapshotStreamWriter::flush()
         data += written;
         size -= std::size_t(written);
     }
-    d->buffer.resize(0);
     return {};
 }
 
@@ -243,7 +376,10 @@ Result<void> SnapshotStreamWriter::writeEnd()
     if (auto written = writeRecord(SnapshotStream::RecordType::End, hash); !written) {
         return written;
     }
-    return flush();
+    if (auto flushed = flush(); !flushed) {
+        return flushed;
+    }
+    return d->output ? d->output->finish() : Result<void>();
 }
 
 // Reading ---------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -82,6 +83,8 @@ private:
     Result<void> writeRecord(SnapshotStream::RecordType type, const QByteArray &payload, const QByteArray &tail = {});
     Result<void> writeBytes(const char *data, std::size_t size);
     Result<void> flush();
+    Result<void> writeOut(const QByteArray &buffer, const std::atomic<bool> &stop);
+    class OutputThread;
     struct State;
     std::unique_ptr<State> d;
 };

@@ -160,6 +160,24 @@ private Q_SLOTS:
         QVERIFY(QDir(m_staging).isEmpty());
     }
 
+    void aReaderThatGoesAwayEndsTheExport()
+    {
+        // The reader takes a little, then closes its end: the export fails, and does not hang.
+        int ends[2];
+        QCOMPARE(::pipe2(ends, O_CLOEXEC), 0);
+        UniqueFd readEnd(ends[0]);
+        UniqueFd writeEnd(ends[1]);
+        std::thread reader([&readEnd] {
+            char some[4096];
+            (void)::read(readEnd.get(), some, sizeof some);
+            readEnd.reset();
+        });
+        auto sent = SnapshotTransfer::exportSnapshot(*m_source, m_original.id, writeEnd.get());
+        reader.join();
+        QVERIFY(!sent.ok());
+        QVERIFY2(sent.errorMessage().contains(QLatin1String("closed it")), qPrintable(sent.errorMessage()));
+    }
+
     void importedTwiceIsStoredOnce()
     {
         const QByteArray stream = exported();
