@@ -16,13 +16,6 @@
 namespace
 {
 
-void writeLimits(const QByteArray &content)
-{
-    QFile limits(HelperTestEnvironment::limitsFile());
-    QVERIFY(limits.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QVERIFY(limits.write(content) == content.size());
-}
-
 qint64 freeBytes(const QString &path)
 {
     struct statvfs fileSystem{};
@@ -74,7 +67,7 @@ private Q_SLOTS:
         QVERIFY(!session.isEmpty());
 
         // More must stay free than the whole file system has: refused before the freeze.
-        writeLimits("[Store]\nFreeSpaceFloor=100M\n");
+        QVERIFY(HelperTestEnvironment::writeLimits("[Store]\nFreeSpaceFloor=100M\n"));
         const HelperReply refused = m_user->call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
         QVERIFY(!refused.ok());
         qInfo() << refused.errorText;
@@ -84,14 +77,14 @@ private Q_SLOTS:
         QVERIFY(listOf(*m_user, HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}}).isEmpty());
 
         // A floor the snapshot leaves alone: it is taken, and the floor still holds.
-        writeLimits("[Store]\nFreeSpaceFloor=16M\n");
+        QVERIFY(HelperTestEnvironment::writeLimits("[Store]\nFreeSpaceFloor=16M\n"));
         QVERIFY(snapshotOf(*m_user, session) > 0);
         QVERIFY(freeBytes(m_store) >= 16 * 1024 * 1024);
 
         // A floor just under what is free now: the next snapshot's new
         // bytes would take it, so it is refused and leaves nothing behind.
         const qint64 free = freeBytes(m_store);
-        writeLimits("[Store]\nFreeSpaceFloor=" + QByteArray::number((free - 4096) / 1024) + "K\n");
+        QVERIFY(HelperTestEnvironment::writeLimits("[Store]\nFreeSpaceFloor=" + QByteArray::number((free - 4096) / 1024) + "K\n"));
         const QStringList packs = QDir(m_store + QStringLiteral("/packs")).entryList(QDir::Files);
         const HelperReply tooBig = m_user->call(HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}}));
         QVERIFY(!tooBig.ok());

@@ -15,13 +15,6 @@
 namespace
 {
 
-void writeLimits(const QByteArray &content)
-{
-    QFile limits(HelperTestEnvironment::limitsFile());
-    QVERIFY(limits.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QVERIFY(limits.write(content) == content.size());
-}
-
 /// Bytes the store's chunks take, as du counts them. (The catalog beside
 /// them keeps its free pages for the next rows.)
 qint64 storeBytes()
@@ -123,7 +116,7 @@ private Q_SLOTS:
         QVERIFY(firstStored > 0);
 
         // Full by bytes: the first snapshot took all of the quota.
-        writeLimits("[Store]\nBytesPerUser=" + QByteArray::number(firstStored) + "\n");
+        QVERIFY(HelperTestEnvironment::writeLimits("[Store]\nBytesPerUser=" + QByteArray::number(firstStored) + "\n"));
         HelperRequest request = HelperRequest::of(HelperProtocol::snapshot, {{HelperProtocol::sessionKey, session}});
         const HelperReply overBytes = m_user->call(request);
         QVERIFY(!overBytes.ok());
@@ -136,7 +129,7 @@ private Q_SLOTS:
         QCOMPARE(sessionCount(*m_user, session), 1);
 
         // Full by number.
-        writeLimits("[Store]\nSnapshotsPerUser=1\n");
+        QVERIFY(HelperTestEnvironment::writeLimits("[Store]\nSnapshotsPerUser=1\n"));
         const HelperReply overCount = m_user->call(request);
         QVERIFY(!overCount.ok());
         QVERIFY2(overCount.errorText.contains(QLatin1String("1 snapshot")), qPrintable(overCount.errorText));

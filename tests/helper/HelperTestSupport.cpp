@@ -60,6 +60,11 @@ QString limitsFile()
 {
     return qEnvironmentVariable("REWIND_LIMITS_FILE");
 }
+bool writeLimits(const QByteArray &content)
+{
+    QFile limits(limitsFile());
+    return limits.open(QIODevice::WriteOnly | QIODevice::Truncate) && limits.write(content) == content.size();
+}
 QString whyUnavailable()
 {
     if (cgroupRoot().isEmpty() || clientProgram().isEmpty()) {

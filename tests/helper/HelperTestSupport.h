@@ -42,6 +42,8 @@ QString policyFile(); ///< the generated org.rewind.helper.policy
 QString clientProgram(); ///< rewind-helper-client
 QString workDirectory();
 QString limitsFile(); ///< REWIND_LIMITS_FILE of the helper; absent until a test writes it
+/// Writes the helper's limits.conf (limitsFile()); the helper reads it at each call.
+bool writeLimits(const QByteArray &content);
 /// Empty if the test runs under with-system-bus, else why not.
 QString whyUnavailable();
 } // namespace HelperTestEnvironment
