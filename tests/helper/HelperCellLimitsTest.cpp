@@ -98,7 +98,7 @@ private Q_SLOTS:
         }
         const QString work = HelperTestEnvironment::workDirectory();
         // What an administrator sets; the helper reads it at each start (with-system-bus points it here).
-        QVERIFY(writeFile(work + QStringLiteral("/limits.conf"), "[Sessions]\nTasksMax=" + QByteArray::number(tasksMax) + "\n"));
+        QVERIFY(HelperTestEnvironment::writeLimits("[Sessions]\nTasksMax=" + QByteArray::number(tasksMax) + "\n"));
         QVERIFY(writeFile(work + QStringLiteral("/specs/bomb.conf"),
                           "[Session]\nName=bomb\n[Display]\nGeometry=640x480\n[WindowManager]\nCommand=openbox\n"
                           "[App counter]\nCommand=rewind-test-counter /tmp/counter\n"
@@ -111,10 +111,7 @@ private Q_SLOTS:
 
     void cleanupTestCase()
     {
-        for (const QString &session : std::as_const(m_sessions)) {
-            (void)m_root->call(
-                HelperRequest::of(HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("stop")}, {HelperProtocol::sessionKey, session}}));
-        }
+        stopSessions(*m_root, m_sessions);
     }
 
     void aForkBombMeetsItsLimitAndTheHelperAnswers()

@@ -54,10 +54,7 @@ private Q_SLOTS:
     void cleanupTestCase()
     {
         QFile::remove(HelperTestEnvironment::limitsFile());
-        for (const QString &session : std::as_const(m_sessions)) {
-            (void)m_root->call(
-                HelperRequest::of(HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("stop")}, {HelperProtocol::sessionKey, session}}));
-        }
+        stopSessions(*m_root, m_sessions);
     }
 
     void aSnapshotMayNotTakeTheFloor()

@@ -138,10 +138,7 @@ private Q_SLOTS:
 
     void cleanupTestCase()
     {
-        for (const QString &session : std::as_const(m_sessions)) {
-            (void)m_root->call(
-                HelperRequest::of(HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("stop")}, {HelperProtocol::sessionKey, session}}));
-        }
+        stopSessions(*m_root, m_sessions);
     }
 
     void ownerReachesTheDisplayAndNobodyElse()

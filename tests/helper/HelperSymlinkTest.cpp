@@ -143,10 +143,7 @@ private Q_SLOTS:
 
     void cleanupTestCase()
     {
-        for (const QString &session : std::as_const(m_sessions)) {
-            (void)m_root->call(
-                HelperRequest::of(HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("stop")}, {HelperProtocol::sessionKey, session}}));
-        }
+        stopSessions(*m_root, m_sessions);
         for (auto it = m_links.cbegin(); it != m_links.cend(); ++it) {
             QFile::remove(it.key());
         }

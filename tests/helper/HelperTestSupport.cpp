@@ -235,19 +235,29 @@ bool HelperClient::send(const HelperRequest &request)
     return true;
 }
 
+namespace
+{
+/// Whether process has bytes of output ready before the deadline, or had
+/// them when it ended.
+bool waitForBytes(QProcess &process, qint64 bytes, const QDeadlineTimer &deadline)
+{
+    while (process.bytesAvailable() < bytes) {
+        if (process.state() != QProcess::Running || deadline.hasExpired()) {
+            return process.bytesAvailable() >= bytes;
+        }
+        process.waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
+    }
+    return true;
+}
+} // namespace
+
 HelperReply HelperClient::receive(int timeoutMs)
 {
     HelperReply reply;
     reply.error = -2000;
     QDeadlineTimer deadline(timeoutMs);
     const auto waitFor = [&](qint64 bytes) {
-        while (m_process->bytesAvailable() < bytes) {
-            if (m_process->state() != QProcess::Running || deadline.hasExpired()) {
-                return m_process->bytesAvailable() >= bytes;
-            }
-            m_process->waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
-        }
-        return true;
+        return waitForBytes(*m_process, bytes, deadline);
     };
     quint32 length = 0;
     if (!waitFor(sizeof length)) {
@@ -345,13 +355,7 @@ bool BroadcastListener::next(Broadcast &broadcast, int timeoutMs)
 {
     QDeadlineTimer deadline(timeoutMs);
     const auto waitFor = [&](qint64 bytes) {
-        while (m_process->bytesAvailable() < bytes) {
-            if (m_process->state() != QProcess::Running || deadline.hasExpired()) {
-                return m_process->bytesAvailable() >= bytes;
-            }
-            m_process->waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
-        }
-        return true;
+        return waitForBytes(*m_process, bytes, deadline);
     };
     quint32 length = 0;
     if (!waitFor(sizeof length)) {
@@ -417,6 +421,14 @@ qint64 snapshotOf(HelperClient &client, const QString &session)
         return 0;
     }
     return taken.json().toObject().value(QStringLiteral("id")).toInteger();
+}
+
+void stopSessions(HelperClient &administrator, const QStringList &sessions)
+{
+    for (const QString &session : sessions) {
+        (void)administrator.call(
+            HelperRequest::of(HelperProtocol::administer, {{HelperProtocol::operationKey, QStringLiteral("stop")}, {HelperProtocol::sessionKey, session}}));
+    }
 }
 
 QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments)

@@ -205,5 +205,9 @@ void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login);
 /// A snapshot of SESSION taken through the helper by CLIENT, with CRIU; 0 on failure.
 qint64 snapshotOf(HelperClient &client, const QString &session);
 
+/// Stops every one of sessions through administrator's administer action,
+/// for a test's clean-up; what is already gone is no error.
+void stopSessions(HelperClient &administrator, const QStringList &sessions);
+
 /// Shortcuts on a client.
 QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments = {});
