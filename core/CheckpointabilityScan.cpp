@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <thread>
 #include <unistd.h>
@@ -428,6 +429,67 @@ QString kernelObjectDescription(const QString &target)
     return {};
 }
 
+/// The namespaces CRIU takes only as the whole tree's: a process whose
+/// namespace of one of these kinds is not the cell's makes CRIU stop ("Can't
+/// dump nested ipc namespace", criu/namespaces.c). Mount and network
+/// namespaces it can take several of, but making them needs a nested user
+/// namespace, which is named.
+struct NamespaceKind {
+    const char *entry; ///< in /proc/PID/ns
+    QString name; ///< as a user would read it
+};
+
+QList<NamespaceKind> nestedNamespaceKinds()
+{
+    return {
+        {"user", i18nc("@item namespace kind", "user")},
+        {"pid", i18nc("@item namespace kind", "process ID (PID)")},
+        {"ipc", i18nc("@item namespace kind", "IPC")},
+        {"uts", i18nc("@item namespace kind", "host name (UTS)")},
+        {"cgroup", i18nc("@item namespace kind", "cgroup")},
+        {"time", i18nc("@item namespace kind", "time")},
+        // Its children's time namespace: CRIU refuses one that differs too.
+        {"time_for_children", i18nc("@item namespace kind", "time")},
+    };
+}
+
+QString namespacePath(pid_t pid, const char *kind)
+{
+    return QStringLiteral("/proc/%1/ns/%2").arg(pid).arg(QLatin1String(kind));
+}
+
+/// The magic number of the mqueue file system (linux/magic.h).
+constexpr unsigned long mqueueMagic = 0x19800202;
+
+/// The mount ids in PID's mountinfo: the mounts its files may be on.
+QSet<int> visibleMountIds(pid_t pid)
+{
+    QSet<int> ids;
+    const auto lines = readProcFile(procPath(pid, "mountinfo")).split('\n');
+    for (const QByteArray &line : lines) {
+        bool numeric = false;
+        const int id = line.left(line.indexOf(' ')).toInt(&numeric);
+        if (numeric) {
+            ids.insert(id);
+        }
+    }
+    return ids;
+}
+
+/// The mount id of PID's descriptor FD (its fdinfo's mnt_id); -1 if unknown.
+int mountIdOf(pid_t pid, const QString &fd)
+{
+    const auto lines = readProcFile(QStringLiteral("/proc/%1/fdinfo/%2").arg(pid).arg(fd)).split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("mnt_id:")) {
+            bool numeric = false;
+            const int id = line.mid(7).trimmed().toInt(&numeric);
+            return numeric ? id : -1;
+        }
+    }
+    return -1;
+}
+
 struct ProcessFacts {
     pid_t pid = 0;
     QString name;
@@ -467,6 +529,9 @@ public:
         for (const pid_t pid : std::as_const(m_endedBeforeSnapshot)) {
             m_socketOwners.unite(socketsOf(pid));
         }
+        for (const NamespaceKind &kind : nestedNamespaceKinds()) {
+            m_cellNamespaces.insert(QLatin1String(kind.entry), namespaceInode(namespacePath(m_init, kind.entry)));
+        }
         for (const pid_t pid : *pids) {
             scanProcess(ProcessFacts{.pid = pid, .name = processName(pid)});
         }
@@ -487,6 +552,7 @@ private:
 
     void scanProcess(const ProcessFacts &process)
     {
+        checkNamespaces(process);
         if (const pid_t tracer = tracerOf(process.pid); tracer > 0) {
             add(process,
                 processName(tracer),
@@ -526,6 +592,10 @@ private:
             if (!target.startsWith(QLatin1Char('/')) || ::stat(QFile::encodeName(link).constData(), &status) < 0 || devicesSeen.contains(target)) {
                 continue;
             }
+            if ((S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) && !target.startsWith(QLatin1String("/memfd:"))
+                && checkFileMount(process, fd, link, target)) {
+                continue;
+            }
             // As CRIU measures a ghost file: unlinked everywhere, by the blocks it holds.
             const qint64 held = qint64(status.st_blocks) * 512;
             if (target.endsWith(QLatin1String(" (deleted)")) && S_ISREG(status.st_mode) && status.st_nlink == 0 && held > CriuCheckpointer::ghostFileLimit) {
@@ -552,6 +622,72 @@ private:
             devicesSeen.insert(path);
             addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
         }
+    }
+
+    /// CRIU takes pid, ipc, uts, user, cgroup and time namespaces only as
+    /// the whole cell's: a process in one of its own stops the dump.
+    void checkNamespaces(const ProcessFacts &process)
+    {
+        QStringList nested;
+        for (const NamespaceKind &kind : nestedNamespaceKinds()) {
+            const ino_t cell = m_cellNamespaces.value(QLatin1String(kind.entry));
+            const ino_t own = namespaceInode(namespacePath(process.pid, kind.entry));
+            // 0: the kernel has no such namespaces, or the process just ended.
+            if (cell != 0 && own != 0 && own != cell && !nested.contains(kind.name)) {
+                nested.append(kind.name);
+            }
+        }
+        if (nested.isEmpty()) {
+            return;
+        }
+        const QString kinds = nested.join(i18nc("@item separator of namespace kinds", ", "));
+        add(process,
+            i18n("%1 namespaces", kinds),
+            i18n("%1 (pid %2) runs in namespaces of its own inside the session (%3), as the sandboxes of web browsers make them for their content "
+                 "processes; a snapshot can save only the session's own namespaces. Close the program, or start it so that it makes no "
+                 "namespaces (for Firefox: MOZ_ASSUME_USER_NS=0 in its environment).",
+                 process.name,
+                 QString::number(process.pid),
+                 kinds));
+    }
+
+    /// CRIU reopens files by path on a mount the process sees; a file on a
+    /// mount it does not see stops the dump ("Can't lookup mount"): a POSIX
+    /// message queue (on the kernel's own mqueue mount), or a file handed
+    /// in from outside the session. True if it was named.
+    bool checkFileMount(const ProcessFacts &process, const QString &fd, const QString &link, const QString &target)
+    {
+        const int mountId = mountIdOf(process.pid, fd);
+        if (mountId < 0) {
+            return false;
+        }
+        const ino_t mountNamespace = namespaceInode(procPath(process.pid, "ns/mnt"));
+        auto mounts = m_visibleMounts.find(mountNamespace);
+        if (mounts == m_visibleMounts.end()) {
+            mounts = m_visibleMounts.insert(mountNamespace, visibleMountIds(process.pid));
+        }
+        if (mounts->isEmpty() || mounts->contains(mountId)) {
+            return false;
+        }
+        struct statfs fileSystem{};
+        const QString path = target.endsWith(QLatin1String(" (deleted)")) ? target.chopped(10) : target;
+        if (::statfs(QFile::encodeName(link).constData(), &fileSystem) == 0 && static_cast<unsigned long>(fileSystem.f_type) == mqueueMagic) {
+            add(process,
+                path,
+                i18n("%1 (pid %2) uses the POSIX message queue %3, which a snapshot cannot save. Close the program before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid),
+                     path));
+            return true;
+        }
+        add(process,
+            path,
+            i18n("%1 (pid %2) holds the file %3 open on a file system that is not mounted in the session (it came from outside, or its mount "
+                 "was removed); a snapshot cannot reopen it. Close the file or the program before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid),
+                 path));
+        return true;
     }
 
     void addDeletedFile(const ProcessFacts &process, const QString &path, qint64 size)
@@ -672,6 +808,8 @@ private:
     QList<Obstacle> m_obstacles;
     QList<SocketUse> m_sockets;
     QSet<quint32> m_socketOwners;
+    QHash<QString, ino_t> m_cellNamespaces; ///< by /proc/PID/ns entry
+    QHash<ino_t, QSet<int>> m_visibleMounts; ///< by mount namespace
 };
 
 } // namespace

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// rewind-test-obstacle KIND: makes one thing CRIU cannot dump, as an
+// application would, writes "ready" to /tmp/obstacle.ready and waits forever.
+//   nested-user, nested-ipc, nested-uts, nested-pid, nested-time,
+//   nested-cgroup: a user namespace of its own, with (for all but
+//   nested-user) a namespace of that kind beside it, as browsers' sandboxes
+//   make them (Firefox: CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWPID ...).
+//   A cell forbids new user namespaces; the program waits until it may make
+//   one, so that a test can lift the cell's limit first. For nested-pid and
+//   nested-time a child is born into the new namespace; for nested-pid the
+//   program then ends and leaves its child.
+//   message-queue: a POSIX message queue held open.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <string>
+#include <unistd.h>
+
+namespace
+{
+void markReady()
+{
+    const int fd = ::open("/tmp/obstacle.ready", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        (void)!::write(fd, "ready", 5);
+        ::close(fd);
+    }
+}
+
+[[noreturn]] void waitForever()
+{
+    for (;;) {
+        ::pause();
+    }
+}
+
+/// unshare(CLONE_NEWUSER | FLAGS), once the cell allows a user namespace.
+bool unshareWhenAllowed(int flags)
+{
+    for (;;) {
+        if (::unshare(CLONE_NEWUSER | flags) == 0) {
+            return true;
+        }
+        // ENOSPC: the cell's user.max_user_namespaces is 0, as Rewind sets it.
+        if (errno != ENOSPC) {
+            std::fprintf(stderr, "rewind-test-obstacle: unshare: %s\n", std::strerror(errno));
+            return false;
+        }
+        const timespec pause{.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+        ::nanosleep(&pause, nullptr);
+    }
+}
+
+int nestedNamespace(const std::string &kind)
+{
+    int flags = 0;
+    bool child = false;
+    if (kind == "nested-ipc") {
+        flags = CLONE_NEWIPC;
+    } else if (kind == "nested-uts") {
+        flags = CLONE_NEWUTS;
+    } else if (kind == "nested-pid") {
+        flags = CLONE_NEWPID;
+        child = true;
+    } else if (kind == "nested-time") {
+        flags = CLONE_NEWTIME;
+        child = true;
+    } else if (kind == "nested-cgroup") {
+        flags = CLONE_NEWCGROUP;
+    } else if (kind != "nested-user") {
+        return 2;
+    }
+    if (!unshareWhenAllowed(flags)) {
+        return 1;
+    }
+    if (child) {
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            return 1;
+        }
+        if (pid == 0) {
+            markReady();
+            waitForever();
+        }
+        // The first process of a PID namespace stays alone: CRIU, which
+        // looks at a parent first, then names that namespace.
+        if (flags == CLONE_NEWPID) {
+            return 0;
+        }
+    }
+    markReady();
+    waitForever();
+}
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: rewind-test-obstacle KIND\n");
+        return 2;
+    }
+    const std::string kind = argv[1];
+    if (kind == "message-queue") {
+        const std::string name = "/rewind-test-obstacle-" + std::to_string(::getpid());
+        mq_attr attributes{};
+        attributes.mq_maxmsg = 4;
+        attributes.mq_msgsize = 64;
+        const mqd_t queue = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attributes);
+        if (queue == mqd_t(-1)) {
+            std::fprintf(stderr, "rewind-test-obstacle: mq_open: %s\n", std::strerror(errno));
+            return 1;
+        }
+        ::mq_unlink(name.c_str());
+        markReady();
+        waitForever();
+    }
+    return nestedNamespace(kind);
+}
