@@ -22,10 +22,12 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <thread>
 #include <unistd.h>
@@ -173,6 +175,7 @@ Result<QList<pid_t>> processesOfCell(pid_t init)
 struct UnixSocket {
     quint32 peer = 0;
     QString name; ///< a path, or "@name" for an abstract socket
+    quint32 unread = 0; ///< bytes in its receive queue (0 for a listener)
 };
 
 /// A sock_diag netlink socket in the network namespace of PID.
@@ -221,7 +224,7 @@ Result<QHash<quint32, UnixSocket>> unixSockets(pid_t pid)
     message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     message.request.sdiag_family = AF_UNIX;
     message.request.udiag_states = ~0U;
-    message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+    message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     if (::sendto(fd->get(), &message, sizeof message, 0, reinterpret_cast<sockaddr *>(&kernel), sizeof kernel) < 0) {
@@ -257,7 +260,11 @@ Result<QHash<quint32, UnixSocket>> unixSockets(pid_t pid)
                  attribute = RTA_NEXT(attribute, attributesLength)) {
                 const char *data = static_cast<const char *>(RTA_DATA(attribute));
                 const int size = int(RTA_PAYLOAD(attribute));
-                if (attribute->rta_type == UNIX_DIAG_PEER && size >= int(sizeof(quint32))) {
+                if (attribute->rta_type == UNIX_DIAG_RQLEN && size >= int(sizeof(unix_diag_rqlen)) && socketInfo->udiag_state != TCP_LISTEN) {
+                    unix_diag_rqlen queues{};
+                    std::memcpy(&queues, data, sizeof queues);
+                    socket.unread = queues.udiag_rqueue;
+                } else if (attribute->rta_type == UNIX_DIAG_PEER && size >= int(sizeof(quint32))) {
                     std::memcpy(&socket.peer, data, sizeof socket.peer);
                 } else if (attribute->rta_type == UNIX_DIAG_NAME && size > 0) {
                     if (data[0] == '\0') {
@@ -574,6 +581,7 @@ private:
                 const quint32 inode = target.mid(8, target.size() - 9).toUInt();
                 if (!m_socketOwners.contains(inode)) {
                     m_sockets.append({process, inode});
+                    m_socketDescriptors.insert(inode, fd.toInt());
                 }
                 m_socketOwners.insert(inode);
                 continue;
@@ -749,6 +757,7 @@ private:
         if (!sockets) {
             return sockets.error();
         }
+        checkQueuedCredentials(*sockets);
         const auto connectedOutside = [&](quint32 inode) {
             const auto found = sockets->constFind(inode);
             // not a unix socket, not connected, or connected within the cell
@@ -798,6 +807,47 @@ private:
         return {};
     }
 
+    /// A unix socket that asks for its senders' credentials or pidfds
+    /// (SO_PASSCRED, SO_PASSPIDFD, SO_PASSSEC) and holds unread messages:
+    /// CRIU reads its queue with those attached and stops ("Control
+    /// messages in queue, not supported", criu/sk-queue.c).
+    void checkQueuedCredentials(const QHash<quint32, UnixSocket> &sockets)
+    {
+        for (const SocketUse &use : std::as_const(m_sockets)) {
+            const auto found = sockets.constFind(use.inode);
+            const int fd = m_socketDescriptors.value(use.inode, -1);
+            if (found == sockets.cend() || found->unread == 0 || !asksForCredentials(use.process.pid, fd)) {
+                continue;
+            }
+            add(use.process,
+                QStringLiteral("socket:[%1]").arg(use.inode),
+                i18n("%1 (pid %2) has unread messages on a socket that receives its senders' credentials with them (descriptor %3); a snapshot "
+                     "cannot save such messages. Take the snapshot again in a moment, when the program has read them.",
+                     use.process.name,
+                     QString::number(use.process.pid),
+                     QString::number(fd)));
+        }
+    }
+
+    /// Whether socket FD of PID has SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC set.
+    static bool asksForCredentials(pid_t pid, int fd)
+    {
+        const UniqueFd process(int(::syscall(SYS_pidfd_open, pid, 0)));
+        const UniqueFd socket(process ? int(::syscall(SYS_pidfd_getfd, process.get(), fd, 0)) : -1);
+        if (!socket) {
+            return false;
+        }
+        constexpr int passPidfd = 76; // SO_PASSPIDFD, Linux 6.5
+        for (const int option : {SO_PASSCRED, SO_PASSSEC, passPidfd}) {
+            int value = 0;
+            socklen_t length = sizeof value;
+            if (::getsockopt(socket.get(), SOL_SOCKET, option, &value, &length) == 0 && value != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     struct SocketUse {
         ProcessFacts process;
         quint32 inode = 0;
@@ -808,6 +858,7 @@ private:
     QList<Obstacle> m_obstacles;
     QList<SocketUse> m_sockets;
     QSet<quint32> m_socketOwners;
+    QHash<quint32, int> m_socketDescriptors; ///< a socket's descriptor in the process of its SocketUse
     QHash<QString, ino_t> m_cellNamespaces; ///< by /proc/PID/ns entry
     QHash<ino_t, QSet<int>> m_visibleMounts; ///< by mount namespace
 };

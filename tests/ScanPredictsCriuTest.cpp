@@ -235,6 +235,9 @@ private Q_SLOTS:
         QTest::newRow("POSIX message queue") << QByteArray("rewind-test-obstacle message-queue") << int(Setup::None) << QStringLiteral("rewind-test-obs")
                                              << QStringLiteral("/rewind-test-obstacle-") << QStringLiteral("POSIX message queue")
                                              << QStringLiteral("Can't lookup mount");
+        QTest::newRow("unread messages with credentials")
+            << QByteArray("rewind-test-obstacle queued-credentials") << int(Setup::None) << QStringLiteral("rewind-test-obs") << QStringLiteral("socket:[")
+            << QStringLiteral("unread messages") << QStringLiteral("Control messages in queue");
         QTest::newRow("io_uring") << QByteArray("rewind-test-hold-open --io-uring") << int(Setup::None) << QStringLiteral("rewind-test-hold-open")
                                   << QStringLiteral("anon_inode:[io_uring]")
                                   << QStringLiteral("io_uring")

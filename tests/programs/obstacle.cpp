@@ -10,6 +10,9 @@
 //   nested-time a child is born into the new namespace; for nested-pid the
 //   program then ends and leaves its child.
 //   message-queue: a POSIX message queue held open.
+//   queued-credentials: a unix socket that asks for its senders'
+//   credentials (SO_PASSCRED, as sd-bus does) with a message it has not
+//   read yet.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,7 @@
 #include <mqueue.h>
 #include <sched.h>
 #include <string>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace
@@ -115,6 +119,17 @@ int main(int argc, char **argv)
             return 1;
         }
         ::mq_unlink(name.c_str());
+        markReady();
+        waitForever();
+    }
+    if (kind == "queued-credentials") {
+        int pair[2];
+        const int on = 1;
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0 || ::setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0
+            || ::write(pair[0], "unread", 6) != 6) {
+            std::fprintf(stderr, "rewind-test-obstacle: %s\n", std::strerror(errno));
+            return 1;
+        }
         markReady();
         waitForever();
     }
