@@ -758,6 +758,7 @@ private:
             return sockets.error();
         }
         checkQueuedCredentials(*sockets);
+        checkSocketFamilies(*sockets);
         const auto connectedOutside = [&](quint32 inode) {
             const auto found = sockets->constFind(inode);
             // not a unix socket, not connected, or connected within the cell
@@ -829,11 +830,62 @@ private:
         }
     }
 
+    /// CRIU saves unix, IPv4, IPv6, packet and netlink sockets, and stops at
+    /// any other ("Unknown socket collected", criu/sockets.c).
+    void checkSocketFamilies(const QHash<quint32, UnixSocket> &unixSockets)
+    {
+        for (const SocketUse &use : std::as_const(m_sockets)) {
+            if (unixSockets.contains(use.inode)) {
+                continue;
+            }
+            const UniqueFd socket = duplicateOf(use.process.pid, m_socketDescriptors.value(use.inode, -1));
+            int family = AF_UNSPEC;
+            socklen_t length = sizeof family;
+            if (!socket || ::getsockopt(socket.get(), SOL_SOCKET, SO_DOMAIN, &family, &length) < 0) {
+                continue;
+            }
+            if (family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_PACKET || family == AF_NETLINK) {
+                continue;
+            }
+            add(use.process,
+                QStringLiteral("socket:[%1]").arg(use.inode),
+                i18n("%1 (pid %2) uses %3, a kind of socket a snapshot cannot save. Close the program before taking a snapshot.",
+                     use.process.name,
+                     QString::number(use.process.pid),
+                     socketFamilyDescription(family)));
+        }
+    }
+
+    static QString socketFamilyDescription(int family)
+    {
+        switch (family) {
+        case AF_ALG:
+            return i18n("a socket of the kernel's cryptography interface (AF_ALG)");
+        case AF_BLUETOOTH:
+            return i18n("a Bluetooth socket");
+        case AF_VSOCK:
+            return i18n("a socket to a virtual machine or its host (AF_VSOCK)");
+        case AF_CAN:
+            return i18n("a CAN bus socket");
+        default:
+            return i18n("a socket of address family %1", QString::number(family));
+        }
+    }
+
+    /// A duplicate of descriptor FD of process PID, to look at what it is.
+    static UniqueFd duplicateOf(pid_t pid, int fd)
+    {
+        if (fd < 0) {
+            return UniqueFd();
+        }
+        const UniqueFd process(int(::syscall(SYS_pidfd_open, pid, 0)));
+        return UniqueFd(process ? int(::syscall(SYS_pidfd_getfd, process.get(), fd, 0)) : -1);
+    }
+
     /// Whether socket FD of PID has SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC set.
     static bool asksForCredentials(pid_t pid, int fd)
     {
-        const UniqueFd process(int(::syscall(SYS_pidfd_open, pid, 0)));
-        const UniqueFd socket(process ? int(::syscall(SYS_pidfd_getfd, process.get(), fd, 0)) : -1);
+        const UniqueFd socket = duplicateOf(pid, fd);
         if (!socket) {
             return false;
         }

@@ -70,6 +70,12 @@ bool kernelHasTimeNamespaces()
     return QFile::exists(QStringLiteral("/proc/self/ns/time"));
 }
 
+bool kernelHasVsock()
+{
+    const UniqueFd probe(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    return probe.valid();
+}
+
 bool kernelHasIoUring()
 {
     io_uring_params parameters{};
@@ -238,6 +244,9 @@ private Q_SLOTS:
         QTest::newRow("unread messages with credentials")
             << QByteArray("rewind-test-obstacle queued-credentials") << int(Setup::None) << QStringLiteral("rewind-test-obs") << QStringLiteral("socket:[")
             << QStringLiteral("unread messages") << QStringLiteral("Control messages in queue");
+        QTest::newRow("virtual machine socket (AF_VSOCK)")
+            << QByteArray("rewind-test-obstacle vsock") << int(Setup::None) << QStringLiteral("rewind-test-obs") << QStringLiteral("socket:[")
+            << QStringLiteral("AF_VSOCK") << QStringLiteral("Unknown socket collected (family 40)");
         QTest::newRow("io_uring") << QByteArray("rewind-test-hold-open --io-uring") << int(Setup::None) << QStringLiteral("rewind-test-hold-open")
                                   << QStringLiteral("anon_inode:[io_uring]")
                                   << QStringLiteral("io_uring")
@@ -264,6 +273,9 @@ private Q_SLOTS:
 
         if (app.contains("nested-time") && !kernelHasTimeNamespaces()) {
             REWIND_SKIP("this kernel has no time namespaces");
+        }
+        if (app.contains("vsock") && !kernelHasVsock()) {
+            REWIND_SKIP("this kernel has no AF_VSOCK sockets");
         }
         if (app.contains("--io-uring") && !kernelHasIoUring()) {
             REWIND_SKIP("io_uring is not available on this kernel");

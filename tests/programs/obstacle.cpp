@@ -13,6 +13,7 @@
 //   queued-credentials: a unix socket that asks for its senders'
 //   credentials (SO_PASSCRED, as sd-bus does) with a message it has not
 //   read yet.
+//   vsock: a socket for talking to a virtual machine or its host (AF_VSOCK).
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -128,6 +129,14 @@ int main(int argc, char **argv)
         if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0 || ::setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0
             || ::write(pair[0], "unread", 6) != 6) {
             std::fprintf(stderr, "rewind-test-obstacle: %s\n", std::strerror(errno));
+            return 1;
+        }
+        markReady();
+        waitForever();
+    }
+    if (kind == "vsock") {
+        if (::socket(AF_VSOCK, SOCK_STREAM, 0) < 0) {
+            std::fprintf(stderr, "rewind-test-obstacle: AF_VSOCK: %s\n", std::strerror(errno));
             return 1;
         }
         markReady();
