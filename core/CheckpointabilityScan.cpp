@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -844,7 +845,11 @@ private:
             if (!socket || ::getsockopt(socket.get(), SOL_SOCKET, SO_DOMAIN, &family, &length) < 0) {
                 continue;
             }
-            if (family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_PACKET || family == AF_NETLINK) {
+            if (family == AF_INET || family == AF_INET6) {
+                checkNetworkProtocol(use.process, use.inode, socket.get());
+                continue;
+            }
+            if (family == AF_UNIX || family == AF_PACKET || family == AF_NETLINK) {
                 continue;
             }
             add(use.process,
@@ -854,6 +859,46 @@ private:
                      QString::number(use.process.pid),
                      socketFamilyDescription(family)));
         }
+    }
+
+    /// CRIU saves IPv4 and IPv6 sockets of TCP, UDP, UDP-Lite and ICMP,
+    /// and raw ones ("Unsupported proto 262 for socket", criu/sk-inet.c):
+    /// Go programs make MPTCP listeners by default.
+    void checkNetworkProtocol(const ProcessFacts &process, quint32 inode, int socket)
+    {
+        int type = 0;
+        int protocol = 0;
+        socklen_t length = sizeof type;
+        if (::getsockopt(socket, SOL_SOCKET, SO_TYPE, &type, &length) < 0) {
+            return;
+        }
+        length = sizeof protocol;
+        if (::getsockopt(socket, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) < 0 || type == SOCK_RAW) {
+            return;
+        }
+        const bool savedType = type == SOCK_STREAM || type == SOCK_DGRAM;
+        const bool savedProtocol = protocol == IPPROTO_IP || protocol == IPPROTO_TCP || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE
+            || protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
+        if (savedType && savedProtocol) {
+            return;
+        }
+        const QString resource = QStringLiteral("socket:[%1]").arg(inode);
+        if (protocol == IPPROTO_MPTCP) {
+            add(process,
+                resource,
+                i18n("%1 (pid %2) uses a Multipath TCP (MPTCP) socket, which a snapshot cannot save. Close the program, or start it with plain "
+                     "TCP (Go programs: GODEBUG=multipathtcp=0 in their environment).",
+                     process.name,
+                     QString::number(process.pid)));
+            return;
+        }
+        add(process,
+            resource,
+            i18n("%1 (pid %2) uses a network socket of protocol %3, which a snapshot cannot save (it saves TCP, UDP and ICMP). Close the "
+                 "program before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid),
+                 protocol == IPPROTO_SCTP ? QStringLiteral("SCTP") : QString::number(protocol)));
     }
 
     static QString socketFamilyDescription(int family)

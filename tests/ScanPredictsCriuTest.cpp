@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,6 +69,12 @@ QByteArray specText(const QByteArray &app)
 bool kernelHasTimeNamespaces()
 {
     return QFile::exists(QStringLiteral("/proc/self/ns/time"));
+}
+
+bool kernelHasMptcp()
+{
+    const UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP));
+    return probe.valid();
 }
 
 bool kernelHasVsock()
@@ -247,6 +254,8 @@ private Q_SLOTS:
         QTest::newRow("virtual machine socket (AF_VSOCK)")
             << QByteArray("rewind-test-obstacle vsock") << int(Setup::None) << QStringLiteral("rewind-test-obs") << QStringLiteral("socket:[")
             << QStringLiteral("AF_VSOCK") << QStringLiteral("Unknown socket collected (family 40)");
+        QTest::newRow("Multipath TCP socket") << QByteArray("rewind-test-obstacle mptcp") << int(Setup::None) << QStringLiteral("rewind-test-obs")
+                                              << QStringLiteral("socket:[") << QStringLiteral("Multipath TCP") << QStringLiteral("Unsupported proto 262");
         QTest::newRow("io_uring") << QByteArray("rewind-test-hold-open --io-uring") << int(Setup::None) << QStringLiteral("rewind-test-hold-open")
                                   << QStringLiteral("anon_inode:[io_uring]")
                                   << QStringLiteral("io_uring")
@@ -273,6 +282,9 @@ private Q_SLOTS:
 
         if (app.contains("nested-time") && !kernelHasTimeNamespaces()) {
             REWIND_SKIP("this kernel has no time namespaces");
+        }
+        if (app.contains("mptcp") && !kernelHasMptcp()) {
+            REWIND_SKIP("this kernel has no Multipath TCP, or it is turned off (net.mptcp.enabled)");
         }
         if (app.contains("vsock") && !kernelHasVsock()) {
             REWIND_SKIP("this kernel has no AF_VSOCK sockets");

@@ -14,12 +14,15 @@
 //   credentials (SO_PASSCRED, as sd-bus does) with a message it has not
 //   read yet.
 //   vsock: a socket for talking to a virtual machine or its host (AF_VSOCK).
+//   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
+//   make their listeners.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <string>
 #include <sys/socket.h>
@@ -129,6 +132,18 @@ int main(int argc, char **argv)
         if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0 || ::setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0
             || ::write(pair[0], "unread", 6) != 6) {
             std::fprintf(stderr, "rewind-test-obstacle: %s\n", std::strerror(errno));
+            return 1;
+        }
+        markReady();
+        waitForever();
+    }
+    if (kind == "mptcp") {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const int fd = ::socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) < 0 || ::listen(fd, 4) < 0) {
+            std::fprintf(stderr, "rewind-test-obstacle: MPTCP: %s\n", std::strerror(errno));
             return 1;
         }
         markReady();
