@@ -14,6 +14,8 @@
 //   credentials (SO_PASSCRED, as sd-bus does) with a message it has not
 //   read yet.
 //   vsock: a socket for talking to a virtual machine or its host (AF_VSOCK).
+//   vsock-in-flight: an AF_VSOCK socket sent over a unix socket and not
+//   received yet, held by nothing else: in flight, where the scan cannot see it.
 //   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
 //   make their listeners.
 #include <cerrno>
@@ -146,6 +148,34 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "rewind-test-obstacle: MPTCP: %s\n", std::strerror(errno));
             return 1;
         }
+        markReady();
+        waitForever();
+    }
+    if (kind == "vsock-in-flight") {
+        int pair[2];
+        const int vsock = ::socket(AF_VSOCK, SOCK_STREAM, 0);
+        if (vsock < 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) {
+            std::fprintf(stderr, "rewind-test-obstacle: %s\n", std::strerror(errno));
+            return 1;
+        }
+        char byte = 'x';
+        iovec data{.iov_base = &byte, .iov_len = 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr message{};
+        message.msg_iov = &data;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        cmsghdr *rights = CMSG_FIRSTHDR(&message);
+        rights->cmsg_level = SOL_SOCKET;
+        rights->cmsg_type = SCM_RIGHTS;
+        rights->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(rights), &vsock, sizeof vsock);
+        if (::sendmsg(pair[0], &message, 0) != 1) {
+            std::fprintf(stderr, "rewind-test-obstacle: sendmsg: %s\n", std::strerror(errno));
+            return 1;
+        }
+        ::close(vsock);
         markReady();
         waitForever();
     }
