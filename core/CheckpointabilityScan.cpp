@@ -498,6 +498,16 @@ int mountIdOf(pid_t pid, const QString &fd)
     return -1;
 }
 
+/// The mount id of what the magic link or path PATH leads to; -1 if unknown.
+int mountIdOfPath(const QString &path)
+{
+    struct statx status{};
+    if (::statx(AT_FDCWD, QFile::encodeName(path).constData(), 0, STATX_MNT_ID, &status) < 0 || !(status.stx_mask & STATX_MNT_ID)) {
+        return -1;
+    }
+    return int(status.stx_mnt_id);
+}
+
 struct ProcessFacts {
     pid_t pid = 0;
     QString name;
@@ -631,6 +641,81 @@ private:
             devicesSeen.insert(path);
             addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
         }
+        checkPlacesOnUnseenMounts(process, maps);
+    }
+
+    /// The working directory, root and mapped files on a mount the process
+    /// does not see: CRIU looks them up by mount as it does open files.
+    void checkPlacesOnUnseenMounts(const ProcessFacts &process, const QList<QByteArray> &maps)
+    {
+        {
+            const QString link = procPath(process.pid, "cwd");
+            if (!mountSeenBy(process, mountIdOfPath(link))) {
+                const QString path = readLink(link);
+                add(process,
+                    path,
+                    i18n("%1 (pid %2) has its working directory %3 on a file system that is not mounted in the session (it came from outside, "
+                         "or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
+                         process.name,
+                         QString::number(process.pid),
+                         path));
+            }
+        }
+        QSet<QByteArray> filesSeen;
+        for (const QByteArray &line : maps) {
+            // "START-END PERMS OFFSET DEV INODE PATH"; the path may hold spaces.
+            QList<QByteArray> fields;
+            qsizetype at = 0;
+            while (fields.size() < 5 && at < line.size()) {
+                const qsizetype end = line.indexOf(' ', at);
+                fields.append(line.mid(at, end < 0 ? -1 : end - at));
+                at = end < 0 ? line.size() : end + 1;
+                while (at < line.size() && line[at] == ' ') {
+                    ++at;
+                }
+            }
+            const QByteArray path = line.mid(at);
+            if (fields.size() < 5 || !path.startsWith('/') || fields[4] == "0") {
+                continue;
+            }
+            // The kernel's own mounts that CRIU knows: shared anonymous and
+            // SysV memory, memfd, aio rings; devices are named above.
+            static const QList<QByteArray> kernelOwn = {"/dev/", "/memfd:", "/SYSV", "/[aio]", "/drm mm object", "/dmabuf:"};
+            const bool known = std::any_of(kernelOwn.cbegin(), kernelOwn.cend(), [&path](const QByteArray &prefix) {
+                return path.startsWith(prefix);
+            });
+            const QByteArray file = fields[3] + ' ' + fields[4];
+            if (known || filesSeen.contains(file)) {
+                continue;
+            }
+            filesSeen.insert(file);
+            const QString mapped = procPath(process.pid, "map_files/") + QString::fromLatin1(fields[0]);
+            if (!mountSeenBy(process, mountIdOfPath(mapped))) {
+                const QString name = QString::fromLocal8Bit(path).trimmed();
+                add(process,
+                    name,
+                    i18n("%1 (pid %2) has the file %3 mapped into its memory, on a file system that is not mounted in the session (it came from "
+                         "outside, or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
+                         process.name,
+                         QString::number(process.pid),
+                         name));
+            }
+        }
+    }
+
+    /// Whether the mount MOUNTID is in the mount table of the process; a
+    /// mount that is not known (-1) counts as seen.
+    bool mountSeenBy(const ProcessFacts &process, int mountId)
+    {
+        if (mountId < 0) {
+            return true;
+        }
+        const ino_t mountNamespace = namespaceInode(procPath(process.pid, "ns/mnt"));
+        auto mounts = m_visibleMounts.find(mountNamespace);
+        if (mounts == m_visibleMounts.end()) {
+            mounts = m_visibleMounts.insert(mountNamespace, visibleMountIds(process.pid));
+        }
+        return mounts->isEmpty() || mounts->contains(mountId);
     }
 
     /// CRIU takes pid, ipc, uts, user, cgroup and time namespaces only as
@@ -666,16 +751,7 @@ private:
     /// in from outside the session. True if it was named.
     bool checkFileMount(const ProcessFacts &process, const QString &fd, const QString &link, const QString &target)
     {
-        const int mountId = mountIdOf(process.pid, fd);
-        if (mountId < 0) {
-            return false;
-        }
-        const ino_t mountNamespace = namespaceInode(procPath(process.pid, "ns/mnt"));
-        auto mounts = m_visibleMounts.find(mountNamespace);
-        if (mounts == m_visibleMounts.end()) {
-            mounts = m_visibleMounts.insert(mountNamespace, visibleMountIds(process.pid));
-        }
-        if (mounts->isEmpty() || mounts->contains(mountId)) {
+        if (mountSeenBy(process, mountIdOf(process.pid, fd))) {
             return false;
         }
         struct statfs fileSystem{};

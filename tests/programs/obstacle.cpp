@@ -16,6 +16,9 @@
 //   vsock: a socket for talking to a virtual machine or its host (AF_VSOCK).
 //   vsock-in-flight: an AF_VSOCK socket sent over a unix socket and not
 //   received yet, held by nothing else: in flight, where the scan cannot see it.
+//   receive-file fd|map|cwd SOCKET: receives a descriptor over the unix
+//   socket SOCKET, closes the connection, and keeps the file open, maps it
+//   (the descriptor closed) or makes the directory its working directory.
 //   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
 //   make their listeners.
 #include <cerrno>
@@ -27,7 +30,9 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <string>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace
@@ -107,8 +112,64 @@ int nestedNamespace(const std::string &kind)
 }
 }
 
+/// One descriptor received over the unix socket at PATH; -1 on failure.
+int receiveDescriptor(const char *path)
+{
+    const int connection = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    if (connection < 0 || ::connect(connection, reinterpret_cast<sockaddr *>(&address), sizeof address) < 0) {
+        return -1;
+    }
+    char byte = 0;
+    iovec data{.iov_base = &byte, .iov_len = 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    int fd = -1;
+    if (::recvmsg(connection, &message, 0) == 1) {
+        const cmsghdr *rights = CMSG_FIRSTHDR(&message);
+        if (rights && rights->cmsg_type == SCM_RIGHTS) {
+            std::memcpy(&fd, CMSG_DATA(rights), sizeof fd);
+        }
+    }
+    ::close(connection);
+    return fd;
+}
+
+int heldFromOutside(const std::string &mode, const char *path)
+{
+    const int fd = receiveDescriptor(path);
+    if (fd < 0) {
+        std::fprintf(stderr, "rewind-test-obstacle: nothing received at %s\n", path);
+        return 1;
+    }
+    if (mode == "map") {
+        if (::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED) {
+            return 1;
+        }
+        ::close(fd);
+    } else if (mode == "cwd") {
+        if (::fchdir(fd) < 0) {
+            return 1;
+        }
+        ::close(fd);
+    } else if (mode != "fd") {
+        return 2;
+    }
+    markReady();
+    waitForever();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && std::string(argv[1]) == "receive-file") {
+        return heldFromOutside(argv[2], argv[3]);
+    }
     if (argc != 2) {
         std::fprintf(stderr, "usage: rewind-test-obstacle KIND\n");
         return 2;
