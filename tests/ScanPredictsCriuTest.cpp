@@ -284,6 +284,9 @@ private Q_SLOTS:
         fromOutside("file from outside, open", "fd", QStringLiteral("is not mounted in the session"));
         fromOutside("file from outside, mapped", "map", QStringLiteral("mapped into its memory"));
         fromOutside("directory from outside, working directory", "cwd", QStringLiteral("working directory"));
+        QTest::newRow("process traced by another") << QByteArray("rewind-test-obstacle traced-child") << int(Setup::None) << QStringLiteral("rewind-test-obs")
+                                                   << QStringLiteral("rewind-test-obs") << QStringLiteral("is being traced by")
+                                                   << QStringLiteral("found while seizing");
         QTest::newRow("io_uring") << QByteArray("rewind-test-hold-open --io-uring") << int(Setup::None) << QStringLiteral("rewind-test-hold-open")
                                   << QStringLiteral("anon_inode:[io_uring]")
                                   << QStringLiteral("io_uring")

@@ -19,6 +19,8 @@
 //   receive-file fd|map|cwd SOCKET: receives a descriptor over the unix
 //   socket SOCKET, closes the connection, and keeps the file open, maps it
 //   (the descriptor closed) or makes the directory its working directory.
+//   traced-child: traces a child of its own, as a debugger or a crash
+//   handler does (PTRACE_SEIZE).
 //   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
 //   make their listeners.
 #include <cerrno>
@@ -31,6 +33,7 @@
 #include <sched.h>
 #include <string>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -237,6 +240,21 @@ int main(int argc, char **argv)
             return 1;
         }
         ::close(vsock);
+        markReady();
+        waitForever();
+    }
+    if (kind == "traced-child") {
+        const pid_t child = ::fork();
+        if (child < 0) {
+            return 1;
+        }
+        if (child == 0) {
+            waitForever();
+        }
+        if (::ptrace(PTRACE_SEIZE, child, nullptr, nullptr) < 0) {
+            std::fprintf(stderr, "rewind-test-obstacle: PTRACE_SEIZE: %s\n", std::strerror(errno));
+            return 1;
+        }
         markReady();
         waitForever();
     }
