@@ -642,6 +642,20 @@ private:
             addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
         }
         checkPlacesOnUnseenMounts(process, maps);
+
+        // The kernel maps this page of breakpoint code into a process once a
+        // uprobe fired in it; CRIU refuses it ("has uprobes vma").
+        const bool probed = std::any_of(maps.cbegin(), maps.cend(), [](const QByteArray &line) {
+            return line.endsWith("[uprobes]");
+        });
+        if (probed) {
+            add(process,
+                QStringLiteral("[uprobes]"),
+                i18n("%1 (pid %2) is being probed by a tracing tool (uprobes, as bpftrace, perf or a security monitor set them); a snapshot "
+                     "cannot take the probes' breakpoints along. Stop the tracing tool, then restart the program, before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid)));
+        }
     }
 
     /// The working directory, root and mapped files on a mount the process

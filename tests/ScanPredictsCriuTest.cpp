@@ -25,9 +25,13 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cstring>
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/perf_event.h>
 #include <netinet/in.h>
+#include <optional>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +54,7 @@ enum class Setup {
     FuseDevice, ///< a node of the FUSE device, reachable for the session
     SocketOutside, ///< a unix socket listening outside the cell
     FileFromOutside, ///< the same, handing the program a file of the host's /tmp, which the cell does not see
+    Uprobe, ///< a uprobe on the program, set from outside as bpftrace or perf would
 };
 
 /// The engine's word for a snapshot that failed after the scan said yes.
@@ -89,6 +94,115 @@ bool kernelHasIoUring()
     io_uring_params parameters{};
     const UniqueFd probe(int(::syscall(SYS_io_uring_setup, 4, &parameters)));
     return probe.valid();
+}
+
+/// Where the function NAME is in the ELF file PATH (its file offset, as a
+/// uprobe wants it); -1 if it is not there.
+qint64 functionFileOffset(const QString &path, const QByteArray &name)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    const QByteArray elf = file.readAll();
+    const auto at = [&elf](quint64 offset, quint64 size) {
+        return offset + size <= quint64(elf.size()) ? elf.constData() + offset : nullptr;
+    };
+    Elf64_Ehdr header{};
+    if (!at(0, sizeof header)) {
+        return -1;
+    }
+    std::memcpy(&header, elf.constData(), sizeof header);
+    for (int i = 0; i < header.e_shnum; ++i) {
+        Elf64_Shdr symbols{};
+        const char *entry = at(header.e_shoff + quint64(i) * header.e_shentsize, sizeof symbols);
+        if (!entry) {
+            return -1;
+        }
+        std::memcpy(&symbols, entry, sizeof symbols);
+        if (symbols.sh_type != SHT_SYMTAB && symbols.sh_type != SHT_DYNSYM) {
+            continue;
+        }
+        Elf64_Shdr strings{};
+        const char *stringsEntry = at(header.e_shoff + quint64(symbols.sh_link) * header.e_shentsize, sizeof strings);
+        if (!stringsEntry) {
+            return -1;
+        }
+        std::memcpy(&strings, stringsEntry, sizeof strings);
+        for (quint64 offset = 0; offset + sizeof(Elf64_Sym) <= symbols.sh_size; offset += sizeof(Elf64_Sym)) {
+            Elf64_Sym symbol{};
+            const char *symbolEntry = at(symbols.sh_offset + offset, sizeof symbol);
+            if (!symbolEntry) {
+                return -1;
+            }
+            std::memcpy(&symbol, symbolEntry, sizeof symbol);
+            const char *symbolName = at(strings.sh_offset + symbol.st_name, name.size() + 1);
+            if (!symbolName || symbolName != name || ELF64_ST_TYPE(symbol.st_info) != STT_FUNC) {
+                continue;
+            }
+            // From its address to its place in the file, through the segment that loads it.
+            for (int j = 0; j < header.e_phnum; ++j) {
+                Elf64_Phdr segment{};
+                const char *segmentEntry = at(header.e_phoff + quint64(j) * header.e_phentsize, sizeof segment);
+                if (!segmentEntry) {
+                    return -1;
+                }
+                std::memcpy(&segment, segmentEntry, sizeof segment);
+                if (segment.p_type == PT_LOAD && symbol.st_value >= segment.p_vaddr && symbol.st_value < segment.p_vaddr + segment.p_filesz) {
+                    return qint64(symbol.st_value - segment.p_vaddr + segment.p_offset);
+                }
+            }
+        }
+    }
+    return -1;
+}
+
+/// A uprobe on the function NAME of the program PATH in process PID, as
+/// bpftrace or perf set them; removed with this.
+class Uprobe
+{
+public:
+    Uprobe(pid_t pid, const QString &path, const QByteArray &name)
+    {
+        QFile type(QStringLiteral("/sys/bus/event_source/devices/uprobe/type"));
+        const qint64 offset = functionFileOffset(path, name);
+        if (!type.open(QIODevice::ReadOnly) || offset < 0) {
+            m_error = QStringLiteral("no uprobe event source, or no %1 in %2").arg(QString::fromLatin1(name), path);
+            return;
+        }
+        const QByteArray program = QFile::encodeName(path);
+        perf_event_attr attributes{};
+        attributes.size = sizeof attributes;
+        attributes.type = type.readAll().trimmed().toUInt();
+        attributes.config1 = quint64(reinterpret_cast<quintptr>(program.constData()));
+        attributes.config2 = quint64(offset);
+        attributes.sample_period = 1;
+        m_event.reset(int(::syscall(SYS_perf_event_open, &attributes, pid, -1, -1, PERF_FLAG_FD_CLOEXEC)));
+        if (!m_event) {
+            m_error = QStringLiteral("perf_event_open: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
+        }
+    }
+    QString error() const
+    {
+        return m_error;
+    }
+
+private:
+    UniqueFd m_event;
+    QString m_error;
+};
+
+/// The first process of the cell of INITPID whose command name is NAME; -1 if none.
+pid_t processNamed(pid_t initPid, const QString &name)
+{
+    const auto pids = CheckpointabilityScan::cellProcesses(initPid);
+    for (const pid_t pid : pids.ok() ? *pids : QList<pid_t>()) {
+        QFile comm(QStringLiteral("/proc/%1/comm").arg(pid));
+        if (comm.open(QIODevice::ReadOnly) && QString::fromUtf8(comm.readAll().trimmed()) == name) {
+            return pid;
+        }
+    }
+    return -1;
 }
 
 /// A unix socket listening at a path the session's user may reach, outside
@@ -287,6 +401,8 @@ private Q_SLOTS:
         QTest::newRow("process traced by another") << QByteArray("rewind-test-obstacle traced-child") << int(Setup::None) << QStringLiteral("rewind-test-obs")
                                                    << QStringLiteral("rewind-test-obs") << QStringLiteral("is being traced by")
                                                    << QStringLiteral("found while seizing");
+        QTest::newRow("uprobe") << QByteArray("rewind-test-obstacle probed") << int(Setup::Uprobe) << QStringLiteral("rewind-test-obs")
+                                << QStringLiteral("[uprobes]") << QStringLiteral("probed by a tracing tool") << QStringLiteral("has uprobes vma");
         QTest::newRow("io_uring") << QByteArray("rewind-test-hold-open --io-uring") << int(Setup::None) << QStringLiteral("rewind-test-hold-open")
                                   << QStringLiteral("anon_inode:[io_uring]")
                                   << QStringLiteral("io_uring")
@@ -360,6 +476,18 @@ private Q_SLOTS:
             // Once the program made its obstacle; a program that never does fails here.
             if (Setup(setup) == Setup::SocketOutside || Setup(setup) == Setup::FileFromOutside) {
                 QTRY_VERIFY_WITH_TIMEOUT(listener.accept(), 10000);
+            }
+            std::optional<Uprobe> probe;
+            if (Setup(setup) == Setup::Uprobe) {
+#if !defined(__x86_64__)
+                REWIND_SKIP("the probed function is written for x86-64");
+#endif
+                pid_t probed = -1;
+                QTRY_VERIFY_WITH_TIMEOUT((probed = processNamed(session.initPid, QStringLiteral("rewind-test-obs"))) > 0, 20000);
+                probe.emplace(probed, QStringLiteral(OBSTACLE_PATH), QByteArrayLiteral("rewindTestProbeTarget"));
+                if (!probe->error().isEmpty()) {
+                    REWIND_SKIP(qPrintable(QStringLiteral("cannot set a uprobe here: ") + probe->error()));
+                }
             }
             if (Setup(setup) == Setup::FileFromOutside) {
                 QVERIFY(hostDirectory.isValid());

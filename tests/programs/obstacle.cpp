@@ -21,6 +21,8 @@
 //   (the descriptor closed) or makes the directory its working directory.
 //   traced-child: traces a child of its own, as a debugger or a crash
 //   handler does (PTRACE_SEIZE).
+//   probed: calls rewindTestProbeTarget() every 20 ms, for a test to set
+//   a uprobe on (writes ready first).
 //   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
 //   make their listeners.
 #include <cerrno>
@@ -114,6 +116,24 @@ int nestedNamespace(const std::string &kind)
     waitForever();
 }
 }
+
+// The probed function: its first instruction is one the kernel single-steps
+// out of line (a push or a jump it would emulate, and map no code page for).
+#if defined(__x86_64__)
+asm(".text\n"
+    ".globl rewindTestProbeTarget\n"
+    ".type rewindTestProbeTarget, @function\n"
+    "rewindTestProbeTarget:\n"
+    "    lea 1(%rdi), %eax\n"
+    "    ret\n"
+    ".size rewindTestProbeTarget, .-rewindTestProbeTarget\n");
+extern "C" int rewindTestProbeTarget(int value);
+#else
+extern "C" __attribute__((noinline, used)) int rewindTestProbeTarget(int value)
+{
+    return value + 1;
+}
+#endif
 
 /// One descriptor received over the unix socket at PATH; -1 on failure.
 int receiveDescriptor(const char *path)
@@ -257,6 +277,13 @@ int main(int argc, char **argv)
         }
         markReady();
         waitForever();
+    }
+    if (kind == "probed") {
+        markReady();
+        for (int calls = 0;; calls = rewindTestProbeTarget(calls)) {
+            const timespec pause{.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+            ::nanosleep(&pause, nullptr);
+        }
     }
     if (kind == "vsock") {
         if (::socket(AF_VSOCK, SOCK_STREAM, 0) < 0) {
