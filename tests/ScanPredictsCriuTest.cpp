@@ -20,6 +20,7 @@
 #include "TestSkip.h"
 #include "UniqueFd.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QScopeGuard>
 #include <QTemporaryDir>
@@ -469,7 +470,12 @@ private Q_SLOTS:
             return CheckpointabilityScan::scan(session.initPid);
         };
         if (control) {
+            QElapsedTimer scanning;
+            scanning.start();
             const auto obstacles = scanned();
+            qInfo("The scan of a session of %lld processes took %lld ms.",
+                  qint64(CheckpointabilityScan::cellProcesses(session.initPid)->size()),
+                  qint64(scanning.elapsed()));
             QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
             QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
         } else {
