@@ -23,6 +23,8 @@
 //   handler does (PTRACE_SEIZE).
 //   probed: calls rewindTestProbeTarget() every 20 ms, for a test to set
 //   a uprobe on (writes ready first).
+//   exec-when-nesting-allowed COMMAND...: waits until the cell allows user
+//   namespaces, then runs COMMAND (a real application, such as a browser).
 //   mptcp: a Multipath TCP socket listening on 127.0.0.1, as Go programs
 //   make their listeners.
 #include <cerrno>
@@ -38,6 +40,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace
@@ -188,8 +191,28 @@ int heldFromOutside(const std::string &mode, const char *path)
     waitForever();
 }
 
+/// Whether a new process may make a user namespace now.
+bool userNamespacesAllowed()
+{
+    const pid_t probe = ::fork();
+    if (probe == 0) {
+        _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    return probe > 0 && ::waitpid(probe, &status, 0) == probe && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && std::string(argv[1]) == "exec-when-nesting-allowed") {
+        while (!userNamespacesAllowed()) {
+            const timespec pause{.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+            ::nanosleep(&pause, nullptr);
+        }
+        ::execvp(argv[2], argv + 2);
+        std::fprintf(stderr, "rewind-test-obstacle: %s: %s\n", argv[2], std::strerror(errno));
+        return 127;
+    }
     if (argc == 4 && std::string(argv[1]) == "receive-file") {
         return heldFromOutside(argv[2], argv[3]);
     }
