@@ -749,6 +749,21 @@ private:
             return;
         }
         const QString kinds = nested.join(i18nc("@item separator of namespace kinds", ", "));
+        // Sandboxed processes have names of their own ("Socket Process"):
+        // the program they run tells which application they belong to.
+        const QString program = QFileInfo(readLink(procPath(process.pid, "exe")).remove(QLatin1String(" (deleted)"))).fileName();
+        if (!program.isEmpty() && program != process.name) {
+            add(process,
+                i18n("%1 namespaces", kinds),
+                i18n("%1 (pid %2), a process of %3, runs in namespaces of its own inside the session (%4), as the sandboxes of web browsers make "
+                     "them for their content processes; a snapshot can save only the session's own namespaces. Close the program, or start it so "
+                     "that it makes no namespaces (for Firefox: MOZ_ASSUME_USER_NS=0 in its environment).",
+                     process.name,
+                     QString::number(process.pid),
+                     program,
+                     kinds));
+            return;
+        }
         add(process,
             i18n("%1 namespaces", kinds),
             i18n("%1 (pid %2) runs in namespaces of its own inside the session (%3), as the sandboxes of web browsers make them for their content "

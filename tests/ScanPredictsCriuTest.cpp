@@ -386,7 +386,8 @@ private Q_SLOTS:
         // cell allows what its sandbox wants.
         QTest::newRow("Firefox's sandbox") << QByteArray("rewind-test-obstacle exec-when-nesting-allowed firefox-esr --no-remote about:blank")
                                            << int(Setup::NestedUserNamespaces) << QString() << QStringLiteral("IPC")
-                                           << QStringLiteral("namespaces of its own inside the session") << QStringLiteral("Can't dump nested ipc namespace");
+                                           << QStringLiteral("a process of firefox-esr, runs in namespaces of its own inside the session")
+                                           << QStringLiteral("Can't dump nested ipc namespace");
         QTest::newRow("POSIX message queue") << QByteArray("rewind-test-obstacle message-queue") << int(Setup::None) << QStringLiteral("rewind-test-obs")
                                              << QStringLiteral("/rewind-test-obstacle-") << QStringLiteral("POSIX message queue")
                                              << QStringLiteral("Can't lookup mount");
