@@ -658,22 +658,20 @@ private:
         }
     }
 
-    /// The working directory, root and mapped files on a mount the process
-    /// does not see: CRIU looks them up by mount as it does open files.
+    /// The working directory and mapped files on a mount the process does
+    /// not see: CRIU looks them up by mount as it does open files.
     void checkPlacesOnUnseenMounts(const ProcessFacts &process, const QList<QByteArray> &maps)
     {
-        {
-            const QString link = procPath(process.pid, "cwd");
-            if (!mountSeenBy(process, mountIdOfPath(link))) {
-                const QString path = readLink(link);
-                add(process,
-                    path,
-                    i18n("%1 (pid %2) has its working directory %3 on a file system that is not mounted in the session (it came from outside, "
-                         "or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
-                         process.name,
-                         QString::number(process.pid),
-                         path));
-            }
+        const QString workingDirectory = procPath(process.pid, "cwd");
+        if (!mountSeenBy(process, mountIdOfPath(workingDirectory))) {
+            const QString path = readLink(workingDirectory);
+            add(process,
+                path,
+                i18n("%1 (pid %2) has its working directory %3 on a file system that is not mounted in the session (it came from outside, "
+                     "or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid),
+                     path));
         }
         QSet<QByteArray> filesSeen;
         for (const QByteArray &line : maps) {
