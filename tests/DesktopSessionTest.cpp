@@ -17,6 +17,7 @@
 
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
+#include <QStandardPaths>
 #include <QTest>
 
 #include <functional>
@@ -227,6 +228,15 @@ private Q_SLOTS:
     {
         auto spec = SessionSpec::load(QStringLiteral(SOURCE_DIR "/resources/sessions/desktop.conf"));
         QVERIFY2(spec.ok(), qPrintable(spec.errorMessage()));
+        QStringList programs{spec->windowManager.value(0)};
+        for (const AppSpec &app : std::as_const(spec->apps)) {
+            programs.append(app.argv.value(0));
+        }
+        for (const QString &program : std::as_const(programs)) {
+            if (QStandardPaths::findExecutable(program).isEmpty()) {
+                REWIND_SKIP(qPrintable(program + QStringLiteral(" of the desktop spec is not installed")));
+            }
+        }
         QElapsedTimer clock;
         clock.start();
         auto started = m_sessions->start(*spec, userUid);
