@@ -11,7 +11,7 @@
 // of its own, detaches the mounts a cell must not have (the host's /tmp,
 // tmpfs and kernel file systems below /proc, /sys, /dev and /run). It then
 // clones the cell's init into a new user namespace that owns the cell's pid,
-// mount, ipc and uts namespaces. The user namespace maps the owner's uid and
+// mount, ipc, uts and network namespaces (the last with only its loopback up). The user namespace maps the owner's uid and
 // gid to themselves and the cell's root to CellIds::root, an unprivileged id
 // Rewind reserves; nothing else, so host root is nobody inside. CRIU, as host
 // root, holds every capability in it (which it lacks towards another uid
@@ -42,11 +42,14 @@
 #include <ctime>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -281,6 +284,24 @@ bool writeIdMaps(pid_t init, const Options &options)
     return writeProcFile(proc + "/uid_map", uids) && writeProcFile(proc + "/gid_map", gids);
 }
 
+/// The cell's own network namespace starts with its loopback down; the
+/// cell's root holds CAP_NET_ADMIN there (its user namespace owns it). The
+/// way out, if any, is added from outside (CellNetwork).
+bool bringUpLoopback()
+{
+    const int socketFd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (socketFd < 0) {
+        return false;
+    }
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    bool up = ::ioctl(socketFd, SIOCGIFFLAGS, &request) == 0;
+    request.ifr_flags |= IFF_UP;
+    up = up && ::ioctl(socketFd, SIOCSIFFLAGS, &request) == 0;
+    ::close(socketFd);
+    return up;
+}
+
 void setUpCell(const Options &options, int readyFd)
 {
     // The maps are written: become the root of the user namespace, with no
@@ -316,6 +337,9 @@ void setUpCell(const Options &options, int readyFd)
     }
     if (::sethostname(options.hostname.data(), options.hostname.size()) < 0) {
         failSetup(readyFd, "setting the host name");
+    }
+    if (!bringUpLoopback()) {
+        failSetup(readyFd, "bringing up the cell's loopback");
     }
     const int input = ::open("/dev/null", O_RDONLY);
     const int output = ::open(options.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
@@ -491,9 +515,15 @@ int main(int argc, char **argv)
         std::perror("rewind-cell-init: pipe");
         return 1;
     }
-    // One clone: the user namespace comes first and owns the others.
-    const pid_t init =
-        pid_t(::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    // One clone: the user namespace comes first and owns the others. The
+    // network namespace is the cell's own: its abstract sockets and ports do
+    // not collide with a branch's or the host's.
+    const pid_t init = pid_t(::syscall(SYS_clone,
+                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | SIGCHLD,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr));
     if (init < 0) {
         std::fprintf(stderr, "rewind-cell-init: cannot create the cell's namespaces: %s\n", std::strerror(errno));
         return 1;
