@@ -5,6 +5,7 @@
 #include "CellFile.h"
 #include "CellIds.h"
 #include "CellLimits.h"
+#include "CellNetwork.h"
 #include "Cgroup.h"
 #include "CgroupFiles.h"
 #include "CgroupFreezer.h"
@@ -287,6 +288,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         record.initPid = -1;
         return saved.error();
     }
+    connectNetwork(record);
     if (auto ready = waitUntilReady(record, std::chrono::seconds(30)); !ready) {
         (void)stopLocked(record.id);
         return ready.error();
@@ -323,9 +325,18 @@ Result<QImage> SessionManager::screenshot(const SessionRecord &record, std::chro
     return VncScreenshot::grabInCell(record.initPid, vncSocketInCell, timeout, record.ownerUid, gid, expected);
 }
 
+void SessionManager::connectNetwork(const SessionRecord &record) const
+{
+    // Without a way out a session still works, with its loopback only.
+    if (auto connected = CellNetwork::connect(m_paths, record); !connected) {
+        qWarning("%s", qPrintable(connected.errorMessage()));
+    }
+}
+
 Result<void> SessionManager::killCell(const SessionRecord &record)
 {
     (void)LiveViewRelay::endAll(m_paths, record.id); // they would end with the cell, a little later
+    (void)CellNetwork::disconnect(m_paths, record.id); // it would end with the cell's network namespace
     const QString cgroupPath = this->cgroupPath(record);
     // A frozen cell cannot act on signals until it is thawed.
     if (QFileInfo::exists(cgroupPath)) {
@@ -443,6 +454,11 @@ QStringList SessionManager::thawAbandoned()
         if (frozen.ok() && *frozen && CgroupFreezer::thaw(cgroupPath(record)).ok()) {
             thawed.append(record.id);
         }
+        // A cell that ended by itself leaves its way out running (pasta
+        // cannot watch the cell's namespace, see CellNetwork).
+        if (!isAlive(record)) {
+            (void)CellNetwork::disconnect(m_paths, record.id);
+        }
     }
     return thawed;
 }
@@ -525,6 +541,8 @@ Result<SessionRecord> SessionManager::adopt(SessionRecord record, pid_t initPid)
     if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
         return saved.error();
     }
+    // A restored cell has a fresh network namespace, with its loopback only.
+    connectNetwork(record);
     return record;
 }
 
