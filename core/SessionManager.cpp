@@ -28,7 +28,9 @@
 #include <QTimeZone>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -267,7 +269,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     }
     arguments << QStringLiteral("--owner") << QStringLiteral("%1:%2").arg(user->first).arg(user->second) << QStringLiteral("--tmp-size")
               << QString::number(limits->tmpBytes) << QStringLiteral("--hostname") << record.id << QStringLiteral("--log") << QStringLiteral("/tmp/session.log")
-              << QStringLiteral("--") << m_paths.sessionProgram();
+              << QStringLiteral("--wait-for-start") << QStringLiteral("--") << m_paths.sessionProgram();
     launcher.start(m_paths.cellInitProgram(), arguments);
     const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
     bool pidOk = false;
@@ -288,7 +290,13 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         record.initPid = -1;
         return saved.error();
     }
+    // The session starts once its way out is there: its apps may connect at once.
     connectNetwork(record);
+    if (::kill(record.initPid, SIGUSR1) != 0) {
+        const QString why = QString::fromLocal8Bit(std::strerror(errno));
+        (void)stopLocked(record.id);
+        return Error{i18n("Could not start session %1: %2", record.id, why)};
+    }
     if (auto ready = waitUntilReady(record, std::chrono::seconds(30)); !ready) {
         (void)stopLocked(record.id);
         return ready.error();

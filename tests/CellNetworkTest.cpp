@@ -21,7 +21,9 @@
 #include <QElapsedTimer>
 #include <QTest>
 
+#include <csignal>
 #include <pwd.h>
+#include <sys/wait.h>
 
 using namespace Rewind;
 
@@ -129,6 +131,12 @@ private Q_SLOTS:
         // The way out ends with the session.
         QVERIFY(m_sessions->stop(branch->session.id).ok());
         QVERIFY(!CellNetwork::isConnected(m_test.paths(), branch->session.id));
+        // A cell that ends by itself leaves it running until thawAbandoned().
+        QVERIFY(::kill(original, SIGKILL) == 0);
+        QCOMPARE(::waitpid(original, nullptr, 0), original); // restored: this process's child
+        QVERIFY(CellNetwork::isConnected(m_test.paths(), inPlace->session.id));
+        (void)m_sessions->thawAbandoned();
+        QVERIFY(!CellNetwork::isConnected(m_test.paths(), inPlace->session.id));
     }
 };
 

@@ -2,7 +2,8 @@
 //
 // rewind-cell-init: starts a checkpointable cell and is its pid 1.
 //
-//   rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
+//   rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] [--wait-for-start]
+//                    -- COMMAND [ARG...]
 //
 // The calling process (root) joins each cgroup DIR (the cell's cgroup v2
 // directory, and its directories in cgroup v1 hierarchies that limit it),
@@ -24,7 +25,9 @@
 // mount namespace (CRIU cannot resolve an fd opened before the unshare),
 // closes everything else, runs COMMAND and reaps every process of the cell.
 // Once the init is ready the caller prints its pid and returns, so a cell
-// outlives the program that started it. SIGTERM to the init stops the whole
+// outlives the program that started it. With --wait-for-start the init runs
+// COMMAND only once it gets SIGUSR1, so that whoever started the cell can
+// first connect it to the network from outside (CellNetwork). SIGTERM to the init stops the whole
 // cell: SIGTERM to every process of it, and SIGKILL to those still there 5 s
 // later.
 //
@@ -70,14 +73,15 @@ struct Options {
     std::string tmpSize; ///< bytes, of /tmp and /dev/shm each; empty: tmpfs's default
     std::string hostname = "rewind-cell";
     std::string log = "/dev/null";
+    bool waitForStart = false; ///< run the command at SIGUSR1 only
     std::vector<char *> command;
 };
 
 [[noreturn]] void usage()
 {
     std::fprintf(stderr,
-                 "usage: rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- "
-                 "COMMAND [ARG...]\n");
+                 "usage: rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] "
+                 "[--wait-for-start] -- COMMAND [ARG...]\n");
     std::exit(2);
 }
 
@@ -90,6 +94,10 @@ Options parseOptions(int argc, char **argv)
         if (arg == "--") {
             ++i;
             break;
+        }
+        if (arg == "--wait-for-start") {
+            options.waitForStart = true;
+            continue;
         }
         if (i + 1 >= argc) {
             usage();
@@ -375,10 +383,35 @@ void closeAllExcept(int keep)
     }
     self[length] = '\0';
     const std::string fd = std::to_string(readyFd);
-    std::vector<char *> arguments{argv[0], const_cast<char *>("--init-ready-fd"), const_cast<char *>(fd.c_str()), const_cast<char *>("--")};
+    std::vector<char *> arguments{argv[0], const_cast<char *>("--init-ready-fd"), const_cast<char *>(fd.c_str())};
+    if (options.waitForStart) {
+        arguments.push_back(const_cast<char *>("--wait-for-start"));
+    }
+    arguments.push_back(const_cast<char *>("--"));
     arguments.insert(arguments.end(), options.command.begin(), options.command.end());
     ::execv(self, arguments.data());
     failSetup(readyFd, "running rewind-cell-init inside the cell");
+}
+
+/// Waits for SIGUSR1, the caller's word to run the command; a stop request
+/// (SIGTERM, SIGINT, SIGHUP) ends the cell instead. The signals of handled
+/// are blocked already.
+void waitForStart(const sigset_t &handled)
+{
+    sigset_t waited = handled;
+    sigaddset(&waited, SIGUSR1);
+    sigset_t previous;
+    sigprocmask(SIG_BLOCK, &waited, &previous);
+    for (;;) {
+        const int signal = sigwaitinfo(&waited, nullptr);
+        if (signal == SIGUSR1) {
+            break;
+        }
+        if (signal == SIGTERM || signal == SIGINT || signal == SIGHUP) {
+            _exit(0);
+        }
+    }
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
 }
 
 /// pid 1 of the cell: runs the command and reaps until the cell is empty.
@@ -391,6 +424,11 @@ void closeAllExcept(int keep)
     }
     sigprocmask(SIG_BLOCK, &handled, nullptr);
 
+    if (options.waitForStart) {
+        ::close(readyFd); // tells the caller the cell is up, without its command yet
+        readyFd = -1;
+        waitForStart(handled);
+    }
     const pid_t main = ::fork();
     if (main < 0) {
         failSetup(readyFd, "starting the command");
@@ -402,7 +440,9 @@ void closeAllExcept(int keep)
         std::fprintf(stderr, "rewind-cell-init: cannot run %s: %s\n", options.command[0], std::strerror(errno));
         _exit(127);
     }
-    ::close(readyFd); // tells the caller the cell is up
+    if (readyFd >= 0) {
+        ::close(readyFd); // tells the caller the cell is up
+    }
 
     int exitCode = 0;
     bool stopping = false;
