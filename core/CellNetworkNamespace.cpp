@@ -49,7 +49,7 @@ Result<bool> inNetworkNamespaceOf(pid_t pid, const std::function<Result<void>()>
     const UniqueFd target(::open(path.constData(), O_RDONLY | O_CLOEXEC));
     struct stat targetStatus{};
     struct stat ownStatus{};
-    if (!target || ::fstat(target.get(), &targetStatus) != 0 || ::stat("/proc/self/ns/net", &ownStatus) != 0) {
+    if (!target || ::fstat(target.get(), &targetStatus) != 0 || ::stat("/proc/thread-self/ns/net", &ownStatus) != 0) {
         return Error{i18n("Cannot reach the network namespace of process %1: %2", QString::number(pid), systemError())};
     }
     if (targetStatus.st_ino == ownStatus.st_ino && targetStatus.st_dev == ownStatus.st_dev) {
