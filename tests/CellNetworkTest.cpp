@@ -17,12 +17,17 @@
 #include "TestCell.h"
 #include "TestNetwork.h"
 #include "TestSessions.h"
+#include "UniqueFd.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QTest>
 
 #include <csignal>
+#include <cstring>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 using namespace Rewind;
@@ -137,6 +142,32 @@ private Q_SLOTS:
         QVERIFY(CellNetwork::isConnected(m_test.paths(), inPlace->session.id));
         (void)m_sessions->thawAbandoned();
         QVERIFY(!CellNetwork::isConnected(m_test.paths(), inPlace->session.id));
+    }
+
+    void aConnectionFromOutsideIsWaitedForOrNamed()
+    {
+        // Accepted in the cell, a connection from here is a socket of this
+        // network namespace, which CRIU cannot dump: the snapshot names the
+        // display that holds it, and works once the display closed it.
+        const QByteArray text = "[Session]\nName=viewed\n[Display]\nGeometry=640x480\n[WindowManager]\nCommand=openbox\n";
+        auto spec = SessionSpec::parse(text, QStringLiteral("viewed.conf"));
+        QVERIFY2(spec.ok(), qPrintable(spec.errorMessage()));
+        auto started = m_sessions->start(*spec, userUid);
+        QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
+        UniqueFd viewer(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray path = QFile::encodeName(SessionManager::vncSocketPath(started->initPid));
+        QVERIFY(size_t(path.size()) < sizeof address.sun_path);
+        std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
+        QVERIFY(::connect(viewer.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0);
+        auto refused = m_engine->snapshot(started->id, QStringLiteral("viewed"), SnapshotTrigger::Manual);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QLatin1String("Xvnc")) && refused.errorMessage().contains(QLatin1String("connection from outside")),
+                 qPrintable(refused.errorMessage()));
+        viewer.reset();
+        auto taken = m_engine->snapshot(started->id, QStringLiteral("viewed"), SnapshotTrigger::Manual);
+        QVERIFY2(taken.ok(), qPrintable(taken.errorMessage()));
     }
 };
 
