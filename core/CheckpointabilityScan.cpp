@@ -479,6 +479,86 @@ QSet<quint32> socketsOf(pid_t pid)
     return inodes;
 }
 
+/// A process's session and controlling terminal, from /proc/PID/stat.
+struct TerminalOfProcess {
+    pid_t session = 0;
+    dev_t terminal = 0; ///< 0: none
+    pid_t foreground = 0; ///< the terminal's foreground process group
+};
+
+TerminalOfProcess terminalOf(pid_t pid)
+{
+    const QByteArray stat = readProcFile(procPath(pid, "stat"));
+    const qsizetype end = stat.lastIndexOf(')');
+    // "STATE PPID PGRP SESSION TTY_NR TPGID ..." after the command name.
+    const auto fields = end < 0 ? QList<QByteArray>() : stat.mid(end + 2).split(' ');
+    if (fields.size() < 6) {
+        return {};
+    }
+    // TTY_NR as the kernel encodes it (new_encode_dev), not as dev_t is.
+    const unsigned int number = fields[4].toUInt();
+    const unsigned int major = (number >> 8) & 0xfff;
+    const unsigned int minor = (number & 0xff) | ((number >> 12) & 0xfff00);
+    return TerminalOfProcess{.session = fields[3].toInt(), .terminal = number == 0 ? 0 : ::makedev(major, minor), .foreground = fields[5].toInt()};
+}
+
+/// The processes of the tree under ROOT in the order CRIU dumps them: a
+/// process, then its children's trees, children as the kernel lists them
+/// per thread (criu/proc_parse.c, parse_children).
+QList<pid_t> dumpOrder(pid_t root)
+{
+    QList<pid_t> order;
+    QSet<pid_t> seen;
+    QList<pid_t> pending{root};
+    while (!pending.isEmpty()) {
+        const pid_t pid = pending.takeLast();
+        if (seen.contains(pid)) {
+            continue;
+        }
+        seen.insert(pid);
+        order.append(pid);
+        QList<pid_t> children;
+        const QString tasks = procPath(pid, "task");
+        const auto threads = directoryEntries(tasks);
+        for (const QString &thread : threads) {
+            const auto listed = readProcFile(tasks + QLatin1Char('/') + thread + QLatin1String("/children")).split(' ');
+            for (const QByteArray &child : listed) {
+                if (const pid_t childPid = child.trimmed().toInt(); childPid > 0) {
+                    children.append(childPid);
+                }
+            }
+        }
+        // Last pushed, first taken: push them backwards.
+        std::reverse(children.begin(), children.end());
+        pending.append(children);
+    }
+    return order;
+}
+
+/// The descriptors of PID, in the order CRIU dumps them.
+QList<int> descriptorsOf(pid_t pid)
+{
+    QList<int> fds;
+    const auto entries = directoryEntries(procPath(pid, "fd"));
+    for (const QString &entry : entries) {
+        fds.append(entry.toInt());
+    }
+    std::sort(fds.begin(), fds.end());
+    return fds;
+}
+
+/// The pty index of a ptmx descriptor ("tty-index:" of its fdinfo); -1 if unknown.
+int ptyIndexOfMaster(pid_t pid, int fd)
+{
+    const auto lines = readProcFile(procPath(pid, "fdinfo/") + QString::number(fd)).split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("tty-index:")) {
+            return line.mid(10).trimmed().toInt();
+        }
+    }
+    return -1;
+}
+
 class Scanner
 {
 public:
@@ -504,6 +584,7 @@ public:
         for (const pid_t pid : *pids) {
             scanProcess(ProcessFacts{.pid = pid, .name = processName(pid)});
         }
+        checkTerminalInheritance(*pids);
         if (!m_sockets.isEmpty()) {
             auto checked = checkSockets();
             if (!checked) {
@@ -607,6 +688,104 @@ private:
                      process.name,
                      QString::number(process.pid)));
         }
+    }
+
+    /// CRIU saves /dev/tty only with the first process in its dump order
+    /// that holds it, and only if the first pty end it dumped whose session
+    /// and foreground process group are that process's session was dumped
+    /// from that same process; otherwise it stops ("ctty inheritance
+    /// detected", criu/tty.c, tty_verify_ctty). A terminal emulator holds
+    /// the master of its shell's terminal and is dumped before the shell:
+    /// a shell that keeps /dev/tty open (dash) stops the dump. bash opens
+    /// /dev/tty only for a moment.
+    void checkTerminalInheritance(const QList<pid_t> &cell)
+    {
+        struct PtyEnd {
+            pid_t holder = 0;
+            pid_t session = 0; ///< 0 where CRIU reads none
+            pid_t foreground = 0;
+        };
+        QHash<pid_t, TerminalOfProcess> terminals;
+        for (const pid_t pid : cell) {
+            terminals.insert(pid, terminalOf(pid));
+        }
+        // The session and foreground group of the terminal DEVICE, as
+        // TIOCGSID and TIOCGPGRP on its master tell them.
+        const auto terminalState = [&terminals](dev_t device) {
+            for (const TerminalOfProcess &terminal : std::as_const(terminals)) {
+                if (terminal.terminal == device) {
+                    return PtyEnd{.session = terminal.session, .foreground = terminal.foreground};
+                }
+            }
+            return PtyEnd{};
+        };
+
+        pid_t ttyHolder = 0;
+        QList<PtyEnd> ptyEnds;
+        QSet<QPair<int, bool>> ptyEndsSeen; ///< by index, and whether master
+        const auto order = dumpOrder(m_init);
+        for (const pid_t pid : order) {
+            const TerminalOfProcess own = terminals.contains(pid) ? terminals.value(pid) : terminalOf(pid);
+            const auto fds = descriptorsOf(pid);
+            for (const int fd : fds) {
+                struct stat status{};
+                if (::stat(QFile::encodeName(procPath(pid, "fd/") + QString::number(fd)).constData(), &status) < 0 || !S_ISCHR(status.st_mode)) {
+                    continue;
+                }
+                const unsigned int major = ::major(status.st_rdev);
+                const unsigned int minor = ::minor(status.st_rdev);
+                if (major == 5 && minor == 0) {
+                    ttyHolder = ttyHolder == 0 ? pid : ttyHolder;
+                    continue;
+                }
+                const bool master = major == 5 && minor == 2;
+                const bool slave = major >= 136 && major <= 143;
+                const int index = master ? ptyIndexOfMaster(pid, fd) : int((major - 136) * 256 + minor);
+                if ((!master && !slave) || index < 0 || ptyEndsSeen.contains({index, master})) {
+                    continue;
+                }
+                ptyEndsSeen.insert({index, master});
+                PtyEnd end;
+                if (master) {
+                    end = terminalState(::makedev(136 + index / 256, index % 256));
+                } else if (own.terminal == status.st_rdev) {
+                    // A slave tells its session only to a process it controls.
+                    end = PtyEnd{.session = own.session, .foreground = own.foreground};
+                }
+                end.holder = pid;
+                ptyEnds.append(end);
+            }
+        }
+        if (ttyHolder == 0) {
+            return;
+        }
+        const TerminalOfProcess holderTerminal = terminalOf(ttyHolder);
+        const pid_t session = holderTerminal.terminal != 0 ? holderTerminal.session : 0;
+        const auto peer = std::find_if(ptyEnds.cbegin(), ptyEnds.cend(), [session](const PtyEnd &end) {
+            return end.session == session && end.foreground == session;
+        });
+        if (peer != ptyEnds.cend() && peer->holder == ttyHolder) {
+            return;
+        }
+        const ProcessFacts process{.pid = ttyHolder, .name = processName(ttyHolder)};
+        if (peer != ptyEnds.cend()) {
+            add(process,
+                QStringLiteral("/dev/tty"),
+                i18n("%1 (pid %2) keeps its terminal's /dev/tty open (the shell dash does so), and its terminal belongs to %3 (pid %4); a snapshot "
+                     "cannot take that /dev/tty along. Use bash as the terminal's shell, or close the program before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid),
+                     processName(peer->holder),
+                     QString::number(peer->holder)));
+            return;
+        }
+        add(process,
+            QStringLiteral("/dev/tty"),
+            i18n("%1 (pid %2) keeps its terminal's /dev/tty open (the shell dash does so) while another program runs in the terminal's foreground, or "
+                 "while it has no terminal of the session; a snapshot cannot take that /dev/tty along. Use bash as the terminal's shell, or close the "
+                 "program before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid)));
     }
 
     /// The working directory and mapped files on a mount the process does

@@ -19,7 +19,8 @@ namespace Rewind
 /// the cell's (browsers' sandboxes), files, mappings and working
 /// directories on mounts the process does not see (POSIX message queues),
 /// sockets of families and protocols CRIU does not save (AF_VSOCK, MPTCP),
-/// and unread messages that carry their senders' credentials. It cannot see
+/// unread messages that carry their senders' credentials, and a shell that
+/// keeps its terminal's /dev/tty open (dash). It cannot see
 /// descriptors in flight in a socket's queue.
 class CheckpointabilityScan
 {

@@ -423,7 +423,18 @@ private Q_SLOTS:
         QTest::newRow("unix socket outside") << QByteArray("rewind-test-hold-open") << int(Setup::SocketOutside) << QStringLiteral("rewind-test-hold-open")
                                              << QStringLiteral("/host.sock") << QStringLiteral("a program outside the session")
                                              << QStringLiteral("External socket is used");
+        // dash keeps /dev/tty open; xterm, dumped first, holds its terminal.
+        QTest::newRow("shell keeping /dev/tty open (dash in xterm)")
+            << QByteArray("xterm -e dash -i") << int(Setup::None) << QStringLiteral("dash") << QStringLiteral("/dev/tty")
+            << QStringLiteral("keeps its terminal's /dev/tty open") << QStringLiteral("ctty inheritance detected");
+        // The same with a program of dash's in the terminal's foreground: CRIU
+        // finds no end of the terminal with dash's session in front.
+        QTest::newRow("shell keeping /dev/tty open, running a program (dash in xterm)")
+            << QByteArray("xterm -e dash -i -c 'sleep 1000; true'") << int(Setup::None) << QStringLiteral("dash") << QStringLiteral("/dev/tty")
+            << QStringLiteral("while another program runs in the terminal's foreground") << QStringLiteral("no PTY peer");
         QTest::newRow("control: nothing unusual") << QByteArray() << int(Setup::None) << QString() << QString() << QString() << QString();
+        // bash opens /dev/tty only for a moment: a terminal with bash is fine.
+        QTest::newRow("control: bash in xterm") << QByteArray("xterm -e bash -i") << int(Setup::None) << QString() << QString() << QString() << QString();
     }
 
     void scanPredictsCriu()
@@ -446,6 +457,9 @@ private Q_SLOTS:
         }
         if (app.contains("vsock") && !kernelHasVsock()) {
             REWIND_SKIP("this kernel has no AF_VSOCK sockets");
+        }
+        if (app.startsWith("xterm") && QStandardPaths::findExecutable(QStringLiteral("xterm")).isEmpty()) {
+            REWIND_SKIP("xterm is not installed");
         }
         if (app.contains("--io-uring") && !kernelHasIoUring()) {
             REWIND_SKIP("io_uring is not available on this kernel");
