@@ -11,6 +11,7 @@
 #include "ScreenText.h"
 #include "TestPdf.h"
 
+#include "CheckpointabilityScan.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
@@ -28,6 +29,7 @@
 
 #include <functional>
 #include <pwd.h>
+#include <unistd.h>
 
 using namespace Rewind;
 
@@ -162,6 +164,33 @@ QString versionOf(const QString &package)
     query.start(QStringLiteral("dpkg-query"), {QStringLiteral("-W"), QStringLiteral("-f=${Version}"), package});
     query.waitForFinished(30000);
     return query.exitCode() == 0 ? QString::fromUtf8(query.readAllStandardOutput()).trimmed() : QStringLiteral("?");
+}
+
+/// "ipc:[4026532…]": which namespace of a kind process pid is in; empty if it is gone.
+QByteArray namespaceOf(pid_t pid, const char *kind)
+{
+    char target[64];
+    const QByteArray link = "/proc/" + QByteArray::number(pid) + "/ns/" + kind;
+    const ssize_t length = ::readlink(link.constData(), target, sizeof target);
+    return length > 0 ? QByteArray(target, length) : QByteArray();
+}
+
+/// Processes of the cell whose init is initPid that are in a namespace
+/// other than the cell's (a sandbox's), with the kind of namespace.
+QStringList nestedNamespaces(pid_t initPid)
+{
+    QStringList nested;
+    const auto processes = CheckpointabilityScan::cellProcesses(initPid);
+    for (const pid_t pid : processes.ok() ? *processes : QList<pid_t>()) {
+        for (const char *kind : {"user", "ipc", "pid", "net", "mnt", "uts"}) {
+            const QByteArray own = namespaceOf(initPid, kind);
+            const QByteArray its = namespaceOf(pid, kind);
+            if (!its.isEmpty() && its != own) {
+                nested.append(QStringLiteral("%1 (%2)").arg(pid).arg(QLatin1String(kind)));
+            }
+        }
+    }
+    return nested;
 }
 
 QString megabytes(qint64 bytes)
@@ -348,6 +377,14 @@ private Q_SLOTS:
         error = enter(words[0]);
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QTRY_VERIFY2_WITH_TIMEOUT(shows(words[0]), what().constData(), shownTimeoutMs);
+
+        // The cell kept the app dumpable (a browser's sandbox nests no
+        // namespaces in it), and the scan says so before CRIU is asked.
+        const QStringList nested = nestedNamespaces(session.initPid);
+        QVERIFY2(nested.isEmpty(), qPrintable(QStringLiteral("processes in namespaces of their own: ") + nested.join(QLatin1String(", "))));
+        const auto obstacles = m_sessions->scan(session);
+        QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
+        QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
 
         auto snapshot = m_engine->snapshot(session.id, name, SnapshotTrigger::Manual);
         QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
