@@ -102,7 +102,7 @@ QMap<QString, AppCase> appCases()
                   .program = QStringLiteral("konsole"),
                   .windowClass = QStringLiteral("^konsole$"),
                   .command = QStringLiteral("konsole"),
-                  .readyTitle = {},
+                  .readyTitle = {}, // what is typed early waits in its terminal
                   .reading = Reading::Title,
                   .setUpKeys = {},
                   .enter = [](CellDisplay &display, const QString &word) {
@@ -113,7 +113,7 @@ QMap<QString, AppCase> appCases()
                   .program = QStringLiteral("dolphin"),
                   .windowClass = QStringLiteral("^dolphin$"),
                   .command = QStringLiteral("dolphin \"$HOME\""),
-                  .readyTitle = QStringLiteral("home"),
+                  .readyTitle = QStringLiteral("home"), // "Home — Dolphin"
                   .reading = Reading::Title,
                   .setUpKeys = {},
                   .enter = [](CellDisplay &display, const QString &word) {
@@ -348,7 +348,8 @@ private Q_SLOTS:
         {
             CellDisplay display = displayOf(session);
             QVERIFY2(display.activate(window), qPrintable(display.error()));
-            // The whole screen: larger text for tesseract, room for the app.
+            // The whole screen, where the window manager lets it: larger
+            // text for tesseract, room for the app.
             display.xdotool({QStringLiteral("windowmove"), window, QStringLiteral("0"), QStringLiteral("0")});
             display.xdotool({QStringLiteral("windowsize"), window, QStringLiteral("100%"), QStringLiteral("100%")});
             if (!app.setUpKeys.isEmpty()) {
@@ -394,6 +395,7 @@ private Q_SLOTS:
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QTRY_VERIFY2_WITH_TIMEOUT(shows(words[1]), what().constData(), shownTimeoutMs);
 
+        // The restore in place takes a snapshot of the running session first.
         QElapsedTimer restoreClock;
         restoreClock.start();
         auto restored = m_engine->restore(snapshot->id, RestoreMode::InPlace);
@@ -410,7 +412,7 @@ private Q_SLOTS:
         QTRY_VERIFY2_WITH_TIMEOUT(shows(words[2]), what().constData(), shownTimeoutMs);
         QVERIFY2(!text.contains(words[1], Qt::CaseInsensitive), what().constData());
 
-        const QString row = QStringLiteral("%1 | %2 | round-trips | %3 ms | %4 (stored %5) | window after %6 ms, restore %7 ms")
+        const QString row = QStringLiteral("%1 | %2 | round-trips | %3 ms | %4 (stored %5) | window after %6 ms, restore in place %7 ms")
                                 .arg(name, version)
                                 .arg(frozenMs)
                                 .arg(megabytes(snapshot->logicalBytes), megabytes(snapshot->storedBytes))
