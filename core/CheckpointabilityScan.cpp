@@ -22,9 +22,13 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <thread>
 #include <unistd.h>
@@ -172,6 +176,7 @@ Result<QList<pid_t>> processesOfCell(pid_t init)
 struct UnixSocket {
     quint32 peer = 0;
     QString name; ///< a path, or "@name" for an abstract socket
+    quint32 unread = 0; ///< bytes in its receive queue (0 for a listener)
 };
 
 /// A sock_diag netlink socket in the network namespace of PID.
@@ -220,7 +225,7 @@ Result<QHash<quint32, UnixSocket>> unixSockets(pid_t pid)
     message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     message.request.sdiag_family = AF_UNIX;
     message.request.udiag_states = ~0U;
-    message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+    message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     if (::sendto(fd->get(), &message, sizeof message, 0, reinterpret_cast<sockaddr *>(&kernel), sizeof kernel) < 0) {
@@ -256,7 +261,11 @@ Result<QHash<quint32, UnixSocket>> unixSockets(pid_t pid)
                  attribute = RTA_NEXT(attribute, attributesLength)) {
                 const char *data = static_cast<const char *>(RTA_DATA(attribute));
                 const int size = int(RTA_PAYLOAD(attribute));
-                if (attribute->rta_type == UNIX_DIAG_PEER && size >= int(sizeof(quint32))) {
+                if (attribute->rta_type == UNIX_DIAG_RQLEN && size >= int(sizeof(unix_diag_rqlen)) && socketInfo->udiag_state != TCP_LISTEN) {
+                    unix_diag_rqlen queues{};
+                    std::memcpy(&queues, data, sizeof queues);
+                    socket.unread = queues.udiag_rqueue;
+                } else if (attribute->rta_type == UNIX_DIAG_PEER && size >= int(sizeof(quint32))) {
                     std::memcpy(&socket.peer, data, sizeof socket.peer);
                 } else if (attribute->rta_type == UNIX_DIAG_NAME && size > 0) {
                     if (data[0] == '\0') {
@@ -428,6 +437,77 @@ QString kernelObjectDescription(const QString &target)
     return {};
 }
 
+/// The namespaces CRIU takes only as the whole tree's: a process whose
+/// namespace of one of these kinds is not the cell's makes CRIU stop ("Can't
+/// dump nested ipc namespace", criu/namespaces.c). Mount and network
+/// namespaces it can take several of, but making them needs a nested user
+/// namespace, which is named.
+struct NamespaceKind {
+    const char *entry; ///< in /proc/PID/ns
+    QString name; ///< as a user would read it
+};
+
+QList<NamespaceKind> nestedNamespaceKinds()
+{
+    return {
+        {"user", i18nc("@item namespace kind", "user")},
+        {"pid", i18nc("@item namespace kind", "process ID (PID)")},
+        {"ipc", i18nc("@item namespace kind", "IPC")},
+        {"uts", i18nc("@item namespace kind", "host name (UTS)")},
+        {"cgroup", i18nc("@item namespace kind", "cgroup")},
+        {"time", i18nc("@item namespace kind", "time")},
+        // Its children's time namespace: CRIU refuses one that differs too.
+        {"time_for_children", i18nc("@item namespace kind", "time")},
+    };
+}
+
+QString namespacePath(pid_t pid, const char *kind)
+{
+    return QStringLiteral("/proc/%1/ns/%2").arg(pid).arg(QLatin1String(kind));
+}
+
+/// The magic number of the mqueue file system (linux/magic.h).
+constexpr unsigned long mqueueMagic = 0x19800202;
+
+/// The mount ids in PID's mountinfo: the mounts its files may be on.
+QSet<int> visibleMountIds(pid_t pid)
+{
+    QSet<int> ids;
+    const auto lines = readProcFile(procPath(pid, "mountinfo")).split('\n');
+    for (const QByteArray &line : lines) {
+        bool numeric = false;
+        const int id = line.left(line.indexOf(' ')).toInt(&numeric);
+        if (numeric) {
+            ids.insert(id);
+        }
+    }
+    return ids;
+}
+
+/// The mount id of PID's descriptor FD (its fdinfo's mnt_id); -1 if unknown.
+int mountIdOf(pid_t pid, const QString &fd)
+{
+    const auto lines = readProcFile(QStringLiteral("/proc/%1/fdinfo/%2").arg(pid).arg(fd)).split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("mnt_id:")) {
+            bool numeric = false;
+            const int id = line.mid(7).trimmed().toInt(&numeric);
+            return numeric ? id : -1;
+        }
+    }
+    return -1;
+}
+
+/// The mount id of what the magic link or path PATH leads to; -1 if unknown.
+int mountIdOfPath(const QString &path)
+{
+    struct statx status{};
+    if (::statx(AT_FDCWD, QFile::encodeName(path).constData(), 0, STATX_MNT_ID, &status) < 0 || !(status.stx_mask & STATX_MNT_ID)) {
+        return -1;
+    }
+    return int(status.stx_mnt_id);
+}
+
 struct ProcessFacts {
     pid_t pid = 0;
     QString name;
@@ -467,6 +547,9 @@ public:
         for (const pid_t pid : std::as_const(m_endedBeforeSnapshot)) {
             m_socketOwners.unite(socketsOf(pid));
         }
+        for (const NamespaceKind &kind : nestedNamespaceKinds()) {
+            m_cellNamespaces.insert(QLatin1String(kind.entry), namespaceInode(namespacePath(m_init, kind.entry)));
+        }
         for (const pid_t pid : *pids) {
             scanProcess(ProcessFacts{.pid = pid, .name = processName(pid)});
         }
@@ -487,6 +570,7 @@ private:
 
     void scanProcess(const ProcessFacts &process)
     {
+        checkNamespaces(process);
         if (const pid_t tracer = tracerOf(process.pid); tracer > 0) {
             add(process,
                 processName(tracer),
@@ -508,6 +592,7 @@ private:
                 const quint32 inode = target.mid(8, target.size() - 9).toUInt();
                 if (!m_socketOwners.contains(inode)) {
                     m_sockets.append({process, inode});
+                    m_socketDescriptors.insert(inode, fd.toInt());
                 }
                 m_socketOwners.insert(inode);
                 continue;
@@ -524,6 +609,10 @@ private:
             }
             struct stat status{};
             if (!target.startsWith(QLatin1Char('/')) || ::stat(QFile::encodeName(link).constData(), &status) < 0 || devicesSeen.contains(target)) {
+                continue;
+            }
+            if ((S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) && !target.startsWith(QLatin1String("/memfd:"))
+                && checkFileMount(process, fd, link, target)) {
                 continue;
             }
             // As CRIU measures a ghost file: unlinked everywhere, by the blocks it holds.
@@ -552,6 +641,165 @@ private:
             devicesSeen.insert(path);
             addDevice(process, path, path.startsWith(QLatin1String("/dev/dri/")) ? i18n("the graphics card (GPU)") : i18n("a device"));
         }
+        checkPlacesOnUnseenMounts(process, maps);
+
+        // The kernel maps this page of breakpoint code into a process once a
+        // uprobe fired in it; CRIU refuses it ("has uprobes vma").
+        const bool probed = std::any_of(maps.cbegin(), maps.cend(), [](const QByteArray &line) {
+            return line.endsWith("[uprobes]");
+        });
+        if (probed) {
+            add(process,
+                QStringLiteral("[uprobes]"),
+                i18n("%1 (pid %2) is being probed by a tracing tool (uprobes, as bpftrace, perf or a security monitor set them); a snapshot "
+                     "cannot take the probes' breakpoints along. Stop the tracing tool, then restart the program, before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid)));
+        }
+    }
+
+    /// The working directory and mapped files on a mount the process does
+    /// not see: CRIU looks them up by mount as it does open files.
+    void checkPlacesOnUnseenMounts(const ProcessFacts &process, const QList<QByteArray> &maps)
+    {
+        const QString workingDirectory = procPath(process.pid, "cwd");
+        if (!mountSeenBy(process, mountIdOfPath(workingDirectory))) {
+            const QString path = readLink(workingDirectory);
+            add(process,
+                path,
+                i18n("%1 (pid %2) has its working directory %3 on a file system that is not mounted in the session (it came from outside, "
+                     "or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid),
+                     path));
+        }
+        QSet<QByteArray> filesSeen;
+        for (const QByteArray &line : maps) {
+            // "START-END PERMS OFFSET DEV INODE PATH"; the path may hold spaces.
+            QList<QByteArray> fields;
+            qsizetype at = 0;
+            while (fields.size() < 5 && at < line.size()) {
+                const qsizetype end = line.indexOf(' ', at);
+                fields.append(line.mid(at, end < 0 ? -1 : end - at));
+                at = end < 0 ? line.size() : end + 1;
+                while (at < line.size() && line[at] == ' ') {
+                    ++at;
+                }
+            }
+            const QByteArray path = line.mid(at);
+            if (fields.size() < 5 || !path.startsWith('/') || fields[4] == "0") {
+                continue;
+            }
+            // The kernel's own mounts that CRIU knows: shared anonymous and
+            // SysV memory, memfd, aio rings; devices are named above.
+            static const QList<QByteArray> kernelOwn = {"/dev/", "/memfd:", "/SYSV", "/[aio]", "/drm mm object", "/dmabuf:"};
+            const bool known = std::any_of(kernelOwn.cbegin(), kernelOwn.cend(), [&path](const QByteArray &prefix) {
+                return path.startsWith(prefix);
+            });
+            const QByteArray file = fields[3] + ' ' + fields[4];
+            if (known || filesSeen.contains(file)) {
+                continue;
+            }
+            filesSeen.insert(file);
+            const QString mapped = procPath(process.pid, "map_files/") + QString::fromLatin1(fields[0]);
+            if (!mountSeenBy(process, mountIdOfPath(mapped))) {
+                const QString name = QString::fromLocal8Bit(path).trimmed();
+                add(process,
+                    name,
+                    i18n("%1 (pid %2) has the file %3 mapped into its memory, on a file system that is not mounted in the session (it came from "
+                         "outside, or its mount was removed); a snapshot cannot find it again. Close the program before taking a snapshot.",
+                         process.name,
+                         QString::number(process.pid),
+                         name));
+            }
+        }
+    }
+
+    /// Whether the mount MOUNTID is in the mount table of the process; a
+    /// mount that is not known (-1) counts as seen.
+    bool mountSeenBy(const ProcessFacts &process, int mountId)
+    {
+        if (mountId < 0) {
+            return true;
+        }
+        const ino_t mountNamespace = namespaceInode(procPath(process.pid, "ns/mnt"));
+        auto mounts = m_visibleMounts.find(mountNamespace);
+        if (mounts == m_visibleMounts.end()) {
+            mounts = m_visibleMounts.insert(mountNamespace, visibleMountIds(process.pid));
+        }
+        return mounts->isEmpty() || mounts->contains(mountId);
+    }
+
+    /// CRIU takes pid, ipc, uts, user, cgroup and time namespaces only as
+    /// the whole cell's: a process in one of its own stops the dump.
+    void checkNamespaces(const ProcessFacts &process)
+    {
+        QStringList nested;
+        for (const NamespaceKind &kind : nestedNamespaceKinds()) {
+            const ino_t cell = m_cellNamespaces.value(QLatin1String(kind.entry));
+            const ino_t own = namespaceInode(namespacePath(process.pid, kind.entry));
+            // 0: the kernel has no such namespaces, or the process just ended.
+            if (cell != 0 && own != 0 && own != cell && !nested.contains(kind.name)) {
+                nested.append(kind.name);
+            }
+        }
+        if (nested.isEmpty()) {
+            return;
+        }
+        const QString kinds = nested.join(i18nc("@item separator of namespace kinds", ", "));
+        // Sandboxed processes have names of their own ("Socket Process"):
+        // the program they run tells which application they belong to.
+        const QString program = QFileInfo(readLink(procPath(process.pid, "exe")).remove(QLatin1String(" (deleted)"))).fileName();
+        if (!program.isEmpty() && program != process.name) {
+            add(process,
+                i18n("%1 namespaces", kinds),
+                i18n("%1 (pid %2), a process of %3, runs in namespaces of its own inside the session (%4), as the sandboxes of web browsers make "
+                     "them for their content processes; a snapshot can save only the session's own namespaces. Close the program, or start it so "
+                     "that it makes no namespaces (for Firefox: MOZ_ASSUME_USER_NS=0 in its environment).",
+                     process.name,
+                     QString::number(process.pid),
+                     program,
+                     kinds));
+            return;
+        }
+        add(process,
+            i18n("%1 namespaces", kinds),
+            i18n("%1 (pid %2) runs in namespaces of its own inside the session (%3), as the sandboxes of web browsers make them for their content "
+                 "processes; a snapshot can save only the session's own namespaces. Close the program, or start it so that it makes no "
+                 "namespaces (for Firefox: MOZ_ASSUME_USER_NS=0 in its environment).",
+                 process.name,
+                 QString::number(process.pid),
+                 kinds));
+    }
+
+    /// CRIU reopens files by path on a mount the process sees; a file on a
+    /// mount it does not see stops the dump ("Can't lookup mount"): a POSIX
+    /// message queue (on the kernel's own mqueue mount), or a file handed
+    /// in from outside the session. True if it was named.
+    bool checkFileMount(const ProcessFacts &process, const QString &fd, const QString &link, const QString &target)
+    {
+        if (mountSeenBy(process, mountIdOf(process.pid, fd))) {
+            return false;
+        }
+        struct statfs fileSystem{};
+        const QString path = target.endsWith(QLatin1String(" (deleted)")) ? target.chopped(10) : target;
+        if (::statfs(QFile::encodeName(link).constData(), &fileSystem) == 0 && static_cast<unsigned long>(fileSystem.f_type) == mqueueMagic) {
+            add(process,
+                path,
+                i18n("%1 (pid %2) uses the POSIX message queue %3, which a snapshot cannot save. Close the program before taking a snapshot.",
+                     process.name,
+                     QString::number(process.pid),
+                     path));
+            return true;
+        }
+        add(process,
+            path,
+            i18n("%1 (pid %2) holds the file %3 open on a file system that is not mounted in the session (it came from outside, or its mount "
+                 "was removed); a snapshot cannot reopen it. Close the file or the program before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid),
+                 path));
+        return true;
     }
 
     void addDeletedFile(const ProcessFacts &process, const QString &path, qint64 size)
@@ -613,6 +861,8 @@ private:
         if (!sockets) {
             return sockets.error();
         }
+        checkQueuedCredentials(*sockets);
+        checkSocketFamilies(*sockets);
         const auto connectedOutside = [&](quint32 inode) {
             const auto found = sockets->constFind(inode);
             // not a unix socket, not connected, or connected within the cell
@@ -662,6 +912,142 @@ private:
         return {};
     }
 
+    /// A unix socket that asks for its senders' credentials or pidfds
+    /// (SO_PASSCRED, SO_PASSPIDFD, SO_PASSSEC) and holds unread messages:
+    /// CRIU reads its queue with those attached and stops ("Control
+    /// messages in queue, not supported", criu/sk-queue.c).
+    void checkQueuedCredentials(const QHash<quint32, UnixSocket> &sockets)
+    {
+        for (const SocketUse &use : std::as_const(m_sockets)) {
+            const auto found = sockets.constFind(use.inode);
+            const int fd = m_socketDescriptors.value(use.inode, -1);
+            if (found == sockets.cend() || found->unread == 0 || !asksForCredentials(use.process.pid, fd)) {
+                continue;
+            }
+            add(use.process,
+                QStringLiteral("socket:[%1]").arg(use.inode),
+                i18n("%1 (pid %2) has unread messages on a socket that receives its senders' credentials with them (descriptor %3); a snapshot "
+                     "cannot save such messages. Take the snapshot again in a moment, when the program has read them.",
+                     use.process.name,
+                     QString::number(use.process.pid),
+                     QString::number(fd)));
+        }
+    }
+
+    /// CRIU saves unix, IPv4, IPv6, packet and netlink sockets, and stops at
+    /// any other ("Unknown socket collected", criu/sockets.c).
+    void checkSocketFamilies(const QHash<quint32, UnixSocket> &unixSockets)
+    {
+        for (const SocketUse &use : std::as_const(m_sockets)) {
+            if (unixSockets.contains(use.inode)) {
+                continue;
+            }
+            const UniqueFd socket = duplicateOf(use.process.pid, m_socketDescriptors.value(use.inode, -1));
+            int family = AF_UNSPEC;
+            socklen_t length = sizeof family;
+            if (!socket || ::getsockopt(socket.get(), SOL_SOCKET, SO_DOMAIN, &family, &length) < 0) {
+                continue;
+            }
+            if (family == AF_INET || family == AF_INET6) {
+                checkNetworkProtocol(use.process, use.inode, socket.get());
+                continue;
+            }
+            if (family == AF_UNIX || family == AF_PACKET || family == AF_NETLINK) {
+                continue;
+            }
+            add(use.process,
+                QStringLiteral("socket:[%1]").arg(use.inode),
+                i18n("%1 (pid %2) uses %3, a kind of socket a snapshot cannot save. Close the program before taking a snapshot.",
+                     use.process.name,
+                     QString::number(use.process.pid),
+                     socketFamilyDescription(family)));
+        }
+    }
+
+    /// CRIU saves IPv4 and IPv6 sockets of TCP, UDP, UDP-Lite and ICMP,
+    /// and raw ones ("Unsupported proto 262 for socket", criu/sk-inet.c):
+    /// Go programs make MPTCP listeners by default.
+    void checkNetworkProtocol(const ProcessFacts &process, quint32 inode, int socket)
+    {
+        int type = 0;
+        int protocol = 0;
+        socklen_t length = sizeof type;
+        if (::getsockopt(socket, SOL_SOCKET, SO_TYPE, &type, &length) < 0) {
+            return;
+        }
+        length = sizeof protocol;
+        if (::getsockopt(socket, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) < 0 || type == SOCK_RAW) {
+            return;
+        }
+        const bool savedType = type == SOCK_STREAM || type == SOCK_DGRAM;
+        const bool savedProtocol = protocol == IPPROTO_IP || protocol == IPPROTO_TCP || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE
+            || protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
+        if (savedType && savedProtocol) {
+            return;
+        }
+        const QString resource = QStringLiteral("socket:[%1]").arg(inode);
+        if (protocol == IPPROTO_MPTCP) {
+            add(process,
+                resource,
+                i18n("%1 (pid %2) uses a Multipath TCP (MPTCP) socket, which a snapshot cannot save. Close the program, or start it with plain "
+                     "TCP (Go programs: GODEBUG=multipathtcp=0 in their environment).",
+                     process.name,
+                     QString::number(process.pid)));
+            return;
+        }
+        add(process,
+            resource,
+            i18n("%1 (pid %2) uses a network socket of protocol %3, which a snapshot cannot save (it saves TCP, UDP and ICMP). Close the "
+                 "program before taking a snapshot.",
+                 process.name,
+                 QString::number(process.pid),
+                 protocol == IPPROTO_SCTP ? QStringLiteral("SCTP") : QString::number(protocol)));
+    }
+
+    static QString socketFamilyDescription(int family)
+    {
+        switch (family) {
+        case AF_ALG:
+            return i18n("a socket of the kernel's cryptography interface (AF_ALG)");
+        case AF_BLUETOOTH:
+            return i18n("a Bluetooth socket");
+        case AF_VSOCK:
+            return i18n("a socket to a virtual machine or its host (AF_VSOCK)");
+        case AF_CAN:
+            return i18n("a CAN bus socket");
+        default:
+            return i18n("a socket of address family %1", QString::number(family));
+        }
+    }
+
+    /// A duplicate of descriptor FD of process PID, to look at what it is.
+    static UniqueFd duplicateOf(pid_t pid, int fd)
+    {
+        if (fd < 0) {
+            return UniqueFd();
+        }
+        const UniqueFd process(int(::syscall(SYS_pidfd_open, pid, 0)));
+        return UniqueFd(process ? int(::syscall(SYS_pidfd_getfd, process.get(), fd, 0)) : -1);
+    }
+
+    /// Whether socket FD of PID has SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC set.
+    static bool asksForCredentials(pid_t pid, int fd)
+    {
+        const UniqueFd socket = duplicateOf(pid, fd);
+        if (!socket) {
+            return false;
+        }
+        constexpr int passPidfd = 76; // SO_PASSPIDFD, Linux 6.5
+        for (const int option : {SO_PASSCRED, SO_PASSSEC, passPidfd}) {
+            int value = 0;
+            socklen_t length = sizeof value;
+            if (::getsockopt(socket.get(), SOL_SOCKET, option, &value, &length) == 0 && value != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     struct SocketUse {
         ProcessFacts process;
         quint32 inode = 0;
@@ -672,6 +1058,9 @@ private:
     QList<Obstacle> m_obstacles;
     QList<SocketUse> m_sockets;
     QSet<quint32> m_socketOwners;
+    QHash<quint32, int> m_socketDescriptors; ///< a socket's descriptor in the process of its SocketUse
+    QHash<QString, ino_t> m_cellNamespaces; ///< by /proc/PID/ns entry
+    QHash<ino_t, QSet<int>> m_visibleMounts; ///< by mount namespace
 };
 
 } // namespace

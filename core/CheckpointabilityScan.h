@@ -12,9 +12,15 @@ namespace Rewind
 {
 
 /// Looks through every process of a cell, before it is frozen, for what a
-/// snapshot cannot take along: connections to programs outside the cell
-/// (the host's D-Bus, X, Wayland, sound server), devices such as a GPU,
-/// debuggers, and kernel objects CRIU refuses (io_uring, perf events, BPF).
+/// snapshot cannot take along, as CRIU would refuse it: connections to
+/// programs outside the cell (the host's D-Bus, X, Wayland, sound server),
+/// devices such as a GPU, debuggers and uprobes, kernel objects CRIU
+/// refuses (io_uring, userfaultfd, perf events, BPF), namespaces nested in
+/// the cell's (browsers' sandboxes), files, mappings and working
+/// directories on mounts the process does not see (POSIX message queues),
+/// sockets of families and protocols CRIU does not save (AF_VSOCK, MPTCP),
+/// and unread messages that carry their senders' credentials. It cannot see
+/// descriptors in flight in a socket's queue.
 class CheckpointabilityScan
 {
 public:

@@ -110,12 +110,18 @@ QString criuLogErrors(int imagesDirFd, const char *logName)
     QStringList errors;
     const auto lines = content.split('\n');
     for (const QByteArray &line : lines) {
+        // Not the cause: CRIU's probes of the kernel, and a limit it cannot
+        // raise for itself where root lacks CAP_SYS_RESOURCE.
+        if (line.contains("rlimit: Can't setup RLIMIT_NOFILE for self") || line.contains("tun: Unable to create tun")) {
+            continue;
+        }
         if (line.contains("Error (") || line.contains("BUG at")) {
             errors.append(QString::fromUtf8(line.trimmed()));
         }
     }
-    while (errors.size() > 3) {
-        errors.removeFirst();
+    // The first error is the cause, the last what CRIU made of it.
+    if (errors.size() > 4) {
+        errors = errors.mid(0, 3) + errors.mid(errors.size() - 1);
     }
     return errors.join(QLatin1Char('\n'));
 }
@@ -490,6 +496,14 @@ Error criuError(const QString &what, int code, int imagesDirFd, const char *logN
 }
 
 } // namespace
+
+bool CriuCheckpointer::isRefusal(const Error &error)
+{
+    // criuLogErrors() adds CRIU's error lines to the message, the last of
+    // which is CRIU's verdict; a CRIU that was killed wrote none.
+    return error.message.contains(QLatin1String("Dumping FAILED")) || error.message.contains(QLatin1String("Restoring FAILED"))
+        || error.message.contains(QLatin1String("BUG at"));
+}
 
 Result<void> CriuCheckpointer::dump(const DumpRequest &request)
 {

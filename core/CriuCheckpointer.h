@@ -39,6 +39,10 @@ class CriuCheckpointer
 public:
     /// Dumps the tree rooted at request.rootPid into the images directory.
     static Result<void> dump(const DumpRequest &request);
+    /// Whether a failed dump or restore is CRIU's refusal, with CRIU's own
+    /// reasons in the message (rather than a CRIU that was killed or could
+    /// not start).
+    static bool isRefusal(const Error &error);
 
     /// Restores a tree from the images directory as a child of the calling
     /// process; returns the pid of its root in the caller's pid namespace.

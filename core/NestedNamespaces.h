@@ -18,6 +18,9 @@ class NestedNamespaces
 public:
     /// Forbids new user namespaces inside the user namespace of process pid.
     static Result<void> forbid(pid_t pid);
+    /// Allows up to COUNT user namespaces inside that of process pid: what
+    /// a cell would be without the limit (tests show what it prevents).
+    static Result<void> setMaximum(pid_t pid, int count);
 };
 
 } // namespace Rewind

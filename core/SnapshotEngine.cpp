@@ -20,7 +20,6 @@
 #include <KLocalizedString>
 
 #include <QBuffer>
-#include <QElapsedTimer>
 #include <QImage>
 #include <QJsonArray>
 
@@ -230,8 +229,17 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     if (auto thawed = frozen->thaw(); !thawed) {
         return thawed.error();
     }
-    if (!dumped) {
+    // A CRIU that was killed or ran out of time refused nothing.
+    if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
         return Error{i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage())};
+    }
+    if (!dumped) {
+        // The scan found nothing, so it should have named what CRIU refused.
+        return Error{
+            i18n("The snapshot of session %1 failed, although the checkpointability scan found nothing in its way: the scan missed what "
+                 "CRIU refused. Please report this as a bug of Rewind, with the message below. The session keeps running.\n%2",
+                 sessionId,
+                 dumped.errorMessage())};
     }
     // CRIU's log explains failures; a successful snapshot does not need to keep it.
     ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
