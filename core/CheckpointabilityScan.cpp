@@ -13,7 +13,6 @@
 #include <QSet>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -351,54 +350,6 @@ QString deviceDescription(const QString &path, const struct stat &status)
         return i18n("the FUSE device");
     }
     return i18n("a device");
-}
-
-/// An address of /proc/net/tcp or tcp6 ("0100007F:1F90"), as people write it.
-QString tcpAddress(const QByteArray &field)
-{
-    const QList<QByteArray> parts = field.split(':');
-    if (parts.size() != 2) {
-        return QString::fromLatin1(field);
-    }
-    const int port = parts[1].toInt(nullptr, 16);
-    // The kernel prints each 32-bit word of the address as a number in
-    // host byte order: its bytes in memory are the address's.
-    QByteArray bytes;
-    for (qsizetype at = 0; at + 8 <= parts[0].size(); at += 8) {
-        const quint32 word = parts[0].mid(at, 8).toUInt(nullptr, 16);
-        bytes.append(reinterpret_cast<const char *>(&word), sizeof word);
-    }
-    char text[INET6_ADDRSTRLEN] = {};
-    if (bytes.size() == 4 && ::inet_ntop(AF_INET, bytes.constData(), text, sizeof text)) {
-        return QStringLiteral("%1:%2").arg(QString::fromLatin1(text)).arg(port);
-    }
-    if (bytes.size() == 16 && ::inet_ntop(AF_INET6, bytes.constData(), text, sizeof text)) {
-        return QStringLiteral("[%1]:%2").arg(QString::fromLatin1(text)).arg(port);
-    }
-    return QString::fromLatin1(field);
-}
-
-/// TCP sockets of PID's network namespace that are neither listening nor
-/// closed, by inode, with their remote address.
-QHash<quint32, QString> connectedTcpSockets(pid_t pid)
-{
-    constexpr int listening = 0x0A;
-    constexpr int closed = 0x07;
-    QHash<quint32, QString> sockets;
-    for (const char *table : {"net/tcp", "net/tcp6"}) {
-        const auto lines = readProcFile(procPath(pid, table)).split('\n');
-        for (qsizetype i = 1; i < lines.size(); ++i) {
-            const QList<QByteArray> fields = lines[i].simplified().split(' ');
-            if (fields.size() < 10) {
-                continue;
-            }
-            const int state = fields[3].toInt(nullptr, 16);
-            if (state != listening && state != closed) {
-                sockets.insert(fields[9].toUInt(), tcpAddress(fields[2]));
-            }
-        }
-    }
-    return sockets;
 }
 
 /// Kernel objects behind anonymous inodes that CRIU cannot save.
@@ -843,20 +794,9 @@ private:
 
     Result<void> checkSockets()
     {
-        // CRIU refuses established TCP connections ("Connected TCP socket");
-        // cells have no network of their own to take them along yet.
-        const auto connections = connectedTcpSockets(m_init);
-        for (const auto &[process, inode] : std::as_const(m_sockets)) {
-            if (const auto found = connections.constFind(inode); found != connections.cend()) {
-                add(process,
-                    *found,
-                    i18n("%1 (pid %2) has a network connection to %3; a snapshot cannot take network connections along yet. Close the connection or "
-                         "the program before taking a snapshot.",
-                         process.name,
-                         QString::number(process.pid),
-                         *found));
-            }
-        }
+        // TCP connections are no obstacle: the cell's network namespace is
+        // its own, and a restore brings back those inside it established and
+        // those to the outside closed (CellNetworkNamespace).
         auto sockets = unixSockets(m_init);
         if (!sockets) {
             return sockets.error();

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuCheckpointer.h"
 
+#include "CellNetworkNamespace.h"
 #include "CgroupFiles.h"
+#include "CriuImageFiles.h"
 #include "MountTable.h"
 #include "NestedNamespaces.h"
 #include "RestoreFixups.h"
@@ -88,6 +90,15 @@ Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
     // CRIU gives seizing the tree 10 s by default, which a busy machine can
     // take; the cell is frozen already, and CriuWatchdog bounds the whole run.
     criu_local_set_timeout(options.get(), seizeTimeLimitSeconds);
+    // The cell's network namespace is its own; CRIU takes its sockets, not
+    // its devices, addresses and routes: those are the way out's
+    // (CellNetwork), which is no part of a snapshot. A restore gets a fresh
+    // namespace owned by the restored user namespace (CellNetworkNamespace).
+    criu_local_set_empty_ns(options.get(), CLONE_NEWNET);
+    // Connections, with both ends in the cell (loopback) or not, are dumped
+    // and restored established; a restore then aborts those to the outside,
+    // whose other end knows nothing of the restored copy.
+    criu_local_set_tcp_established(options.get(), true);
     return options;
 }
 
@@ -463,14 +474,30 @@ QString timeLimitMessage(std::chrono::milliseconds limit)
 thread_local QString notificationFailure;
 /// The restore this thread is doing, for its notifications.
 thread_local const RestoreRequest *restoring = nullptr;
+/// The local addresses of the restoring snapshot's connections to the outside.
+thread_local QList<QByteArray> restoringConnectionAddresses;
 
-/// CRIU's notifications during a restore: the restored tree is complete and
-/// has not run yet at "post-restore", the moment to set again what CRIU does
-/// not restore (nested user namespaces forbidden, RestoreFixups).
+/// CRIU's notifications during a restore: at "setup-namespaces" the tree's
+/// namespaces exist and nothing is restored into them yet, the moment to
+/// prepare its network namespace for the sockets. The restored tree is
+/// complete and has not run yet at "post-restore", the moment to set again
+/// what CRIU does not restore (nested user namespaces forbidden,
+/// RestoreFixups) and to close connections to the outside.
 int onRestoreNotification(char *action, criu_notify_arg_t notification)
 {
+    if (std::strcmp(action, "setup-namespaces") == 0) {
+        if (auto prepared = CellNetworkNamespace::prepareForSockets(criu_notify_pid(notification), restoringConnectionAddresses); !prepared) {
+            notificationFailure = prepared.errorMessage();
+            return -1;
+        }
+        return 0;
+    }
     if (std::strcmp(action, "post-restore") != 0) {
         return 0;
+    }
+    if (auto closed = CellNetworkNamespace::closeOutsideConnections(criu_notify_pid(notification), restoringConnectionAddresses); !closed) {
+        notificationFailure = closed.errorMessage();
+        return -1;
     }
     if (auto forbidden = NestedNamespaces::forbid(criu_notify_pid(notification)); !forbidden) {
         notificationFailure = forbidden.errorMessage();
@@ -569,6 +596,11 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
     }
     // Rewind places the tree in its cgroup itself (see CgroupVisit).
     criu_local_set_manage_cgroups_mode(options->get(), CRIU_CG_MODE_IGNORE);
+    auto connectionAddresses = CriuImageFiles::connectionAddresses(request.imagesDirFd);
+    if (!connectionAddresses) {
+        return connectionAddresses.error();
+    }
+    restoringConnectionAddresses = *connectionAddresses;
     notificationFailure.clear();
     restoring = &request;
     const auto forget = qScopeGuard([] {

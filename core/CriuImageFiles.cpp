@@ -30,8 +30,18 @@ constexpr qsizetype maximumImageSize = 256 * 1024 * 1024;
 constexpr quint32 fileEntryType = 1;
 constexpr quint32 fileEntryRegular = 3;
 constexpr quint32 fileEntryUnixSocket = 16;
+constexpr quint32 fileEntryInetSocket = 4;
 constexpr quint64 typeRegular = 1;
 constexpr quint64 typeUnixSocket = 5;
+constexpr quint64 typeInetSocket = 4;
+// images/sk-inet.proto, criu/include/sockets.h (the kernel's TCP states)
+constexpr quint32 inetSocketFamily = 3;
+constexpr quint32 inetSocketProtocol = 5;
+constexpr quint32 inetSocketState = 6;
+constexpr quint32 inetSocketSourceAddress = 11;
+constexpr quint64 protocolTcp = 6;
+constexpr quint64 stateClosed = 7;
+constexpr quint64 stateListening = 10;
 constexpr quint32 regularFlags = 2;
 constexpr quint32 regularName = 6;
 constexpr quint32 unixSocketName = 11;
@@ -256,6 +266,78 @@ std::optional<QByteArray> readImage(int directoryFd, const char *name)
 }
 
 } // namespace
+
+Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteArray &image)
+{
+    const auto entries = entriesOf(image, filesMagic);
+    if (!entries) {
+        return malformed();
+    }
+    QList<QByteArray> addresses;
+    for (const QByteArray &message : *entries) {
+        QList<Field> entry;
+        if (!fieldsOf(message, entry)) {
+            return malformed();
+        }
+        const Field *type = find(entry, fileEntryType);
+        if (!type) {
+            return malformed();
+        }
+        if (type->number64 != typeInetSocket) {
+            continue;
+        }
+        QList<Field> socket;
+        const Field *body = find(entry, fileEntryInetSocket);
+        if (!body || !fieldsOf(body->bytes, socket)) {
+            return malformed();
+        }
+        const Field *protocol = find(socket, inetSocketProtocol);
+        const Field *state = find(socket, inetSocketState);
+        const Field *family = find(socket, inetSocketFamily);
+        if (!protocol || !state || !family || protocol->number64 != protocolTcp || state->number64 == stateClosed || state->number64 == stateListening) {
+            continue;
+        }
+        // A repeated uint32, one field a word (or packed, in one field).
+        QByteArray address;
+        for (const Field &field : std::as_const(socket)) {
+            if (field.number != inetSocketSourceAddress) {
+                continue;
+            }
+            if (!field.bytes.isEmpty()) {
+                ProtobufReader packed(field.bytes);
+                while (!packed.atEnd()) {
+                    const auto word = packed.varint();
+                    if (!word) {
+                        return malformed();
+                    }
+                    const quint32 value = quint32(*word);
+                    address.append(reinterpret_cast<const char *>(&value), sizeof value);
+                }
+            } else {
+                const quint32 value = quint32(field.number64); // the address's bytes in memory, as CRIU read them
+                address.append(reinterpret_cast<const char *>(&value), sizeof value);
+            }
+        }
+        // An IPv6 socket's IPv4 address (::ffff:a.b.c.d) is an IPv4 address of the namespace.
+        if (address.size() == 16 && address.startsWith(QByteArray(10, '\0') + "\xff\xff")) {
+            address = address.right(4);
+        }
+        const bool loopback = (address.size() == 4 && quint8(address[0]) == 127) || (address.size() == 16 && address == QByteArray(15, '\0') + '\1');
+        if ((address.size() == 4 || address.size() == 16) && !loopback && !addresses.contains(address)) {
+            addresses.append(address);
+        }
+    }
+    return addresses;
+}
+
+Result<QList<QByteArray>> CriuImageFiles::connectionAddresses(int imagesDirFd)
+{
+    const auto files = readImage(imagesDirFd, "files.img");
+    if (!files) {
+        return Error{i18n("The snapshot's list of open files (files.img) is missing or unreadable.")};
+    }
+    return parseConnectionAddresses(*files);
+}
 
 Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
 {

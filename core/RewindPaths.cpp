@@ -47,6 +47,11 @@ QString RewindPaths::viewersCgroupParent() const
     return cgroupParent + QStringLiteral("/viewers");
 }
 
+QString RewindPaths::networkCgroupParent() const
+{
+    return cgroupParent + QStringLiteral("/network");
+}
+
 RewindPaths RewindPaths::system()
 {
     return RewindPaths{

@@ -24,6 +24,8 @@ struct RewindPaths {
     /// Where the live-view relays of each session run, one cgroup a session:
     /// beside the cells, never inside one (a freeze or a dump must not reach them).
     QString viewersCgroupParent() const;
+    /// Where the sessions' ways out to the network (CellNetwork) run, beside the cells.
+    QString networkCgroupParent() const;
 
     static RewindPaths system();
 };

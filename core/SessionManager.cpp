@@ -5,6 +5,7 @@
 #include "CellFile.h"
 #include "CellIds.h"
 #include "CellLimits.h"
+#include "CellNetwork.h"
 #include "Cgroup.h"
 #include "CgroupFiles.h"
 #include "CgroupFreezer.h"
@@ -27,7 +28,9 @@
 #include <QTimeZone>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -266,7 +269,7 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     }
     arguments << QStringLiteral("--owner") << QStringLiteral("%1:%2").arg(user->first).arg(user->second) << QStringLiteral("--tmp-size")
               << QString::number(limits->tmpBytes) << QStringLiteral("--hostname") << record.id << QStringLiteral("--log") << QStringLiteral("/tmp/session.log")
-              << QStringLiteral("--") << m_paths.sessionProgram();
+              << QStringLiteral("--wait-for-start") << QStringLiteral("--") << m_paths.sessionProgram();
     launcher.start(m_paths.cellInitProgram(), arguments);
     const bool launched = launcher.waitForFinished(30000) && launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 0;
     bool pidOk = false;
@@ -286,6 +289,13 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
         (void)killCell(record);
         record.initPid = -1;
         return saved.error();
+    }
+    // The session starts once its way out is there: its apps may connect at once.
+    connectNetwork(record);
+    if (::kill(record.initPid, SIGUSR1) != 0) {
+        const QString why = QString::fromLocal8Bit(std::strerror(errno));
+        (void)stopLocked(record.id);
+        return Error{i18n("Could not start session %1: %2", record.id, why)};
     }
     if (auto ready = waitUntilReady(record, std::chrono::seconds(30)); !ready) {
         (void)stopLocked(record.id);
@@ -323,9 +333,18 @@ Result<QImage> SessionManager::screenshot(const SessionRecord &record, std::chro
     return VncScreenshot::grabInCell(record.initPid, vncSocketInCell, timeout, record.ownerUid, gid, expected);
 }
 
+void SessionManager::connectNetwork(const SessionRecord &record) const
+{
+    // Without a way out a session still works, with its loopback only.
+    if (auto connected = CellNetwork::connect(m_paths, record); !connected) {
+        qWarning("%s", qPrintable(connected.errorMessage()));
+    }
+}
+
 Result<void> SessionManager::killCell(const SessionRecord &record)
 {
     (void)LiveViewRelay::endAll(m_paths, record.id); // they would end with the cell, a little later
+    (void)CellNetwork::disconnect(m_paths, record.id); // it would end with the cell's network namespace
     const QString cgroupPath = this->cgroupPath(record);
     // A frozen cell cannot act on signals until it is thawed.
     if (QFileInfo::exists(cgroupPath)) {
@@ -443,6 +462,11 @@ QStringList SessionManager::thawAbandoned()
         if (frozen.ok() && *frozen && CgroupFreezer::thaw(cgroupPath(record)).ok()) {
             thawed.append(record.id);
         }
+        // A cell that ended by itself leaves its way out running (pasta
+        // cannot watch the cell's namespace, see CellNetwork).
+        if (!isAlive(record)) {
+            (void)CellNetwork::disconnect(m_paths, record.id);
+        }
     }
     return thawed;
 }
@@ -525,6 +549,8 @@ Result<SessionRecord> SessionManager::adopt(SessionRecord record, pid_t initPid)
     if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
         return saved.error();
     }
+    // A restored cell has a fresh network namespace, with its loopback only.
+    connectNetwork(record);
     return record;
 }
 

@@ -64,7 +64,8 @@ public:
     /// Ends the session's live views, whose connections would keep it from being dumped.
     Result<void> endLiveViews(const SessionLock &lock);
     /// Thaws every session left frozen by a process that died while it
-    /// snapshotted it (its lock is free); returns their ids.
+    /// snapshotted it (its lock is free), and ends the way out to the network
+    /// of sessions whose cell ended by itself; returns the ids of those thawed.
     QStringList thawAbandoned();
     /// Stops the session if it runs and forgets it.
     Result<void> remove(const QString &id);
@@ -97,6 +98,8 @@ public:
     }
 
 private:
+    /// Starts the cell's way out (CellNetwork); a session without one keeps its loopback.
+    void connectNetwork(const SessionRecord &record) const;
     Result<void> killCell(const SessionRecord &record);
     Result<void> stopLocked(const QString &id);
 

@@ -10,6 +10,7 @@
 #include "FileWriting.h"
 #include "FreezeGuard.h"
 #include "MountTable.h"
+#include "OutsideSockets.h"
 #include "RestoreAccessCheck.h"
 #include "RestoreFixups.h"
 #include "SessionLimits.h"
@@ -36,6 +37,8 @@ constexpr auto freezeTimeout = std::chrono::seconds(5);
 const QString userNamespaceKey = QStringLiteral("userNamespace");
 const QString restoreFixupsKey = QStringLiteral("restoreFixups");
 constexpr auto screenshotTimeout = std::chrono::seconds(5);
+/// How long the session's programs get to close connections Rewind made to them (OutsideSockets).
+constexpr auto outsideSocketsTimeout = std::chrono::seconds(2);
 constexpr auto readyTimeout = std::chrono::seconds(30);
 
 void report(const SnapshotEngine::Progress &progress, int percent, Stage stage)
@@ -204,6 +207,12 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         metadata.insert(QStringLiteral("screenshotError"), screenshot.errorMessage());
     }
 
+    // The screenshot's connection, and those of viewers ended above, were
+    // accepted in the cell as sockets of Rewind's network namespace, which
+    // CRIU cannot dump: the display closes them as soon as it reads their end.
+    if (auto closed = OutsideSockets::waitUntilClosed(m_sessions, *record, outsideSocketsTimeout); !closed) {
+        return Error{i18n("Session %1 cannot be snapshotted:\n%2", sessionId, closed.errorMessage())};
+    }
     if (isCancelled()) {
         return Error{i18n("The snapshot of session %1 was cancelled before the session was frozen; it keeps running.", sessionId)};
     }

@@ -9,7 +9,10 @@
 #include <QRandomGenerator>
 #include <QTest>
 
+#include <cstring>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 using namespace Rewind;
 
@@ -64,6 +67,20 @@ QByteArray unixSocket(const QByteArray &name)
     return numberField(1, 5) + numberField(2, 9) + bytesField(16, socket);
 }
 
+/// A TCP or UDP socket of files.img with its local address (4 or 16 bytes).
+QByteArray inetSocket(quint32 id, quint64 protocol, quint64 state, const QByteArray &address)
+{
+    QByteArray socket = numberField(1, id) + numberField(2, 5000 + id) + numberField(3, address.size() == 4 ? AF_INET : AF_INET6)
+        + numberField(4, protocol == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) + numberField(5, protocol) + numberField(6, state);
+    // Each word as CRIU keeps it: the address's bytes in memory, as a number.
+    for (qsizetype at = 0; at + 4 <= address.size(); at += 4) {
+        quint32 word;
+        std::memcpy(&word, address.constData() + at, sizeof word);
+        socket += numberField(11, word);
+    }
+    return numberField(1, 4) + numberField(2, id) + bytesField(4, socket);
+}
+
 QByteArray filesImage()
 {
     return image(0x56303138,
@@ -107,6 +124,29 @@ private Q_SLOTS:
         const auto ids = CriuImageFiles::sharedWritableMappings(mmImage());
         QVERIFY2(ids.ok(), qPrintable(ids.errorMessage()));
         QCOMPARE(*ids, QList<quint32>{4});
+    }
+
+    void findsTheAddressesOfConnections()
+    {
+        constexpr quint64 established = 1;
+        constexpr quint64 listening = 10;
+        const QByteArray outside("\x0a\xc7\x00\x02", 4); // 10.199.0.2
+        const QByteArray outsideV6 = QByteArray::fromHex("20010db8000000000000000000000005"); // 2001:db8::5
+        const QByteArray mapped = QByteArray::fromHex("00000000000000000000ffffc0000207"); // ::ffff:192.0.2.7
+        const auto addresses = CriuImageFiles::parseConnectionAddresses(image(0x56303138,
+                                                                              {inetSocket(1, IPPROTO_TCP, established, outside),
+                                                                               inetSocket(2, IPPROTO_TCP, established, QByteArray("\x7f\x00\x00\x01", 4)),
+                                                                               inetSocket(3, IPPROTO_TCP, listening, QByteArray(4, '\0')),
+                                                                               inetSocket(4, IPPROTO_TCP, established, outsideV6),
+                                                                               inetSocket(5, IPPROTO_TCP, established, mapped),
+                                                                               inetSocket(6, IPPROTO_UDP, established, QByteArray("\x0a\x00\x00\x09", 4)),
+                                                                               inetSocket(7, IPPROTO_TCP, established, outside),
+                                                                               inetSocket(8, IPPROTO_TCP, established, QByteArray(15, '\0') + '\1'),
+                                                                               regularFile(9, "/home/user/notes.txt", O_RDONLY)}));
+        QVERIFY2(addresses.ok(), qPrintable(addresses.errorMessage()));
+        // Loopback, listeners and UDP left out, each address once, mapped IPv4 as IPv4.
+        QCOMPARE(*addresses, (QList<QByteArray>{outside, outsideV6, QByteArray("\xc0\x00\x02\x07", 4)}));
+        QVERIFY(!CriuImageFiles::parseConnectionAddresses(mmImage()).ok());
     }
 
     void refusesWrongMagic()

@@ -2,7 +2,8 @@
 // A session started for an unprivileged owner: every program of it runs as
 // the owner with rewind-session's minimal environment, its directories belong
 // to the owner, its screen is grabbed as the owner, and it survives a
-// snapshot and a restore as the owner.
+// snapshot and a restore as the owner. Root's sessions get a shell (bash,
+// else sh) for the nologin of their system user.
 #include "CellIds.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
@@ -340,6 +341,29 @@ private Q_SLOTS:
         const QByteArray restoredHome = QFile::encodeName(SessionManager::cellPath(restored, QStringLiteral("/tmp/home")));
         QCOMPARE(::lstat(restoredHome.constData(), &info), 0);
         QCOMPARE(info.st_uid, ownerUid);
+    }
+
+    void nologinShellIsReplaced()
+    {
+        // Root's sessions run as rewind-session, whose shell is nologin: a
+        // terminal of theirs would end at once.
+        const passwd *system = ::getpwnam("rewind-session");
+        if (!system) {
+            REWIND_SKIP("there is no system user rewind-session");
+        }
+        if (!QByteArray(system->pw_shell).endsWith("/nologin")) {
+            REWIND_SKIP("rewind-session's shell is not nologin here");
+        }
+        const QByteArray text =
+            "[Session]\nName=shell\n[Display]\nGeometry=640x480\n[App shell]\nCommand=sh -c 'echo \"$SHELL\" > /tmp/shell; exec sleep 1000'\n";
+        auto spec = SessionSpec::parse(text, QStringLiteral("shell.conf"));
+        QVERIFY2(spec.ok(), qPrintable(spec.errorMessage()));
+        auto started = m_sessions->start(*spec, 0);
+        QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
+        const QString shellFile = SessionManager::cellPath(started->initPid, QStringLiteral("/tmp/shell"));
+        QTRY_VERIFY_WITH_TIMEOUT(!fileContent(shellFile).isEmpty(), 20000);
+        // bash where there is one: dash keeps /dev/tty open, which CRIU refuses to dump.
+        QCOMPARE(fileContent(shellFile).trimmed(), QFile::exists(QStringLiteral("/bin/bash")) ? QByteArray("/bin/bash") : QByteArray("/bin/sh"));
     }
 };
 

@@ -2,7 +2,8 @@
 //
 // rewind-cell-init: starts a checkpointable cell and is its pid 1.
 //
-//   rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- COMMAND [ARG...]
+//   rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] [--wait-for-start]
+//                    -- COMMAND [ARG...]
 //
 // The calling process (root) joins each cgroup DIR (the cell's cgroup v2
 // directory, and its directories in cgroup v1 hierarchies that limit it),
@@ -11,7 +12,7 @@
 // of its own, detaches the mounts a cell must not have (the host's /tmp,
 // tmpfs and kernel file systems below /proc, /sys, /dev and /run). It then
 // clones the cell's init into a new user namespace that owns the cell's pid,
-// mount, ipc and uts namespaces. The user namespace maps the owner's uid and
+// mount, ipc, uts and network namespaces (the last with only its loopback up). The user namespace maps the owner's uid and
 // gid to themselves and the cell's root to CellIds::root, an unprivileged id
 // Rewind reserves; nothing else, so host root is nobody inside. CRIU, as host
 // root, holds every capability in it (which it lacks towards another uid
@@ -24,7 +25,9 @@
 // mount namespace (CRIU cannot resolve an fd opened before the unshare),
 // closes everything else, runs COMMAND and reaps every process of the cell.
 // Once the init is ready the caller prints its pid and returns, so a cell
-// outlives the program that started it. SIGTERM to the init stops the whole
+// outlives the program that started it. With --wait-for-start the init runs
+// COMMAND only once it gets SIGUSR1, so that whoever started the cell can
+// first connect it to the network from outside (CellNetwork). SIGTERM to the init stops the whole
 // cell: SIGTERM to every process of it, and SIGKILL to those still there 5 s
 // later.
 //
@@ -42,11 +45,14 @@
 #include <ctime>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,14 +73,15 @@ struct Options {
     std::string tmpSize; ///< bytes, of /tmp and /dev/shm each; empty: tmpfs's default
     std::string hostname = "rewind-cell";
     std::string log = "/dev/null";
+    bool waitForStart = false; ///< run the command at SIGUSR1 only
     std::vector<char *> command;
 };
 
 [[noreturn]] void usage()
 {
     std::fprintf(stderr,
-                 "usage: rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] -- "
-                 "COMMAND [ARG...]\n");
+                 "usage: rewind-cell-init [--cgroup DIR]... [--max-processes N] [--owner UID:GID] [--tmp-size BYTES] [--hostname NAME] [--log FILE] "
+                 "[--wait-for-start] -- COMMAND [ARG...]\n");
     std::exit(2);
 }
 
@@ -87,6 +94,10 @@ Options parseOptions(int argc, char **argv)
         if (arg == "--") {
             ++i;
             break;
+        }
+        if (arg == "--wait-for-start") {
+            options.waitForStart = true;
+            continue;
         }
         if (i + 1 >= argc) {
             usage();
@@ -281,6 +292,24 @@ bool writeIdMaps(pid_t init, const Options &options)
     return writeProcFile(proc + "/uid_map", uids) && writeProcFile(proc + "/gid_map", gids);
 }
 
+/// The cell's own network namespace starts with its loopback down; the
+/// cell's root holds CAP_NET_ADMIN there (its user namespace owns it). The
+/// way out, if any, is added from outside (CellNetwork).
+bool bringUpLoopback()
+{
+    const int socketFd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (socketFd < 0) {
+        return false;
+    }
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    bool up = ::ioctl(socketFd, SIOCGIFFLAGS, &request) == 0;
+    request.ifr_flags |= IFF_UP;
+    up = up && ::ioctl(socketFd, SIOCSIFFLAGS, &request) == 0;
+    ::close(socketFd);
+    return up;
+}
+
 void setUpCell(const Options &options, int readyFd)
 {
     // The maps are written: become the root of the user namespace, with no
@@ -317,6 +346,9 @@ void setUpCell(const Options &options, int readyFd)
     if (::sethostname(options.hostname.data(), options.hostname.size()) < 0) {
         failSetup(readyFd, "setting the host name");
     }
+    if (!bringUpLoopback()) {
+        failSetup(readyFd, "bringing up the cell's loopback");
+    }
     const int input = ::open("/dev/null", O_RDONLY);
     const int output = ::open(options.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     if (input < 0 || output < 0) {
@@ -351,10 +383,35 @@ void closeAllExcept(int keep)
     }
     self[length] = '\0';
     const std::string fd = std::to_string(readyFd);
-    std::vector<char *> arguments{argv[0], const_cast<char *>("--init-ready-fd"), const_cast<char *>(fd.c_str()), const_cast<char *>("--")};
+    std::vector<char *> arguments{argv[0], const_cast<char *>("--init-ready-fd"), const_cast<char *>(fd.c_str())};
+    if (options.waitForStart) {
+        arguments.push_back(const_cast<char *>("--wait-for-start"));
+    }
+    arguments.push_back(const_cast<char *>("--"));
     arguments.insert(arguments.end(), options.command.begin(), options.command.end());
     ::execv(self, arguments.data());
     failSetup(readyFd, "running rewind-cell-init inside the cell");
+}
+
+/// Waits for SIGUSR1, the caller's word to run the command; a stop request
+/// (SIGTERM, SIGINT, SIGHUP) ends the cell instead. The signals of handled
+/// are blocked already.
+void waitForStart(const sigset_t &handled)
+{
+    sigset_t waited = handled;
+    sigaddset(&waited, SIGUSR1);
+    sigset_t previous;
+    sigprocmask(SIG_BLOCK, &waited, &previous);
+    for (;;) {
+        const int signal = sigwaitinfo(&waited, nullptr);
+        if (signal == SIGUSR1) {
+            break;
+        }
+        if (signal == SIGTERM || signal == SIGINT || signal == SIGHUP) {
+            _exit(0);
+        }
+    }
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
 }
 
 /// pid 1 of the cell: runs the command and reaps until the cell is empty.
@@ -367,6 +424,11 @@ void closeAllExcept(int keep)
     }
     sigprocmask(SIG_BLOCK, &handled, nullptr);
 
+    if (options.waitForStart) {
+        ::close(readyFd); // tells the caller the cell is up, without its command yet
+        readyFd = -1;
+        waitForStart(handled);
+    }
     const pid_t main = ::fork();
     if (main < 0) {
         failSetup(readyFd, "starting the command");
@@ -378,7 +440,9 @@ void closeAllExcept(int keep)
         std::fprintf(stderr, "rewind-cell-init: cannot run %s: %s\n", options.command[0], std::strerror(errno));
         _exit(127);
     }
-    ::close(readyFd); // tells the caller the cell is up
+    if (readyFd >= 0) {
+        ::close(readyFd); // tells the caller the cell is up
+    }
 
     int exitCode = 0;
     bool stopping = false;
@@ -491,9 +555,15 @@ int main(int argc, char **argv)
         std::perror("rewind-cell-init: pipe");
         return 1;
     }
-    // One clone: the user namespace comes first and owns the others.
-    const pid_t init =
-        pid_t(::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    // One clone: the user namespace comes first and owns the others. The
+    // network namespace is the cell's own: its abstract sockets and ports do
+    // not collide with a branch's or the host's.
+    const pid_t init = pid_t(::syscall(SYS_clone,
+                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | SIGCHLD,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr));
     if (init < 0) {
         std::fprintf(stderr, "rewind-cell-init: cannot create the cell's namespaces: %s\n", std::strerror(errno));
         return 1;

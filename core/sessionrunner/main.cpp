@@ -207,6 +207,35 @@ void makeDirectory(const QByteArray &path, mode_t mode, uid_t uid, gid_t gid)
     ::close(fd);
 }
 
+/// Whether shell is one /etc/shells lists.
+bool isLoginShell(const QByteArray &shell)
+{
+    bool listed = false;
+    ::setusershell();
+    while (const char *entry = ::getusershell()) {
+        if (shell == entry) {
+            listed = true;
+            break;
+        }
+    }
+    ::endusershell();
+    return listed;
+}
+
+/// The shell terminals of the session start. The system user of root's
+/// sessions has nologin, which would end every terminal at once; bash is
+/// preferred to sh there because dash keeps /dev/tty open, which CRIU
+/// refuses to dump ("ctty inheritance").
+QByteArray sessionShell(const QByteArray &loginShell)
+{
+    for (const QByteArray &shell : {loginShell, QByteArray("/bin/bash"), QByteArray("/bin/sh")}) {
+        if (!shell.isEmpty() && isLoginShell(shell)) {
+            return shell;
+        }
+    }
+    return QByteArrayLiteral("/bin/sh");
+}
+
 Owner ownerOf(const QJsonObject &plan)
 {
     Owner owner;
@@ -224,7 +253,7 @@ Owner ownerOf(const QJsonObject &plan)
     errno = 0;
     if (const passwd *entry = ::getpwuid(owner.uid)) {
         owner.name = entry->pw_name;
-        owner.shell = entry->pw_shell;
+        owner.shell = sessionShell(entry->pw_shell);
     }
     return owner;
 }

@@ -697,6 +697,9 @@ Result<void> Bench::plainRound(int round)
                               QStringLiteral("-D"),
                               p.directory,
                               QStringLiteral("--file-locks"),
+                              QStringLiteral("--empty-ns"),
+                              QStringLiteral("net"),
+                              QStringLiteral("--tcp-established"),
                               QStringLiteral("-o"),
                               QStringLiteral("dump.log")};
         if (m_criuLogLevel > 0) {
@@ -802,8 +805,8 @@ Result<void> Bench::restorePlain()
                           QStringLiteral("plain-restore")};
     arguments += m_externalMounts;
     arguments << QStringLiteral("--") << QStringLiteral("restore") << QStringLiteral("-d") << QStringLiteral("-D") << directory
-              << QStringLiteral("--file-locks") << QStringLiteral("--manage-cgroups=ignore") << QStringLiteral("--pidfile") << pidFile << QStringLiteral("-o")
-              << QStringLiteral("restore.log");
+              << QStringLiteral("--file-locks") << QStringLiteral("--empty-ns") << QStringLiteral("net") << QStringLiteral("--tcp-established")
+              << QStringLiteral("--manage-cgroups=ignore") << QStringLiteral("--pidfile") << pidFile << QStringLiteral("-o") << QStringLiteral("restore.log");
     if (m_criuLogLevel > 0) {
         arguments << QStringLiteral("-v%1").arg(m_criuLogLevel);
     }
