@@ -40,6 +40,7 @@ constexpr quint32 inetSocketProtocol = 5;
 constexpr quint32 inetSocketState = 6;
 constexpr quint32 inetSocketSourceAddress = 11;
 constexpr quint64 protocolTcp = 6;
+constexpr quint64 protocolUdp = 17;
 constexpr quint64 stateClosed = 7;
 constexpr quint64 stateListening = 10;
 constexpr quint32 regularFlags = 2;
@@ -294,7 +295,13 @@ Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteAr
         const Field *protocol = find(socket, inetSocketProtocol);
         const Field *state = find(socket, inetSocketState);
         const Field *family = find(socket, inetSocketFamily);
-        if (!protocol || !state || !family || protocol->number64 != protocolTcp || state->number64 == stateClosed || state->number64 == stateListening) {
+        if (!protocol || !state || !family) {
+            continue;
+        }
+        // TCP connections, and UDP sockets bound to an address (a resolver's
+        // query in flight): CRIU binds each to its address again.
+        const bool tcpConnection = protocol->number64 == protocolTcp && state->number64 != stateClosed && state->number64 != stateListening;
+        if (!tcpConnection && protocol->number64 != protocolUdp) {
             continue;
         }
         // A repeated uint32, one field a word (or packed, in one field).
@@ -323,7 +330,8 @@ Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteAr
             address = address.right(4);
         }
         const bool loopback = (address.size() == 4 && quint8(address[0]) == 127) || (address.size() == 16 && address == QByteArray(15, '\0') + '\1');
-        if ((address.size() == 4 || address.size() == 16) && !loopback && !addresses.contains(address)) {
+        const bool wildcard = address.count('\0') == address.size();
+        if ((address.size() == 4 || address.size() == 16) && !loopback && !wildcard && !addresses.contains(address)) {
             addresses.append(address);
         }
     }

@@ -41,8 +41,9 @@ public:
     /// The ids of the working and root directories of an fs-*.img.
     static Result<QList<quint32>> enteredDirectories(const QByteArray &image);
     /// The local addresses of the TCP connections (neither listening nor
-    /// closed) in files.img of the images directory, 4 bytes (IPv4) or 16
-    /// (IPv6) each in network order, loopback ones left out; each once.
+    /// closed) and of the bound UDP sockets in files.img of the images
+    /// directory, 4 bytes (IPv4) or 16 (IPv6) each in network order,
+    /// loopback and wildcard ones left out; each once.
     static Result<QList<QByteArray>> connectionAddresses(int imagesDirFd);
     /// The same, of the content of a files.img.
     static Result<QList<QByteArray>> parseConnectionAddresses(const QByteArray &image);

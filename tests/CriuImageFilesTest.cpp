@@ -130,6 +130,7 @@ private Q_SLOTS:
     {
         constexpr quint64 established = 1;
         constexpr quint64 listening = 10;
+        constexpr quint64 closed = 7;
         const QByteArray outside("\x0a\xc7\x00\x02", 4); // 10.199.0.2
         const QByteArray outsideV6 = QByteArray::fromHex("20010db8000000000000000000000005"); // 2001:db8::5
         const QByteArray mapped = QByteArray::fromHex("00000000000000000000ffffc0000207"); // ::ffff:192.0.2.7
@@ -142,10 +143,13 @@ private Q_SLOTS:
                                                                                inetSocket(6, IPPROTO_UDP, established, QByteArray("\x0a\x00\x00\x09", 4)),
                                                                                inetSocket(7, IPPROTO_TCP, established, outside),
                                                                                inetSocket(8, IPPROTO_TCP, established, QByteArray(15, '\0') + '\1'),
-                                                                               regularFile(9, "/home/user/notes.txt", O_RDONLY)}));
+                                                                               regularFile(9, "/home/user/notes.txt", O_RDONLY),
+                                                                               inetSocket(10, IPPROTO_UDP, closed, QByteArray(4, '\0')),
+                                                                               inetSocket(11, IPPROTO_TCP, closed, QByteArray("\x0a\x00\x00\x0b", 4))}));
         QVERIFY2(addresses.ok(), qPrintable(addresses.errorMessage()));
-        // Loopback, listeners and UDP left out, each address once, mapped IPv4 as IPv4.
-        QCOMPARE(*addresses, (QList<QByteArray>{outside, outsideV6, QByteArray("\xc0\x00\x02\x07", 4)}));
+        // Loopback, listeners, closed TCP and wildcard UDP left out, bound
+        // UDP in (a resolver's query), each address once, mapped IPv4 as IPv4.
+        QCOMPARE(*addresses, (QList<QByteArray>{outside, outsideV6, QByteArray("\xc0\x00\x02\x07", 4), QByteArray("\x0a\x00\x00\x09", 4)}));
         QVERIFY(!CriuImageFiles::parseConnectionAddresses(mmImage()).ok());
     }
 
