@@ -99,6 +99,11 @@ Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
     // and restored established; a restore then aborts those to the outside,
     // whose other end knows nothing of the restored copy.
     criu_local_set_tcp_established(options.get(), true);
+    // A connection still waiting in a listener's queue (a busy local server)
+    // is left out rather than refusing the whole snapshot: its client sees a
+    // reset after a restore, as when a server drops a connection it never
+    // accepted. The scan cannot predict such connections, they come and go.
+    criu_local_set_tcp_skip_in_flight(options.get(), true);
     return options;
 }
 

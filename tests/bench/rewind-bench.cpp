@@ -700,6 +700,7 @@ Result<void> Bench::plainRound(int round)
                               QStringLiteral("--empty-ns"),
                               QStringLiteral("net"),
                               QStringLiteral("--tcp-established"),
+                              QStringLiteral("--skip-in-flight"),
                               QStringLiteral("-o"),
                               QStringLiteral("dump.log")};
         if (m_criuLogLevel > 0) {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewind-test-connections DIRECTORY PORT [HOST OUTSIDE-PORT]: network state a
 // restore must bring back. It listens on PORT (all addresses), holds an
-// established loopback connection to that listener (both ends its own) and,
-// with HOST, a connection to HOST:OUTSIDE-PORT, an echo server outside the
-// cell. It writes "ready" to DIRECTORY/report once all are there. Each
+// established loopback connection to that listener (both ends its own), a
+// connection waiting in the queue of a second listener on PORT+1 that never
+// accepts it (a busy server's, which a snapshot drops) and, with HOST, a
+// connection to HOST:OUTSIDE-PORT, an echo server outside the cell. It writes "ready" to DIRECTORY/report once all are there. Each
 // time DIRECTORY/command holds a new number N it checks all of them and
 // writes "N loopback=... accept=... outside-old=... outside-new=..." to
 // DIRECTORY/report:
@@ -65,6 +66,21 @@ int connectTo(const char *host, int port)
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const sockaddr_in to = address(host, port);
     if (::connect(fd, reinterpret_cast<const sockaddr *>(&to), sizeof to) != 0) {
+        const int error = errno;
+        ::close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+/// A socket listening on all addresses, or -errno.
+int listenOn(int port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    const sockaddr_in any = address("0.0.0.0", port);
+    if (::bind(fd, reinterpret_cast<const sockaddr *>(&any), sizeof any) != 0 || ::listen(fd, 16) != 0) {
         const int error = errno;
         ::close(fd);
         return -error;
@@ -162,12 +178,17 @@ int main(int argc, char **argv)
     const int outsidePort = argc == 5 ? std::atoi(argv[4]) : 0;
     std::signal(SIGPIPE, SIG_IGN);
 
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int yes = 1;
-    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    const sockaddr_in any = address("0.0.0.0", port);
-    if (::bind(listener, reinterpret_cast<const sockaddr *>(&any), sizeof any) != 0 || ::listen(listener, 16) != 0) {
-        writeReport(directory, "cannot listen: " + errorName(errno));
+    const int listener = listenOn(port);
+    const int busyListener = listenOn(port + 1);
+    if (listener < 0 || busyListener < 0) {
+        writeReport(directory, "cannot listen: " + errorName(listener < 0 ? -listener : -busyListener));
+        return 1;
+    }
+    // Never accepted: CRIU would refuse the listener ("In-flight connection")
+    // unless told to leave such connections out.
+    const int waiting = connectTo("127.0.0.1", port + 1);
+    if (waiting < 0) {
+        writeReport(directory, "no waiting connection: " + errorName(-waiting));
         return 1;
     }
     const int loopbackClient = connectTo("127.0.0.1", port);
