@@ -394,14 +394,13 @@ void closeAllExcept(int keep)
 }
 
 /// Waits for SIGUSR1, the caller's word to run the command; a stop request
-/// (SIGTERM, SIGINT, SIGHUP) ends the cell instead. The signals of handled
-/// are blocked already.
-void waitForStart(const sigset_t &handled)
+/// (SIGTERM, SIGINT, SIGHUP) ends the cell instead. SIGUSR1 and the signals
+/// of handled are blocked already; SIGUSR1 is unblocked again on return, so
+/// that the command does not inherit it blocked.
+void waitForStart(const sigset_t &handled, const sigset_t &start)
 {
     sigset_t waited = handled;
     sigaddset(&waited, SIGUSR1);
-    sigset_t previous;
-    sigprocmask(SIG_BLOCK, &waited, &previous);
     for (;;) {
         const int signal = sigwaitinfo(&waited, nullptr);
         if (signal == SIGUSR1) {
@@ -411,7 +410,7 @@ void waitForStart(const sigset_t &handled)
             _exit(0);
         }
     }
-    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    sigprocmask(SIG_UNBLOCK, &start, nullptr);
 }
 
 /// pid 1 of the cell: runs the command and reaps until the cell is empty.
@@ -425,9 +424,16 @@ void waitForStart(const sigset_t &handled)
     sigprocmask(SIG_BLOCK, &handled, nullptr);
 
     if (options.waitForStart) {
+        // Blocked before the caller hears that the cell is up: the kernel
+        // discards a signal pid 1 of a namespace has no handler for, so a
+        // SIGUSR1 sent before sigwaitinfo would be lost, not kept pending.
+        sigset_t start;
+        sigemptyset(&start);
+        sigaddset(&start, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &start, nullptr);
         ::close(readyFd); // tells the caller the cell is up, without its command yet
         readyFd = -1;
-        waitForStart(handled);
+        waitForStart(handled, start);
     }
     const pid_t main = ::fork();
     if (main < 0) {
