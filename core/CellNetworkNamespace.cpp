@@ -23,6 +23,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -85,9 +86,9 @@ Result<void> bringUpLoopback()
     return {};
 }
 
-/// One rtnetlink request and its acknowledgement; tolerated: an error the
-/// caller expects (EEXIST when adding, EADDRNOTAVAIL or ESRCH when removing,
-/// EAFNOSUPPORT without IPv6).
+/// One rtnetlink request and its acknowledgement; tolerated: the errors the
+/// caller expects (such as EADDRNOTAVAIL or ESRCH when removing, EAFNOSUPPORT
+/// without IPv6).
 struct RouteRequest {
     nlmsghdr header;
     union {
@@ -347,15 +348,23 @@ Result<int> CellNetworkNamespace::closeOutsideConnections(pid_t pid, const QList
             }
             all.append(*listed);
         }
+        // The scaffolding goes whatever else fails: the session must not keep
+        // the restore's addresses and routes.
+        std::optional<Error> firstFailure;
         for (const TcpSocket &socket : std::as_const(all)) {
             if (isConnection(socket.state) && !hasPeerInside(socket, all)) {
                 if (auto destroyed = destroy(netlink.get(), socket); !destroyed) {
-                    return destroyed;
+                    firstFailure = firstFailure.value_or(destroyed.error());
+                    continue;
                 }
                 ++closed;
             }
         }
-        return changeRestoreScaffolding(connectionAddresses, false);
+        auto removed = changeRestoreScaffolding(connectionAddresses, false);
+        if (firstFailure) {
+            return *firstFailure;
+        }
+        return removed;
     });
     if (!done) {
         return done.error();

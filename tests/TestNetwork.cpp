@@ -57,6 +57,8 @@ TestNetwork::TestNetwork()
     if (!m_gateway.isEmpty()) {
         return;
     }
+    // A link of a run that was killed before its clean-up would be in the way.
+    (void)ip({QStringLiteral("link"), QStringLiteral("delete"), testLink});
     m_madeLink = ip({QStringLiteral("link"),
                      QStringLiteral("add"),
                      testLink,
