@@ -532,7 +532,17 @@ Error criuError(const QString &what, int code, int imagesDirFd, const char *logN
 bool CriuCheckpointer::isRefusal(const Error &error)
 {
     // criuLogErrors() adds CRIU's error lines to the message, the last of
-    // which is CRIU's verdict; a CRIU that was killed wrote none.
+    // which is CRIU's verdict; a CRIU that was killed wrote none. A CRIU that
+    // ran out of disk space or memory did not refuse the session either.
+    static const QLatin1String lackOfResources[] = {QLatin1String("No space left on device"),
+                                                    QLatin1String("Disk quota exceeded"),
+                                                    QLatin1String("Cannot allocate memory"),
+                                                    QLatin1String("Read-only file system")};
+    for (const QLatin1String &lack : lackOfResources) {
+        if (error.message.contains(lack)) {
+            return false;
+        }
+    }
     return error.message.contains(QLatin1String("Dumping FAILED")) || error.message.contains(QLatin1String("Restoring FAILED"))
         || error.message.contains(QLatin1String("BUG at"));
 }

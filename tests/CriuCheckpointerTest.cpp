@@ -61,6 +61,24 @@ private Q_SLOTS:
         QVERIFY(!CriuCheckpointer::dump(dump).ok());
         QVERIFY(!CriuCheckpointer::restore(RestoreRequest{}).ok());
     }
+
+    /// Only CRIU saying no to the session is a refusal the scan should have
+    /// predicted; a full disk, or a CRIU that never got to a verdict, is not.
+    void refusalsAreToldFromLackOfResources()
+    {
+        const QString refused = QStringLiteral(
+            "Checkpointing process 305 failed. CRIU reported a failure.\n"
+            "(00.093005) Error (criu/namespaces.c:505): Can't dump nested ipc namespace for 113\n"
+            "(00.151545) Error (criu/cr-dump.c:1975): Dumping FAILED.");
+        const QString diskFull = QStringLiteral(
+            "Checkpointing process 305 failed. CRIU reported a failure.\n"
+            "(01.209001) Error (criu/page-xfer.c:1012): Unable to write pages: No space left on device\n"
+            "(01.351545) Error (criu/cr-dump.c:1975): Dumping FAILED.");
+        const QString killed = QStringLiteral("Checkpointing process 305 failed. CRIU was ended after 300 seconds.");
+        QVERIFY(CriuCheckpointer::isRefusal(Error{refused}));
+        QVERIFY(!CriuCheckpointer::isRefusal(Error{diskFull}));
+        QVERIFY(!CriuCheckpointer::isRefusal(Error{killed}));
+    }
 };
 
 REWIND_TEST_GUILESS_MAIN(CriuCheckpointerTest)
