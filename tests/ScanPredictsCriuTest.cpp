@@ -482,6 +482,10 @@ private Q_SLOTS:
         QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
         const SessionRecord session = *started;
         QTRY_VERIFY_WITH_TIMEOUT(TestSessions::counterIn(session.initPid, counterFile) > 0, 20000);
+        if (processName.isEmpty() && app.contains("bash")) {
+            // The control's shell must be up when the scan looks, or the row proves nothing.
+            QTRY_VERIFY_WITH_TIMEOUT(processNamed(session.initPid, QStringLiteral("bash")) > 0, 20000);
+        }
         if (Setup(setup) == Setup::NestedUserNamespaces) {
             // Rewind forbids them in a cell; this is what the limit prevents.
             auto allowed = NestedNamespaces::setMaximum(session.initPid, 16);
