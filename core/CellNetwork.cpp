@@ -45,6 +45,16 @@ Result<void> CellNetwork::connect(const RewindPaths &paths, const SessionRecord 
     if (pastaBinary().isEmpty()) {
         return Error{i18n("Session %1 has no network beyond its own loopback: pasta is not installed (package passt).", record.id)};
     }
+    // pasta, which keeps capabilities of root's, must configure the cell's
+    // network and no other: were the cell's init gone and its pid taken by
+    // another process, that process's network might be Rewind's own.
+    const QByteArray namespacePath = QFile::encodeName(QStringLiteral("/proc/%1/ns/net").arg(record.initPid));
+    struct stat cellStatus;
+    struct stat ownStatus;
+    if (::stat(namespacePath.constData(), &cellStatus) != 0 || ::stat("/proc/self/ns/net", &ownStatus) != 0
+        || (cellStatus.st_dev == ownStatus.st_dev && cellStatus.st_ino == ownStatus.st_ino)) {
+        return Error{i18n("Session %1 has no network beyond its own loopback: its first process is gone or has no network namespace of its own.", record.id)};
+    }
     if (auto ended = disconnect(paths, record.id); !ended) {
         return ended.error();
     }

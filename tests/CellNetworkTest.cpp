@@ -144,6 +144,20 @@ private Q_SLOTS:
         QVERIFY(!CellNetwork::isConnected(m_test.paths(), inPlace->session.id));
     }
 
+    void aProcessInRewindsOwnNetworkIsNotConnected()
+    {
+        // A record whose first process shares Rewind's network namespace, as
+        // when a cell's init is gone and its pid was taken by another
+        // process: pasta must not configure that network.
+        SessionRecord record;
+        record.id = QStringLiteral("not-a-cell");
+        record.initPid = ::getpid();
+        const auto connected = CellNetwork::connect(m_test.paths(), record);
+        QVERIFY(!connected.ok());
+        QVERIFY2(connected.errorMessage().contains(QLatin1String("network namespace of its own")), qPrintable(connected.errorMessage()));
+        QVERIFY(!CellNetwork::isConnected(m_test.paths(), record.id));
+    }
+
     void aConnectionFromOutsideIsWaitedForOrNamed()
     {
         // Accepted in the cell, a connection from here is a socket of this
