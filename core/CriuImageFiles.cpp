@@ -146,25 +146,48 @@ std::optional<QList<QByteArray>> entriesOf(const QByteArray &image, quint32 magi
     return entries;
 }
 
+/// One entry of files.img: its type and its fields.
+struct FileEntry {
+    quint64 type = 0;
+    QList<Field> fields;
+};
+
+/// The entries of a files.img; nullopt if the image is damaged (an entry
+/// that cannot be read, or one without a type).
+std::optional<QList<FileEntry>> fileEntriesOf(const QByteArray &image)
+{
+    const auto entries = entriesOf(image, filesMagic);
+    if (!entries) {
+        return std::nullopt;
+    }
+    QList<FileEntry> result;
+    for (const QByteArray &message : *entries) {
+        FileEntry entry;
+        if (!fieldsOf(message, entry.fields)) {
+            return std::nullopt;
+        }
+        const Field *type = find(entry.fields, fileEntryType);
+        if (!type) {
+            return std::nullopt;
+        }
+        entry.type = type->number64;
+        result.append(std::move(entry));
+    }
+    return result;
+}
+
 } // namespace
 
 Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
 {
-    const auto entries = entriesOf(image, filesMagic);
+    const auto entries = fileEntriesOf(image);
     if (!entries) {
         return malformed();
     }
     QList<OpenedPath> paths;
-    for (const QByteArray &message : *entries) {
-        QList<Field> entry;
-        if (!fieldsOf(message, entry)) {
-            return malformed();
-        }
-        const Field *type = find(entry, fileEntryType);
-        if (!type) {
-            return malformed();
-        }
-        if (type->number64 == typeRegular) {
+    for (const FileEntry &file : *entries) {
+        const QList<Field> &entry = file.fields;
+        if (file.type == typeRegular) {
             QList<Field> regular;
             const Field *body = find(entry, fileEntryRegular);
             if (!body || !fieldsOf(body->bytes, regular) || !find(regular, regularName)) {
@@ -173,7 +196,7 @@ Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
             const Field *flags = find(regular, regularFlags);
             const Field *id = find(regular, regularId);
             paths.append({OpenedPath::Kind::File, find(regular, regularName)->bytes, flags ? quint32(flags->number64) : 0, id ? quint32(id->number64) : 0});
-        } else if (type->number64 == typeUnixSocket) {
+        } else if (file.type == typeUnixSocket) {
             QList<Field> socket;
             const Field *body = find(entry, fileEntryUnixSocket);
             if (!body || !fieldsOf(body->bytes, socket)) {
@@ -270,25 +293,17 @@ std::optional<QByteArray> readImage(int directoryFd, const char *name)
 
 Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteArray &image)
 {
-    const auto entries = entriesOf(image, filesMagic);
+    const auto entries = fileEntriesOf(image);
     if (!entries) {
         return malformed();
     }
     QList<QByteArray> addresses;
-    for (const QByteArray &message : *entries) {
-        QList<Field> entry;
-        if (!fieldsOf(message, entry)) {
-            return malformed();
-        }
-        const Field *type = find(entry, fileEntryType);
-        if (!type) {
-            return malformed();
-        }
-        if (type->number64 != typeInetSocket) {
+    for (const FileEntry &file : *entries) {
+        if (file.type != typeInetSocket) {
             continue;
         }
         QList<Field> socket;
-        const Field *body = find(entry, fileEntryInetSocket);
+        const Field *body = find(file.fields, fileEntryInetSocket);
         if (!body || !fieldsOf(body->bytes, socket)) {
             return malformed();
         }
