@@ -47,17 +47,6 @@ QString userCopyOfDisplayKey(const TestUser &user)
     return copy;
 }
 
-/// The user's XDG_RUNTIME_DIR, as logind would make it.
-QString runtimeDirectory(const TestUser &user)
-{
-    const QString directory = QStringLiteral("/run/user/%1").arg(user.uid);
-    const QByteArray path = QFile::encodeName(directory);
-    if (!QDir().mkpath(directory) || ::chown(path.constData(), user.uid, user.uid) != 0 || ::chmod(path.constData(), 0700) != 0) {
-        return {};
-    }
-    return directory;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -109,7 +98,7 @@ int main(int argc, char **argv)
     environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
     environment.insert(QStringLiteral("DISPLAY"), display);
     environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
-    if (const QString runtime = runtimeDirectory(user); !runtime.isEmpty()) {
+    if (const QString runtime = userRuntimeDirectory(user); !runtime.isEmpty()) {
         environment.insert(QStringLiteral("XDG_RUNTIME_DIR"), runtime);
     }
     if (const QString key = userCopyOfDisplayKey(user); !key.isEmpty()) {

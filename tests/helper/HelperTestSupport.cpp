@@ -16,6 +16,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,6 +174,16 @@ void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login)
             ::_exit(126);
         }
     });
+}
+
+QString userRuntimeDirectory(const TestUser &user)
+{
+    const QString directory = QStringLiteral("/run/user/%1").arg(user.uid);
+    const QByteArray path = QFile::encodeName(directory);
+    if (!QDir().mkpath(directory) || ::chown(path.constData(), user.uid, user.uid) != 0 || ::chmod(path.constData(), 0700) != 0) {
+        return {};
+    }
+    return directory;
 }
 
 HelperClient::HelperClient(const TestUser &user, const EmulatedLogin *login)

@@ -202,6 +202,9 @@ QString startCountingSession(HelperClient &client, QStringList &started, pid_t *
 /// (what polkit looks at to tell an active local session).
 void runAs(QProcess &process, const TestUser &user, const EmulatedLogin *login);
 
+/// The user's XDG_RUNTIME_DIR (/run/user/UID), made as logind would; empty on failure.
+QString userRuntimeDirectory(const TestUser &user);
+
 /// A snapshot of SESSION taken through the helper by CLIENT, with CRIU; 0 on failure.
 qint64 snapshotOf(HelperClient &client, const QString &session);
 

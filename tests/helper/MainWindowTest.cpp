@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The real window, driven as a user would (as root here, whose own session
-// CRIU can dump on this machine), against the real helper on a private system
+// The real window, driven as a user would (as rewind-user, run by
+// rewind-test-as-owner), against the real helper on a private system
 // bus with the real polkitd (see with-system-bus): sessions appear, "Snapshot
 // Now" adds to the timeline, "Open as New Session" branches, "Export
 // Snapshot…" writes a file that "Import Snapshot…" brings back.
@@ -91,6 +91,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
+        QVERIFY2(::getuid() != 0, "the window's tests run as rewind-user (rewind-test-as-owner), never as root");
         auto started = call(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}});
         QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
         m_sessions.append(started->toObject().value(QStringLiteral("id")).toString());
@@ -150,7 +151,7 @@ private Q_SLOTS:
         QTRY_VERIFY(branch->isEnabled());
         branch->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 120000);
-        QCOMPARE(finished.at(1).at(0).toString(), QStringLiteral("restoreFinished"));
+        QVERIFY2(finished.at(1).at(0).toString() == QLatin1String("restoreFinished"), qPrintable(finished.at(1).at(1).toString()));
         QTRY_COMPARE_WITH_TIMEOUT(sessions->model()->rowCount(), 2, 30000);
         for (int row = 0; row < 2; ++row) {
             const QString id = sessions->model()->index(row, 0).data(SessionListModel::IdRole).toString();
