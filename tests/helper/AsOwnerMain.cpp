@@ -9,6 +9,7 @@
 #include "TestSkip.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -16,6 +17,7 @@
 #include <QStandardPaths>
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace
 {
@@ -54,6 +56,14 @@ int main(int argc, char **argv)
     if (!login.valid() || runtime.isEmpty()) {
         std::fprintf(stderr, "could not log %s in\n", qPrintable(user.name));
         return 1;
+    }
+
+    // The administrator's limits, empty (the defaults) and the owner's, so
+    // that a GUI test can set them (HelperTestEnvironment::writeLimits).
+    if (QFile limits(HelperTestEnvironment::limitsFile()); !limits.exists() && limits.open(QIODevice::WriteOnly)) {
+        if (::fchown(limits.handle(), user.uid, gid_t(-1)) != 0) {
+            std::fprintf(stderr, "could not hand %s to %s\n", qPrintable(limits.fileName()), qPrintable(user.name));
+        }
     }
 
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
