@@ -3,11 +3,13 @@
 #include "TimelineModel.h"
 #include "SessionListModel.h"
 #include "TestSkip.h"
+#include "TimelineDelegate.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QListView>
 #include <QLocale>
 #include <QSignalSpy>
 #include <QTest>
@@ -102,6 +104,46 @@ private Q_SLOTS:
         QVERIFY(std::any_of(changed.cbegin(), changed.cend(), [](const QList<QVariant> &arguments) {
             return arguments.at(0).toModelIndex().row() == 0 && arguments.at(2).value<QList<int>>().contains(TimelineModel::DayHeadingRole);
         }));
+    }
+
+    void delegateDrawsEachDayUnderItsHeading()
+    {
+        const QDate today = QDate::currentDate();
+        const auto at = [](const QDate &day, int hour) {
+            return QDateTime(day, QTime(hour, 0), QTimeZone::LocalTime).toUTC().toString(Qt::ISODateWithMs);
+        };
+        TimelineModel model;
+        QJsonObject pinned = snapshot(3, at(today, 12), QStringLiteral("manual"), QStringLiteral("before the talk"));
+        pinned.insert(QStringLiteral("pinned"), true);
+        model.setSnapshots(
+            {pinned, snapshot(2, at(today, 11), QStringLiteral("scheduled")), snapshot(1, at(today.addDays(-3), 12), QStringLiteral("imported"))});
+        QImage screen(320, 200, QImage::Format_RGB32);
+        screen.fill(Qt::darkCyan);
+        model.setThumbnail(2, screen);
+        QListView view;
+        view.setItemDelegate(new TimelineDelegate(&view));
+        view.setModel(&model);
+        view.resize(600, 500);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        const QRect first = view.visualRect(model.index(0));
+        const QRect second = view.visualRect(model.index(1));
+        const QRect third = view.visualRect(model.index(2));
+        // The first entry of each day carries its heading; the others do not.
+        QVERIFY(first.height() > second.height());
+        QCOMPARE(third.height(), first.height());
+        QVERIFY(second.top() >= first.bottom() && third.top() >= second.bottom());
+        view.setCurrentIndex(model.index(1));
+        const QImage picture = view.viewport()->grab().toImage();
+        QVERIFY(!picture.isNull());
+        // The picture of the screen is drawn in the second entry, at its left.
+        const QPoint middleOfPicture =
+            second.topLeft() + QPoint(6 + TimelineDelegate::thumbnailSize().width() / 2, 6 + TimelineDelegate::thumbnailSize().height() / 2);
+        QCOMPARE(picture.pixelColor(middleOfPicture), QColor(Qt::darkCyan));
+        QVERIFY(picture.pixelColor(first.topLeft() + QPoint(6 + 80, first.height() - 6 - 50)) != QColor(Qt::darkCyan));
+        if (const QString directory = qEnvironmentVariable("REWIND_TEST_SCREENSHOTS"); !directory.isEmpty()) {
+            QVERIFY(picture.save(directory + QStringLiteral("/timeline-days.png")));
+        }
     }
 
     void dayHeadings()
