@@ -53,6 +53,16 @@ QString transferFilter()
     return i18n("Rewind snapshots (*.rewind)");
 }
 
+/// The ids of a snapshot listing, in its order: what storage depends on.
+QList<qint64> snapshotIds(const QJsonArray &snapshots)
+{
+    QList<qint64> ids;
+    for (const QJsonValue &snapshot : snapshots) {
+        ids.append(snapshot.toObject().value(QStringLiteral("id")).toInteger());
+    }
+    return ids;
+}
+
 QString systemError()
 {
     return QString::fromLocal8Bit(std::strerror(errno));
@@ -333,6 +343,11 @@ void MainWindow::refresh()
             QJsonArray listed = sessions;
             if (snapshots) {
                 listed = SessionListModel::withSessionsOfSnapshots(sessions, snapshots->toArray());
+                // Snapshots came or went (autosave of another session): what they use changed.
+                if (const QList<qint64> ids = snapshotIds(snapshots->toArray()); ids != m_allSnapshotIds) {
+                    m_allSnapshotIds = ids;
+                    m_storageStale = true;
+                }
             }
             const QString selected = currentSession();
             m_sessions->setSessions(listed);
@@ -384,7 +399,11 @@ void MainWindow::refreshTimeline()
         selectWanted();
         updateActions();
         fetchThumbnails();
-        refreshStorage();
+        // Adding up the chunks is not free: only when snapshots came or went.
+        if (const QList<qint64> ids = snapshotIds(answer->toArray()); ids != m_timelineSnapshotIds || m_storageStale) {
+            m_timelineSnapshotIds = ids;
+            refreshStorage();
+        }
     });
 }
 
@@ -397,6 +416,7 @@ void MainWindow::refreshStorage()
             return;
         }
         m_lastStorage = answer->toObject();
+        m_storageStale = false;
         showStorage(m_lastStorage);
     });
 }

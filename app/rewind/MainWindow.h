@@ -104,6 +104,9 @@ private:
     QAction *m_pin = nullptr;
     QLabel *m_storage;
     QJsonObject m_lastStorage; ///< the helper's last storage answer, shown again when the selected session changes
+    bool m_storageStale = true; ///< snapshots came or went since m_lastStorage
+    QList<qint64> m_allSnapshotIds; ///< of the last full listing
+    QList<qint64> m_timelineSnapshotIds; ///< of the last listing of the timeline's session
     LabelEditor m_editLabel;
     FileChooser m_chooseExportFile;
     FileChooser m_chooseImportFile;
