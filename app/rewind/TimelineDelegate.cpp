@@ -91,7 +91,7 @@ void TimelineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opti
     QColor dim = text;
     dim.setAlphaF(0.7);
     const int left = pictureRect.right() + 2 * margin;
-    const int width = entry.right() - margin - left - pinSize - margin;
+    const int width = entry.right() - margin - left;
     const int lineHeight = option.fontMetrics.height();
     int top = entry.top() + margin;
 
@@ -99,7 +99,10 @@ void TimelineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opti
     bold.setBold(true);
     painter->setFont(bold);
     painter->setPen(text);
-    painter->drawText(QRect(left, top, width, lineHeight), Qt::AlignLeft | Qt::AlignVCenter, index.data(TimelineModel::TimeTextRole).toString());
+    const QString time = index.data(TimelineModel::TimeTextRole).toString();
+    painter->drawText(QRect(left, top, width, lineHeight), Qt::AlignLeft | Qt::AlignVCenter, time);
+    // The pin goes right after the time, where the eye already is.
+    const QRect pinRect(left + QFontMetrics(bold).horizontalAdvance(time) + margin, top + (lineHeight - pinSize) / 2, pinSize, pinSize);
     top += lineHeight + margin / 2;
 
     painter->setFont(option.font);
@@ -125,7 +128,7 @@ void TimelineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opti
                       option.fontMetrics.elidedText(facts.join(QStringLiteral(" · ")), Qt::ElideRight, width));
 
     if (pinned && !pin.isNull()) {
-        pin.paint(painter, QRect(entry.right() - margin - pinSize, entry.top() + margin, pinSize, pinSize));
+        pin.paint(painter, pinRect, Qt::AlignCenter, selected ? QIcon::Selected : QIcon::Normal);
     }
 
     if (option.state & QStyle::State_HasFocus) {

@@ -7,6 +7,7 @@
 // of the window.
 #include "HelperClient.h"
 #include "HelperProtocol.h"
+#include "IconTheme.h"
 #include "MainWindow.h"
 #include "SessionListModel.h"
 #include "TestSkip.h"
@@ -22,8 +23,11 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QListView>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 
 #include <unistd.h>
 
@@ -98,6 +102,8 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY2(::getuid() != 0, "the window's tests run as rewind-user (rewind-test-as-owner), never as root");
+        // As the app does: Breeze where no desktop names a theme.
+        IconTheme::useBreezeWhereNoneIsSet();
         QVERIFY2(writeLimits("[Store]\nBytesPerUser=10G\n"), "rewind-test-as-owner hands the limits file to the owner");
         auto started = call(HelperProtocol::startSession, {{HelperProtocol::specKey, QStringLiteral("counting")}});
         QVERIFY2(started.ok(), qPrintable(started.errorMessage()));
@@ -184,6 +190,7 @@ private Q_SLOTS:
         QAction *rename = action(window, QStringLiteral("Rename…"));
         QVERIFY(rename);
         QCOMPARE(rename->shortcut(), QKeySequence(Qt::Key_F2));
+        QVERIFY(!rename->icon().isNull());
         QTRY_VERIFY(rename->isEnabled());
         QTest::keyClick(timeline, Qt::Key_F2);
         QTRY_COMPARE_WITH_TIMEOUT(timeline->model()->index(timeline->model()->rowCount() - 1, 0).data(TimelineModel::LabelRole).toString(),
@@ -214,6 +221,7 @@ private Q_SLOTS:
         // Pin with Ctrl+P, and unpin.
         QAction *pin = action(window, QStringLiteral("Pin"));
         QVERIFY(pin && pin->isCheckable());
+        QVERIFY(!pin->icon().isNull());
         QVERIFY(!pin->isChecked());
         QTRY_VERIFY(pin->isEnabled());
         QTest::keyClick(timeline, Qt::Key_P, Qt::ControlModifier);
@@ -238,6 +246,25 @@ private Q_SLOTS:
         const qint64 totalAfter = after->toObject().value(QStringLiteral("totalBytes")).toInteger();
         QVERIFY(totalAfter > total);
         QTRY_VERIFY2_WITH_TIMEOUT(storage->text().contains(KFormat().formatByteSize(double(totalAfter))), qPrintable(storage->text()), 30000);
+
+        // Deleting the oldest (it answers yes itself: rewind-test-as-owner's rule grants the password): the line follows again.
+        QTRY_VERIFY(action(window, QStringLiteral("Delete Snapshot"))->isEnabled());
+        timeline->setCurrentIndex(timeline->model()->index(timeline->model()->rowCount() - 1, 0));
+        QCOMPARE(window.currentSnapshot(), olderId);
+        QTimer::singleShot(0, this, [] {
+            // The question is modal: answer it once it is up.
+            QTRY_VERIFY(qobject_cast<QMessageBox *>(QApplication::activeModalWidget()));
+            qobject_cast<QMessageBox *>(QApplication::activeModalWidget())->button(QMessageBox::Yes)->click();
+        });
+        window.deleteSelected();
+        QTRY_COMPARE_WITH_TIMEOUT(timeline->model()->rowCount(), 2, 60000);
+        QVERIFY(listed(olderId).isEmpty());
+        const auto afterDelete = call(HelperProtocol::storage);
+        QVERIFY2(afterDelete.ok(), qPrintable(afterDelete.errorMessage()));
+        const qint64 totalAfterDelete = afterDelete->toObject().value(QStringLiteral("totalBytes")).toInteger();
+        QVERIFY(totalAfterDelete < totalAfter);
+        QTRY_VERIFY2_WITH_TIMEOUT(storage->text().contains(KFormat().formatByteSize(double(totalAfterDelete))), qPrintable(storage->text()), 30000);
+        keepPicture(window, QStringLiteral("timeline-after-delete.png"));
     }
 };
 
