@@ -2,6 +2,7 @@
 #pragma once
 
 #include "CheckpointabilityScan.h"
+#include "ScreenTextMatch.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
 
@@ -28,6 +29,8 @@ QJsonObject verified(const VerifyReport &report);
 QJsonObject collected(const GarbageStats &stats);
 /// {"taken" (a snapshot or null), "pruned" (ids), "nextDue"}
 QJsonObject autosaved(const AutosaveOutcome &outcome);
+/// [{"snapshot", "session", "rank", "snippet"}], best match first.
+QJsonArray screenTextMatches(const QList<ScreenTextMatch> &matches);
 } // namespace JsonViews
 
 } // namespace Rewind

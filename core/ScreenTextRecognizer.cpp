@@ -32,7 +32,10 @@ Result<QString> ScreenTextRecognizer::recognize(const QByteArray &png, uid_t uid
     QProcess process;
     process.setProgram(tesseract);
     // The picture from standard input, the text to standard output, English.
-    process.setArguments({QStringLiteral("stdin"), QStringLiteral("stdout"), QStringLiteral("-l"), QStringLiteral("eng")});
+    // Sparse text (page segmentation mode 11): a screen is windows scattered
+    // over a desktop, where the default layout analysis of a page often finds nothing.
+    process.setArguments(
+        {QStringLiteral("stdin"), QStringLiteral("stdout"), QStringLiteral("-l"), QStringLiteral("eng"), QStringLiteral("--psm"), QStringLiteral("11")});
     QProcessEnvironment environment;
     environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
     environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));

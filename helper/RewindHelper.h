@@ -53,6 +53,7 @@ public Q_SLOTS:
     KAuth::ActionReply setpinned(const QVariantMap &arguments);
     KAuth::ActionReply thumbnail(const QVariantMap &arguments);
     KAuth::ActionReply liveview(const QVariantMap &arguments);
+    KAuth::ActionReply search(const QVariantMap &arguments);
     KAuth::ActionReply autosave(const QVariantMap &arguments);
     KAuth::ActionReply verify(const QVariantMap &arguments);
     KAuth::ActionReply gc(const QVariantMap &arguments);

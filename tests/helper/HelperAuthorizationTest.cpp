@@ -84,6 +84,7 @@ QString ownershipOutcome(const QString &action, Role role)
     static const QStringList anyone{HelperProtocol::status,
                                     HelperProtocol::listSessions,
                                     HelperProtocol::startSession,
+                                    HelperProtocol::search, // the caller's own snapshots, whoever calls
                                     HelperProtocol::verify,
                                     HelperProtocol::collectGarbage,
                                     HelperProtocol::administer};
@@ -213,6 +214,7 @@ private Q_SLOTS:
                                       HelperProtocol::setPinned,
                                       HelperProtocol::thumbnail,
                                       HelperProtocol::liveView,
+                                      HelperProtocol::search,
                                       HelperProtocol::autosave}) {
             QCOMPARE(active(action), QStringLiteral("yes"));
         }
@@ -250,6 +252,7 @@ private Q_SLOTS:
                 {HelperProtocol::setPinned, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, true}}},
                 {HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
                 {HelperProtocol::liveView, {{HelperProtocol::sessionKey, session}}},
+                {HelperProtocol::search, {{HelperProtocol::queryKey, QStringLiteral("matrix")}}},
                 {HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::verify, {}},
                 {HelperProtocol::collectGarbage, {}},
