@@ -4,7 +4,9 @@
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
+#include "SearchFilterModel.h"
 #include "SessionListModel.h"
+#include "SnapshotSearchBar.h"
 #include "TimelineModel.h"
 #include "UniqueFd.h"
 
@@ -73,6 +75,8 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_client(client)
     , m_sessions(new SessionListModel(this))
     , m_timeline(new TimelineModel(this))
+    , m_searchFilter(new SearchFilterModel(this))
+    , m_searchBar(new SnapshotSearchBar(client, m_searchFilter, this))
     , m_sessionView(new QListView(this))
     , m_timelineView(new QListView(this))
     , m_message(new KMessageWidget(this))
@@ -104,7 +108,8 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     m_sessionView->setMinimumWidth(220);
 
     m_timelineView->setObjectName(QStringLiteral("timeline"));
-    m_timelineView->setModel(m_timeline);
+    m_searchFilter->setSourceModel(m_timeline);
+    m_timelineView->setModel(m_searchFilter);
     m_timelineView->setAccessibleName(i18n("Timeline"));
     m_timelineView->setViewMode(QListView::IconMode);
     m_timelineView->setIconSize(QSize(240, 150));
@@ -123,7 +128,12 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
 
     auto splitter = new QSplitter(this);
     splitter->addWidget(m_sessionView);
-    splitter->addWidget(m_timelineView);
+    auto timelinePane = new QWidget(this);
+    auto timelineLayout = new QVBoxLayout(timelinePane);
+    timelineLayout->setContentsMargins(0, 0, 0, 0);
+    timelineLayout->addWidget(m_searchBar);
+    timelineLayout->addWidget(m_timelineView);
+    splitter->addWidget(timelinePane);
     splitter->setStretchFactor(1, 1);
     auto central = new QWidget(this);
     auto layout = new QVBoxLayout(central);
@@ -196,6 +206,7 @@ void MainWindow::setupActions()
     // The toolbar is wide enough for every action with a short text.
     m_export->setIconText(i18nc("@action:intoolbar", "Export"));
     m_import->setIconText(i18nc("@action:intoolbar", "Import"));
+    snapshotMenu->addAction(m_searchBar->findAction());
     add(m_liveView, sessionMenu, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
     snapshotMenu->addSeparator();
     add(m_delete, snapshotMenu, QStringLiteral("edit-delete"), i18n("&Delete Snapshot"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
@@ -311,8 +322,9 @@ void MainWindow::selectWanted()
     }
     const int row = m_timeline->rowOf(m_wantedSnapshot);
     if (row >= 0) {
-        m_timelineView->setCurrentIndex(m_timeline->index(row));
-        m_timelineView->scrollTo(m_timeline->index(row));
+        const QModelIndex shown = m_searchFilter->mapFromSource(m_timeline->index(row));
+        m_timelineView->setCurrentIndex(shown);
+        m_timelineView->scrollTo(shown);
         m_wantedSession.clear();
         m_wantedSnapshot = 0;
     }

@@ -12,7 +12,9 @@ class QAction;
 class QLabel;
 class QListView;
 class QProgressBar;
+class SearchFilterModel;
 class SessionListModel;
+class SnapshotSearchBar;
 class TimelineModel;
 
 /// Rewind's window: the user's sessions on the left, the selected session's
@@ -72,6 +74,8 @@ private:
     HelperClient *m_client;
     SessionListModel *m_sessions;
     TimelineModel *m_timeline;
+    SearchFilterModel *m_searchFilter; ///< the timeline as the search shows it
+    SnapshotSearchBar *m_searchBar;
     QListView *m_sessionView;
     QListView *m_timelineView;
     KMessageWidget *m_message;
