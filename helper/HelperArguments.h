@@ -22,7 +22,7 @@ struct HelperArguments {
         Pinned = 1 << 5,
         Operation = 1 << 6,
         Stream = 1 << 7,
-        Query = 1 << 8,
+        Query = 1 << 12,
     };
 
     QString session;
