@@ -16,8 +16,11 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QMutex>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTest>
@@ -320,6 +323,45 @@ private Q_SLOTS:
         QVERIFY2(reply.errorText.contains(QLatin1String("query")) || reply.errorText.contains(QLatin1String("search for")), qPrintable(reply.errorText));
         // The helper still answers.
         QVERIFY(search(*m_owner, word).ok());
+    }
+
+    void rewindctlSearchesAsTheUser()
+    {
+        const auto rewindctl = [this](const TestUser &user, const QStringList &arguments) {
+            QProcess process;
+            runAs(process, user, user.uid == TestUser::owner().uid ? m_ownerLogin.get() : nullptr);
+            QProcessEnvironment environment;
+            environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+            environment.insert(QStringLiteral("HOME"), user.uid == 0 ? QStringLiteral("/root") : QStringLiteral("/home/") + user.name);
+            environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+            if (user.uid == 0) {
+                environment = QProcessEnvironment::systemEnvironment();
+            }
+            process.setProcessEnvironment(environment);
+            process.setWorkingDirectory(QStringLiteral("/"));
+            process.start(QFileInfo(HelperTestEnvironment::clientProgram()).absolutePath() + QStringLiteral("/rewindctl"), arguments);
+            process.waitForFinished(180000);
+            return std::tuple{process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -9,
+                              process.readAllStandardOutput(),
+                              process.readAllStandardError()};
+        };
+        // The matches, one a line: id, session, the words in [ ].
+        const auto [found, out, err] = rewindctl(TestUser::owner(), {QStringLiteral("search"), word.toLower()});
+        QVERIFY2(found == 0, err.constData());
+        QVERIFY2(out.contains(QString::number(m_snapshot).toUtf8()) && out.contains(m_session.toUtf8()) && out.contains("[" + word.toUtf8() + "]"),
+                 out.constData());
+        QVERIFY(!out.contains(QString::number(m_later).toUtf8() + "  "));
+        // The same as JSON.
+        const auto [json, jsonOut, jsonErr] = rewindctl(TestUser::owner(), {QStringLiteral("--json"), QStringLiteral("search"), word});
+        QVERIFY2(json == 0, jsonErr.constData());
+        QCOMPARE(QJsonDocument::fromJson(jsonOut).array().first().toObject().value(QStringLiteral("snapshot")).toInteger(), m_snapshot);
+        // Nothing found is no failure, and says so.
+        const auto [none, noneOut, noneErr] = rewindctl(TestUser::owner(), {QStringLiteral("search"), QStringLiteral("zebrafishmango")});
+        QVERIFY2(none == 0 && noneOut.contains("No snapshot"), noneOut + noneErr);
+        // Words are needed; root does not read screens.
+        QCOMPARE(std::get<0>(rewindctl(TestUser::owner(), {QStringLiteral("search")})), 2);
+        const auto [asRoot, rootOut, rootErr] = rewindctl(TestUser::root(), {QStringLiteral("search"), word});
+        QVERIFY2(asRoot == 1 && rootErr.contains("not as root"), rootOut + rootErr);
     }
 
     void aDeletedSnapshotIsNoLongerFound()
