@@ -122,4 +122,16 @@ QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &tot
     };
 }
 
+QJsonArray screenTextMatches(const QList<ScreenTextMatch> &matches)
+{
+    QJsonArray array;
+    for (const ScreenTextMatch &match : matches) {
+        array.append(QJsonObject{{QStringLiteral("snapshot"), match.snapshot},
+                                 {QStringLiteral("session"), match.session},
+                                 {QStringLiteral("rank"), match.rank},
+                                 {QStringLiteral("snippet"), match.snippet}});
+    }
+    return array;
+}
+
 } // namespace Rewind::JsonViews

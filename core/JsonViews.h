@@ -2,6 +2,7 @@
 #pragma once
 
 #include "CheckpointabilityScan.h"
+#include "ScreenTextMatch.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
 #include "SnapshotStore.h"
@@ -32,6 +33,8 @@ QJsonObject autosaved(const AutosaveOutcome &outcome);
 /// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes", "totalSnapshots",
 /// "quotaBytes" (null without a quota)}: what one user's snapshots take.
 QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes);
+/// [{"snapshot", "session", "rank", "snippet"}], best match first.
+QJsonArray screenTextMatches(const QList<ScreenTextMatch> &matches);
 } // namespace JsonViews
 
 } // namespace Rewind

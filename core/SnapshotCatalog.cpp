@@ -90,6 +90,16 @@ const QList<Migration> &migrations()
          {
              QStringLiteral("ALTER TABLE snapshots ADD COLUMN added_bytes INTEGER"),
          }},
+        // The text on each snapshot's screen, for search: one row per
+        // snapshot whose picture was read (rowid = snapshot id, empty text if
+        // it showed none). Snapshots without a row are read later. A virtual
+        // table has no foreign keys, so a trigger removes a deleted snapshot's row.
+        {5,
+         {
+             QStringLiteral("CREATE VIRTUAL TABLE screen_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2')"),
+             QStringLiteral("CREATE TRIGGER screen_text_of_deleted_snapshot AFTER DELETE ON snapshots"
+                            " BEGIN DELETE FROM screen_text WHERE rowid = old.id; END"),
+         }},
     };
     return list;
 }
@@ -746,6 +756,70 @@ Result<QList<qint64>> SnapshotCatalog::snapshotsReferencing(const QList<QByteArr
     QList<qint64> snapshots(found.cbegin(), found.cend());
     std::sort(snapshots.begin(), snapshots.end());
     return snapshots;
+}
+
+Result<void> SnapshotCatalog::setScreenText(qint64 id, const QString &text)
+{
+    if (auto started = begin(); !started) {
+        return started.error();
+    }
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("DELETE FROM screen_text WHERE rowid = ?"));
+    query.addBindValue(id);
+    bool done = query.exec();
+    if (done) {
+        // Only for a snapshot that still exists: it may have been deleted meanwhile.
+        query.prepare(QStringLiteral("INSERT INTO screen_text (rowid, text) SELECT id, ? FROM snapshots WHERE id = ?"));
+        query.addBindValue(text);
+        query.addBindValue(id);
+        done = query.exec();
+    }
+    if (!done || !query.exec(QStringLiteral("COMMIT"))) {
+        const Error error = failure(i18n("Indexing the text on a snapshot's screen"), query.lastError());
+        rollback();
+        return error;
+    }
+    return {};
+}
+
+Result<QList<qint64>> SnapshotCatalog::snapshotsWithoutScreenText(uid_t owner) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(
+        QStringLiteral("SELECT s.id FROM snapshots s WHERE s.owner = ? AND NOT EXISTS (SELECT 1 FROM screen_text t WHERE t.rowid = s.id) ORDER BY s.id DESC"));
+    query.addBindValue(qint64(owner));
+    if (!query.exec()) {
+        return failure(i18n("Listing snapshots to index"), query.lastError());
+    }
+    QList<qint64> ids;
+    while (query.next()) {
+        ids.append(query.value(0).toLongLong());
+    }
+    return ids;
+}
+
+Result<QList<ScreenTextMatch>> SnapshotCatalog::searchScreenText(const QString &ftsQuery, uid_t owner, int limit) const
+{
+    QSqlQuery query(m_database);
+    // bm25() is smaller for better matches; the snippet marks the words with [ ].
+    query.prepare(
+        QStringLiteral("SELECT s.id, s.session_id, bm25(screen_text), snippet(screen_text, 0, '[', ']', '…', 12)"
+                       " FROM screen_text JOIN snapshots s ON s.id = screen_text.rowid"
+                       " WHERE screen_text MATCH ? AND s.owner = ? ORDER BY bm25(screen_text), s.id DESC LIMIT ?"));
+    query.addBindValue(ftsQuery);
+    query.addBindValue(qint64(owner));
+    query.addBindValue(limit);
+    if (!query.exec()) {
+        return failure(i18n("Searching the text on snapshots' screens"), query.lastError());
+    }
+    QList<ScreenTextMatch> matches;
+    while (query.next()) {
+        matches.append(ScreenTextMatch{.snapshot = query.value(0).toLongLong(),
+                                       .session = query.value(1).toString(),
+                                       .rank = -query.value(2).toDouble(),
+                                       .snippet = query.value(3).toString()});
+    }
+    return matches;
 }
 
 } // namespace Rewind

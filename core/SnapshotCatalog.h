@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Result.h"
+#include "ScreenTextMatch.h"
 #include "SnapshotInfo.h"
 
 #include <QByteArray>
@@ -113,6 +114,16 @@ public:
     /// In one transaction: adds the owner's chunks, each the new name of a
     /// legacy one (the pair's first), and points the owner's files to them.
     Result<void> giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed);
+
+    /// Records the text read on a snapshot's screen (empty: none), replacing
+    /// what was recorded; nothing if the snapshot is gone.
+    Result<void> setScreenText(qint64 id, const QString &text);
+    /// The owner's snapshots whose screen has not been read yet, newest first.
+    Result<QList<qint64>> snapshotsWithoutScreenText(uid_t owner) const;
+
+    /// The owner's snapshots whose screen text matches ftsQuery (FTS5 syntax;
+    /// see ScreenTextSearch::matchExpression), best first, at most limit.
+    Result<QList<ScreenTextMatch>> searchScreenText(const QString &ftsQuery, uid_t owner, int limit) const;
 
     /// True if the last failed call failed because the disk is full.
     bool lastErrorWasFull() const;

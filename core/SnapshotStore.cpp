@@ -746,6 +746,21 @@ Result<void> SnapshotStore::setPinned(qint64 id, bool pinned)
     return {};
 }
 
+Result<void> SnapshotStore::setScreenText(qint64 id, const QString &text)
+{
+    return m_catalog->setScreenText(id, text);
+}
+
+Result<QList<qint64>> SnapshotStore::snapshotsWithoutScreenText(uid_t owner) const
+{
+    return m_catalog->snapshotsWithoutScreenText(owner);
+}
+
+Result<QList<ScreenTextMatch>> SnapshotStore::searchScreenText(const QString &ftsQuery, uid_t owner, int limit) const
+{
+    return m_catalog->searchScreenText(ftsQuery, owner, limit);
+}
+
 Result<void> SnapshotStore::remove(qint64 id)
 {
     auto removed = m_catalog->remove(id);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Result.h"
+#include "ScreenTextMatch.h"
 #include "SnapshotInfo.h"
 #include "UniqueFd.h"
 
@@ -109,6 +110,11 @@ public:
     Result<SnapshotInfo> snapshot(qint64 id) const;
     Result<void> setLabel(qint64 id, const QString &label);
     Result<void> setPinned(qint64 id, bool pinned);
+
+    /// The text read on snapshots' screens (SnapshotCatalog, ScreenTextSearch).
+    Result<void> setScreenText(qint64 id, const QString &text);
+    Result<QList<qint64>> snapshotsWithoutScreenText(uid_t owner) const;
+    Result<QList<ScreenTextMatch>> searchScreenText(const QString &ftsQuery, uid_t owner, int limit) const;
 
     /// Removes the snapshot from the catalog; its chunks go at the next
     /// collectGarbage().

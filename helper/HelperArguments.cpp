@@ -31,6 +31,7 @@ const KeyInfo keys[] = {
     {HelperArguments::Pinned, HelperProtocol::pinnedKey},
     {HelperArguments::Operation, HelperProtocol::operationKey},
     {HelperArguments::Stream, HelperProtocol::streamKey},
+    {HelperArguments::Query, HelperProtocol::queryKey},
 };
 
 std::optional<HelperArguments::Key> keyNamed(const QString &name)
@@ -57,6 +58,11 @@ QString HelperArguments::quoted(const QString &text)
         result.append(c.isPrint() ? c : QChar(u'?'));
     }
     return text.size() > 64 ? result + QStringLiteral("…") : result;
+}
+
+bool HelperArguments::isValidQuery(const QString &query)
+{
+    return query.size() <= HelperProtocol::maximumQueryLength && !query.trimmed().isEmpty() && isValidLabel(query);
 }
 
 bool HelperArguments::isValidLabel(const QString &label)
@@ -134,6 +140,15 @@ Result<HelperArguments> HelperArguments::parse(const QVariantMap &map, int requi
                 return Error{i18n("'operation' must name what to administer.")};
             }
             arguments.operation = value.toString();
+            break;
+        case Query:
+            if (isText(value) && value.toString().trimmed().isEmpty()) {
+                return Error{i18n("Enter a word to search for.")};
+            }
+            if (!isText(value) || !isValidQuery(value.toString())) {
+                return Error{i18n("'query' must be text of at most %1 characters without control characters.", HelperProtocol::maximumQueryLength)};
+            }
+            arguments.query = value.toString();
             break;
         case Stream:
             if (value.metaType() != QMetaType::fromType<QDBusUnixFileDescriptor>() || !value.value<QDBusUnixFileDescriptor>().isValid()) {

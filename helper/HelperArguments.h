@@ -22,6 +22,7 @@ struct HelperArguments {
         Pinned = 1 << 5,
         Operation = 1 << 6,
         Stream = 1 << 7,
+        Query = 1 << 12,
     };
 
     QString session;
@@ -31,6 +32,7 @@ struct HelperArguments {
     std::optional<QString> label;
     std::optional<bool> pinned;
     QString operation;
+    QString query; ///< words to search for, taken literally
     QDBusUnixFileDescriptor stream; ///< a file descriptor of the caller's, for an export or an import
 
     /// Checks map against the keys an action requires and the ones it may take.
@@ -41,4 +43,6 @@ struct HelperArguments {
     /// Whether a label is acceptable: at most 200 characters, none of them a
     /// control or formatting character, valid UTF-16.
     static bool isValidLabel(const QString &label);
+    /// Whether a search query is acceptable: like a label, and not blank.
+    static bool isValidQuery(const QString &query);
 };

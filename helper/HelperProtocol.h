@@ -41,6 +41,10 @@ inline const QString thumbnail = QStringLiteral("thumbnail");
 /// It goes away after a minute without a connection, when the session ends,
 /// and before each snapshot of the session (ask again afterwards).
 inline const QString liveView = QStringLiteral("liveview");
+/// The caller's snapshots whose screen showed all the words of "query", best
+/// match first: [{"snapshot", "session", "rank", "snippet"}] (ScreenTextSearch).
+/// Screens not read yet are read first, with tesseract running as the caller.
+inline const QString search = QStringLiteral("search");
 /// A scheduled snapshot if one is due, then retention: {"taken" (snapshot or null), "pruned", "nextDue"}.
 inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
@@ -98,6 +102,7 @@ inline QStringList allActions()
             storage,
             thumbnail,
             liveView,
+            search,
             autosave,
             verify,
             collectGarbage,
@@ -115,6 +120,7 @@ inline const QString modeKey = QStringLiteral("mode"); ///< QString: "in-place" 
 inline const QString labelKey = QStringLiteral("label"); ///< QString, at most maximumLabelLength, no control characters
 inline const QString pinnedKey = QStringLiteral("pinned"); ///< bool
 inline const QString operationKey = QStringLiteral("operation"); ///< QString, administer only: one of the administered actions
+inline const QString queryKey = QStringLiteral("query"); ///< QString: words, at most maximumQueryLength, no control characters, not blank
 inline const QString streamKey = QStringLiteral("stream"); ///< QDBusUnixFileDescriptor: where an export goes or an import comes from
 /// Optional with every action: the caller's language ("de", "pt_BR"), for the messages of the reply.
 inline const QString languageKey = QStringLiteral("language");
@@ -142,6 +148,7 @@ inline const QString inPlaceMode = QStringLiteral("in-place");
 inline const QString asNewMode = QStringLiteral("as-new");
 
 constexpr int maximumLabelLength = 200;
+constexpr int maximumQueryLength = 200;
 
 /// KAuth broadcasts every reply on the system bus, so replies carry no
 /// answer of their own: the helper writes the answer to a file of a fresh,

@@ -11,6 +11,7 @@
 #include "HelperProtocol.h"
 #include "JsonViews.h"
 #include "LiveViewRelay.h"
+#include "ScreenTextSearch.h"
 #include "SessionLimits.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
@@ -53,6 +54,7 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::storage, 0, 0},
     {HelperProtocol::thumbnail, HelperArguments::Snapshot, 0},
     {HelperProtocol::liveView, HelperArguments::Session, 0},
+    {HelperProtocol::search, HelperArguments::Query, 0},
     {HelperProtocol::autosave, HelperArguments::Session, 0},
     {HelperProtocol::verify, 0, 0},
     {HelperProtocol::collectGarbage, 0, 0},
@@ -284,6 +286,11 @@ ActionReply RewindHelper::liveview(const QVariantMap &arguments)
     return run(HelperProtocol::liveView, arguments, false);
 }
 
+ActionReply RewindHelper::search(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::search, arguments, false);
+}
+
 ActionReply RewindHelper::autosave(const QVariantMap &arguments)
 {
     return run(HelperProtocol::autosave, arguments, false);
@@ -463,6 +470,11 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
     if (action == HelperProtocol::collectGarbage) {
         auto stats = m_store->collectGarbage();
         return stats ? success(JsonViews::collected(*stats)) : failure(stats.error());
+    }
+    if (action == HelperProtocol::search) {
+        // The caller's own snapshots only, and their screens read with the caller's rights.
+        auto matches = ScreenTextSearch::search(*m_store, caller.uid, PrivateHandOff::groupOf(caller.uid), arguments.query);
+        return matches ? success(JsonViews::screenTextMatches(*matches)) : failure(matches.error());
     }
     if (action == HelperProtocol::importSnapshot) {
         // The caller's own quota, whoever the stream came from.

@@ -54,6 +54,7 @@ public Q_SLOTS:
     KAuth::ActionReply storage(const QVariantMap &arguments);
     KAuth::ActionReply thumbnail(const QVariantMap &arguments);
     KAuth::ActionReply liveview(const QVariantMap &arguments);
+    KAuth::ActionReply search(const QVariantMap &arguments);
     KAuth::ActionReply autosave(const QVariantMap &arguments);
     KAuth::ActionReply verify(const QVariantMap &arguments);
     KAuth::ActionReply gc(const QVariantMap &arguments);

@@ -5,6 +5,7 @@
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
 #include "SessionListModel.h"
+#include "SnapshotSearchBar.h"
 #include "TimelineDelegate.h"
 #include "TimelineModel.h"
 #include "UniqueFd.h"
@@ -86,6 +87,7 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_client(client)
     , m_sessions(new SessionListModel(this))
     , m_timeline(new TimelineModel(this))
+    , m_searchBar(new SnapshotSearchBar(client, m_timeline, this))
     , m_sessionView(new QListView(this))
     , m_timelineView(new QListView(this))
     , m_message(new KMessageWidget(this))
@@ -154,6 +156,7 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     auto timelinePane = new QWidget(this);
     auto timelineLayout = new QVBoxLayout(timelinePane);
     timelineLayout->setContentsMargins(0, 0, 0, 0);
+    timelineLayout->addWidget(m_searchBar);
     timelineLayout->addWidget(m_timelineView);
     timelineLayout->addWidget(m_storage);
     splitter->addWidget(timelinePane);
@@ -229,6 +232,7 @@ void MainWindow::setupActions()
     // The toolbar is wide enough for every action with a short text.
     m_export->setIconText(i18nc("@action:intoolbar", "Export"));
     m_import->setIconText(i18nc("@action:intoolbar", "Import"));
+    snapshotMenu->addAction(m_searchBar->findAction());
     add(m_liveView, sessionMenu, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
     snapshotMenu->addSeparator();
     add(m_rename, snapshotMenu, QStringLiteral("edit-rename"), i18n("&Rename…"), QKeySequence(Qt::Key_F2), &MainWindow::renameSelected);
@@ -370,8 +374,9 @@ void MainWindow::selectWanted()
     }
     const int row = m_timeline->rowOf(m_wantedSnapshot);
     if (row >= 0) {
-        m_timelineView->setCurrentIndex(m_timeline->index(row));
-        m_timelineView->scrollTo(m_timeline->index(row));
+        const QModelIndex shown = m_timeline->index(row);
+        m_timelineView->setCurrentIndex(shown);
+        m_timelineView->scrollTo(shown);
         m_wantedSession.clear();
         m_wantedSnapshot = 0;
     }

@@ -15,6 +15,7 @@ class QLabel;
 class QListView;
 class QProgressBar;
 class SessionListModel;
+class SnapshotSearchBar;
 class TimelineModel;
 
 /// Rewind's window: the user's sessions on the left, the selected session's
@@ -87,6 +88,7 @@ private:
     HelperClient *m_client;
     SessionListModel *m_sessions;
     TimelineModel *m_timeline;
+    SnapshotSearchBar *m_searchBar;
     QListView *m_sessionView;
     QListView *m_timelineView;
     KMessageWidget *m_message;

@@ -35,6 +35,9 @@ public:
     virtual Rewind::Result<QJsonValue> remove(qint64 snapshot) = 0;
     virtual Rewind::Result<QJsonValue> setLabel(qint64 snapshot, const QString &label) = 0;
     virtual Rewind::Result<QJsonValue> setPinned(qint64 snapshot, bool pinned) = 0;
+    /// The caller's snapshots whose screen showed all the words, best first:
+    /// [{"snapshot", "session", "rank", "snippet"}] (HelperProtocol::search).
+    virtual Rewind::Result<QJsonValue> search(const QString &words) = 0;
     /// A scheduled snapshot if one is due, then retention (the system's schedule and policy).
     virtual Rewind::Result<QJsonValue> autosave(const QString &session, const Progress &progress) = 0;
     /// {"chunksChecked", "damagedSnapshots"}; damage is not an Error here.

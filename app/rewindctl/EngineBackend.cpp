@@ -221,6 +221,12 @@ Result<QJsonValue> EngineBackend::setPinned(qint64 snapshot, bool pinned)
     return info ? Result<QJsonValue>(QJsonValue(JsonViews::snapshot(*info))) : Result<QJsonValue>(info.error());
 }
 
+Result<QJsonValue> EngineBackend::search(const QString &)
+{
+    // Screens are read with their owner's rights, never root's: through the helper.
+    return Error{i18n("Searching snapshots' screens runs as their owner: run rewindctl search as that user, not as root.")};
+}
+
 Result<QJsonValue> EngineBackend::autosave(const QString &session, const Progress &progress)
 {
     auto outcome = m_engine->autosave(session, AutosaveSchedule(), RetentionPolicy(), engineProgress(progress));

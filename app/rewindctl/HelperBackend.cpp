@@ -215,6 +215,11 @@ Result<QJsonValue> HelperBackend::setPinned(qint64 snapshot, bool pinned)
                 {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, pinned}});
 }
 
+Result<QJsonValue> HelperBackend::search(const QString &words)
+{
+    return call(HelperProtocol::search, {}, {{HelperProtocol::queryKey, words}});
+}
+
 Result<QJsonValue> HelperBackend::autosave(const QString &session, const Progress &progress)
 {
     return call(HelperProtocol::autosave, {}, {{HelperProtocol::sessionKey, session}}, progress);

@@ -28,6 +28,7 @@ public:
     Rewind::Result<QJsonValue> remove(qint64 snapshot) override;
     Rewind::Result<QJsonValue> setLabel(qint64 snapshot, const QString &label) override;
     Rewind::Result<QJsonValue> setPinned(qint64 snapshot, bool pinned) override;
+    Rewind::Result<QJsonValue> search(const QString &words) override;
     Rewind::Result<QJsonValue> autosave(const QString &session, const Progress &progress) override;
     Rewind::Result<QJsonValue> verify() override;
     Rewind::Result<QJsonValue> collectGarbage() override;

@@ -126,6 +126,7 @@ QString RewindCommands::usage()
         "  label SNAPSHOT TEXT        give a snapshot a label\n"
         "  pin SNAPSHOT | unpin SNAPSHOT  keep a snapshot from automatic pruning, or not\n"
         "  autosave SESSION           a scheduled snapshot if one is due, then pruning\n"
+        "  search WORDS               your snapshots whose screen showed the words, best match first\n"
         "  export SNAPSHOT [-o FILE]  write a snapshot as one stream, to standard output without -o\n"
         "  import [FILE]              store an exported snapshot as yours, from standard input without FILE\n"
         "  verify                     re-hash every stored chunk and name damaged snapshots\n"
@@ -374,6 +375,24 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
         }
         return outcome;
     }
+    if (command == QLatin1String("search") && arguments.size() >= 2) {
+        const QString words = arguments.mid(1).join(QLatin1Char(' '));
+        auto matches = m_backend->search(words);
+        if (matches) {
+            QStringList lines;
+            const QJsonArray array = matches->toArray();
+            for (const QJsonValue &value : array) {
+                const QJsonObject match = value.toObject();
+                lines.append(i18nc("search result line: snapshot id, session, text around the words",
+                                   "%1  %2  %3",
+                                   QString::number(match.value(QStringLiteral("snapshot")).toInteger()).rightJustified(4),
+                                   match.value(QStringLiteral("session")).toString(),
+                                   match.value(QStringLiteral("snippet")).toString().simplified()));
+            }
+            *text = lines.isEmpty() ? i18n("No snapshot's screen showed \u201c%1\u201d.", words) : lines.join(QLatin1Char('\n'));
+        }
+        return matches;
+    }
     if (command == QLatin1String("export") && arguments.size() == 2) {
         auto id = snapshotId(argument);
         if (!id) {
@@ -436,5 +455,5 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
     }
     return usageError(
         QStringLiteral("session ... | snapshot SESSION | list [SESSION] | restore SNAPSHOT [--as-new] | delete SNAPSHOT | label SNAPSHOT TEXT | pin SNAPSHOT | "
-                       "unpin SNAPSHOT | autosave SESSION | export SNAPSHOT [-o FILE] | import [FILE] | verify | gc"));
+                       "unpin SNAPSHOT | autosave SESSION | search WORDS | export SNAPSHOT [-o FILE] | import [FILE] | verify | gc"));
 }

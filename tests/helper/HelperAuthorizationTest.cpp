@@ -85,6 +85,7 @@ QString ownershipOutcome(const QString &action, Role role)
                                     HelperProtocol::listSessions,
                                     HelperProtocol::startSession,
                                     HelperProtocol::storage, // everyone's own
+                                    HelperProtocol::search, // the caller's own snapshots, whoever calls
                                     HelperProtocol::verify,
                                     HelperProtocol::collectGarbage,
                                     HelperProtocol::administer};
@@ -215,6 +216,7 @@ private Q_SLOTS:
                                       HelperProtocol::storage,
                                       HelperProtocol::thumbnail,
                                       HelperProtocol::liveView,
+                                      HelperProtocol::search,
                                       HelperProtocol::autosave}) {
             QCOMPARE(active(action), QStringLiteral("yes"));
         }
@@ -253,6 +255,7 @@ private Q_SLOTS:
                 {HelperProtocol::storage, {}},
                 {HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
                 {HelperProtocol::liveView, {{HelperProtocol::sessionKey, session}}},
+                {HelperProtocol::search, {{HelperProtocol::queryKey, QStringLiteral("matrix")}}},
                 {HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::verify, {}},
                 {HelperProtocol::collectGarbage, {}},

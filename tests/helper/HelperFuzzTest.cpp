@@ -30,6 +30,7 @@ const QStringList knownKeys{HelperProtocol::sessionKey,
                             HelperProtocol::labelKey,
                             HelperProtocol::pinnedKey,
                             HelperProtocol::operationKey,
+                            HelperProtocol::queryKey,
                             HelperProtocol::languageKey}; // every action takes it, so only defective values are sent
 
 /// The keys each action takes (administer: operation plus those of the operation).
@@ -61,6 +62,9 @@ QStringList keysOf(const QString &action)
     }
     if (action == HelperProtocol::autosave || action == HelperProtocol::liveView) {
         return {HelperProtocol::sessionKey};
+    }
+    if (action == HelperProtocol::search) {
+        return {HelperProtocol::queryKey};
     }
     if (action == HelperProtocol::administer) {
         return {HelperProtocol::operationKey, HelperProtocol::sessionKey, HelperProtocol::snapshotKey, HelperProtocol::labelKey, HelperProtocol::pinnedKey};
@@ -186,7 +190,7 @@ public:
         if (key == HelperProtocol::specKey) {
             return QStringLiteral("nosuchspec");
         }
-        if (key == HelperProtocol::labelKey) {
+        if (key == HelperProtocol::labelKey || key == HelperProtocol::queryKey) {
             return QStringLiteral("fuzz");
         }
         return QStringLiteral("nosuch-session-%1").arg(below(1000));
@@ -235,7 +239,7 @@ private:
             return key == HelperProtocol::pinnedKey && value.metaType().id() == QMetaType::Bool;
         }
         const QString text = value.toString();
-        if (key == HelperProtocol::labelKey) {
+        if (key == HelperProtocol::labelKey || key == HelperProtocol::queryKey) {
             return text.size() <= HelperProtocol::maximumLabelLength; // may be fine; be safe
         }
         if (key == HelperProtocol::operationKey) {
