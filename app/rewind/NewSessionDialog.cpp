@@ -52,7 +52,9 @@ NewSessionDialog::NewSessionDialog(const QJsonArray &specs, QWidget *parent)
     connect(m_list, &QListWidget::itemSelectionChanged, this, [this] {
         m_start->setEnabled(!selectedSpec().isEmpty());
     });
-    connect(m_list, &QListWidget::itemActivated, this, [this] {
+    // Enter reaches Start, the default button; a double click starts too.
+    m_start->setDefault(true);
+    connect(m_list, &QListWidget::itemDoubleClicked, this, [this] {
         if (!selectedSpec().isEmpty()) {
             accept();
         }

@@ -9,7 +9,8 @@ class QPushButton;
 
 /// Asks which kind of session to start: the installed session specs
 /// (the helper's listspecs), each with its title and description.
-/// Start is enabled once one is selected; Enter or a double click starts it.
+/// Start (the default button) is enabled once one is selected; Enter or a
+/// double click starts it.
 class NewSessionDialog : public QDialog
 {
     Q_OBJECT

@@ -162,8 +162,8 @@ private Q_SLOTS:
         // New Session…: the dialog lists the specs with their descriptions.
         QTRY_VERIFY_WITH_TIMEOUT(newSession->isEnabled(), 30000);
         newSession->trigger();
-        NewSessionDialog *dialog = nullptr;
-        QTRY_VERIFY_WITH_TIMEOUT((dialog = window.findChild<NewSessionDialog *>()) != nullptr, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.findChild<NewSessionDialog *>() != nullptr, 30000);
+        NewSessionDialog *dialog = window.findChild<NewSessionDialog *>();
         QTRY_VERIFY(dialog->isVisible());
         auto specs = dialog->findChild<QListWidget *>(QStringLiteral("specs"));
         QVERIFY(specs);
@@ -174,13 +174,17 @@ private Q_SLOTS:
         QVERIFY2(shown.contains(QStringLiteral("Minimal\nA single terminal, no window manager")), qPrintable(shown.join(QLatin1Char('|'))));
         QVERIFY2(shown.contains(QStringLiteral("counting\nA window manager and a counter to watch")), qPrintable(shown.join(QLatin1Char('|'))));
         QVERIFY(!dialog->startButton()->isEnabled());
-        QVERIFY(dialog->selectSpec(QStringLiteral("counting")));
+        QVERIFY(dialog->selectSpec(QStringLiteral("minimal")));
         QVERIFY(dialog->startButton()->isEnabled());
+        // By keyboard: Home selects the first spec ("counting"), Enter starts it.
+        QTest::keyClick(specs, Qt::Key_Home);
         QCOMPARE(dialog->selectedSpec(), QStringLiteral("counting"));
+        QVERIFY(dialog->startButton()->isEnabled());
         if (const QString dir = qEnvironmentVariable("REWIND_TEST_SCREENSHOTS"); !dir.isEmpty()) {
             dialog->grab().save(dir + QStringLiteral("/new-session.png"));
         }
-        QTest::mouseClick(dialog->startButton(), Qt::LeftButton);
+        QTest::keyClick(specs, Qt::Key_Return);
+        QTRY_VERIFY(window.findChild<NewSessionDialog *>() == nullptr); // closed and gone
 
         // It runs, and the window selects it.
         QTRY_VERIFY2_WITH_TIMEOUT(!window.currentSession().isEmpty() && selectedState(sessions) == QLatin1String("running"),
