@@ -106,6 +106,17 @@ QJsonObject autosaved(const AutosaveOutcome &outcome)
     };
 }
 
+QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QString &language)
+{
+    QJsonArray list;
+    for (const auto &[name, spec] : specs) {
+        list.append(QJsonObject{{QStringLiteral("name"), name},
+                                {QStringLiteral("title"), spec.title(language)},
+                                {QStringLiteral("description"), spec.descriptionIn(language)}});
+    }
+    return list;
+}
+
 QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes)
 {
     QJsonArray list;

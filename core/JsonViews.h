@@ -30,6 +30,8 @@ QJsonObject verified(const VerifyReport &report);
 QJsonObject collected(const GarbageStats &stats);
 /// {"taken" (a snapshot or null), "pruned" (ids), "nextDue"}
 QJsonObject autosaved(const AutosaveOutcome &outcome);
+/// [{"name", "title", "description"}]: installed specs (SessionSpec::installed()), in language where translated.
+QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QString &language);
 /// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes", "totalSnapshots",
 /// "quotaBytes" (null without a quota)}: what one user's snapshots take.
 QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes);

@@ -63,6 +63,17 @@ inline const QString importSnapshot = QStringLiteral("importsnapshot");
 /// reference; totalBytes those of all the caller's chunks, which the quota
 /// counts (chunks two sessions share count once there).
 inline const QString storage = QStringLiteral("storage");
+/// The installed session specs: [{"name", "title", "description"}], title and
+/// description in the caller's language where the spec has them; no arguments.
+inline const QString listSpecs = QStringLiteral("listspecs");
+/// {session}: restores the newest snapshot of a session of the caller's whose
+/// cell is gone (crashed, stopped after a reboot, or hibernated) in place,
+/// under the same session id; answers the session as listsessions shows it.
+/// Waking a hibernated session is this action too.
+inline const QString recover = QStringLiteral("recover");
+/// {session}: a snapshot (trigger "hibernate"), then the session stops; its
+/// state reads "hibernated" until recover wakes it. Answers the snapshot.
+inline const QString hibernate = QStringLiteral("hibernate");
 /// Reports which CRIU the helper uses; takes no arguments.
 inline const QString status = QStringLiteral("status");
 
@@ -108,6 +119,9 @@ inline QStringList allActions()
             collectGarbage,
             exportSnapshot,
             importSnapshot,
+            listSpecs,
+            recover,
+            hibernate,
             administer};
     // clang-format on
 }

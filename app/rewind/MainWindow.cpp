@@ -4,6 +4,7 @@
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
+#include "SessionActions.h"
 #include "SessionListModel.h"
 #include "SnapshotSearchBar.h"
 #include "TimelineDelegate.h"
@@ -213,6 +214,11 @@ void MainWindow::setupActions()
         menu->addAction(action);
         addAction(action);
     };
+    m_sessionActions = new SessionActions(m_client, this);
+    m_sessionActions->addTo(sessionMenu, toolBar);
+    connectSessionActions();
+    sessionMenu->addSeparator();
+    toolBar->addSeparator();
     add(m_snapshotNow, sessionMenu, QStringLiteral("camera-photo"), i18n("&Snapshot Now"), QKeySequence(Qt::CTRL | Qt::Key_S), &MainWindow::snapshotNow);
     add(m_restore,
         snapshotMenu,
@@ -249,6 +255,31 @@ void MainWindow::setupActions()
 
     m_timelineView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_timelineView->addActions({m_restore, m_restoreAsNew, m_rename, m_pin, m_export, m_delete});
+}
+
+void MainWindow::connectSessionActions()
+{
+    connect(m_sessionActions, &SessionActions::started, this, [this](const QString &stage) {
+        m_message->animatedHide();
+        showBusy(stage);
+    });
+    connect(m_sessionActions, &SessionActions::progressed, this, &MainWindow::showProgress);
+    connect(m_sessionActions, &SessionActions::failed, this, [this](const QString &message, const QString &event) {
+        showError(message);
+        if (!event.isEmpty()) {
+            Q_EMIT operationFinished(event, message);
+        }
+    });
+    connect(m_sessionActions, &SessionActions::succeeded, this, [this](const QString &message, const QString &event) {
+        showInformation(message);
+        if (!event.isEmpty()) {
+            Q_EMIT operationFinished(event, message);
+        }
+    });
+    connect(m_sessionActions, &SessionActions::sessionChanged, this, [this](const QString &session) {
+        m_wantedSession = session;
+        refresh();
+    });
 }
 
 void MainWindow::setExportFileChooser(FileChooser chooser)
@@ -294,6 +325,7 @@ void MainWindow::updateActions()
     m_pin->setChecked(pinned);
     m_pin->setText(pinned ? i18n("Un&pin") : i18n("&Pin"));
     m_import->setEnabled(idle);
+    m_sessionActions->update(currentSession(), state, idle);
     if (idle) {
         m_progress->hide();
         m_progress->setRange(0, 100);
@@ -361,6 +393,9 @@ void MainWindow::refresh()
             }
             if (const int wanted = m_sessions->rowOf(m_wantedSession); wanted >= 0) {
                 m_sessionView->setCurrentIndex(m_sessions->index(wanted));
+                if (m_wantedSnapshot <= 0) {
+                    m_wantedSession.clear(); // selected once; the user may move on
+                }
             }
             refreshTimeline();
         });

@@ -14,6 +14,7 @@ class QAction;
 class QLabel;
 class QListView;
 class QProgressBar;
+class SessionActions;
 class SessionListModel;
 class SnapshotSearchBar;
 class TimelineModel;
@@ -32,6 +33,11 @@ public:
     QAction *snapshotAction() const
     {
         return m_snapshotNow;
+    }
+    /// New Session…, Stop, Hibernate, Wake, Recover.
+    SessionActions *sessionActions() const
+    {
+        return m_sessionActions;
     }
 
     /// Asks for a file: where an export goes (suggested: a path with the
@@ -70,6 +76,7 @@ Q_SIGNALS:
 
 private:
     void setupActions();
+    void connectSessionActions();
     void refreshTimeline();
     void fetchThumbnails();
     /// Asks the helper what the user's snapshots take and shows it below the timeline.
@@ -94,6 +101,7 @@ private:
     KMessageWidget *m_message;
     QProgressBar *m_progress;
     QLabel *m_stage;
+    SessionActions *m_sessionActions = nullptr;
     QAction *m_snapshotNow = nullptr;
     QAction *m_restore = nullptr;
     QAction *m_restoreAsNew = nullptr;

@@ -67,12 +67,13 @@ int main(int argc, char **argv)
         }
     }
 
-    // The actions that want the user's own password (restore, delete): there
+    // The actions that want the user's own password (restore, recover, delete): there
     // is no authentication agent here, so a rule grants them, as the password would.
     QFile rule(HelperTestEnvironment::workDirectory() + QStringLiteral("/rules.d/50-rewind-test-as-owner.rules"));
     if (!rule.open(QIODevice::WriteOnly)
         || rule.write("polkit.addRule(function(action, subject) {\n"
-                      "    if ((action.id == \"org.rewind.helper.restore\" || action.id == \"org.rewind.helper.deletesnapshot\")\n"
+                      "    if ((action.id == \"org.rewind.helper.restore\" || action.id == \"org.rewind.helper.recover\"\n"
+                      "         || action.id == \"org.rewind.helper.deletesnapshot\")\n"
                       "        && subject.user == \"rewind-user\" && subject.active && subject.local) {\n"
                       "        return polkit.Result.YES;\n"
                       "    }\n"
