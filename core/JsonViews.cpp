@@ -29,6 +29,7 @@ QJsonObject snapshot(const SnapshotInfo &info)
         {QStringLiteral("storedBytes"), info.storedBytes},
         {QStringLiteral("newBytes"), info.newBytes},
         {QStringLiteral("sharedBytes"), info.sharedBytes},
+        {QStringLiteral("addedBytes"), info.addedBytes ? QJsonValue(*info.addedBytes) : QJsonValue()},
         {QStringLiteral("frozenMs"), info.metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0},
     };
 }
@@ -102,6 +103,22 @@ QJsonObject autosaved(const AutosaveOutcome &outcome)
         {QStringLiteral("taken"), outcome.taken ? QJsonValue(snapshot(*outcome.taken)) : QJsonValue()},
         {QStringLiteral("pruned"), pruned},
         {QStringLiteral("nextDue"), outcome.nextDue.toString(Qt::ISODate)},
+    };
+}
+
+QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes)
+{
+    QJsonArray list;
+    for (const SessionStorage &session : sessions) {
+        list.append(QJsonObject{{QStringLiteral("session"), session.sessionId},
+                                {QStringLiteral("bytes"), session.storedBytes},
+                                {QStringLiteral("snapshots"), session.snapshots}});
+    }
+    return {
+        {QStringLiteral("sessions"), list},
+        {QStringLiteral("totalBytes"), total.storedBytes},
+        {QStringLiteral("totalSnapshots"), total.snapshots},
+        {QStringLiteral("quotaBytes"), quotaBytes > 0 ? QJsonValue(quotaBytes) : QJsonValue()},
     };
 }
 

@@ -4,6 +4,7 @@
 #include "CheckpointabilityScan.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
+#include "SnapshotStore.h"
 
 #include "SnapshotEngine.h"
 
@@ -28,6 +29,9 @@ QJsonObject verified(const VerifyReport &report);
 QJsonObject collected(const GarbageStats &stats);
 /// {"taken" (a snapshot or null), "pruned" (ids), "nextDue"}
 QJsonObject autosaved(const AutosaveOutcome &outcome);
+/// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes", "totalSnapshots",
+/// "quotaBytes" (null without a quota)}: what one user's snapshots take.
+QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes);
 } // namespace JsonViews
 
 } // namespace Rewind

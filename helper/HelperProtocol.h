@@ -52,6 +52,13 @@ inline const QString exportSnapshot = QStringLiteral("exportsnapshot");
 /// Reads a stream from the file descriptor the caller passes and stores it
 /// as a new snapshot of the caller's, marked imported: the snapshot.
 inline const QString importSnapshot = QStringLiteral("importsnapshot");
+/// What the caller's snapshots take in the store; takes no arguments:
+/// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes",
+/// "totalSnapshots", "quotaBytes" (null without a quota)}. A session's bytes
+/// are the stored (compressed) bytes of the distinct chunks its snapshots
+/// reference; totalBytes those of all the caller's chunks, which the quota
+/// counts (chunks two sessions share count once there).
+inline const QString storage = QStringLiteral("storage");
 /// Reports which CRIU the helper uses; takes no arguments.
 inline const QString status = QStringLiteral("status");
 
@@ -75,6 +82,8 @@ inline QString liveViewSocketName(const QString &sessionId)
 /// Every action of the helper, as its policy lists them.
 inline QStringList allActions()
 {
+    // One a line, for readable diffs (clang-format packs lists of 20 and more).
+    // clang-format off
     return {status,
             listSessions,
             listSnapshots,
@@ -86,6 +95,7 @@ inline QStringList allActions()
             remove,
             setLabel,
             setPinned,
+            storage,
             thumbnail,
             liveView,
             autosave,
@@ -94,6 +104,7 @@ inline QStringList allActions()
             exportSnapshot,
             importSnapshot,
             administer};
+    // clang-format on
 }
 
 // Argument keys and their types.

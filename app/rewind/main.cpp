@@ -2,6 +2,7 @@
 // rewind: the desktop application. It never runs as root: everything
 // privileged goes through rewind-helper on the system bus.
 #include "HelperClient.h"
+#include "IconTheme.h"
 #include "MainWindow.h"
 #include "rewind_version.h"
 
@@ -28,8 +29,10 @@ int main(int argc, char **argv)
                      i18n("Snapshots of whole desktop sessions: go back in time, branch, recover"),
                      KAboutLicense::GPL_V2);
     about.setDesktopFileName(QStringLiteral("org.rewind.Rewind"));
+    IconTheme::useBreezeWhereNoneIsSet();
+    about.setProgramLogo(QIcon::fromTheme(IconTheme::applicationIconName()));
     KAboutData::setApplicationData(about);
-    QApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("document-revert")));
+    QApplication::setWindowIcon(QIcon::fromTheme(IconTheme::applicationIconName()));
 
     QCommandLineParser parser;
     about.setupCommandLine(&parser);
@@ -41,14 +44,14 @@ int main(int argc, char **argv)
 
     // In the tray: what happened, and a snapshot a click away.
     KStatusNotifierItem tray(QStringLiteral("rewind"));
-    tray.setIconByName(QStringLiteral("document-revert"));
+    tray.setIconByName(IconTheme::applicationIconName());
     tray.setTitle(i18n("Rewind"));
-    tray.setToolTip(QStringLiteral("document-revert"), i18n("Rewind"), i18n("Session snapshots"));
+    tray.setToolTip(IconTheme::applicationIconName(), i18n("Rewind"), i18n("Session snapshots"));
     tray.setCategory(KStatusNotifierItem::ApplicationStatus);
     tray.contextMenu()->addAction(window.snapshotAction());
 
     QObject::connect(&window, &MainWindow::operationFinished, &window, [](const QString &event, const QString &text) {
-        KNotification::event(event, text, QStringLiteral("document-revert"));
+        KNotification::event(event, text, IconTheme::applicationIconName());
     });
 
     window.show();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewind-test-as-owner PROGRAM [ARGUMENTS]: runs a GUI test program as the
 // user it is for. Under with-system-bus (as root) it logs rewind-user in (an
-// emulated, active logind session, what polkit looks at), runs PROGRAM as
+// emulated, active logind session, what polkit looks at; a polkit rule
+// stands in for the password of the actions that ask for it), runs PROGRAM as
 // that user with a session bus of its own (the tray, notifications), and
 // afterwards stops whatever sessions PROGRAM left running (a failed test's).
 #include "HelperProtocol.h"
@@ -9,6 +10,7 @@
 #include "TestSkip.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -16,6 +18,7 @@
 #include <QStandardPaths>
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace
 {
@@ -56,6 +59,31 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    // The administrator's limits, empty (the defaults) and the owner's, so
+    // that a GUI test can set them (HelperTestEnvironment::writeLimits).
+    if (QFile limits(HelperTestEnvironment::limitsFile()); !limits.exists() && limits.open(QIODevice::WriteOnly)) {
+        if (::fchown(limits.handle(), user.uid, gid_t(-1)) != 0) {
+            std::fprintf(stderr, "could not hand %s to %s\n", qPrintable(limits.fileName()), qPrintable(user.name));
+        }
+    }
+
+    // The actions that want the user's own password (restore, delete): there
+    // is no authentication agent here, so a rule grants them, as the password would.
+    QFile rule(HelperTestEnvironment::workDirectory() + QStringLiteral("/rules.d/50-rewind-test-as-owner.rules"));
+    if (!rule.open(QIODevice::WriteOnly)
+        || rule.write("polkit.addRule(function(action, subject) {\n"
+                      "    if ((action.id == \"org.rewind.helper.restore\" || action.id == \"org.rewind.helper.deletesnapshot\")\n"
+                      "        && subject.user == \"rewind-user\" && subject.active && subject.local) {\n"
+                      "        return polkit.Result.YES;\n"
+                      "    }\n"
+                      "});\n")
+            < 0
+        || !rule.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther)) {
+        std::fprintf(stderr, "could not write %s\n", qPrintable(rule.fileName()));
+        return 1;
+    }
+    rule.close();
+
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("HOME"), QStringLiteral("/home/") + user.name);
     environment.insert(QStringLiteral("USER"), user.name);
@@ -70,7 +98,8 @@ int main(int argc, char **argv)
     owners.setProcessEnvironment(environment);
     owners.setWorkingDirectory(QStringLiteral("/tmp"));
     owners.setProcessChannelMode(QProcess::ForwardedChannels);
-    const QStringList arguments = app.arguments().mid(1);
+    QStringList arguments = app.arguments().mid(1);
+    arguments.first() = QFileInfo(arguments.first()).absoluteFilePath(); // it runs in /tmp
     // A session bus of its own, for the tray, notifications and KDBusService.
     const QString sessionBus = QStandardPaths::findExecutable(QStringLiteral("dbus-run-session"));
     if (sessionBus.isEmpty()) {
