@@ -3,62 +3,49 @@
 
 #include "HelperClient.h"
 #include "HelperProtocol.h"
-#include "VncScreenshot.h"
+#include "SessionView.h"
+#include "VncConnection.h"
 
 #include <KLocalizedString>
 #include <KMessageWidget>
 
-#include <QHBoxLayout>
+#include <QAction>
 #include <QJsonObject>
 #include <QLabel>
-#include <QLocale>
-#include <QProcess>
-#include <QPushButton>
-#include <QStandardPaths>
-#include <QTime>
+#include <QScrollArea>
 #include <QTimer>
+#include <QToolBar>
 #include <QVBoxLayout>
-#include <QtConcurrentRun>
 
 #include <unistd.h>
 
-using namespace Rewind;
-
 namespace
 {
-/// Between two pictures: about four a second, and room for the GUI.
-constexpr int pictureIntervalMs = 250;
-constexpr auto pictureTimeout = std::chrono::seconds(10);
 /// Asking again for the hand-off before giving up, some time apart.
 constexpr int maximumRenewals = 5;
 constexpr int renewalDelayMs = 2000;
-
-/// A viewer that connects to a unix socket given as its path (TigerVNC's).
-QString vncViewerProgram()
-{
-    return QStandardPaths::findExecutable(QStringLiteral("vncviewer"));
-}
 }
 
 LiveViewWindow::LiveViewWindow(HelperClient *client, const QString &session, QWidget *parent)
     : QWidget(parent, Qt::Window)
     , m_client(client)
     , m_session(session)
-    , m_screen(new QLabel(this))
+    , m_view(new SessionView)
+    , m_scrollArea(new QScrollArea(this))
     , m_status(new QLabel(this))
     , m_message(new KMessageWidget(this))
-    , m_retry(new QPushButton(QIcon::fromTheme(QStringLiteral("view-refresh")), i18n("&Reconnect"), this))
-    , m_openInViewer(new QPushButton(QIcon::fromTheme(QStringLiteral("krdc")), i18n("&Open in VNC Viewer"), this))
 {
     setAttribute(Qt::WA_DeleteOnClose);
     setWindowTitle(i18nc("@title:window", "%1 — Live View", session));
 
-    m_screen->setObjectName(QStringLiteral("screen"));
-    m_screen->setAlignment(Qt::AlignCenter);
-    m_screen->setMinimumSize(320, 200);
-    m_screen->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
-    m_screen->setAccessibleName(i18n("Screen of session %1", session));
-    m_screen->setText(i18n("Connecting to session %1…", session));
+    m_view->setObjectName(QStringLiteral("screen"));
+    m_view->setAccessibleName(i18n("Screen of session %1", session));
+    m_view->setNote(i18n("Connecting to session %1…", session));
+    m_scrollArea->setObjectName(QStringLiteral("screenArea"));
+    m_scrollArea->setFrameShape(QFrame::NoFrame);
+    m_scrollArea->setAlignment(Qt::AlignCenter);
+    m_scrollArea->setWidget(m_view);
+    m_scrollArea->setWidgetResizable(true);
 
     m_status->setObjectName(QStringLiteral("status"));
     m_message->setObjectName(QStringLiteral("message"));
@@ -66,48 +53,87 @@ LiveViewWindow::LiveViewWindow(HelperClient *client, const QString &session, QWi
     m_message->setCloseButtonVisible(false);
     m_message->hide();
 
-    m_retry->setObjectName(QStringLiteral("reconnect"));
-    m_retry->hide();
-    connect(m_retry, &QPushButton::clicked, this, [this] {
-        m_retry->hide();
+    auto toolBar = new QToolBar(this);
+    toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_interact = toolBar->addAction(QIcon::fromTheme(QStringLiteral("input-mouse")), i18n("&Interact"));
+    m_interact->setObjectName(QStringLiteral("interact"));
+    m_interact->setCheckable(true);
+    m_interact->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_I));
+    m_interact->setToolTip(i18n("Use the session's keyboard, mouse and clipboard here (%1); off, the view only looks.",
+                                m_interact->shortcut().toString(QKeySequence::NativeText)));
+    connect(m_interact, &QAction::toggled, this, &LiveViewWindow::setInteractive);
+
+    m_fitToWindow = toolBar->addAction(QIcon::fromTheme(QStringLiteral("zoom-fit-best")), i18n("&Fit to Window"));
+    m_fitToWindow->setObjectName(QStringLiteral("fitToWindow"));
+    m_fitToWindow->setCheckable(true);
+    m_fitToWindow->setChecked(true);
+    m_fitToWindow->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_F));
+    m_fitToWindow->setToolTip(i18n("Scale the screen to the window; off, show it at 100% with scroll bars."));
+    connect(m_fitToWindow, &QAction::toggled, this, &LiveViewWindow::setFitToWindow);
+
+    m_reconnect = toolBar->addAction(QIcon::fromTheme(QStringLiteral("view-refresh")), i18n("&Reconnect"));
+    m_reconnect->setObjectName(QStringLiteral("reconnect"));
+    m_reconnect->setShortcut(QKeySequence(Qt::Key_F5));
+    m_reconnect->setVisible(false);
+    connect(m_reconnect, &QAction::triggered, this, [this] {
+        m_reconnect->setVisible(false);
         m_message->animatedHide();
         askForHandOff();
     });
+    // The window's shortcuts work while the keyboard is the session's.
+    m_view->setReservedShortcuts({m_interact->shortcut(), m_fitToWindow->shortcut()});
 
-    m_openInViewer->setObjectName(QStringLiteral("openInViewer"));
-    m_openInViewer->setEnabled(false);
-    if (vncViewerProgram().isEmpty()) {
-        m_openInViewer->setToolTip(i18n("Install a VNC viewer that connects to unix sockets (TigerVNC's vncviewer) to use the session here."));
-    } else {
-        m_openInViewer->setToolTip(i18n("Use the session with keyboard and mouse in a VNC viewer."));
-    }
-    connect(m_openInViewer, &QPushButton::clicked, this, &LiveViewWindow::openInViewer);
-
-    auto buttons = new QHBoxLayout;
-    buttons->addWidget(m_status, 1);
-    buttons->addWidget(m_retry);
-    buttons->addWidget(m_openInViewer);
     auto layout = new QVBoxLayout(this);
+    layout->addWidget(toolBar);
     layout->addWidget(m_message);
-    layout->addWidget(m_screen, 1);
-    layout->addLayout(buttons);
+    layout->addWidget(m_scrollArea, 1);
+    layout->addWidget(m_status);
 
-    connect(&m_grab, &QFutureWatcher<Result<QImage>>::finished, this, &LiveViewWindow::pictureTaken);
+    connect(m_view, &SessionView::frameChanged, this, [this] {
+        if (m_renewals > 0 || !m_view->note().isEmpty()) {
+            m_renewals = 0;
+            showLive();
+        }
+        Q_EMIT pictureChanged();
+    });
+    connect(m_view->connection(), &VncConnection::disconnected, this, &LiveViewWindow::connectionLost);
     resize(900, 640);
+    showLive();
     askForHandOff();
 }
 
-LiveViewWindow::~LiveViewWindow()
+LiveViewWindow::~LiveViewWindow() = default;
+
+QImage LiveViewWindow::picture() const
 {
-    // rewind-screenshot ends within its timeout; the picture is not waited for by a closed window.
-    m_grab.disconnect(this);
-    m_grab.waitForFinished();
+    return m_view->frame();
+}
+
+bool LiveViewWindow::isInteractive() const
+{
+    return m_view->isInteractive();
+}
+
+void LiveViewWindow::setInteractive(bool interactive)
+{
+    m_interact->setChecked(interactive);
+    m_view->setInteractive(interactive);
+    if (m_view->note().isEmpty()) {
+        showLive();
+    }
+}
+
+void LiveViewWindow::setFitToWindow(bool fit)
+{
+    m_fitToWindow->setChecked(fit);
+    m_scrollArea->setWidgetResizable(fit);
+    m_view->setFitToWindow(fit);
 }
 
 void LiveViewWindow::askForHandOff()
 {
     m_status->setText(m_renewals > 0 ? i18n("Reconnecting…") : i18n("Connecting…"));
-    m_client->call(HelperProtocol::liveView, {{HelperProtocol::sessionKey, m_session}}, this, [this](const Result<QJsonValue> &answer) {
+    m_client->call(HelperProtocol::liveView, {{HelperProtocol::sessionKey, m_session}}, this, [this](const Rewind::Result<QJsonValue> &answer) {
         if (!answer) {
             // While reconnecting, the session may still be busy (a snapshot by another program).
             if (m_renewals > 0 && m_renewals < maximumRenewals) {
@@ -124,47 +150,27 @@ void LiveViewWindow::askForHandOff()
             return;
         }
         m_socket = socket;
-        m_openInViewer->setEnabled(!vncViewerProgram().isEmpty());
-        grabNext();
+        m_view->connection()->open(socket);
     });
 }
 
-void LiveViewWindow::grabNext()
+void LiveViewWindow::connectionLost(const QString &message)
 {
-    if (m_grab.isRunning() || m_socket.isEmpty()) {
+    // A snapshot ends every connection to the session's display (they cannot
+    // be dumped); a new hand-off continues the view.
+    if (m_renewals < maximumRenewals) {
+        renewHandOff();
         return;
     }
-    const QString socket = m_socket;
-    m_grab.setFuture(QtConcurrent::run([socket] {
-        return VncScreenshot::grab(socket, pictureTimeout);
-    }));
-}
-
-void LiveViewWindow::pictureTaken()
-{
-    const Result<QImage> picture = m_grab.result();
-    if (!picture) {
-        // A snapshot ends every live view of the session (its connections
-        // cannot be dumped); a new hand-off continues the view.
-        if (m_renewals < maximumRenewals) {
-            renewHandOff();
-            return;
-        }
-        showFailure(picture.errorMessage());
-        return;
-    }
-    m_renewals = 0;
-    m_picture = *picture;
-    showPicture();
-    m_status->setText(i18n("Live, view only · %1", QLocale().toString(QTime::currentTime(), QLocale::LongFormat)));
-    Q_EMIT pictureChanged();
-    QTimer::singleShot(pictureIntervalMs, this, &LiveViewWindow::grabNext);
+    showFailure(message);
 }
 
 void LiveViewWindow::renewHandOff()
 {
     m_socket.clear();
+    m_view->connection()->close();
     m_status->setText(i18n("Reconnecting…"));
+    m_view->setNote(i18n("Reconnecting…"));
     // At once the first time (after a snapshot); then give what holds the session time.
     QTimer::singleShot(m_renewals == 0 ? 0 : renewalDelayMs, this, &LiveViewWindow::askForHandOff);
     ++m_renewals;
@@ -174,34 +180,22 @@ void LiveViewWindow::showFailure(const QString &message)
 {
     m_socket.clear();
     m_renewals = 0;
-    m_openInViewer->setEnabled(false);
+    m_view->connection()->close();
+    m_view->setNote(i18n("Not connected"));
     m_status->setText(i18n("Not connected"));
     m_message->setMessageType(KMessageWidget::Error);
     m_message->setText(i18n("The live view of session %1 stopped: %2", m_session, message));
     m_message->animatedShow();
-    m_retry->show();
+    m_reconnect->setVisible(true);
 }
 
-void LiveViewWindow::showPicture()
+void LiveViewWindow::showLive()
 {
-    if (m_picture.isNull()) {
+    if (m_view->frame().isNull()) {
         return;
     }
-    m_screen->setPixmap(QPixmap::fromImage(m_picture.scaled(m_screen->size(), Qt::KeepAspectRatio, Qt::SmoothTransformation)));
-}
-
-void LiveViewWindow::resizeEvent(QResizeEvent *event)
-{
-    QWidget::resizeEvent(event);
-    showPicture();
-}
-
-void LiveViewWindow::openInViewer()
-{
-    const QString viewer = vncViewerProgram();
-    if (viewer.isEmpty() || m_socket.isEmpty() || !QProcess::startDetached(viewer, {m_socket})) {
-        m_message->setMessageType(KMessageWidget::Warning);
-        m_message->setText(i18n("The VNC viewer %1 could not be started.", viewer));
-        m_message->animatedShow();
-    }
+    m_view->setNote({});
+    m_message->animatedHide();
+    m_status->setText(m_view->isInteractive() ? i18n("Live · keyboard, mouse and clipboard go to the session")
+                                              : i18n("Live · view only (Interact to use the session)"));
 }

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
-#include "Result.h"
-
-#include <QFutureWatcher>
 #include <QImage>
 #include <QWidget>
 
 class HelperClient;
 class KMessageWidget;
+class QAction;
 class QLabel;
-class QPushButton;
+class QScrollArea;
+class SessionView;
 
-/// What a running session shows, as it changes: the helper hands over a
-/// socket only this user can reach (HelperProtocol::liveView), and the
-/// window takes a picture of the session's screen through it, again and
-/// again. View only; "Open in VNC Viewer" gives a viewer that also takes the
-/// keyboard and mouse. A snapshot ends the hand-off; the window then asks
-/// for a new one by itself, a few times, before it says the view stopped.
+/// A running session in a window of its own: its screen as it changes,
+/// and, with Interact, its keyboard, mouse and clipboard. The helper hands
+/// over a socket only this user can reach (HelperProtocol::liveView); the
+/// view speaks VNC through it (SessionView). Live View opens it read-only.
+/// A snapshot ends every connection to the display; the window then asks
+/// for a new hand-off by itself, a few times, showing the last picture
+/// meanwhile, before it says the view stopped.
 class LiveViewWindow : public QWidget
 {
     Q_OBJECT
@@ -31,41 +31,40 @@ public:
         return m_session;
     }
     /// The last picture of the screen, full size; null until the first arrives.
-    QImage picture() const
-    {
-        return m_picture;
-    }
+    QImage picture() const;
     /// The socket handed over, empty until then.
     QString socketPath() const
     {
         return m_socket;
     }
+    SessionView *view() const
+    {
+        return m_view;
+    }
+    bool isInteractive() const;
+    void setInteractive(bool interactive);
 
 Q_SIGNALS:
     /// A new picture of the screen arrived.
     void pictureChanged();
 
-protected:
-    void resizeEvent(QResizeEvent *event) override;
-
 private:
     void askForHandOff();
-    void grabNext();
-    void pictureTaken();
+    void connectionLost(const QString &message);
     void renewHandOff();
     void showFailure(const QString &message);
-    void showPicture();
-    void openInViewer();
+    void showLive();
+    void setFitToWindow(bool fit);
 
     HelperClient *m_client;
     QString m_session;
     QString m_socket;
-    QImage m_picture;
-    QLabel *m_screen;
+    SessionView *m_view;
+    QScrollArea *m_scrollArea;
     QLabel *m_status;
     KMessageWidget *m_message;
-    QPushButton *m_retry;
-    QPushButton *m_openInViewer;
-    QFutureWatcher<Rewind::Result<QImage>> m_grab;
+    QAction *m_interact;
+    QAction *m_fitToWindow;
+    QAction *m_reconnect;
     int m_renewals = 0; ///< new hand-offs asked for since the last picture
 };
