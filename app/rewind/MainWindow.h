@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "Result.h"
+
 #include <QMainWindow>
 #include <QSet>
 
 #include <functional>
 
+class FailureMessage;
 class HelperClient;
 class KMessageWidget;
 class QAction;
@@ -63,6 +66,8 @@ private:
     void autosave();
     void updateActions();
     void showError(const QString &message);
+    /// A failure of the helper's operation, with its details (CRIU's log lines) a click away and in the user's log.
+    void showError(const QString &operation, const Rewind::Error &error);
     void showInformation(const QString &message);
     void showProgress(int percent, const QString &stage);
     void showBusy(const QString &stage);
@@ -75,6 +80,7 @@ private:
     QListView *m_sessionView;
     QListView *m_timelineView;
     KMessageWidget *m_message;
+    FailureMessage *m_failures;
     QProgressBar *m_progress;
     QLabel *m_stage;
     QAction *m_snapshotNow = nullptr;
