@@ -73,6 +73,21 @@ bool hasPicture(MainWindow &window, qint64 id)
     return index.isValid() && !index.data(Qt::DecorationRole).value<QImage>().isNull();
 }
 
+/// Qt's offscreen platform says of each new window what it cannot do, which
+/// is nothing the demo's reader needs to see.
+QtMessageHandler defaultMessageHandler = nullptr;
+void withoutPlatformNotes(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (message.startsWith(QLatin1String("This plugin does not support"))) {
+        return;
+    }
+    if (defaultMessageHandler) {
+        defaultMessageHandler(type, context, message);
+    } else {
+        std::fprintf(stderr, "%s\n", qPrintable(message));
+    }
+}
+
 /// Answers "Go Back in Time?" with Yes, as the person at the window would.
 void answerYesWhenAsked(QObject *context)
 {
@@ -92,6 +107,7 @@ void answerYesWhenAsked(QObject *context)
 
 int main(int argc, char **argv)
 {
+    defaultMessageHandler = qInstallMessageHandler(withoutPlatformNotes);
     QApplication app(argc, argv);
     KLocalizedString::setApplicationDomain("rewind");
     QCommandLineParser parser;
