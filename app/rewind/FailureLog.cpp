@@ -19,6 +19,16 @@ QString FailureLog::path()
 
 namespace
 {
+/// The text's lines that are not empty: an empty line ends an entry.
+QString withoutEmptyLines(const QString &text)
+{
+    QStringList lines = text.split(QLatin1Char('\n'));
+    lines.removeIf([](const QString &line) {
+        return line.trimmed().isEmpty();
+    });
+    return lines.join(QLatin1Char('\n'));
+}
+
 /// Keeps the newer half of a log that grew past the maximum, from an entry's start.
 void trim(const QString &fileName)
 {
@@ -50,10 +60,10 @@ Result<void> FailureLog::append(const QString &operation, const Error &error)
         return Error{i18n("Could not write %1: %2", fileName, log.errorString())};
     }
     log.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
-    QString entry =
-        QDateTime::currentDateTime().toString(Qt::ISODate) + QLatin1Char(' ') + operation + QStringLiteral(": ") + error.message + QLatin1Char('\n');
-    if (!error.details.isEmpty()) {
-        entry += error.details + QLatin1Char('\n');
+    QString entry = QDateTime::currentDateTime().toString(Qt::ISODate) + QLatin1Char(' ') + operation + QStringLiteral(": ") + withoutEmptyLines(error.message)
+        + QLatin1Char('\n');
+    if (const QString details = withoutEmptyLines(error.details); !details.isEmpty()) {
+        entry += details + QLatin1Char('\n');
     }
     entry += QLatin1Char('\n'); // an empty line ends an entry
     if (log.write(entry.toUtf8()) < 0) {
