@@ -156,18 +156,26 @@ int main(int argc, char **argv)
         say(QStringLiteral("Could not open Rewind's window: %1").arg(window.errorString()));
         return 1;
     }
-    window.waitForFinished(-1);
-    const bool worked = window.exitStatus() == QProcess::NormalExit && window.exitCode() == 0;
-
+    // The picture is copied as soon as it is there: on a display the window stays open afterwards.
     const QString output = parser.value(QStringLiteral("output"));
-    if (!output.isEmpty() && QFileInfo::exists(picture)) {
+    bool copied = false;
+    const auto copyPicture = [&] {
+        if (copied || output.isEmpty() || !QFileInfo::exists(picture)) {
+            return;
+        }
+        copied = true;
         QFile::remove(output);
         if (QFile::copy(picture, output)) {
             say(QStringLiteral("A picture of the window: %1").arg(QFileInfo(output).absoluteFilePath()));
         } else {
             say(QStringLiteral("Could not copy the picture of the window to %1.").arg(output));
         }
+    };
+    while (!window.waitForFinished(250)) {
+        copyPicture(); // the window's program saves it whole, under its name at once
     }
+    copyPicture();
+    const bool worked = window.exitStatus() == QProcess::NormalExit && window.exitCode() == 0;
     QFile::remove(picture);
     if (!worked) {
         say(QStringLiteral("The window's part of the demo failed (exit code %1).").arg(window.exitCode()));

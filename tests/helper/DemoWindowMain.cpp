@@ -21,6 +21,7 @@
 #include <QImage>
 #include <QListView>
 #include <QMessageBox>
+#include <QSaveFile>
 #include <QTest>
 #include <QTimer>
 
@@ -88,6 +89,13 @@ void withoutPlatformNotes(QtMsgType type, const QMessageLogContext &context, con
     }
 }
 
+/// Whole or not at all: rewind-demo-gui takes the picture as soon as it is there.
+bool savePicture(QWidget &window, const QString &fileName)
+{
+    QSaveFile picture(fileName);
+    return picture.open(QIODevice::WriteOnly) && window.grab().save(&picture, "PNG") && picture.commit();
+}
+
 /// Answers "Go Back in Time?" with Yes, as the person at the window would.
 void answerYesWhenAsked(QObject *context)
 {
@@ -136,7 +144,7 @@ int main(int argc, char **argv)
 
     const auto fail = [&](const QString &why) {
         say(why);
-        (void)window.grab().save(screenshot);
+        (void)savePicture(window, screenshot);
         return 1;
     };
 
@@ -207,7 +215,7 @@ int main(int argc, char **argv)
     say(QStringLiteral("Go Back to This Point: session %1 runs from snapshot %2 again; what ran before is snapshot %3.")
             .arg(window.currentSession(), QString::number(snapshot), QString::number(newestSnapshot(window))));
 
-    if (!window.grab().save(screenshot)) {
+    if (!savePicture(window, screenshot)) {
         say(QStringLiteral("Could not save the picture of the window to %1.").arg(screenshot));
         return 1;
     }
