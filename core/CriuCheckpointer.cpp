@@ -519,32 +519,28 @@ int onRestoreNotification(char *action, criu_notify_arg_t notification)
 
 Error criuError(const QString &what, int code, int imagesDirFd, const char *logName)
 {
-    QString message = what + QLatin1Char(' ') + describeFailure(code);
-    const QString details = criuLogErrors(imagesDirFd, logName);
-    if (!details.isEmpty()) {
-        message += QLatin1Char('\n') + details;
-    }
-    return Error{message};
+    // CRIU's own lines are for the details: they name CRIU's source, not what to do.
+    return Error{what + QLatin1Char(' ') + describeFailure(code), criuLogErrors(imagesDirFd, logName)};
 }
 
 } // namespace
 
 bool CriuCheckpointer::isRefusal(const Error &error)
 {
-    // criuLogErrors() adds CRIU's error lines to the message, the last of
+    // criuLogErrors() puts CRIU's error lines in the details, the last of
     // which is CRIU's verdict; a CRIU that was killed wrote none. A CRIU that
     // ran out of disk space or memory did not refuse the session either.
     static const QLatin1String lackOfResources[] = {QLatin1String("No space left on device"),
                                                     QLatin1String("Disk quota exceeded"),
                                                     QLatin1String("Cannot allocate memory"),
                                                     QLatin1String("Read-only file system")};
+    const QString text = error.fullText();
     for (const QLatin1String &lack : lackOfResources) {
-        if (error.message.contains(lack)) {
+        if (text.contains(lack)) {
             return false;
         }
     }
-    return error.message.contains(QLatin1String("Dumping FAILED")) || error.message.contains(QLatin1String("Restoring FAILED"))
-        || error.message.contains(QLatin1String("BUG at"));
+    return text.contains(QLatin1String("Dumping FAILED")) || text.contains(QLatin1String("Restoring FAILED")) || text.contains(QLatin1String("BUG at"));
 }
 
 Result<void> CriuCheckpointer::dump(const DumpRequest &request)
@@ -641,9 +637,11 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
     if (visit) {
         if (auto left = visit->leave(); !left) {
             // Restored or not, the caller must not go on from inside the session's cgroup.
-            return Error{pid < 0 ? left.errorMessage() + QLatin1Char('\n')
-                                 + criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName).message
-                                 : left.errorMessage()};
+            if (pid >= 0) {
+                return left.error();
+            }
+            const Error failure = criuError(i18n("Restoring the snapshot failed."), pid, request.imagesDirFd, restoreLogName);
+            return failure.rephrased(left.errorMessage() + QLatin1Char('\n') + failure.message);
         }
     }
     if (auto left = legacyVisit->leave(); !left) {

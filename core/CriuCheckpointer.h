@@ -40,7 +40,7 @@ public:
     /// Dumps the tree rooted at request.rootPid into the images directory.
     static Result<void> dump(const DumpRequest &request);
     /// Whether a failed dump or restore is CRIU's refusal, with CRIU's own
-    /// reasons in the message (rather than a CRIU that was killed or could
+    /// reasons in the details (rather than a CRIU that was killed or could
     /// not start).
     static bool isRefusal(const Error &error);
 

@@ -10,9 +10,31 @@
 namespace Rewind
 {
 
-/// A failure a user can act on: what went wrong, in words, and why.
+/// A failure a user can act on: what went wrong, in words, and what to do
+/// (message), and what the tool underneath said about it (details, such as
+/// CRIU's log lines): for a details view, a log file and a bug report, never
+/// for the message itself.
 struct Error {
+    Error() = default;
+    explicit Error(QString message, QString details = {})
+        : message(std::move(message))
+        , details(std::move(details))
+    {
+    }
+
+    /// The same failure told in other words: the details stay.
+    Error rephrased(QString newMessage) const
+    {
+        return Error{std::move(newMessage), details};
+    }
+    /// The message, then the details on lines of their own.
+    QString fullText() const
+    {
+        return details.isEmpty() ? message : message + QLatin1Char('\n') + details;
+    }
+
     QString message;
+    QString details;
 };
 
 /// Either a value or an Error. Errors are values in Rewind: nothing throws.

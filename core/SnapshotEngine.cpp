@@ -48,6 +48,17 @@ void report(const SnapshotEngine::Progress &progress, int percent, Stage stage)
     }
 }
 
+/// A snapshot the scan refused: the first problem in the message, every one in the details.
+Error scanRefusal(const QString &sessionId, const QList<CheckpointabilityScan::Obstacle> &obstacles)
+{
+    return Error{i18np("Session %2 cannot be snapshotted because of one problem; it keeps running. %3",
+                       "Session %2 cannot be snapshotted because of %1 problems; it keeps running. The first: %3 The details name them all.",
+                       obstacles.size(),
+                       sessionId,
+                       obstacles.value(0).reason),
+                 CheckpointabilityScan::describe(obstacles)};
+}
+
 Result<void> writePng(int dirFd, const char *name, const QImage &image)
 {
     QByteArray png;
@@ -176,7 +187,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return obstacles.error();
     }
     if (!obstacles->isEmpty()) {
-        return Error{i18n("Session %1 cannot be snapshotted:\n%2", sessionId, CheckpointabilityScan::describe(*obstacles))};
+        return scanRefusal(sessionId, *obstacles);
     }
     auto mounts = MountTable::read(record->initPid);
     if (!mounts) {
@@ -240,15 +251,14 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
     // A CRIU that was killed or ran out of time refused nothing.
     if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
-        return Error{i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage())};
+        return dumped.error().rephrased(i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage()));
     }
     if (!dumped) {
         // The scan found nothing, so it should have named what CRIU refused.
-        return Error{
+        return dumped.error().rephrased(
             i18n("The snapshot of session %1 failed, although the checkpointability scan found nothing in its way: the scan missed what "
-                 "CRIU refused. Please report this as a bug of Rewind, with the message below. The session keeps running.\n%2",
-                 sessionId,
-                 dumped.errorMessage())};
+                 "CRIU refused. The session keeps running. Please report this as a bug of Rewind, with the details (CRIU's words).",
+                 sessionId));
     }
     // CRIU's log explains failures; a successful snapshot does not need to keep it.
     ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
@@ -268,7 +278,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     report(progress, 70, Stage::Storing);
     auto committed = m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
     if (!committed) {
-        return Error{i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage())};
+        return committed.error().rephrased(
+            i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage()));
     }
     report(progress, 100, Stage::Storing);
     return committed;
@@ -403,7 +414,7 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     if (current && m_sessions.state(target) == SessionState::Running) {
         auto taken = snapshotLocked(*lock, i18n("Before restoring snapshot %1", QString::number(snapshotId)), SnapshotTrigger::BeforeRestore, {});
         if (!taken) {
-            return Error{i18n("Could not save the session before restoring it, so nothing was changed.\n%1", taken.errorMessage())};
+            return taken.error().rephrased(i18n("Could not save the session before restoring it, so nothing was changed.\n%1", taken.errorMessage()));
         }
         before = *taken;
     }
@@ -430,15 +441,18 @@ Result<RestoreOutcome> SnapshotEngine::restore(qint64 snapshotId, RestoreMode mo
     auto beforeStaging = materialize(before->id);
     auto rollback = beforeStaging ? restoreInto(*before, *beforeStaging, *lock, target, {}) : Result<SessionRecord>(beforeStaging.error());
     if (!rollback) {
-        return Error{
-            i18n("Restoring snapshot %1 failed, and so did bringing the session back from snapshot %2, taken just before. "
-                 "Restore snapshot %2 by hand.\n%3\n%4",
-                 QString::number(snapshotId),
-                 QString::number(before->id),
-                 restored.errorMessage(),
-                 rollback.errorMessage())};
+        QStringList details{restored.error().details, rollback.error().details};
+        details.removeAll(QString());
+        return Error{i18n("Restoring snapshot %1 failed, and so did bringing the session back from snapshot %2, taken just before. "
+                          "Restore snapshot %2 by hand.\n%3\n%4",
+                          QString::number(snapshotId),
+                          QString::number(before->id),
+                          restored.errorMessage(),
+                          rollback.errorMessage()),
+                     details.join(QLatin1Char('\n'))};
     }
-    return Error{i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", QString::number(snapshotId), restored.errorMessage())};
+    return restored.error().rephrased(
+        i18n("Restoring snapshot %1 failed; the session was brought back as it was.\n%2", QString::number(snapshotId), restored.errorMessage()));
 }
 
 Result<AutosaveOutcome>

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLatin1StringView>
 #include <QLocale>
 #include <QRegularExpression>
@@ -174,6 +176,17 @@ constexpr int maximumQueryLength = 200;
 /// message that names the file, and the file holds the whole message.
 /// PrivateReply reads and removes it as the caller.
 inline const QString replyKey = QStringLiteral("reply");
+
+/// A failure's file holds a JSON object: {"message": what happened and what
+/// to do, "details": what the tools underneath said, such as CRIU's log
+/// lines, possibly empty}. Helpers before it wrote the message as plain
+/// text, which clients still read as a message without details.
+inline const QString failureMessageKey = QStringLiteral("message");
+inline const QString failureDetailsKey = QStringLiteral("details");
+inline QByteArray failureAnswer(const QString &message, const QString &details)
+{
+    return QJsonDocument(QJsonObject{{failureMessageKey, message}, {failureDetailsKey, details}}).toJson(QJsonDocument::Compact);
+}
 
 /// The names of reply files: "reply-" and 32 lowercase hex digits (128 random bits).
 inline const QString replyFilePrefix = QStringLiteral("reply-");

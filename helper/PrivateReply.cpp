@@ -7,6 +7,8 @@
 #include <KLocalizedString>
 
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <cerrno>
 #include <cstring>
@@ -85,15 +87,20 @@ Result<QByteArray> PrivateReply::answer(const QVariantMap &data)
     return take(name.toString());
 }
 
-QString PrivateReply::message(const QString &description)
+Error PrivateReply::failure(const QString &description)
 {
     const QRegularExpressionMatch named = HelperProtocol::replyFilePattern().match(description);
     if (!named.hasMatch()) {
-        return description;
+        return Error{description};
     }
     auto taken = take(named.captured());
     if (!taken) {
-        return taken.errorMessage();
+        return taken.error();
     }
-    return QString::fromUtf8(*taken);
+    const QJsonDocument document = QJsonDocument::fromJson(*taken);
+    const QJsonValue message = document.object().value(HelperProtocol::failureMessageKey);
+    if (!message.isString()) {
+        return Error{QString::fromUtf8(*taken)}; // a helper before structured failures
+    }
+    return Error{message.toString(), document.object().value(HelperProtocol::failureDetailsKey).toString()};
 }

@@ -16,10 +16,10 @@ namespace PrivateReply
 /// The answer of a reply that succeeded (JSON), from the reply's data.
 Rewind::Result<QByteArray> answer(const QVariantMap &data);
 
-/// The whole message of a failed reply, from the description the client got:
-/// what the file it names holds, or the description as it is if it names no
-/// reply file (KAuth's own errors, such as a refusal by polkit).
-QString message(const QString &description);
+/// A failed reply's message and details, from the description the client
+/// got: what the file it names holds, or the description as it is if it
+/// names no reply file (KAuth's own errors, such as a refusal by polkit).
+Rewind::Error failure(const QString &description);
 
 /// Reads the reply file name from handOffDirectory(getuid()) without
 /// following links, at most HelperProtocol::maximumReplySize bytes, and

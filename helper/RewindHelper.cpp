@@ -87,13 +87,19 @@ ActionReply failure(int code, const QString &message)
     return reply;
 }
 
-ActionReply failure(const Error &error)
-{
-    return failure(HelperProtocol::OperationFailed, error.message);
-}
-
 /// Where an answer waits inside the helper until handedOver() takes it out of the reply.
 const QString answerKey = QStringLiteral("answer");
+/// Where a failure's details wait inside the helper until handedOver() takes them out of the reply.
+const QString detailsKey = QStringLiteral("details");
+
+ActionReply failure(const Error &error)
+{
+    ActionReply reply = failure(HelperProtocol::OperationFailed, error.message);
+    if (!error.details.isEmpty()) {
+        reply.addData(detailsKey, error.details);
+    }
+    return reply;
+}
 
 ActionReply success(const QJsonValue &json)
 {
@@ -113,7 +119,8 @@ ActionReply handedOver(const ActionReply &reply)
         return reply; // KAuth's own, with nothing of the helper's
     }
     const int uid = KAuth::HelperSupport::callerUid();
-    const QByteArray answer = reply.succeeded() ? reply.data().value(answerKey).toByteArray() : reply.errorDescription().toUtf8();
+    const QByteArray answer = reply.succeeded() ? reply.data().value(answerKey).toByteArray()
+                                                : HelperProtocol::failureAnswer(reply.errorDescription(), reply.data().value(detailsKey).toString());
     auto name =
         uid < 0 ? Result<QString>(Error{QStringLiteral("no caller")}) : PrivateHandOff::writeReply(uid_t(uid), PrivateHandOff::groupOf(uid_t(uid)), answer);
     if (!name) {

@@ -38,8 +38,9 @@ private Q_SLOTS:
         const auto result = CriuCheckpointer::dump(request);
         QVERIFY(!result.ok());
         QVERIFY2(result.errorMessage().contains(QStringLiteral("%1").arg((1 << 22) + 7)), qPrintable(result.errorMessage()));
-        // CRIU's own reason is carried along, not just "it failed".
-        QVERIFY2(result.errorMessage().contains(QStringLiteral("Error (")), qPrintable(result.errorMessage()));
+        // CRIU's own reason is carried along as the details, not just "it failed", and not in the message.
+        QVERIFY2(result.error().details.contains(QStringLiteral("Error (")), qPrintable(result.error().fullText()));
+        QVERIFY2(!result.errorMessage().contains(QStringLiteral("Error (")), qPrintable(result.errorMessage()));
     }
 
     void restoreFromEmptyDirectoryFails()

@@ -578,8 +578,8 @@ private Q_SLOTS:
             return;
         }
         QVERIFY(!snapshot.ok());
-        qInfo("%s", qPrintable(snapshot.errorMessage()));
-        QVERIFY2(snapshot.errorMessage().contains(reason), qPrintable(snapshot.errorMessage()));
+        qInfo("%s", qPrintable(snapshot.error().fullText()));
+        QVERIFY2(snapshot.error().fullText().contains(reason), qPrintable(snapshot.error().fullText()));
         char events[4096];
         QCOMPARE(::read(watch, events, sizeof events), ssize_t(-1)); // never frozen
         QVERIFY(runsThawed(session.id));
@@ -590,9 +590,9 @@ private Q_SLOTS:
         QVERIFY(images.isValid());
         const auto dumped = plainCriuDump(session, images.path());
         QVERIFY2(!dumped.ok(), "CRIU dumped what the scan refused");
-        qInfo("%s", qPrintable(dumped.errorMessage()));
-        QVERIFY2(CriuCheckpointer::isRefusal(dumped.error()), qPrintable(dumped.errorMessage()));
-        QVERIFY2(dumped.errorMessage().contains(criuSays), qPrintable(dumped.errorMessage()));
+        qInfo("%s", qPrintable(dumped.error().fullText()));
+        QVERIFY2(CriuCheckpointer::isRefusal(dumped.error()), qPrintable(dumped.error().fullText()));
+        QVERIFY2(dumped.error().details.contains(criuSays), qPrintable(dumped.error().fullText()));
         QVERIFY(runsThawed(session.id));
     }
 
@@ -619,9 +619,11 @@ private Q_SLOTS:
         const qsizetype storedBefore = m_store->list()->size();
         const auto snapshot = m_engine->snapshot(session.id, {}, SnapshotTrigger::Manual);
         QVERIFY(!snapshot.ok());
-        qInfo("%s", qPrintable(snapshot.errorMessage()));
+        qInfo("%s", qPrintable(snapshot.error().fullText()));
         QVERIFY2(snapshot.errorMessage().contains(scanMissed), qPrintable(snapshot.errorMessage()));
-        QVERIFY2(snapshot.errorMessage().contains(QLatin1String("Unknown socket collected (family 40)")), qPrintable(snapshot.errorMessage()));
+        // CRIU's words are the details, not the message.
+        QVERIFY2(snapshot.error().details.contains(QLatin1String("Unknown socket collected (family 40)")), qPrintable(snapshot.error().fullText()));
+        QVERIFY2(!snapshot.errorMessage().contains(QLatin1String("Error (")), qPrintable(snapshot.errorMessage()));
         QVERIFY(runsThawed(session.id));
         QCOMPARE(m_store->list()->size(), storedBefore); // nothing stored
     }

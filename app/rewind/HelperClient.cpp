@@ -29,8 +29,11 @@ Result<QJsonValue> answerOf(KAuth::ExecuteJob *job)
     case KAuth::ActionReply::UserCancelledError:
         return Error{i18n("Authentication was cancelled; nothing was done.")};
     default: {
-        const QString text = job->errorText().isEmpty() ? job->errorString() : PrivateReply::message(job->errorText());
-        return Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text};
+        Error failure = job->errorText().isEmpty() ? Error{job->errorString()} : PrivateReply::failure(job->errorText());
+        if (failure.message.isEmpty()) {
+            failure.message = i18n("The Rewind service did not answer. Is rewind-helper installed?");
+        }
+        return failure;
     }
     }
     auto json = PrivateReply::answer(job->data());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "MainWindow.h"
 
+#include "FailureMessage.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
@@ -92,6 +93,7 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_sessionView(new QListView(this))
     , m_timelineView(new QListView(this))
     , m_message(new KMessageWidget(this))
+    , m_failures(new FailureMessage(m_message))
     , m_progress(new QProgressBar(this))
     , m_stage(new QLabel(this))
     , m_storage(new QLabel(this))
@@ -333,8 +335,14 @@ void MainWindow::updateActions()
     }
 }
 
+void MainWindow::showError(const QString &operation, const Rewind::Error &error)
+{
+    m_failures->show(operation, error);
+}
+
 void MainWindow::showError(const QString &message)
 {
+    m_failures->forget();
     m_message->setMessageType(KMessageWidget::Error);
     m_message->setText(message);
     m_message->animatedShow();
@@ -342,6 +350,7 @@ void MainWindow::showError(const QString &message)
 
 void MainWindow::showInformation(const QString &message)
 {
+    m_failures->forget();
     m_message->setMessageType(KMessageWidget::Positive);
     m_message->setText(message);
     m_message->animatedShow();
@@ -544,7 +553,7 @@ void MainWindow::snapshotNow()
         this,
         [this, session](const Result<QJsonValue> &answer) {
             if (!answer) {
-                showError(answer.errorMessage());
+                showError(HelperProtocol::snapshot, answer.error());
                 Q_EMIT operationFinished(QStringLiteral("snapshotFailed"), answer.errorMessage());
                 return;
             }
@@ -579,7 +588,7 @@ void MainWindow::restore(bool asNew)
         this,
         [this, snapshot, asNew](const Result<QJsonValue> &answer) {
             if (!answer) {
-                showError(answer.errorMessage());
+                showError(HelperProtocol::restore, answer.error());
                 Q_EMIT operationFinished(QStringLiteral("restoreFailed"), answer.errorMessage());
                 return;
             }
@@ -671,7 +680,8 @@ void MainWindow::exportSelected()
         [this, snapshot, path, file](const Result<QJsonValue> &answer) {
             if (!answer) {
                 removePartialExport(path, file->get());
-                showError(i18n("Snapshot %1 could not be exported: %2", QString::number(snapshot), answer.errorMessage()));
+                showError(HelperProtocol::exportSnapshot,
+                          answer.error().rephrased(i18n("Snapshot %1 could not be exported: %2", QString::number(snapshot), answer.errorMessage())));
                 return;
             }
             const qint64 bytes = answer->toObject().value(QStringLiteral("bytes")).toInteger();
@@ -706,7 +716,7 @@ void MainWindow::importSnapshot()
         [this, path](const Result<QJsonValue> &answer) {
             if (!answer) {
                 // The helper names everything that keeps the snapshot from being used here.
-                showError(i18n("%1 could not be imported: %2", path, answer.errorMessage()));
+                showError(HelperProtocol::importSnapshot, answer.error().rephrased(i18n("%1 could not be imported: %2", path, answer.errorMessage())));
                 return;
             }
             const QJsonObject imported = answer->toObject();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "Result.h"
+
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QSet>
@@ -8,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+class FailureMessage;
 class HelperClient;
 class KMessageWidget;
 class QAction;
@@ -86,6 +89,8 @@ private:
     void autosave();
     void updateActions();
     void showError(const QString &message);
+    /// A failure of the helper's operation, with its details (CRIU's log lines) a click away and in the user's log.
+    void showError(const QString &operation, const Rewind::Error &error);
     void showInformation(const QString &message);
     void showProgress(int percent, const QString &stage);
     void showBusy(const QString &stage);
@@ -99,6 +104,7 @@ private:
     QListView *m_sessionView;
     QListView *m_timelineView;
     KMessageWidget *m_message;
+    FailureMessage *m_failures;
     QProgressBar *m_progress;
     QLabel *m_stage;
     SessionActions *m_sessionActions = nullptr;

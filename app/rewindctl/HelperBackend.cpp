@@ -111,8 +111,11 @@ Result<QJsonValue> HelperBackend::call(const QString &action, const QString &ope
         default:
             break;
         }
-        const QString text = PrivateReply::message(job->errorText());
-        return Error{text.isEmpty() ? i18n("The Rewind helper failed (error %1).", job->error()) : text};
+        Error failure = PrivateReply::failure(job->errorText());
+        if (failure.message.isEmpty()) {
+            failure.message = i18n("The Rewind helper failed (error %1).", job->error());
+        }
+        return failure;
     }
     auto json = PrivateReply::answer(job->data());
     if (!json) {

@@ -167,10 +167,19 @@ int RewindCommands::run(const QStringList &arguments, const CommandOptions &opti
     auto result = dispatch(arguments, options, &text);
     QTextStream out(m_outputTaken ? stderr : stdout);
     if (!result) {
+        const Error &failure = result.error();
         if (m_json) {
-            out << QJsonDocument(QJsonObject{{QStringLiteral("error"), result.errorMessage()}}).toJson(QJsonDocument::Compact) << Qt::endl;
+            QJsonObject error{{QStringLiteral("error"), failure.message}};
+            if (!failure.details.isEmpty()) {
+                error.insert(QStringLiteral("details"), failure.details);
+            }
+            out << QJsonDocument(error).toJson(QJsonDocument::Compact) << Qt::endl;
         } else {
-            err << result.errorMessage() << Qt::endl;
+            err << failure.message << Qt::endl;
+            // What CRIU said, after what to do: for a bug report, or for those who read CRIU's words.
+            if (!failure.details.isEmpty()) {
+                err << Qt::endl << i18nc("@title what the tools underneath said about a failure", "Details:") << Qt::endl << failure.details << Qt::endl;
+            }
         }
         return result.errorMessage().startsWith(QLatin1String("usage:")) ? Usage : Failed;
     }

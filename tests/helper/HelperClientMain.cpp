@@ -6,11 +6,13 @@
 //   request:  QString action, QVariantMap arguments, qint32 timeoutMs,
 //             bool withStatus, QString cancelAtStage, bool leaveAnswer
 //   reply:    qint32 status (KAuth::Action::AuthStatus, -1 if not asked),
-//             qint32 error, QString errorText (the whole message, as
-//             rewindctl and the GUI show it), QVariantMap data and
+//             qint32 error, QString errorText (the whole message and its
+//             details, as rewindctl prints them), QVariantMap data and
 //             QString broadcastErrorText (the reply as every client of the
 //             bus sees it), QList<qint32> percents, QStringList stages,
-//             QByteArray answer (the JSON handed over to this user)
+//             QByteArray answer (the JSON handed over to this user),
+//             QString errorMessage, QString errorDetails (the failure's
+//             message and details apart, as the GUI shows them)
 //
 // The answer is taken from the user's hand-off directory as rewindctl does
 // (PrivateReply); with leaveAnswer it is left there.
@@ -178,6 +180,8 @@ int main(int argc, char **argv)
 
         qint32 error = 0;
         QString errorText;
+        QString errorMessage;
+        QString errorDetails;
         QVariantMap data;
         QString broadcastErrorText;
         QByteArray answer;
@@ -221,7 +225,10 @@ int main(int argc, char **argv)
             if (leaveAnswer) {
                 errorText = broadcastErrorText;
             } else if (error != 0) {
-                errorText = PrivateReply::message(broadcastErrorText);
+                const Rewind::Error failure = PrivateReply::failure(broadcastErrorText);
+                errorText = failure.fullText();
+                errorMessage = failure.message;
+                errorDetails = failure.details;
             } else if (auto taken = PrivateReply::answer(data)) {
                 answer = *taken;
             } else {
@@ -240,7 +247,7 @@ int main(int argc, char **argv)
 
         QByteArray reply;
         QDataStream out(&reply, QIODevice::WriteOnly);
-        out << status << error << errorText << data << percents << stages << broadcastErrorText << answer;
+        out << status << error << errorText << data << percents << stages << broadcastErrorText << answer << errorMessage << errorDetails;
         const quint32 replyLength = quint32(reply.size());
         if (!writeFully(STDOUT_FILENO, reinterpret_cast<const char *>(&replyLength), sizeof replyLength)
             || !writeFully(STDOUT_FILENO, reply.constData(), reply.size())) {

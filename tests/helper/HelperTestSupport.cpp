@@ -284,7 +284,8 @@ HelperReply HelperClient::receive(int timeoutMs)
     QDataStream in(payload);
     qint32 status = 0;
     qint32 error = 0;
-    in >> status >> error >> reply.errorText >> reply.data >> reply.percents >> reply.stages >> reply.broadcastErrorText >> reply.answer;
+    in >> status >> error >> reply.errorText >> reply.data >> reply.percents >> reply.stages >> reply.broadcastErrorText >> reply.answer >> reply.errorMessage
+        >> reply.errorDetails;
     reply.status = status;
     reply.error = error;
     return reply;

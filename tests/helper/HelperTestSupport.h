@@ -98,7 +98,9 @@ struct HelperRequest {
 struct HelperReply {
     int status = -1; ///< KAuth::Action::AuthStatus when asked
     int error = -1;
-    QString errorText; ///< the whole message, as the caller reads it from the file the helper handed over
+    QString errorText; ///< the whole message and its details, as the caller reads them from the file the helper handed over
+    QString errorMessage; ///< the failure's message alone, as the GUI shows it
+    QString errorDetails; ///< the failure's details alone (CRIU's log lines, the scan's list)
     QVariantMap data; ///< the reply's data, as every client of the system bus sees it
     QString broadcastErrorText; ///< the reply's error description, as every client of the system bus sees it
     QByteArray answer; ///< the JSON handed over to the caller (HelperProtocol::replyKey)
