@@ -22,6 +22,12 @@ struct HelperArguments {
         Pinned = 1 << 5,
         Operation = 1 << 6,
         Stream = 1 << 7,
+        Interval = 1 << 8,
+        KeepLast = 1 << 9,
+        KeepHourly = 1 << 10,
+        KeepDaily = 1 << 11,
+        /// autosave's schedule and retention.
+        AutosaveSettings = Interval | KeepLast | KeepHourly | KeepDaily,
     };
 
     QString session;
@@ -32,6 +38,11 @@ struct HelperArguments {
     std::optional<bool> pinned;
     QString operation;
     QDBusUnixFileDescriptor stream; ///< a file descriptor of the caller's, for an export or an import
+    // autosave's settings, each within its HelperProtocol::Bounds.
+    std::optional<int> intervalMinutes;
+    std::optional<int> keepLast;
+    std::optional<int> keepHourly;
+    std::optional<int> keepDaily;
 
     /// Checks map against the keys an action requires and the ones it may take.
     static Rewind::Result<HelperArguments> parse(const QVariantMap &map, int required, int optional = 0);
