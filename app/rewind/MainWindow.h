@@ -39,6 +39,9 @@ public:
     void setExportFileChooser(FileChooser chooser);
     void setImportFileChooser(FileChooser chooser);
 
+    /// The application's own actions (Quit, Configure Rewind…), in the window's menus.
+    void addApplicationActions(QAction *quit, QAction *configure);
+
 public Q_SLOTS:
     void refresh();
     void snapshotNow();
@@ -51,6 +54,8 @@ public Q_SLOTS:
     void exportSelected();
     /// Stores a snapshot from a file of the user's choice as the user's, and selects it.
     void importSnapshot();
+    /// Selects session (once listed) and its timeline.
+    void showSession(const QString &session);
 
 Q_SIGNALS:
     /// A finished operation, for notifications: event is a rewind.notifyrc event id.
@@ -60,7 +65,6 @@ private:
     void setupActions();
     void refreshTimeline();
     void fetchThumbnails();
-    void autosave();
     void updateActions();
     void showError(const QString &message);
     void showInformation(const QString &message);

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "SettingsDialog.h"
+
+#include "HelperClient.h"
+#include "HelperProtocol.h"
+#include "SessionLimits.h"
+
+#include <KLocalizedString>
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QJsonArray>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <unistd.h>
+
+using namespace Rewind;
+
+namespace
+{
+QSpinBox *spinBox(const HelperProtocol::Bounds &bounds, const QString &objectName, QWidget *parent)
+{
+    auto box = new QSpinBox(parent);
+    box->setObjectName(objectName);
+    box->setRange(bounds.minimum, bounds.maximum);
+    box->setValue(bounds.standard);
+    return box;
+}
+} // namespace
+
+SettingsDialog::SettingsDialog(HelperClient *client, QWidget *parent)
+    : QDialog(parent)
+    , m_client(client)
+    , m_enabled(new QCheckBox(i18nc("@option:check", "Take snapshots of running sessions automatically"), this))
+    , m_interval(spinBox(HelperProtocol::intervalMinutes, QStringLiteral("interval"), this))
+    , m_keepLast(spinBox(HelperProtocol::keepLast, QStringLiteral("keepLast"), this))
+    , m_keepHourly(spinBox(HelperProtocol::keepHourly, QStringLiteral("keepHourly"), this))
+    , m_keepDaily(spinBox(HelperProtocol::keepDaily, QStringLiteral("keepDaily"), this))
+    , m_storage(new QLabel(this))
+{
+    setWindowTitle(i18nc("@title:window", "Configure Rewind"));
+    m_enabled->setObjectName(QStringLiteral("enabled"));
+    m_interval->setSuffix(i18nc("@item:valuesuffix minutes", " min"));
+    m_keepHourly->setSpecialValueText(i18nc("@item:valuesuffix no hourly snapshots kept", "None"));
+    m_keepDaily->setSpecialValueText(i18nc("@item:valuesuffix no daily snapshots kept", "None"));
+    m_storage->setObjectName(QStringLiteral("storage"));
+    m_storage->setWordWrap(true);
+    m_storage->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto autosave = new QGroupBox(i18nc("@title:group", "Autosave"), this);
+    auto form = new QFormLayout(autosave);
+    form->addRow(m_enabled);
+    form->addRow(i18nc("@label:spinbox", "Snapshot every:"), m_interval);
+    form->addRow(i18nc("@label:spinbox", "Keep the newest:"), m_keepLast);
+    form->addRow(i18nc("@label:spinbox", "Then one an hour for:"), m_keepHourly);
+    form->addRow(i18nc("@label:spinbox", "Then one a day for:"), m_keepDaily);
+    m_keepHourly->setSuffix(i18nc("@item:valuesuffix", " hours"));
+    m_keepDaily->setSuffix(i18nc("@item:valuesuffix", " days"));
+    auto explanation = new QLabel(i18n("Only snapshots Rewind took by itself are ever deleted. "
+                                       "Snapshots you took, imported, pinned or labelled stay until you delete them."),
+                                  autosave);
+    explanation->setWordWrap(true);
+    form->addRow(explanation);
+
+    auto storage = new QGroupBox(i18nc("@title:group", "Storage"), this);
+    auto storageLayout = new QVBoxLayout(storage);
+    storageLayout->addWidget(m_storage);
+
+    auto buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Apply | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults, this);
+    connect(buttons, &QDialogButtonBox::accepted, this, [this] {
+        save();
+        accept();
+    });
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(buttons->button(QDialogButtonBox::Apply), &QPushButton::clicked, this, &SettingsDialog::save);
+    connect(buttons->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, this, [this] {
+        setSettings(AutosaveSettings());
+    });
+    connect(m_enabled, &QCheckBox::toggled, this, &SettingsDialog::updateEnabled);
+
+    auto layout = new QVBoxLayout(this);
+    layout->addWidget(autosave);
+    layout->addWidget(storage);
+    layout->addStretch();
+    layout->addWidget(buttons);
+
+    setSettings(AutosaveSettings::load());
+    refreshStorage();
+}
+
+AutosaveSettings SettingsDialog::settings() const
+{
+    AutosaveSettings settings;
+    settings.enabled = m_enabled->isChecked();
+    settings.intervalMinutes = m_interval->value();
+    settings.keepLast = m_keepLast->value();
+    settings.keepHourly = m_keepHourly->value();
+    settings.keepDaily = m_keepDaily->value();
+    return settings;
+}
+
+void SettingsDialog::setSettings(const AutosaveSettings &settings)
+{
+    m_enabled->setChecked(settings.enabled);
+    m_interval->setValue(settings.intervalMinutes);
+    m_keepLast->setValue(settings.keepLast);
+    m_keepHourly->setValue(settings.keepHourly);
+    m_keepDaily->setValue(settings.keepDaily);
+    updateEnabled();
+}
+
+void SettingsDialog::updateEnabled()
+{
+    for (QSpinBox *box : {m_interval, m_keepLast, m_keepHourly, m_keepDaily}) {
+        box->setEnabled(m_enabled->isChecked());
+    }
+}
+
+void SettingsDialog::save()
+{
+    const AutosaveSettings saved = settings();
+    saved.save();
+    Q_EMIT settingsSaved(saved);
+}
+
+void SettingsDialog::refreshStorage()
+{
+    m_storage->setText(i18nc("@info", "Asking the Rewind service…"));
+    m_client->call(HelperProtocol::listSnapshots, {}, this, [this](const Result<QJsonValue> &answer) {
+        if (!answer) {
+            m_storage->setText(answer.errorMessage());
+            return;
+        }
+        // What the snapshots list says they take; the store shares chunks
+        // between snapshots, so its own count may be a little lower.
+        const QJsonArray snapshots = answer->toArray();
+        qint64 stored = 0;
+        for (const QJsonValue &snapshot : snapshots) {
+            stored += snapshot[QStringLiteral("storedBytes")].toInteger();
+        }
+        const QLocale locale;
+        QString text =
+            i18np("You have %1 snapshot, taking about %2.", "You have %1 snapshots, taking about %2.", snapshots.size(), locale.formattedDataSize(stored));
+        // The administrator's limits (limits.conf) are readable by everyone.
+        if (const auto limits = SessionLimits::read()) {
+            const StoreQuota quota = limits->storeQuotaFor(::getuid());
+            const QString size = locale.formattedDataSize(quota.bytesPerOwner);
+            if (quota.bytesPerOwner > 0 && quota.snapshotsPerOwner > 0) {
+                text += QLatin1Char('\n')
+                    + i18np("Your quota: %2 in at most %1 snapshot.", "Your quota: %2 in at most %1 snapshots.", quota.snapshotsPerOwner, size);
+            } else if (quota.bytesPerOwner > 0) {
+                text += QLatin1Char('\n') + i18n("Your quota: %1.", size);
+            } else if (quota.snapshotsPerOwner > 0) {
+                text += QLatin1Char('\n') + i18np("Your quota: at most %1 snapshot.", "Your quota: at most %1 snapshots.", quota.snapshotsPerOwner);
+            }
+        }
+        m_storage->setText(text);
+    });
+}
