@@ -105,4 +105,15 @@ QJsonObject autosaved(const AutosaveOutcome &outcome)
     };
 }
 
+QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QString &language)
+{
+    QJsonArray list;
+    for (const auto &[name, spec] : specs) {
+        list.append(QJsonObject{{QStringLiteral("name"), name},
+                                {QStringLiteral("title"), spec.title(language)},
+                                {QStringLiteral("description"), spec.descriptionIn(language)}});
+    }
+    return list;
+}
+
 } // namespace Rewind::JsonViews

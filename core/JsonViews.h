@@ -28,6 +28,8 @@ QJsonObject verified(const VerifyReport &report);
 QJsonObject collected(const GarbageStats &stats);
 /// {"taken" (a snapshot or null), "pruned" (ids), "nextDue"}
 QJsonObject autosaved(const AutosaveOutcome &outcome);
+/// [{"name", "title", "description"}]: installed specs (SessionSpec::installed()), in language where translated.
+QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QString &language);
 } // namespace JsonViews
 
 } // namespace Rewind

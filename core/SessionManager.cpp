@@ -135,6 +135,8 @@ QString stateKey(SessionState state)
         return QStringLiteral("stopped");
     case SessionState::Crashed:
         return QStringLiteral("crashed");
+    case SessionState::Hibernated:
+        return QStringLiteral("hibernated");
     }
     return {};
 }
@@ -150,6 +152,8 @@ QString stateName(SessionState state)
         return i18nc("@label session state", "stopped");
     case SessionState::Crashed:
         return i18nc("@label session state", "crashed");
+    case SessionState::Hibernated:
+        return i18nc("@label session state", "hibernated");
     }
     return {};
 }
@@ -408,7 +412,12 @@ Result<void> SessionManager::stop(const SessionLock &lock)
     return stopLocked(lock.sessionId());
 }
 
-Result<void> SessionManager::stopLocked(const QString &id)
+Result<void> SessionManager::hibernate(const SessionLock &lock)
+{
+    return stopLocked(lock.sessionId(), true);
+}
+
+Result<void> SessionManager::stopLocked(const QString &id, bool hibernating)
 {
     auto record = session(id);
     if (!record) {
@@ -419,6 +428,7 @@ Result<void> SessionManager::stopLocked(const QString &id)
     }
     record->initPid = -1;
     record->initStartTime = 0;
+    record->hibernated = hibernating;
     return record->save(m_paths.sessionsDirectory());
 }
 
@@ -504,7 +514,7 @@ QList<SessionRecord> SessionManager::sessions() const
 SessionState SessionManager::state(const SessionRecord &record) const
 {
     if (record.initPid <= 0) {
-        return SessionState::Stopped;
+        return record.hibernated ? SessionState::Hibernated : SessionState::Stopped;
     }
     if (!isAlive(record)) {
         return SessionState::Crashed;
@@ -545,6 +555,7 @@ Result<SessionRecord> SessionManager::adopt(SessionRecord record, pid_t initPid)
 {
     record.initPid = initPid;
     record.initStartTime = processStartTime(initPid);
+    record.hibernated = false;
     record.bootId = SessionRecord::currentBootId();
     if (auto saved = record.save(m_paths.sessionsDirectory()); !saved) {
         return saved.error();

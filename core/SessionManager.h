@@ -21,11 +21,12 @@ enum class SessionState {
     Running,
     Frozen,
     Stopped,
-    Crashed
+    Crashed, ///< the record says it runs, but its cell is gone: it died, or the machine rebooted
+    Hibernated, ///< snapshotted and stopped by hibernate(); recover() wakes it
 };
 /// The state in words, translated, for people.
 QString stateName(SessionState state);
-/// The state as JSON and scripts see it: "running", "frozen", "stopped", "crashed".
+/// The state as JSON and scripts see it: "running", "frozen", "stopped", "crashed", "hibernated".
 QString stateKey(SessionState state);
 
 struct SessionProcess {
@@ -51,6 +52,9 @@ public:
     Result<void> stop(const QString &id);
     /// The same, for a caller that holds the session's lock already.
     Result<void> stop(const SessionLock &lock);
+    /// Stops the session and remembers it as hibernated (its state until it
+    /// runs again); the caller has just snapshotted it.
+    Result<void> hibernate(const SessionLock &lock);
     /// Exclusive use of a session for one operation; see SessionLock.
     Result<SessionLock> lock(const QString &id) const;
     /// Lets the session's owner reach its display: a relay running as the
@@ -101,7 +105,7 @@ private:
     /// Starts the cell's way out (CellNetwork); a session without one keeps its loopback.
     void connectNetwork(const SessionRecord &record) const;
     Result<void> killCell(const SessionRecord &record);
-    Result<void> stopLocked(const QString &id);
+    Result<void> stopLocked(const QString &id, bool hibernating = false);
 
     RewindPaths m_paths;
 };

@@ -46,6 +46,7 @@ QJsonObject SessionRecord::toJson() const
         {QStringLiteral("initPid"), qint64(initPid)},
         {QStringLiteral("initStartTime"), QString::number(initStartTime)},
         {QStringLiteral("bootId"), bootId},
+        {QStringLiteral("hibernated"), hibernated},
         {QStringLiteral("createdAt"), createdAt.toString(Qt::ISODateWithMs)},
         {QStringLiteral("plan"), plan},
     };
@@ -63,6 +64,7 @@ Result<SessionRecord> SessionRecord::fromJson(const QJsonObject &json)
     record.initPid = pid_t(json.value(QStringLiteral("initPid")).toInteger(-1));
     record.initStartTime = json.value(QStringLiteral("initStartTime")).toString().toULongLong();
     record.bootId = json.value(QStringLiteral("bootId")).toString();
+    record.hibernated = json.value(QStringLiteral("hibernated")).toBool(false);
     record.createdAt = QDateTime::fromString(json.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
     record.plan = json.value(QStringLiteral("plan")).toObject();
     return record;

@@ -20,6 +20,7 @@ struct SessionRecord {
     uid_t ownerUid = 0;
     pid_t initPid = -1; ///< the cell's init in Rewind's pid namespace; -1 when stopped
     qulonglong initStartTime = 0; ///< from /proc/PID/stat, tells a reused pid apart
+    bool hibernated = false; ///< stopped by a hibernation, to be woken from its latest snapshot
     QString bootId; ///< the boot the init was started or restored in: start times count from it
     QDateTime createdAt;
     QJsonObject plan; ///< what rewind-session was told to start

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <sys/stat.h>
 
 namespace Rewind
@@ -274,6 +275,17 @@ private:
         return {};
     }
 
+    /// "Name[de]" → {"Name", "de"}, as desktop files translate; nullopt for any other key.
+    static std::optional<std::pair<QString, QString>> translatedKey(const QString &key)
+    {
+        static const QRegularExpression pattern(QStringLiteral("\\A(Name|Description)\\[([a-z]{2,3}(?:_[A-Z]{2})?)\\]\\z"));
+        const auto match = pattern.match(key);
+        if (!match.hasMatch()) {
+            return std::nullopt;
+        }
+        return std::pair{match.captured(1), match.captured(2)};
+    }
+
     Result<void> setValue(const QString &key, const QString &value)
     {
         const auto unknown = [&]() {
@@ -297,6 +309,10 @@ private:
             }
             if (key == QLatin1String("Description")) {
                 m_spec.description = value;
+                return {};
+            }
+            if (const auto translated = translatedKey(key); translated) {
+                (translated->first == QLatin1String("Name") ? m_spec.translatedNames : m_spec.translatedDescriptions).insert(translated->second, value);
                 return {};
             }
             return unknown();
@@ -534,6 +550,43 @@ QStringList SessionSpec::availableNames()
     }
     std::sort(names.begin(), names.end());
     return names;
+}
+
+QList<std::pair<QString, SessionSpec>> SessionSpec::installed()
+{
+    QList<std::pair<QString, SessionSpec>> specs;
+    const QStringList names = availableNames();
+    for (const QString &name : names) {
+        // A broken spec is left out; starting it names what is wrong.
+        if (auto spec = named(name)) {
+            specs.append({name, *spec});
+        }
+    }
+    return specs;
+}
+
+namespace
+{
+QString inLanguage(const QMap<QString, QString> &translations, const QString &language, const QString &untranslated)
+{
+    const QString withoutEncoding = language.section(QLatin1Char('.'), 0, 0).section(QLatin1Char('@'), 0, 0);
+    for (const QString &candidate : {withoutEncoding, withoutEncoding.section(QLatin1Char('_'), 0, 0)}) {
+        if (!candidate.isEmpty() && translations.contains(candidate)) {
+            return translations.value(candidate);
+        }
+    }
+    return untranslated;
+}
+} // namespace
+
+QString SessionSpec::title(const QString &language) const
+{
+    return inLanguage(translatedNames, language, name);
+}
+
+QString SessionSpec::descriptionIn(const QString &language) const
+{
+    return inLanguage(translatedDescriptions, language, description);
 }
 
 } // namespace Rewind

@@ -26,8 +26,11 @@ struct AppSpec {
 /// The parser is strict on purpose: unknown sections and keys, duplicates and
 /// malformed values are errors that name the file, the line and the key.
 struct SessionSpec {
-    QString name;
+    QString name; ///< the title people see ("Name=")
     QString description;
+    /// Name[LANG]= and Description[LANG]= of [Session], by language ("de", "pt_BR").
+    QMap<QString, QString> translatedNames;
+    QMap<QString, QString> translatedDescriptions;
     QSize geometry{1280, 800};
     int depth = 24;
     QStringList windowManager; ///< empty: no window manager
@@ -44,6 +47,12 @@ struct SessionSpec {
     static Result<SessionSpec> named(const QString &name);
     /// Names of every spec named() finds, sorted.
     static QStringList availableNames();
+    /// Every spec named() finds that parses, by file name (its name for named()).
+    static QList<std::pair<QString, SessionSpec>> installed();
+
+    /// The title and description in language ("de_DE" falls back to "de", then to the untranslated text).
+    QString title(const QString &language) const;
+    QString descriptionIn(const QString &language) const;
 
     /// Splits a command line into words the way a POSIX shell would for
     /// quotes and backslashes, without expanding anything. Unquoted shell

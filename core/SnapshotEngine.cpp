@@ -493,16 +493,39 @@ Result<RestoreOutcome> SnapshotEngine::recover(const QString &sessionId, const P
     }
     const SessionState state = m_sessions.state(*record);
     if (state == SessionState::Running || state == SessionState::Frozen) {
-        return Error{i18n("Session %1 is %2; there is nothing to recover.", sessionId, stateName(state))};
+        return Error{i18n("Session %1 is %2; only a session that is no longer running can be recovered.", sessionId, stateName(state))};
     }
     auto snapshots = m_store.list(sessionId);
     if (!snapshots) {
         return snapshots.error();
     }
+    // Only the owner's own snapshots bring the session back (newest first).
+    snapshots->removeIf([owner = record->ownerUid](const SnapshotInfo &snapshot) {
+        return snapshot.owner != owner;
+    });
     if (snapshots->isEmpty()) {
-        return Error{i18n("Session %1 has no snapshot to recover from.", sessionId)};
+        return Error{i18n("Session %1 has no snapshot to recover from. Start a new session instead.", sessionId)};
     }
     return restore(snapshots->first().id, RestoreMode::InPlace, progress);
+}
+
+Result<SnapshotInfo> SnapshotEngine::hibernate(const QString &sessionId, const Progress &progress)
+{
+    if (!SessionRecord::isValidId(sessionId)) {
+        return Error{i18n("'%1' is not a session id.", sessionId.left(64))};
+    }
+    auto lock = m_sessions.lock(sessionId);
+    if (!lock) {
+        return lock.error();
+    }
+    auto taken = snapshotLocked(*lock, {}, SnapshotTrigger::Hibernate, progress);
+    if (!taken) {
+        return Error{i18n("Session %1 was not hibernated and keeps running.\n%2", sessionId, taken.errorMessage())};
+    }
+    if (auto stopped = m_sessions.hibernate(*lock); !stopped) {
+        return Error{i18n("Session %1 was saved as snapshot %2 but could not be stopped.\n%3", sessionId, QString::number(taken->id), stopped.errorMessage())};
+    }
+    return *taken;
 }
 
 } // namespace Rewind

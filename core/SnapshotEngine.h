@@ -74,8 +74,14 @@ public:
     /// the before-restore snapshot.
     Result<RestoreOutcome> restore(qint64 snapshotId, RestoreMode mode, const Progress &progress = {});
 
-    /// After a crash or a reboot: the session's latest snapshot restores in place.
+    /// After a crash, a reboot or a hibernation: the latest snapshot of the
+    /// session's owner restores in place, under the same session id. Refused
+    /// while the session runs or when it has no snapshot.
     Result<RestoreOutcome> recover(const QString &sessionId, const Progress &progress = {});
+
+    /// A snapshot (trigger Hibernate), then the session stops; its state reads
+    /// hibernated until recover() wakes it. If the snapshot fails the session keeps running.
+    Result<SnapshotInfo> hibernate(const QString &sessionId, const Progress &progress = {});
 
 private:
     Result<StagingDirectory> materialize(qint64 snapshotId);

@@ -15,13 +15,16 @@ QString triggerName(SnapshotTrigger trigger)
         return QStringLiteral("before-restore");
     case SnapshotTrigger::Imported:
         return QStringLiteral("imported");
+    case SnapshotTrigger::Hibernate:
+        return QStringLiteral("hibernate");
     }
     return QStringLiteral("manual");
 }
 
 std::optional<SnapshotTrigger> triggerFromName(QStringView name)
 {
-    for (const SnapshotTrigger trigger : {SnapshotTrigger::Manual, SnapshotTrigger::Scheduled, SnapshotTrigger::BeforeRestore, SnapshotTrigger::Imported}) {
+    for (const SnapshotTrigger trigger :
+         {SnapshotTrigger::Manual, SnapshotTrigger::Scheduled, SnapshotTrigger::BeforeRestore, SnapshotTrigger::Imported, SnapshotTrigger::Hibernate}) {
         if (name == triggerName(trigger)) {
             return trigger;
         }

@@ -21,6 +21,7 @@ enum class SnapshotTrigger {
     Scheduled,
     BeforeRestore,
     Imported,
+    Hibernate, ///< taken when the session was hibernated (snapshot, then stop)
 };
 
 /// The stable name of a trigger as the catalog stores it ("manual", "scheduled", ...).

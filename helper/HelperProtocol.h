@@ -28,7 +28,6 @@ inline const QString stopSession = QStringLiteral("stopsession");
 inline const QString scan = QStringLiteral("scan");
 inline const QString snapshot = QStringLiteral("snapshot");
 inline const QString restore = QStringLiteral("restore");
-inline const QString recover = QStringLiteral("recover");
 /// Not "delete": KAuth calls the helper's slot of the action's name, and that is a C++ keyword.
 inline const QString remove = QStringLiteral("deletesnapshot");
 inline const QString setLabel = QStringLiteral("setlabel");
@@ -55,6 +54,17 @@ inline const QString exportSnapshot = QStringLiteral("exportsnapshot");
 /// Reads a stream from the file descriptor the caller passes and stores it
 /// as a new snapshot of the caller's, marked imported: the snapshot.
 inline const QString importSnapshot = QStringLiteral("importsnapshot");
+/// The installed session specs: [{"name", "title", "description"}], title and
+/// description in the caller's language where the spec has them; no arguments.
+inline const QString listSpecs = QStringLiteral("listspecs");
+/// {session}: restores the newest snapshot of a session of the caller's whose
+/// cell is gone (crashed, stopped after a reboot, or hibernated) in place,
+/// under the same session id; answers the session as listsessions shows it.
+/// Waking a hibernated session is this action too.
+inline const QString recover = QStringLiteral("recover");
+/// {session}: a snapshot (trigger "hibernate"), then the session stops; its
+/// state reads "hibernated" until recover wakes it. Answers the snapshot.
+inline const QString hibernate = QStringLiteral("hibernate");
 /// Reports which CRIU the helper uses; takes no arguments.
 inline const QString status = QStringLiteral("status");
 
@@ -78,25 +88,8 @@ inline QString liveViewSocketName(const QString &sessionId)
 /// Every action of the helper, as its policy lists them.
 inline QStringList allActions()
 {
-    return {status,
-            listSessions,
-            listSnapshots,
-            startSession,
-            stopSession,
-            scan,
-            snapshot,
-            restore,
-            remove,
-            setLabel,
-            setPinned,
-            thumbnail,
-            liveView,
-            autosave,
-            verify,
-            collectGarbage,
-            exportSnapshot,
-            importSnapshot,
-            administer};
+    return {status,    listSessions, listSnapshots, startSession, stopSession,    scan,           snapshot,       restore,   remove,  setLabel,  setPinned,
+            thumbnail, liveView,     autosave,      verify,       collectGarbage, exportSnapshot, importSnapshot, listSpecs, recover, hibernate, administer};
 }
 
 // Argument keys and their types.

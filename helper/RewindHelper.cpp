@@ -57,6 +57,9 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::collectGarbage, 0, 0},
     {HelperProtocol::exportSnapshot, HelperArguments::Snapshot | HelperArguments::Stream, 0},
     {HelperProtocol::importSnapshot, HelperArguments::Stream, 0},
+    {HelperProtocol::listSpecs, 0, 0},
+    {HelperProtocol::recover, HelperArguments::Session, 0},
+    {HelperProtocol::hibernate, HelperArguments::Session, 0},
 };
 
 /// What `administer` may do for an administrator, and the action that does it.
@@ -70,6 +73,8 @@ const QList<std::pair<QString, QString>> administeredOperations = {
     {QStringLiteral("delete"), HelperProtocol::remove},
     {QStringLiteral("setlabel"), HelperProtocol::setLabel},
     {QStringLiteral("setpinned"), HelperProtocol::setPinned},
+    {QStringLiteral("recover"), HelperProtocol::recover},
+    {QStringLiteral("hibernate"), HelperProtocol::hibernate},
 };
 
 ActionReply failure(int code, const QString &message)
@@ -327,6 +332,21 @@ ActionReply RewindHelper::importsnapshot(const QVariantMap &arguments)
     return run(HelperProtocol::importSnapshot, arguments, false);
 }
 
+ActionReply RewindHelper::listspecs(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::listSpecs, arguments, false);
+}
+
+ActionReply RewindHelper::recover(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::recover, arguments, false);
+}
+
+ActionReply RewindHelper::hibernate(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::hibernate, arguments, false);
+}
+
 ActionReply RewindHelper::administer(const QVariantMap &arguments)
 {
     return inCallersLanguage(arguments, [this](const QVariantMap &rest) {
@@ -457,6 +477,10 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
         }
         return success(JsonViews::session(*record, SessionState::Running));
     }
+    if (action == HelperProtocol::listSpecs) {
+        // CallerLanguage put the caller's language first.
+        return success(JsonViews::specs(SessionSpec::installed(), KLocalizedString::languages().value(0)));
+    }
     if (action == HelperProtocol::verify) {
         auto report = m_store->verify();
         return report ? success(JsonViews::verified(*report)) : failure(report.error());
@@ -520,6 +544,14 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
                 return failure(outcome.error());
             }
             return success(JsonViews::autosaved(*outcome));
+        }
+        if (action == HelperProtocol::hibernate) {
+            auto info = m_engine->hibernate(arguments.session, reportProgress);
+            return info ? success(JsonViews::snapshot(*info)) : failure(info.error());
+        }
+        if (action == HelperProtocol::recover) {
+            auto outcome = m_engine->recover(arguments.session, reportProgress);
+            return outcome ? success(JsonViews::session(outcome->session, m_sessions->state(outcome->session))) : failure(outcome.error());
         }
         if (action == HelperProtocol::snapshot) {
             auto info = m_engine->snapshot(arguments.session, arguments.label.value_or(QString()), SnapshotTrigger::Manual, reportProgress);

@@ -58,6 +58,9 @@ public Q_SLOTS:
     KAuth::ActionReply gc(const QVariantMap &arguments);
     KAuth::ActionReply exportsnapshot(const QVariantMap &arguments);
     KAuth::ActionReply importsnapshot(const QVariantMap &arguments);
+    KAuth::ActionReply listspecs(const QVariantMap &arguments);
+    KAuth::ActionReply recover(const QVariantMap &arguments);
+    KAuth::ActionReply hibernate(const QVariantMap &arguments);
     /// Any of the session and snapshot actions ("operation") on anyone's sessions.
     KAuth::ActionReply administer(const QVariantMap &arguments);
 

@@ -4,6 +4,7 @@
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
+#include "SessionActions.h"
 #include "SessionListModel.h"
 #include "TimelineModel.h"
 #include "UniqueFd.h"
@@ -171,6 +172,11 @@ void MainWindow::setupActions()
         menu->addAction(action);
         addAction(action);
     };
+    m_sessionActions = new SessionActions(m_client, this);
+    m_sessionActions->addTo(sessionMenu, toolBar);
+    connectSessionActions();
+    sessionMenu->addSeparator();
+    toolBar->addSeparator();
     add(m_snapshotNow, sessionMenu, QStringLiteral("camera-photo"), i18n("&Snapshot Now"), QKeySequence(Qt::CTRL | Qt::Key_S), &MainWindow::snapshotNow);
     add(m_restore,
         snapshotMenu,
@@ -218,6 +224,31 @@ void MainWindow::showSession(const QString &session)
     refresh();
 }
 
+void MainWindow::connectSessionActions()
+{
+    connect(m_sessionActions, &SessionActions::started, this, [this](const QString &stage) {
+        m_message->animatedHide();
+        showBusy(stage);
+    });
+    connect(m_sessionActions, &SessionActions::progressed, this, &MainWindow::showProgress);
+    connect(m_sessionActions, &SessionActions::failed, this, [this](const QString &message, const QString &event) {
+        showError(message);
+        if (!event.isEmpty()) {
+            Q_EMIT operationFinished(event, message);
+        }
+    });
+    connect(m_sessionActions, &SessionActions::succeeded, this, [this](const QString &message, const QString &event) {
+        showInformation(message);
+        if (!event.isEmpty()) {
+            Q_EMIT operationFinished(event, message);
+        }
+    });
+    connect(m_sessionActions, &SessionActions::sessionChanged, this, [this](const QString &session) {
+        m_wantedSession = session;
+        refresh();
+    });
+}
+
 void MainWindow::setExportFileChooser(FileChooser chooser)
 {
     m_chooseExportFile = std::move(chooser);
@@ -251,6 +282,7 @@ void MainWindow::updateActions()
     m_delete->setEnabled(idle && snapshotSelected);
     m_export->setEnabled(idle && snapshotSelected);
     m_import->setEnabled(idle);
+    m_sessionActions->update(currentSession(), state, idle);
     if (idle) {
         m_progress->hide();
         m_progress->setRange(0, 100);

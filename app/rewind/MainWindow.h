@@ -12,6 +12,7 @@ class QAction;
 class QLabel;
 class QListView;
 class QProgressBar;
+class SessionActions;
 class SessionListModel;
 class TimelineModel;
 
@@ -29,6 +30,11 @@ public:
     QAction *snapshotAction() const
     {
         return m_snapshotNow;
+    }
+    /// New Session…, Stop, Hibernate, Wake, Recover.
+    SessionActions *sessionActions() const
+    {
+        return m_sessionActions;
     }
 
     /// Asks for a file: where an export goes (suggested: a path with the
@@ -63,6 +69,7 @@ Q_SIGNALS:
 
 private:
     void setupActions();
+    void connectSessionActions();
     void refreshTimeline();
     void fetchThumbnails();
     void updateActions();
@@ -81,6 +88,7 @@ private:
     KMessageWidget *m_message;
     QProgressBar *m_progress;
     QLabel *m_stage;
+    SessionActions *m_sessionActions = nullptr;
     QAction *m_snapshotNow = nullptr;
     QAction *m_restore = nullptr;
     QAction *m_restoreAsNew = nullptr;

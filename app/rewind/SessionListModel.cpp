@@ -28,7 +28,10 @@ QString stateText(const QString &state)
         return i18nc("@info session state", "Paused for a snapshot");
     }
     if (state == QLatin1String("crashed")) {
-        return i18nc("@info session state", "Crashed – can be recovered");
+        return i18nc("@info session state", "Crashed — can be recovered");
+    }
+    if (state == QLatin1String("hibernated")) {
+        return i18nc("@info session state", "Hibernated");
     }
     if (state == SessionListModel::snapshotsOnlyState) {
         return i18nc("@info session state", "Snapshots only");
@@ -49,10 +52,11 @@ QVariant SessionListModel::data(const QModelIndex &index, int role) const
     case Qt::AccessibleTextRole:
         return i18nc("session list entry: id, state", "%1, %2", session.id, stateText(session.state));
     case Qt::DecorationRole:
-        return QIcon::fromTheme(session.state == QLatin1String("running")       ? QStringLiteral("media-playback-start")
-                                    : session.state == QLatin1String("crashed") ? QStringLiteral("dialog-warning")
-                                    : session.state == snapshotsOnlyState       ? QStringLiteral("document-open-recent")
-                                                                                : QStringLiteral("media-playback-stop"));
+        return QIcon::fromTheme(session.state == QLatin1String("running")          ? QStringLiteral("media-playback-start")
+                                    : session.state == QLatin1String("crashed")    ? QStringLiteral("dialog-warning")
+                                    : session.state == QLatin1String("hibernated") ? QStringLiteral("system-suspend-hibernate")
+                                    : session.state == snapshotsOnlyState          ? QStringLiteral("document-open-recent")
+                                                                                   : QStringLiteral("media-playback-stop"));
     case IdRole:
         return session.id;
     case SpecRole:

@@ -13,7 +13,7 @@ public:
     enum Role {
         IdRole = Qt::UserRole + 1,
         SpecRole,
-        StateRole, ///< "running", "frozen", "stopped", "crashed" or snapshotsOnlyState, untranslated
+        StateRole, ///< "running", "frozen", "stopped", "crashed", "hibernated" or snapshotsOnlyState, untranslated
     };
     Q_ENUM(Role)
 

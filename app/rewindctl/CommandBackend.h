@@ -27,7 +27,12 @@ public:
     /// {"session", "socket"}: a socket only the caller can reach that leads to
     /// the session's display (HelperProtocol::liveView).
     virtual Rewind::Result<QJsonValue> liveView(const QString &session) = 0;
+    /// Restores the latest snapshot of a session that no longer runs (crashed, stopped, hibernated) in place: the session.
     virtual Rewind::Result<QJsonValue> recover(const QString &session, const Progress &progress) = 0;
+    /// A snapshot (trigger "hibernate"), then the session stops: the snapshot.
+    virtual Rewind::Result<QJsonValue> hibernate(const QString &session, const Progress &progress) = 0;
+    /// [{"name", "title", "description"}]: the installed session specs.
+    virtual Rewind::Result<QJsonValue> listSpecs() = 0;
     virtual Rewind::Result<QJsonValue> snapshot(const QString &session, const QString &label, const Progress &progress) = 0;
     /// All snapshots if session is empty.
     virtual Rewind::Result<QJsonValue> listSnapshots(const QString &session) = 0;

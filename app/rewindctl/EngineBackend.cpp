@@ -20,6 +20,7 @@
 
 #include <KLocalizedString>
 
+#include <QLocale>
 #include <QTextStream>
 
 #include <unistd.h>
@@ -159,7 +160,21 @@ Result<QJsonValue> EngineBackend::recover(const QString &session, const Progress
     if (!outcome) {
         return outcome.error();
     }
-    return QJsonValue(JsonViews::session(outcome->session, SessionState::Running));
+    return QJsonValue(JsonViews::session(outcome->session, m_sessions->state(outcome->session)));
+}
+
+Result<QJsonValue> EngineBackend::hibernate(const QString &session, const Progress &progress)
+{
+    auto info = m_engine->hibernate(session, engineProgress(progress));
+    if (!info) {
+        return info.error();
+    }
+    return QJsonValue(JsonViews::snapshot(*info));
+}
+
+Result<QJsonValue> EngineBackend::listSpecs()
+{
+    return QJsonValue(JsonViews::specs(SessionSpec::installed(), QLocale::system().name()));
 }
 
 Result<QJsonValue> EngineBackend::snapshot(const QString &session, const QString &label, const Progress &progress)

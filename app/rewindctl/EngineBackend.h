@@ -29,6 +29,8 @@ public:
     Rewind::Result<QJsonValue> screenshot(const QString &session, const QString &output) override;
     Rewind::Result<QJsonValue> liveView(const QString &session) override;
     Rewind::Result<QJsonValue> recover(const QString &session, const Progress &progress) override;
+    Rewind::Result<QJsonValue> hibernate(const QString &session, const Progress &progress) override;
+    Rewind::Result<QJsonValue> listSpecs() override;
     Rewind::Result<QJsonValue> snapshot(const QString &session, const QString &label, const Progress &progress) override;
     Rewind::Result<QJsonValue> listSnapshots(const QString &session) override;
     Rewind::Result<QJsonValue> restore(qint64 snapshot, bool asNew, const Progress &progress) override;

@@ -166,9 +166,19 @@ Result<QJsonValue> HelperBackend::liveView(const QString &session)
     return call(HelperProtocol::liveView, {}, {{HelperProtocol::sessionKey, session}}, {});
 }
 
-Result<QJsonValue> HelperBackend::recover(const QString &, const Progress &)
+Result<QJsonValue> HelperBackend::recover(const QString &session, const Progress &progress)
 {
-    return needsRoot(QStringLiteral("session recover"));
+    return call(HelperProtocol::recover, QStringLiteral("recover"), {{HelperProtocol::sessionKey, session}}, progress);
+}
+
+Result<QJsonValue> HelperBackend::hibernate(const QString &session, const Progress &progress)
+{
+    return call(HelperProtocol::hibernate, QStringLiteral("hibernate"), {{HelperProtocol::sessionKey, session}}, progress);
+}
+
+Result<QJsonValue> HelperBackend::listSpecs()
+{
+    return call(HelperProtocol::listSpecs, {}, {}, {});
 }
 
 Result<QJsonValue> HelperBackend::snapshot(const QString &session, const QString &label, const Progress &progress)

@@ -118,7 +118,10 @@ QString RewindCommands::usage()
         "  session ps SESSION         list a session's processes\n"
         "  session screenshot SESSION --output FILE\n"
         "  session view SESSION       a socket to connect a VNC viewer to the session's display\n"
-        "  session recover SESSION    bring a crashed session back from its latest snapshot\n"
+        "  session recover SESSION    bring a crashed or stopped session back from its latest snapshot\n"
+        "  session hibernate SESSION  take a snapshot, then stop the session until it is woken\n"
+        "  session wake SESSION       bring a hibernated session back (the same as recover)\n"
+        "  specs                      list the session specs a session can be started from\n"
         "  snapshot SESSION [--label TEXT]\n"
         "  list [SESSION]             the timeline of snapshots, newest first\n"
         "  restore SNAPSHOT [--as-new]\n"
@@ -266,8 +269,38 @@ Result<QJsonValue> RewindCommands::dispatch(const QStringList &arguments, const 
             *text = i18n("Session %1 was recovered from its latest snapshot.", sessionId);
             return m_backend->recover(sessionId, progress);
         }
-        return usageError(QStringLiteral(
-            "session start SPEC | stop SESSION | list | scan SESSION | ps SESSION | screenshot SESSION --output FILE | view SESSION | recover SESSION"));
+        if (argument == QLatin1String("wake") && arguments.size() == 3) {
+            *text = i18n("Session %1 woke up from its latest snapshot.", sessionId);
+            return m_backend->recover(sessionId, progress);
+        }
+        if (argument == QLatin1String("hibernate") && arguments.size() == 3) {
+            auto info = m_backend->hibernate(sessionId, progress);
+            if (info) {
+                *text = i18n("Session %1 was saved as snapshot %2 and stopped; 'rewindctl session wake %1' brings it back.",
+                             sessionId,
+                             QString::number(info->toObject().value(QStringLiteral("id")).toInteger()));
+            }
+            return info;
+        }
+        return usageError(
+            QStringLiteral("session start SPEC | stop SESSION | list | scan SESSION | ps SESSION | screenshot SESSION --output FILE | view SESSION | "
+                           "recover SESSION | hibernate SESSION | wake SESSION"));
+    }
+    if (command == QLatin1String("specs") && arguments.size() == 1) {
+        auto specs = m_backend->listSpecs();
+        if (specs) {
+            QStringList lines;
+            const QJsonArray list = specs->toArray();
+            for (const QJsonValue &value : list) {
+                const QJsonObject spec = value.toObject();
+                lines.append(QStringLiteral("%1  %2  %3")
+                                 .arg(spec.value(QStringLiteral("name")).toString(), -12)
+                                 .arg(spec.value(QStringLiteral("title")).toString(), -12)
+                                 .arg(spec.value(QStringLiteral("description")).toString()));
+            }
+            *text = lines.isEmpty() ? i18n("No session specs are installed.") : lines.join(QLatin1Char('\n'));
+        }
+        return specs;
     }
     if (command == QLatin1String("snapshot") && arguments.size() == 2) {
         if (!SessionRecord::isValidId(argument)) {

@@ -4,11 +4,15 @@
 // emulated, active logind session, what polkit looks at), runs PROGRAM as
 // that user with a session bus of its own (the tray, notifications), and
 // afterwards stops whatever sessions PROGRAM left running (a failed test's).
+// REWIND_TEST_GRANT (helper actions, comma-separated) grants those actions to
+// the user by a polkit rule for the run, as an administrator's rule could:
+// there is no agent to answer a password prompt.
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
 #include "TestSkip.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -34,6 +38,37 @@ void stopLeftovers()
         }
     }
     stopSessions(administrator, running);
+}
+/// Writes the rule REWIND_TEST_GRANT asks for; its path, or empty if none is asked for or it failed.
+QString grantActions()
+{
+    const QStringList actions = qEnvironmentVariable("REWIND_TEST_GRANT").split(QLatin1Char(','), Qt::SkipEmptyParts);
+    if (actions.isEmpty()) {
+        return {};
+    }
+    QStringList quoted;
+    for (const QString &action : actions) {
+        if (!HelperProtocol::allActions().contains(action.section(QLatin1Char('.'), -1)) || !action.startsWith(HelperProtocol::helperId + QLatin1Char('.'))) {
+            std::fprintf(stderr, "REWIND_TEST_GRANT: %s is no action of the helper\n", qPrintable(action));
+            return {};
+        }
+        quoted.append(QLatin1Char('"') + action + QLatin1Char('"'));
+    }
+    const QString path = HelperTestEnvironment::workDirectory() + QStringLiteral("/rules.d/50-rewind-test-as-owner.rules");
+    QFile rule(path);
+    if (!rule.open(QIODevice::WriteOnly)) {
+        return {};
+    }
+    rule.write(QStringLiteral("polkit.addRule(function(action, subject) {\n"
+                              "    if ([%1].indexOf(action.id) >= 0 && subject.user == \"%2\") {\n"
+                              "        return polkit.Result.YES;\n"
+                              "    }\n"
+                              "});\n")
+                   .arg(quoted.join(QStringLiteral(", ")), TestUser::owner().name)
+                   .toUtf8());
+    rule.close();
+    rule.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther);
+    return path;
 }
 } // namespace
 
@@ -65,6 +100,12 @@ int main(int argc, char **argv)
         environment.remove(QString::fromLatin1(name));
     }
 
+    const QString grant = grantActions();
+    if (grant.isEmpty() && qEnvironmentVariableIsSet("REWIND_TEST_GRANT")) {
+        std::fprintf(stderr, "could not grant what REWIND_TEST_GRANT asks for\n");
+        return 1;
+    }
+
     QProcess owners;
     runAs(owners, user, &login);
     owners.setProcessEnvironment(environment);
@@ -84,5 +125,8 @@ int main(int argc, char **argv)
     }
     owners.waitForFinished(-1);
     stopLeftovers();
+    if (!grant.isEmpty()) {
+        QFile::remove(grant);
+    }
     return owners.exitStatus() == QProcess::NormalExit ? owners.exitCode() : 1;
 }

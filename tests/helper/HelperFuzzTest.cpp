@@ -59,7 +59,7 @@ QStringList keysOf(const QString &action)
     if (action == HelperProtocol::thumbnail) {
         return {HelperProtocol::snapshotKey};
     }
-    if (action == HelperProtocol::autosave || action == HelperProtocol::liveView) {
+    if (action == HelperProtocol::autosave || action == HelperProtocol::liveView || action == HelperProtocol::recover || action == HelperProtocol::hibernate) {
         return {HelperProtocol::sessionKey};
     }
     if (action == HelperProtocol::administer) {
@@ -303,6 +303,7 @@ private Q_SLOTS:
         const QStringList actions = HelperProtocol::allActions();
         // Actions polkit asks an active user to authenticate for: refused before the helper looks.
         const QStringList needAuthentication{HelperProtocol::restore,
+                                             HelperProtocol::recover,
                                              HelperProtocol::remove,
                                              HelperProtocol::verify,
                                              HelperProtocol::collectGarbage,
