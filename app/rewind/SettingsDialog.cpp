@@ -54,7 +54,9 @@ SettingsDialog::SettingsDialog(HelperClient *client, QWidget *parent)
     m_storage->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     auto autosave = new QGroupBox(i18nc("@title:group", "Autosave"), this);
-    auto form = new QFormLayout(autosave);
+    auto autosaveLayout = new QVBoxLayout(autosave);
+    auto form = new QFormLayout;
+    autosaveLayout->addLayout(form);
     form->addRow(m_enabled);
     form->addRow(i18nc("@label:spinbox", "Snapshot every:"), m_interval);
     form->addRow(i18nc("@label:spinbox", "Keep the newest:"), m_keepLast);
@@ -66,7 +68,7 @@ SettingsDialog::SettingsDialog(HelperClient *client, QWidget *parent)
                                        "Snapshots you took, imported, pinned or labelled stay until you delete them."),
                                   autosave);
     explanation->setWordWrap(true);
-    form->addRow(explanation);
+    autosaveLayout->addWidget(explanation);
 
     auto storage = new QGroupBox(i18nc("@title:group", "Storage"), this);
     auto storageLayout = new QVBoxLayout(storage);
@@ -92,6 +94,9 @@ SettingsDialog::SettingsDialog(HelperClient *client, QWidget *parent)
 
     setSettings(AutosaveSettings::load());
     refreshStorage();
+    // Room for the explanation's lines: a wrapped label does not ask for it.
+    setMinimumWidth(480);
+    adjustSize();
 }
 
 AutosaveSettings SettingsDialog::settings() const
