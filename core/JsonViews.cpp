@@ -29,6 +29,7 @@ QJsonObject snapshot(const SnapshotInfo &info)
         {QStringLiteral("storedBytes"), info.storedBytes},
         {QStringLiteral("newBytes"), info.newBytes},
         {QStringLiteral("sharedBytes"), info.sharedBytes},
+        {QStringLiteral("addedBytes"), info.addedBytes ? QJsonValue(*info.addedBytes) : QJsonValue()},
         {QStringLiteral("frozenMs"), info.metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0},
     };
 }
@@ -114,6 +115,22 @@ QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QStr
                                 {QStringLiteral("description"), spec.descriptionIn(language)}});
     }
     return list;
+}
+
+QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes)
+{
+    QJsonArray list;
+    for (const SessionStorage &session : sessions) {
+        list.append(QJsonObject{{QStringLiteral("session"), session.sessionId},
+                                {QStringLiteral("bytes"), session.storedBytes},
+                                {QStringLiteral("snapshots"), session.snapshots}});
+    }
+    return {
+        {QStringLiteral("sessions"), list},
+        {QStringLiteral("totalBytes"), total.storedBytes},
+        {QStringLiteral("totalSnapshots"), total.snapshots},
+        {QStringLiteral("quotaBytes"), quotaBytes > 0 ? QJsonValue(quotaBytes) : QJsonValue()},
+    };
 }
 
 } // namespace Rewind::JsonViews

@@ -4,6 +4,7 @@
 #include "CheckpointabilityScan.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
+#include "SnapshotStore.h"
 
 #include "SnapshotEngine.h"
 
@@ -30,6 +31,9 @@ QJsonObject collected(const GarbageStats &stats);
 QJsonObject autosaved(const AutosaveOutcome &outcome);
 /// [{"name", "title", "description"}]: installed specs (SessionSpec::installed()), in language where translated.
 QJsonArray specs(const QList<std::pair<QString, SessionSpec>> &specs, const QString &language);
+/// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes", "totalSnapshots",
+/// "quotaBytes" (null without a quota)}: what one user's snapshots take.
+QJsonObject storage(const QList<SessionStorage> &sessions, const StoreUsage &total, qint64 quotaBytes);
 } // namespace JsonViews
 
 } // namespace Rewind

@@ -263,6 +263,9 @@ Result<SessionRecord> SessionManager::start(const SessionSpec &spec, uid_t owner
     environment.insert(QStringLiteral("PATH"), m_paths.libexecDirectory + QStringLiteral(":/usr/local/bin:/usr/bin:/bin"));
     environment.insert(QStringLiteral("REWIND_SESSION_PLAN"), QString::fromUtf8(plan));
     launcher.setProcessEnvironment(environment);
+    // Nor its working directory: one outside the cell would be in every
+    // snapshot, and restores fail once it is gone.
+    launcher.setWorkingDirectory(QStringLiteral("/"));
     QStringList arguments;
     const auto directories = cell->directories();
     for (const QString &directory : directories) {

@@ -83,13 +83,20 @@ const QList<Migration> &migrations()
              QStringLiteral("ALTER TABLE chunks ADD COLUMN owner INTEGER"),
              QStringLiteral("CREATE INDEX chunks_by_owner ON chunks(owner)"),
          }},
+        // What each snapshot brought into the store when it was stored.
+        // Snapshots of earlier schemas keep NULL: chunks' first_snapshot
+        // moves on when a snapshot is deleted, so it cannot tell any more.
+        {4,
+         {
+             QStringLiteral("ALTER TABLE snapshots ADD COLUMN added_bytes INTEGER"),
+         }},
     };
     return list;
 }
 
 const QString snapshotColumns = QStringLiteral(
     "s.id, s.session_id, s.created_at, s.label, s.trigger_name, s.pinned, s.metadata_json, s.logical_bytes, s.stored_bytes,"
-    " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.first_snapshot = s.id), s.owner");
+    " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.first_snapshot = s.id), s.owner, s.added_bytes");
 
 SnapshotInfo snapshotFromRow(const QSqlQuery &query)
 {
@@ -106,6 +113,9 @@ SnapshotInfo snapshotFromRow(const QSqlQuery &query)
     info.newBytes = query.value(9).toLongLong();
     info.sharedBytes = info.storedBytes - info.newBytes;
     info.owner = uid_t(query.value(10).toLongLong());
+    if (!query.isNull(11)) {
+        info.addedBytes = query.value(11).toLongLong();
+    }
     return info;
 }
 
@@ -289,6 +299,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     QSqlQuery chunkQuery(m_database);
     chunkQuery.prepare(
         QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    qint64 addedBytes = 0;
     for (const ChunkEntry &chunk : chunks) {
         chunkQuery.bindValue(0, QString::fromLatin1(chunk.id));
         chunkQuery.bindValue(1, chunk.storedBytes);
@@ -300,6 +311,16 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         if (!chunkQuery.exec()) {
             return fail(i18n("Adding a chunk"), chunkQuery.lastError());
         }
+        // Ignored: the store had it already.
+        if (chunkQuery.numRowsAffected() > 0) {
+            addedBytes += chunk.storedBytes;
+        }
+    }
+    query.prepare(QStringLiteral("UPDATE snapshots SET added_bytes = ? WHERE id = ?"));
+    query.addBindValue(addedBytes);
+    query.addBindValue(id);
+    if (!query.exec()) {
+        return fail(i18n("Adding a snapshot"), query.lastError());
     }
 
     QSqlQuery fileQuery(m_database);
@@ -606,6 +627,28 @@ Result<SnapshotCatalog::OwnerUsage> SnapshotCatalog::usage(uid_t owner) const
         return failure(i18n("Adding up the space snapshots use"), query.lastError());
     }
     return OwnerUsage{query.value(0).toLongLong(), query.value(1).toLongLong()};
+}
+
+Result<QList<SessionStorage>> SnapshotCatalog::usageBySession(uid_t owner) const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    query.prepare(
+        QStringLiteral("SELECT s.session_id, COUNT(*),"
+                       " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.id IN"
+                       "   (SELECT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id JOIN snapshots t ON t.id = f.snapshot_id"
+                       "    WHERE t.owner = ? AND t.session_id = s.session_id))"
+                       " FROM snapshots s WHERE s.owner = ? GROUP BY s.session_id ORDER BY s.session_id"));
+    query.addBindValue(qint64(owner));
+    query.addBindValue(qint64(owner));
+    if (!query.exec()) {
+        return failure(i18n("Adding up the space snapshots use"), query.lastError());
+    }
+    QList<SessionStorage> sessions;
+    while (query.next()) {
+        sessions.append({query.value(0).toString(), query.value(1).toLongLong(), query.value(2).toLongLong()});
+    }
+    return sessions;
 }
 
 Result<QList<uid_t>> SnapshotCatalog::ownersOfLegacyChunks() const

@@ -102,6 +102,9 @@ public:
         qint64 storedBytes = 0;
     };
     Result<OwnerUsage> usage(uid_t owner) const;
+    /// What each session's snapshots of owner take, by session id. Chunks
+    /// two sessions share count for both (a branch shares its snapshot's).
+    Result<QList<SessionStorage>> usageBySession(uid_t owner) const;
 
     /// Owners whose snapshots use chunks without an owner (unkeyed ids of
     /// schema 2), and those chunks.

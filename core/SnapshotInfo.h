@@ -42,7 +42,20 @@ struct SnapshotInfo {
     qint64 storedBytes = 0; ///< compressed bytes of all chunks it references
     qint64 newBytes = 0; ///< compressed bytes of chunks first added by this snapshot
     qint64 sharedBytes = 0; ///< storedBytes - newBytes
+    /// Compressed bytes of the chunks this snapshot brought into the store
+    /// when it was stored (those no earlier snapshot of its owner had). Fixed
+    /// at that moment, unlike newBytes, which moves to the next snapshot when
+    /// the first one is deleted. Unknown for snapshots stored before the
+    /// catalog recorded it (schema 4).
+    std::optional<qint64> addedBytes;
     QVariantMap metadata; ///< free-form (frozen time ms, pages, external mounts ...), stored as JSON: read back with JSON types
+};
+
+/// What one session's snapshots of one owner take in the store.
+struct SessionStorage {
+    QString sessionId;
+    qint64 snapshots = 0;
+    qint64 storedBytes = 0; ///< compressed bytes of the distinct chunks they reference
 };
 
 /// What SnapshotStore::verify() found.

@@ -786,6 +786,11 @@ Result<StoreUsage> SnapshotStore::usage(uid_t owner) const
     return StoreUsage{used->snapshots, used->storedBytes};
 }
 
+Result<QList<SessionStorage>> SnapshotStore::usageBySession(uid_t owner) const
+{
+    return m_catalog->usageBySession(owner);
+}
+
 Result<void> SnapshotStore::checkQuota(uid_t owner, const StoreQuota &quota) const
 {
     auto used = m_catalog->usage(owner);

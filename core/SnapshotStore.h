@@ -79,6 +79,8 @@ public:
     /// owner's snapshots use and what to delete. Cheap; runs before a freeze.
     Result<void> checkQuota(uid_t owner, const StoreQuota &quota) const;
     Result<StoreUsage> usage(uid_t owner) const;
+    /// What each session's snapshots of owner take (SnapshotCatalog::usageBySession).
+    Result<QList<SessionStorage>> usageBySession(uid_t owner) const;
 
     /// Recreates the snapshot's tree inside targetDirFd (an empty
     /// directory), checking every chunk. Files and directories get their

@@ -54,6 +54,13 @@ inline const QString exportSnapshot = QStringLiteral("exportsnapshot");
 /// Reads a stream from the file descriptor the caller passes and stores it
 /// as a new snapshot of the caller's, marked imported: the snapshot.
 inline const QString importSnapshot = QStringLiteral("importsnapshot");
+/// What the caller's snapshots take in the store; takes no arguments:
+/// {"sessions": [{"session", "bytes", "snapshots"}], "totalBytes",
+/// "totalSnapshots", "quotaBytes" (null without a quota)}. A session's bytes
+/// are the stored (compressed) bytes of the distinct chunks its snapshots
+/// reference; totalBytes those of all the caller's chunks, which the quota
+/// counts (chunks two sessions share count once there).
+inline const QString storage = QStringLiteral("storage");
 /// The installed session specs: [{"name", "title", "description"}], title and
 /// description in the caller's language where the spec has them; no arguments.
 inline const QString listSpecs = QStringLiteral("listspecs");
@@ -88,8 +95,32 @@ inline QString liveViewSocketName(const QString &sessionId)
 /// Every action of the helper, as its policy lists them.
 inline QStringList allActions()
 {
-    return {status,    listSessions, listSnapshots, startSession, stopSession,    scan,           snapshot,       restore,   remove,  setLabel,  setPinned,
-            thumbnail, liveView,     autosave,      verify,       collectGarbage, exportSnapshot, importSnapshot, listSpecs, recover, hibernate, administer};
+    // One a line, for readable diffs (clang-format packs lists of 20 and more).
+    // clang-format off
+    return {status,
+            listSessions,
+            listSnapshots,
+            startSession,
+            stopSession,
+            scan,
+            snapshot,
+            restore,
+            remove,
+            setLabel,
+            setPinned,
+            storage,
+            thumbnail,
+            liveView,
+            autosave,
+            verify,
+            collectGarbage,
+            exportSnapshot,
+            importSnapshot,
+            listSpecs,
+            recover,
+            hibernate,
+            administer};
+    // clang-format on
 }
 
 // Argument keys and their types.

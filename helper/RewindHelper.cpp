@@ -50,6 +50,7 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::remove, HelperArguments::Snapshot, 0},
     {HelperProtocol::setLabel, HelperArguments::Snapshot | HelperArguments::Label, 0},
     {HelperProtocol::setPinned, HelperArguments::Snapshot | HelperArguments::Pinned, 0},
+    {HelperProtocol::storage, 0, 0},
     {HelperProtocol::thumbnail, HelperArguments::Snapshot, 0},
     {HelperProtocol::liveView, HelperArguments::Session, 0},
     {HelperProtocol::autosave, HelperArguments::Session, HelperArguments::AutosaveSettings},
@@ -296,6 +297,11 @@ ActionReply RewindHelper::setpinned(const QVariantMap &arguments)
     return run(HelperProtocol::setPinned, arguments, false);
 }
 
+ActionReply RewindHelper::storage(const QVariantMap &arguments)
+{
+    return run(HelperProtocol::storage, arguments, false);
+}
+
 ActionReply RewindHelper::thumbnail(const QVariantMap &arguments)
 {
     return run(HelperProtocol::thumbnail, arguments, false);
@@ -480,6 +486,22 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
     if (action == HelperProtocol::listSpecs) {
         // CallerLanguage put the caller's language first.
         return success(JsonViews::specs(SessionSpec::installed(), KLocalizedString::languages().value(0)));
+    }
+    if (action == HelperProtocol::storage) {
+        // The caller's own, also for an administrator: the quota is per user.
+        const auto limits = SessionLimits::read();
+        if (!limits) {
+            return failure(limits.error());
+        }
+        auto sessions = m_store->usageBySession(caller.uid);
+        if (!sessions) {
+            return failure(sessions.error());
+        }
+        auto total = m_store->usage(caller.uid);
+        if (!total) {
+            return failure(total.error());
+        }
+        return success(JsonViews::storage(*sessions, *total, limits->storeQuotaFor(caller.uid).bytesPerOwner));
     }
     if (action == HelperProtocol::verify) {
         auto report = m_store->verify();

@@ -51,6 +51,7 @@ public Q_SLOTS:
     KAuth::ActionReply deletesnapshot(const QVariantMap &arguments);
     KAuth::ActionReply setlabel(const QVariantMap &arguments);
     KAuth::ActionReply setpinned(const QVariantMap &arguments);
+    KAuth::ActionReply storage(const QVariantMap &arguments);
     KAuth::ActionReply thumbnail(const QVariantMap &arguments);
     KAuth::ActionReply liveview(const QVariantMap &arguments);
     KAuth::ActionReply autosave(const QVariantMap &arguments);

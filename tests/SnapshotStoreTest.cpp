@@ -1078,6 +1078,9 @@ private Q_SLOTS:
         QVERIFY(store);
         QCOMPARE(store->snapshot(1)->owner, uid_t(0));
         QCOMPARE(store->snapshot(2)->owner, uid_t(1500));
+        // What they added when they were stored nobody wrote down then.
+        QVERIFY(!store->snapshot(1)->addedBytes.has_value());
+        QVERIFY(!store->snapshot(2)->addedBytes.has_value());
         for (const qint64 snapshot : {1, 2}) {
             auto old = store->readFile(snapshot, QStringLiteral("old.img"));
             QVERIFY2(old.ok(), qPrintable(old.errorMessage()));
@@ -1102,6 +1105,7 @@ private Q_SLOTS:
         auto next = commitTree(*store, staging);
         QVERIFY2(next.ok(), qPrintable(next.errorMessage()));
         QCOMPARE(next->newBytes, 0);
+        QCOMPARE(next->addedBytes.value_or(-1), qint64(0));
         QCOMPARE(next->sharedBytes, qint64(ChunkStore::recordHeaderSize) + content.size());
         QVERIFY(store->remove(1).ok());
         QVERIFY(store->remove(2).ok());
@@ -1128,20 +1132,37 @@ private Q_SLOTS:
         QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
         QCOMPARE(first->owner, uid_t(1500));
         QCOMPARE(first->sharedBytes, 0);
+        QCOMPARE(first->addedBytes.value_or(-1), first->storedBytes);
         // Another user with the same bytes stores them again and learns nothing.
         auto other = commitAs(1501);
         QVERIFY2(other.ok(), qPrintable(other.errorMessage()));
         QCOMPARE(other->sharedBytes, 0);
         QCOMPARE(other->newBytes, other->storedBytes);
+        QCOMPARE(other->addedBytes.value_or(-1), other->storedBytes);
         QCOMPARE(packBytes(storePath), first->storedBytes + other->storedBytes);
         // The same user shares everything.
         auto again = commitAs(1500);
         QVERIFY2(again.ok(), qPrintable(again.errorMessage()));
         QCOMPARE(again->newBytes, 0);
         QCOMPARE(again->sharedBytes, again->storedBytes);
+        QCOMPARE(again->addedBytes.value_or(-1), qint64(0));
         QCOMPARE(store->usage(1500)->storedBytes, first->storedBytes);
         QCOMPARE(store->usage(1500)->snapshots, 2);
         QCOMPARE(store->usage(1501)->snapshots, 1);
+        // By session: the distinct chunks of its snapshots, the owner's only.
+        auto bySession = store->usageBySession(1500);
+        QVERIFY2(bySession.ok(), qPrintable(bySession.errorMessage()));
+        QCOMPARE(bySession->size(), 1);
+        QCOMPARE(bySession->first().sessionId, QStringLiteral("session-a"));
+        QCOMPARE(bySession->first().snapshots, 2);
+        QCOMPARE(bySession->first().storedBytes, first->storedBytes);
+        QCOMPARE(store->usageBySession(1501)->first().storedBytes, other->storedBytes);
+        QVERIFY(store->usageBySession(1502)->isEmpty());
+        // The first one deleted: its chunks are the next one's now, but what
+        // that one added when it was stored stays what it was.
+        QVERIFY(store->remove(first->id).ok());
+        QCOMPARE(store->snapshot(again->id)->newBytes, again->storedBytes);
+        QCOMPARE(store->snapshot(again->id)->addedBytes.value_or(-1), qint64(0));
 
         // The secret that keys the ids is the store owner's alone.
         struct stat secret{};

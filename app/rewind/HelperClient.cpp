@@ -19,9 +19,19 @@ namespace
 {
 Result<QJsonValue> answerOf(KAuth::ExecuteJob *job)
 {
-    if (job->error() != KJob::NoError) {
+    switch (job->error()) {
+    case KJob::NoError:
+        break;
+    case KAuth::ActionReply::AuthorizationDeniedError:
+        return Error{
+            i18n("You are not allowed to do this: polkit refused it, and nothing was done. Sign in to your session at this computer, or ask "
+                 "your administrator.")};
+    case KAuth::ActionReply::UserCancelledError:
+        return Error{i18n("Authentication was cancelled; nothing was done.")};
+    default: {
         const QString text = job->errorText().isEmpty() ? job->errorString() : PrivateReply::message(job->errorText());
         return Error{text.isEmpty() ? i18n("The Rewind service did not answer. Is rewind-helper installed?") : text};
+    }
     }
     auto json = PrivateReply::answer(job->data());
     if (!json) {

@@ -6,6 +6,7 @@
 #include "LiveViewWindow.h"
 #include "SessionActions.h"
 #include "SessionListModel.h"
+#include "TimelineDelegate.h"
 #include "TimelineModel.h"
 #include "UniqueFd.h"
 
@@ -20,9 +21,11 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QImage>
+#include <QInputDialog>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenu>
 #include <QMenuBar>
@@ -49,6 +52,16 @@ namespace
 QString transferFilter()
 {
     return i18n("Rewind snapshots (*.rewind)");
+}
+
+/// The ids of a snapshot listing, in its order: what storage depends on.
+QList<qint64> snapshotIds(const QJsonArray &snapshots)
+{
+    QList<qint64> ids;
+    for (const QJsonValue &snapshot : snapshots) {
+        ids.append(snapshot.toObject().value(QStringLiteral("id")).toInteger());
+    }
+    return ids;
 }
 
 QString systemError()
@@ -79,6 +92,7 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     , m_message(new KMessageWidget(this))
     , m_progress(new QProgressBar(this))
     , m_stage(new QLabel(this))
+    , m_storage(new QLabel(this))
 {
     setWindowTitle(i18n("Rewind"));
 
@@ -98,6 +112,16 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     m_chooseImportFile = [this](const QString &suggested) {
         return QFileDialog::getOpenFileName(this, i18nc("@title:window", "Import Snapshot"), suggested, transferFilter());
     };
+    m_editLabel = [this](const QString &current) -> std::optional<QString> {
+        bool accepted = false;
+        const QString label = QInputDialog::getText(this,
+                                                    i18nc("@title:window", "Rename Snapshot"),
+                                                    i18n("Label (leave empty for none):"),
+                                                    QLineEdit::Normal,
+                                                    current,
+                                                    &accepted);
+        return accepted ? std::optional<QString>(label) : std::nullopt;
+    };
 
     m_sessionView->setObjectName(QStringLiteral("sessions"));
     m_sessionView->setModel(m_sessions);
@@ -107,15 +131,19 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     m_timelineView->setObjectName(QStringLiteral("timeline"));
     m_timelineView->setModel(m_timeline);
     m_timelineView->setAccessibleName(i18n("Timeline"));
-    m_timelineView->setViewMode(QListView::IconMode);
-    m_timelineView->setIconSize(QSize(240, 150));
-    m_timelineView->setGridSize(QSize(280, 210));
+    // One entry a line, newest first, each day under its heading (TimelineDelegate).
+    m_timelineView->setViewMode(QListView::ListMode);
+    m_timelineView->setItemDelegate(new TimelineDelegate(m_timelineView));
     m_timelineView->setResizeMode(QListView::Adjust);
     m_timelineView->setMovement(QListView::Static);
-    m_timelineView->setWordWrap(true);
-    // A picture arrives after its entry: lay the entries out again, each its own size.
+    m_timelineView->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    // An entry that becomes the first of its day grows a heading: lay them out again.
     m_timelineView->setUniformItemSizes(false);
     connect(m_timeline, &QAbstractItemModel::dataChanged, m_timelineView, &QListView::doItemsLayout);
+
+    m_storage->setObjectName(QStringLiteral("storage"));
+    m_storage->setWordWrap(true);
+    m_storage->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     m_message->setObjectName(QStringLiteral("message"));
     m_message->setCloseButtonVisible(true);
@@ -124,7 +152,12 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
 
     auto splitter = new QSplitter(this);
     splitter->addWidget(m_sessionView);
-    splitter->addWidget(m_timelineView);
+    auto timelinePane = new QWidget(this);
+    auto timelineLayout = new QVBoxLayout(timelinePane);
+    timelineLayout->setContentsMargins(0, 0, 0, 0);
+    timelineLayout->addWidget(m_timelineView);
+    timelineLayout->addWidget(m_storage);
+    splitter->addWidget(timelinePane);
     splitter->setStretchFactor(1, 1);
     auto central = new QWidget(this);
     auto layout = new QVBoxLayout(central);
@@ -198,9 +231,20 @@ void MainWindow::setupActions()
     m_import->setIconText(i18nc("@action:intoolbar", "Import"));
     add(m_liveView, sessionMenu, QStringLiteral("krdc"), i18n("&Live View"), QKeySequence(Qt::CTRL | Qt::Key_L), &MainWindow::viewSelected);
     snapshotMenu->addSeparator();
+    add(m_rename, snapshotMenu, QStringLiteral("edit-rename"), i18n("&Rename…"), QKeySequence(Qt::Key_F2), &MainWindow::renameSelected);
+    add(m_pin, snapshotMenu, QStringLiteral("window-pin"), i18n("&Pin"), QKeySequence(Qt::CTRL | Qt::Key_P), &MainWindow::togglePinned);
+    m_pin->setCheckable(true);
+    // The toolbar is full; both are in the Snapshot menu and the timeline's context menu.
+    toolBar->removeAction(m_rename);
+    toolBar->removeAction(m_pin);
+    m_pin->setToolTip(i18n("Pin or unpin: automatic cleanup never deletes a pinned snapshot (%1)", m_pin->shortcut().toString(QKeySequence::NativeText)));
+    snapshotMenu->addSeparator();
     add(m_delete, snapshotMenu, QStringLiteral("edit-delete"), i18n("&Delete Snapshot"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
     sessionMenu->addSeparator();
     add(m_refresh, sessionMenu, QStringLiteral("view-refresh"), i18n("Re&fresh"), QKeySequence(QKeySequence::Refresh), &MainWindow::refresh);
+
+    m_timelineView->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_timelineView->addActions({m_restore, m_restoreAsNew, m_rename, m_pin, m_export, m_delete});
 }
 
 void MainWindow::addApplicationActions(QAction *quit, QAction *configure)
@@ -259,6 +303,11 @@ void MainWindow::setImportFileChooser(FileChooser chooser)
     m_chooseImportFile = std::move(chooser);
 }
 
+void MainWindow::setLabelEditor(LabelEditor editor)
+{
+    m_editLabel = std::move(editor);
+}
+
 QString MainWindow::currentSession() const
 {
     return m_sessionView->currentIndex().data(SessionListModel::IdRole).toString();
@@ -281,6 +330,11 @@ void MainWindow::updateActions()
     m_restoreAsNew->setEnabled(idle && snapshotSelected);
     m_delete->setEnabled(idle && snapshotSelected);
     m_export->setEnabled(idle && snapshotSelected);
+    m_rename->setEnabled(idle && snapshotSelected);
+    m_pin->setEnabled(idle && snapshotSelected);
+    const bool pinned = m_timelineView->currentIndex().data(TimelineModel::PinnedRole).toBool();
+    m_pin->setChecked(pinned);
+    m_pin->setText(pinned ? i18n("Un&pin") : i18n("&Pin"));
     m_import->setEnabled(idle);
     m_sessionActions->update(currentSession(), state, idle);
     if (idle) {
@@ -336,6 +390,11 @@ void MainWindow::refresh()
             QJsonArray listed = sessions;
             if (snapshots) {
                 listed = SessionListModel::withSessionsOfSnapshots(sessions, snapshots->toArray());
+                // Snapshots came or went (autosave of another session): what they use changed.
+                if (const QList<qint64> ids = snapshotIds(snapshots->toArray()); ids != m_allSnapshotIds) {
+                    m_allSnapshotIds = ids;
+                    m_storageStale = true;
+                }
             }
             const QString selected = currentSession();
             m_sessions->setSessions(listed);
@@ -374,8 +433,10 @@ void MainWindow::refreshTimeline()
     updateActions();
     if (session.isEmpty()) {
         m_timeline->setSnapshots({});
+        refreshStorage();
         return;
     }
+    showStorage(m_lastStorage);
     m_client->call(HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}}, this, [this, session](const Result<QJsonValue> &answer) {
         if (session != currentSession()) {
             return; // the user moved on
@@ -388,7 +449,53 @@ void MainWindow::refreshTimeline()
         selectWanted();
         updateActions();
         fetchThumbnails();
+        // Adding up the chunks is not free: only when snapshots came or went.
+        if (const QList<qint64> ids = snapshotIds(answer->toArray()); ids != m_timelineSnapshotIds || m_storageStale) {
+            m_timelineSnapshotIds = ids;
+            refreshStorage();
+        }
     });
+}
+
+void MainWindow::refreshStorage()
+{
+    m_client->call(HelperProtocol::storage, {}, this, [this](const Result<QJsonValue> &answer) {
+        if (!answer) {
+            // Not worth a message above the timeline: the line says it does not know.
+            m_storage->setText(i18n("How much space the snapshots use is not known: %1", answer.errorMessage()));
+            return;
+        }
+        m_lastStorage = answer->toObject();
+        m_storageStale = false;
+        showStorage(m_lastStorage);
+    });
+}
+
+void MainWindow::showStorage(const QJsonObject &storage)
+{
+    if (storage.isEmpty()) {
+        m_storage->clear();
+        return;
+    }
+    KFormat format;
+    const QString total = format.formatByteSize(double(storage.value(QStringLiteral("totalBytes")).toInteger()));
+    const QJsonValue quota = storage.value(QStringLiteral("quotaBytes"));
+    const QString all = quota.isDouble() ? i18n("All your snapshots use %1 of your %2 quota.", total, format.formatByteSize(quota.toDouble()))
+                                         : i18n("All your snapshots use %1.", total);
+    const QString session = currentSession();
+    if (session.isEmpty()) {
+        m_storage->setText(all);
+        return;
+    }
+    qint64 sessionBytes = 0;
+    const QJsonArray sessions = storage.value(QStringLiteral("sessions")).toArray();
+    for (const QJsonValue &value : sessions) {
+        if (value.toObject().value(QStringLiteral("session")).toString() == session) {
+            sessionBytes = value.toObject().value(QStringLiteral("bytes")).toInteger();
+        }
+    }
+    m_storage->setText(
+        i18nc("storage line: this session's, then all snapshots'", "This session's snapshots use %1. %2", format.formatByteSize(double(sessionBytes)), all));
 }
 
 void MainWindow::fetchThumbnails()
@@ -603,4 +710,48 @@ void MainWindow::importSnapshot()
         [this](int percent, const QString &stage) {
             showProgress(percent, stage);
         });
+}
+
+void MainWindow::renameSelected()
+{
+    const qint64 snapshot = currentSnapshot();
+    if (snapshot <= 0) {
+        return;
+    }
+    const std::optional<QString> label = m_editLabel(m_timelineView->currentIndex().data(TimelineModel::LabelRole).toString());
+    if (!label) {
+        return;
+    }
+    m_client->call(HelperProtocol::setLabel,
+                   {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::labelKey, label->trimmed()}},
+                   this,
+                   [this, snapshot](const Result<QJsonValue> &answer) {
+                       if (!answer) {
+                           showError(i18n("Snapshot %1 could not be renamed: %2", QString::number(snapshot), answer.errorMessage()));
+                       }
+                       refreshTimeline();
+                   });
+}
+
+void MainWindow::togglePinned()
+{
+    setSelectedPinned(m_pin->isChecked());
+}
+
+void MainWindow::setSelectedPinned(bool pinned)
+{
+    const qint64 snapshot = currentSnapshot();
+    if (snapshot <= 0) {
+        return;
+    }
+    m_client->call(HelperProtocol::setPinned,
+                   {{HelperProtocol::snapshotKey, snapshot}, {HelperProtocol::pinnedKey, pinned}},
+                   this,
+                   [this, snapshot, pinned](const Result<QJsonValue> &answer) {
+                       if (!answer) {
+                           showError(pinned ? i18n("Snapshot %1 could not be pinned: %2", QString::number(snapshot), answer.errorMessage())
+                                            : i18n("Snapshot %1 could not be unpinned: %2", QString::number(snapshot), answer.errorMessage()));
+                       }
+                       refreshTimeline();
+                   });
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <QJsonObject>
 #include <QMainWindow>
 #include <QSet>
 
 #include <functional>
+#include <optional>
 
 class HelperClient;
 class KMessageWidget;
@@ -44,6 +46,11 @@ public:
     using FileChooser = std::function<QString(const QString &suggested)>;
     void setExportFileChooser(FileChooser chooser);
     void setImportFileChooser(FileChooser chooser);
+    /// Asks for a snapshot's new label, starting from its current one;
+    /// nullopt means cancelled, empty clears the label. The window asks with
+    /// a dialog; a test answers without a modal one.
+    using LabelEditor = std::function<std::optional<QString>(const QString &current)>;
+    void setLabelEditor(LabelEditor editor);
 
     /// The application's own actions (Quit, Configure Rewind…), in the window's menus.
     void addApplicationActions(QAction *quit, QAction *configure);
@@ -62,6 +69,10 @@ public Q_SLOTS:
     void importSnapshot();
     /// Selects session (once listed) and its timeline.
     void showSession(const QString &session);
+    /// Gives the selected snapshot a new label (empty clears it), through the helper.
+    void renameSelected();
+    /// Pins the selected snapshot (autosave never prunes it) or unpins it.
+    void setSelectedPinned(bool pinned);
 
 Q_SIGNALS:
     /// A finished operation, for notifications: event is a rewind.notifyrc event id.
@@ -72,6 +83,10 @@ private:
     void connectSessionActions();
     void refreshTimeline();
     void fetchThumbnails();
+    /// Asks the helper what the user's snapshots take and shows it below the timeline.
+    void refreshStorage();
+    void togglePinned();
+    void showStorage(const QJsonObject &storage);
     void updateActions();
     void showError(const QString &message);
     void showInformation(const QString &message);
@@ -97,6 +112,14 @@ private:
     QAction *m_liveView = nullptr;
     QAction *m_export = nullptr;
     QAction *m_import = nullptr;
+    QAction *m_rename = nullptr;
+    QAction *m_pin = nullptr;
+    QLabel *m_storage;
+    QJsonObject m_lastStorage; ///< the helper's last storage answer, shown again when the selected session changes
+    bool m_storageStale = true; ///< snapshots came or went since m_lastStorage
+    QList<qint64> m_allSnapshotIds; ///< of the last full listing
+    QList<qint64> m_timelineSnapshotIds; ///< of the last listing of the timeline's session
+    LabelEditor m_editLabel;
     FileChooser m_chooseExportFile;
     FileChooser m_chooseImportFile;
     QString m_transferDirectory; ///< where the last export or import was

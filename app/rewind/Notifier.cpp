@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "Notifier.h"
 
+#include "IconTheme.h"
+
 #include <KLocalizedString>
 #include <KNotification>
 
@@ -17,7 +19,7 @@ KNotification *Notifier::notify(const QString &event, const QString &title, cons
     notification->setComponentName(QStringLiteral("rewind"));
     notification->setTitle(title);
     notification->setText(text);
-    notification->setIconName(QStringLiteral("document-revert"));
+    notification->setIconName(IconTheme::applicationIconName());
     return notification;
 }
 

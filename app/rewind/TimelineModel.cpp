@@ -29,37 +29,77 @@ TimelineModel::Snapshot TimelineModel::fromJson(const QJsonObject &object)
     snapshot.pinned = object.value(QStringLiteral("pinned")).toBool();
     snapshot.storedBytes = object.value(QStringLiteral("storedBytes")).toInteger();
     snapshot.newBytes = object.value(QStringLiteral("newBytes")).toInteger();
+    // Snapshots stored before the store recorded it have null (or, from older helpers, nothing).
+    if (const QJsonValue added = object.value(QStringLiteral("addedBytes")); added.isDouble()) {
+        snapshot.addedBytes = added.toInteger();
+    }
     snapshot.frozenMs = object.value(QStringLiteral("frozenMs")).toDouble();
     return snapshot;
 }
 
+QString TimelineModel::triggerText(const QString &trigger)
+{
+    if (trigger == QLatin1String("manual")) {
+        return i18nc("snapshot trigger", "Manual");
+    }
+    if (trigger == QLatin1String("scheduled")) {
+        return i18nc("snapshot trigger", "Scheduled");
+    }
+    if (trigger == QLatin1String("before-restore")) {
+        return i18nc("snapshot trigger", "Before restore");
+    }
+    if (trigger == QLatin1String("imported")) {
+        return i18nc("snapshot trigger", "Imported");
+    }
+    if (trigger == QLatin1String("hibernate")) {
+        return i18nc("snapshot trigger", "Hibernate");
+    }
+    // A newer helper's: its own name says more than nothing.
+    return trigger.isEmpty() ? i18nc("snapshot trigger", "Unknown") : i18nc("snapshot trigger not known to this version: its name", "Other (%1)", trigger);
+}
+
+QString TimelineModel::dayHeading(const QDate &day, const QDate &today)
+{
+    if (day == today) {
+        return i18nc("timeline day heading", "Today");
+    }
+    if (day == today.addDays(-1)) {
+        return i18nc("timeline day heading", "Yesterday");
+    }
+    return QLocale().toString(day, QLocale::LongFormat);
+}
+
 QString TimelineModel::title(const Snapshot &snapshot) const
 {
-    const QString time = QLocale().toString(snapshot.createdAt.toLocalTime(), QLocale::ShortFormat);
+    const QString time = QLocale().toString(snapshot.createdAt.toLocalTime().time(), QLocale::ShortFormat);
     if (!snapshot.label.isEmpty()) {
-        return i18nc("timeline entry: time, label", "%1 – %2", time, snapshot.label);
+        return i18nc("timeline entry: time, label, trigger", "%1 – %2 · %3", time, snapshot.label, triggerText(snapshot.trigger));
     }
-    if (snapshot.trigger == QLatin1String("scheduled")) {
-        return i18nc("timeline entry: time", "%1 (autosave)", time);
-    }
-    if (snapshot.trigger == QLatin1String("before-restore")) {
-        return i18nc("timeline entry: time", "%1 (before a restore)", time);
-    }
-    if (snapshot.trigger == QLatin1String("imported")) {
-        return i18nc("timeline entry: time", "%1 (imported)", time);
-    }
-    return time;
+    return i18nc("timeline entry: time, trigger", "%1 · %2", time, triggerText(snapshot.trigger));
 }
 
 QString TimelineModel::details(const Snapshot &snapshot) const
 {
     KFormat format;
-    return i18n("Snapshot %1, taken %2.\nStored: %3, of which %4 new.\nThe session was paused for %5 ms.",
-                QString::number(snapshot.id),
-                QLocale().toString(snapshot.createdAt.toLocalTime(), QLocale::LongFormat),
-                format.formatByteSize(double(snapshot.storedBytes)),
-                format.formatByteSize(double(snapshot.newBytes)),
-                QString::number(snapshot.frozenMs, 'f', 0));
+    QString text = i18n("Snapshot %1, taken %2.\nStored: %3, of which %4 new.\nThe session was paused for %5 ms.",
+                        QString::number(snapshot.id),
+                        QLocale().toString(snapshot.createdAt.toLocalTime(), QLocale::LongFormat),
+                        format.formatByteSize(double(snapshot.storedBytes)),
+                        format.formatByteSize(double(snapshot.newBytes)),
+                        QString::number(snapshot.frozenMs, 'f', 0));
+    if (snapshot.addedBytes) {
+        text += QLatin1Char('\n') + i18n("It added %1 to the store when it was taken.", format.formatByteSize(double(*snapshot.addedBytes)));
+    }
+    return text;
+}
+
+QString TimelineModel::heading(int row) const
+{
+    const QDate day = m_snapshots.at(row).createdAt.toLocalTime().date();
+    if (row > 0 && m_snapshots.at(row - 1).createdAt.toLocalTime().date() == day) {
+        return {};
+    }
+    return dayHeading(day, QDate::currentDate());
 }
 
 QVariant TimelineModel::data(const QModelIndex &index, int role) const
@@ -75,8 +115,10 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         return details(snapshot);
     case Qt::DecorationRole:
         return m_thumbnails.value(snapshot.id);
-    case Qt::AccessibleTextRole:
-        return title(snapshot);
+    case Qt::AccessibleTextRole: {
+        const QString added = data(index, AddedTextRole).toString();
+        return added.isEmpty() ? title(snapshot) : i18nc("accessible timeline entry: title, size added", "%1, %2", title(snapshot), added);
+    }
     case IdRole:
         return snapshot.id;
     case CreatedAtRole:
@@ -93,6 +135,19 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         return snapshot.newBytes;
     case FrozenMsRole:
         return snapshot.frozenMs;
+    case AddedBytesRole:
+        return snapshot.addedBytes ? QVariant(*snapshot.addedBytes) : QVariant();
+    case TriggerTextRole:
+        return triggerText(snapshot.trigger);
+    case DayRole:
+        return snapshot.createdAt.toLocalTime().date();
+    case DayHeadingRole:
+        return heading(index.row());
+    case TimeTextRole:
+        return QLocale().toString(snapshot.createdAt.toLocalTime().time(), QLocale::ShortFormat);
+    case AddedTextRole:
+        return snapshot.addedBytes ? i18nc("bytes a snapshot added to the store", "%1 added", KFormat().formatByteSize(double(*snapshot.addedBytes)))
+                                   : QString();
     default:
         return {};
     }
@@ -109,6 +164,12 @@ QHash<int, QByteArray> TimelineModel::roleNames() const
     names.insert(StoredBytesRole, "storedBytes");
     names.insert(NewBytesRole, "newBytes");
     names.insert(FrozenMsRole, "frozenMs");
+    names.insert(AddedBytesRole, "addedBytes");
+    names.insert(TriggerTextRole, "triggerText");
+    names.insert(DayRole, "day");
+    names.insert(DayHeadingRole, "dayHeading");
+    names.insert(TimeTextRole, "timeText");
+    names.insert(AddedTextRole, "addedText");
     return names;
 }
 
@@ -124,42 +185,115 @@ void TimelineModel::setSnapshots(const QJsonArray &snapshots)
     std::sort(incoming.begin(), incoming.end(), [](const Snapshot &a, const Snapshot &b) {
         return a.createdAt != b.createdAt ? a.createdAt > b.createdAt : a.id > b.id;
     });
-
-    // Rows that are gone go first, then the new ones come in at their place.
-    for (int row = int(m_snapshots.size()) - 1; row >= 0; --row) {
-        const qint64 id = m_snapshots[row].id;
-        const bool kept = std::any_of(incoming.cbegin(), incoming.cend(), [id](const Snapshot &s) {
+    m_all = incoming;
+    for (auto it = m_thumbnails.begin(); it != m_thumbnails.end();) {
+        const qint64 id = it.key();
+        const bool kept = std::any_of(m_all.cbegin(), m_all.cend(), [id](const Snapshot &s) {
             return s.id == id;
         });
-        if (!kept) {
-            beginRemoveRows({}, row, row);
-            m_snapshots.removeAt(row);
-            m_thumbnails.remove(id);
-            endRemoveRows();
+        it = kept ? std::next(it) : m_thumbnails.erase(it);
+    }
+    showRows(wantedRows());
+}
+
+void TimelineModel::showOnly(const QList<qint64> &idsInOrder)
+{
+    m_shownIds = idsInOrder;
+    showRows(wantedRows());
+}
+
+void TimelineModel::showAll()
+{
+    m_shownIds.reset();
+    showRows(wantedRows());
+}
+
+QList<TimelineModel::Snapshot> TimelineModel::wantedRows() const
+{
+    if (!m_shownIds) {
+        return m_all;
+    }
+    QList<Snapshot> rows;
+    for (const qint64 id : *m_shownIds) {
+        const auto found = std::find_if(m_all.cbegin(), m_all.cend(), [id](const Snapshot &s) {
+            return s.id == id;
+        });
+        const bool twice = std::any_of(rows.cbegin(), rows.cend(), [id](const Snapshot &s) {
+            return s.id == id;
+        });
+        if (found != m_all.cend() && !twice) {
+            rows.append(*found);
         }
     }
-    for (int row = 0; row < incoming.size(); ++row) {
-        if (row < m_snapshots.size() && m_snapshots[row].id == incoming[row].id) {
-            if (!(m_snapshots[row] == incoming[row])) {
-                m_snapshots[row] = incoming[row];
+    return rows;
+}
+
+void TimelineModel::showRows(const QList<Snapshot> &wanted)
+{
+    const auto indexIn = [](const QList<Snapshot> &list, qint64 id, qsizetype from = 0) {
+        for (qsizetype i = from; i < list.size(); ++i) {
+            if (list[i].id == id) {
+                return i;
+            }
+        }
+        return qsizetype(-1);
+    };
+    bool moved = false;
+    // Rows that are gone go first, then each wanted one is moved or inserted into its place.
+    for (int row = int(m_snapshots.size()) - 1; row >= 0; --row) {
+        if (indexIn(wanted, m_snapshots[row].id) < 0) {
+            beginRemoveRows({}, row, row);
+            m_snapshots.removeAt(row);
+            endRemoveRows();
+            moved = true;
+        }
+    }
+    for (int row = 0; row < wanted.size(); ++row) {
+        if (row < m_snapshots.size() && m_snapshots[row].id == wanted[row].id) {
+            if (!(m_snapshots[row] == wanted[row])) {
+                m_snapshots[row] = wanted[row];
+                Q_EMIT dataChanged(index(row), index(row));
+            }
+            continue;
+        }
+        moved = true;
+        if (const qsizetype from = indexIn(m_snapshots, wanted[row].id, row + 1); from > 0) {
+            beginMoveRows({}, int(from), int(from), {}, row);
+            m_snapshots.move(from, row);
+            endMoveRows();
+            if (!(m_snapshots[row] == wanted[row])) {
+                m_snapshots[row] = wanted[row];
                 Q_EMIT dataChanged(index(row), index(row));
             }
             continue;
         }
         beginInsertRows({}, row, row);
-        m_snapshots.insert(row, incoming[row]);
+        m_snapshots.insert(row, wanted[row]);
         endInsertRows();
+    }
+    // A day's heading sits on its first entry, which may be another one now;
+    // and after midnight, today is yesterday (the window refreshes often).
+    const QDate today = QDate::currentDate();
+    if (today != m_headingsDay) {
+        m_headingsDay = today;
+        moved = true;
+    }
+    if (moved && !m_snapshots.isEmpty()) {
+        Q_EMIT dataChanged(index(0), index(int(m_snapshots.size()) - 1), {DayHeadingRole});
     }
 }
 
 void TimelineModel::setThumbnail(qint64 snapshotId, const QImage &thumbnail)
 {
-    const int row = rowOf(snapshotId);
-    if (row < 0) {
+    if (std::none_of(m_all.cbegin(), m_all.cend(), [snapshotId](const Snapshot &s) {
+            return s.id == snapshotId;
+        })) {
         return;
     }
     m_thumbnails.insert(snapshotId, thumbnail);
-    Q_EMIT dataChanged(index(row), index(row), {Qt::DecorationRole});
+    if (const int row = rowOf(snapshotId); row >= 0) {
+        Q_EMIT dataChanged(index(row), index(row), {Qt::DecorationRole});
+    }
 }
 
 QList<qint64> TimelineModel::withoutThumbnail() const

@@ -5,6 +5,7 @@
 #include "CrashWatcher.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
+#include "IconTheme.h"
 #include "MainWindow.h"
 #include "Notifier.h"
 #include "SettingsDialog.h"
@@ -28,7 +29,7 @@ TrayApplication::TrayApplication(HelperClient *client, QObject *parent)
     , m_notifier(new Notifier(this))
     , m_quit(new QAction(QIcon::fromTheme(QStringLiteral("application-exit")), i18nc("@action", "&Quit"), this))
     , m_configure(new QAction(QIcon::fromTheme(QStringLiteral("configure")), i18nc("@action", "&Configure Rewind…"), this))
-    , m_show(new QAction(QIcon::fromTheme(QStringLiteral("document-revert")), i18nc("@action", "&Open Rewind"), this))
+    , m_show(new QAction(QIcon::fromTheme(IconTheme::applicationIconName()), i18nc("@action", "&Open Rewind"), this))
     , m_tray(std::make_unique<KStatusNotifierItem>(QStringLiteral("rewind")))
 {
     // Closing the window leaves Rewind in the tray, autosaving.
@@ -43,9 +44,9 @@ TrayApplication::TrayApplication(HelperClient *client, QObject *parent)
     });
     m_window->addApplicationActions(m_quit, m_configure);
 
-    m_tray->setIconByName(QStringLiteral("document-revert"));
+    m_tray->setIconByName(IconTheme::applicationIconName());
     m_tray->setTitle(i18n("Rewind"));
-    m_tray->setToolTip(QStringLiteral("document-revert"), i18n("Rewind"), i18n("Session snapshots"));
+    m_tray->setToolTip(IconTheme::applicationIconName(), i18n("Rewind"), i18n("Session snapshots"));
     m_tray->setCategory(KStatusNotifierItem::ApplicationStatus);
     // Its own Quit instead of the item's, which asks first: here Quit is Quit.
     m_tray->setStandardActionsEnabled(false);

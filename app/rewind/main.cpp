@@ -3,6 +3,7 @@
 // privileged goes through rewind-helper on the system bus.
 #include "BuildTreeData.h"
 #include "HelperClient.h"
+#include "IconTheme.h"
 #include "MainWindow.h"
 #include "TrayApplication.h"
 #include "rewind_version.h"
@@ -28,8 +29,10 @@ int main(int argc, char **argv)
                      i18n("Snapshots of whole desktop sessions: go back in time, branch, recover"),
                      KAboutLicense::GPL_V2);
     about.setDesktopFileName(QStringLiteral("org.rewind.Rewind"));
+    IconTheme::useBreezeWhereNoneIsSet();
+    about.setProgramLogo(QIcon::fromTheme(IconTheme::applicationIconName()));
     KAboutData::setApplicationData(about);
-    QApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("document-revert")));
+    QApplication::setWindowIcon(QIcon::fromTheme(IconTheme::applicationIconName()));
 
     QCommandLineParser parser;
     about.setupCommandLine(&parser);

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewind-test-as-owner PROGRAM [ARGUMENTS]: runs a GUI test program as the
 // user it is for. Under with-system-bus (as root) it logs rewind-user in (an
-// emulated, active logind session, what polkit looks at), runs PROGRAM as
+// emulated, active logind session, what polkit looks at; a polkit rule
+// stands in for the password of the actions that ask for it), runs PROGRAM as
 // that user with a session bus of its own (the tray, notifications), and
 // afterwards stops whatever sessions PROGRAM left running (a failed test's).
-// REWIND_TEST_GRANT (helper actions, comma-separated) grants those actions to
-// the user by a polkit rule for the run, as an administrator's rule could:
-// there is no agent to answer a password prompt.
 #include "HelperProtocol.h"
 #include "HelperTestSupport.h"
 #include "TestSkip.h"
@@ -20,6 +18,7 @@
 #include <QStandardPaths>
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace
 {
@@ -38,37 +37,6 @@ void stopLeftovers()
         }
     }
     stopSessions(administrator, running);
-}
-/// Writes the rule REWIND_TEST_GRANT asks for; its path, or empty if none is asked for or it failed.
-QString grantActions()
-{
-    const QStringList actions = qEnvironmentVariable("REWIND_TEST_GRANT").split(QLatin1Char(','), Qt::SkipEmptyParts);
-    if (actions.isEmpty()) {
-        return {};
-    }
-    QStringList quoted;
-    for (const QString &action : actions) {
-        if (!HelperProtocol::allActions().contains(action.section(QLatin1Char('.'), -1)) || !action.startsWith(HelperProtocol::helperId + QLatin1Char('.'))) {
-            std::fprintf(stderr, "REWIND_TEST_GRANT: %s is no action of the helper\n", qPrintable(action));
-            return {};
-        }
-        quoted.append(QLatin1Char('"') + action + QLatin1Char('"'));
-    }
-    const QString path = HelperTestEnvironment::workDirectory() + QStringLiteral("/rules.d/50-rewind-test-as-owner.rules");
-    QFile rule(path);
-    if (!rule.open(QIODevice::WriteOnly)) {
-        return {};
-    }
-    rule.write(QStringLiteral("polkit.addRule(function(action, subject) {\n"
-                              "    if ([%1].indexOf(action.id) >= 0 && subject.user == \"%2\") {\n"
-                              "        return polkit.Result.YES;\n"
-                              "    }\n"
-                              "});\n")
-                   .arg(quoted.join(QStringLiteral(", ")), TestUser::owner().name)
-                   .toUtf8());
-    rule.close();
-    rule.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther);
-    return path;
 }
 } // namespace
 
@@ -91,6 +59,32 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    // The administrator's limits, empty (the defaults) and the owner's, so
+    // that a GUI test can set them (HelperTestEnvironment::writeLimits).
+    if (QFile limits(HelperTestEnvironment::limitsFile()); !limits.exists() && limits.open(QIODevice::WriteOnly)) {
+        if (::fchown(limits.handle(), user.uid, gid_t(-1)) != 0) {
+            std::fprintf(stderr, "could not hand %s to %s\n", qPrintable(limits.fileName()), qPrintable(user.name));
+        }
+    }
+
+    // The actions that want the user's own password (restore, recover, delete): there
+    // is no authentication agent here, so a rule grants them, as the password would.
+    QFile rule(HelperTestEnvironment::workDirectory() + QStringLiteral("/rules.d/50-rewind-test-as-owner.rules"));
+    if (!rule.open(QIODevice::WriteOnly)
+        || rule.write("polkit.addRule(function(action, subject) {\n"
+                      "    if ((action.id == \"org.rewind.helper.restore\" || action.id == \"org.rewind.helper.recover\"\n"
+                      "         || action.id == \"org.rewind.helper.deletesnapshot\")\n"
+                      "        && subject.user == \"rewind-user\" && subject.active && subject.local) {\n"
+                      "        return polkit.Result.YES;\n"
+                      "    }\n"
+                      "});\n")
+            < 0
+        || !rule.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther)) {
+        std::fprintf(stderr, "could not write %s\n", qPrintable(rule.fileName()));
+        return 1;
+    }
+    rule.close();
+
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("HOME"), QStringLiteral("/home/") + user.name);
     environment.insert(QStringLiteral("USER"), user.name);
@@ -100,18 +94,13 @@ int main(int argc, char **argv)
         environment.remove(QString::fromLatin1(name));
     }
 
-    const QString grant = grantActions();
-    if (grant.isEmpty() && qEnvironmentVariableIsSet("REWIND_TEST_GRANT")) {
-        std::fprintf(stderr, "could not grant what REWIND_TEST_GRANT asks for\n");
-        return 1;
-    }
-
     QProcess owners;
     runAs(owners, user, &login);
     owners.setProcessEnvironment(environment);
     owners.setWorkingDirectory(QStringLiteral("/tmp"));
     owners.setProcessChannelMode(QProcess::ForwardedChannels);
-    const QStringList arguments = app.arguments().mid(1);
+    QStringList arguments = app.arguments().mid(1);
+    arguments.first() = QFileInfo(arguments.first()).absoluteFilePath(); // it runs in /tmp
     // A session bus of its own, for the tray, notifications and KDBusService.
     const QString sessionBus = QStandardPaths::findExecutable(QStringLiteral("dbus-run-session"));
     if (sessionBus.isEmpty()) {
@@ -125,8 +114,5 @@ int main(int argc, char **argv)
     }
     owners.waitForFinished(-1);
     stopLeftovers();
-    if (!grant.isEmpty()) {
-        QFile::remove(grant);
-    }
     return owners.exitStatus() == QProcess::NormalExit ? owners.exitCode() : 1;
 }

@@ -84,6 +84,7 @@ QString ownershipOutcome(const QString &action, Role role)
     static const QStringList anyone{HelperProtocol::status,
                                     HelperProtocol::listSessions,
                                     HelperProtocol::startSession,
+                                    HelperProtocol::storage, // everyone's own
                                     HelperProtocol::verify,
                                     HelperProtocol::collectGarbage,
                                     HelperProtocol::administer};
@@ -211,6 +212,7 @@ private Q_SLOTS:
                                       HelperProtocol::snapshot,
                                       HelperProtocol::setLabel,
                                       HelperProtocol::setPinned,
+                                      HelperProtocol::storage,
                                       HelperProtocol::thumbnail,
                                       HelperProtocol::liveView,
                                       HelperProtocol::autosave}) {
@@ -248,6 +250,7 @@ private Q_SLOTS:
                 {HelperProtocol::remove, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
                 {HelperProtocol::setLabel, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::labelKey, QStringLiteral("relabelled")}}},
                 {HelperProtocol::setPinned, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}, {HelperProtocol::pinnedKey, true}}},
+                {HelperProtocol::storage, {}},
                 {HelperProtocol::thumbnail, {{HelperProtocol::snapshotKey, qlonglong(snapshot)}}},
                 {HelperProtocol::liveView, {{HelperProtocol::sessionKey, session}}},
                 {HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}},

@@ -19,6 +19,9 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QTest>
 
 #include <csignal>
@@ -38,6 +41,27 @@ long counterOf(pid_t initPid)
     const long value = file.readAll().trimmed().toLong(&ok);
     return ok ? value : -1;
 }
+/// rewindctl run as user through the helper: its exit code and standard output.
+std::pair<int, QByteArray> rewindctl(const TestUser &user, const EmulatedLogin *login, const QStringList &arguments)
+{
+    QProcess process;
+    runAs(process, user, login);
+    QProcessEnvironment environment;
+    environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+    environment.insert(QStringLiteral("HOME"), QStringLiteral("/home/") + user.name);
+    environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    process.setProcessEnvironment(environment);
+    process.setWorkingDirectory(QStringLiteral("/"));
+    process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    process.start(QFileInfo(HelperTestEnvironment::clientProgram()).absolutePath() + QStringLiteral("/rewindctl"), arguments);
+    if (!process.waitForFinished(180000)) {
+        process.kill();
+        process.waitForFinished();
+        return {-1, {}};
+    }
+    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -9, process.readAllStandardOutput()};
+}
+
 /// rewind-test-counter counts every 10 ms: 5 s of counting.
 constexpr long minimumCount = 500;
 
@@ -266,6 +290,33 @@ private Q_SLOTS:
         QVERIFY2(refused.errorText.contains(QLatin1String("no snapshot")), qPrintable(refused.errorText));
         QCOMPARE(stateOf(session), QStringLiteral("stopped"));
         QVERIFY(snapshotIds(session).isEmpty());
+    }
+
+    void rewindctlHibernatesAndWakes()
+    {
+        const auto [specsExit, specs] = rewindctl(TestUser::owner(), m_ownerLogin.get(), {QStringLiteral("specs")});
+        QCOMPARE(specsExit, 0);
+        QVERIFY2(specs.contains("minimal") && specs.contains("A single terminal, no window manager"), specs.constData());
+
+        pid_t initPid = -1;
+        const QString session = startCountingSession(*m_owner, m_sessions, &initPid);
+        QVERIFY(!session.isEmpty());
+        const auto [hibernateExit, hibernated] =
+            rewindctl(TestUser::owner(), m_ownerLogin.get(), {QStringLiteral("--json"), QStringLiteral("session"), QStringLiteral("hibernate"), session});
+        QCOMPARE(hibernateExit, 0);
+        QCOMPARE(QJsonDocument::fromJson(hibernated).object().value(QStringLiteral("trigger")).toString(), QStringLiteral("hibernate"));
+        QCOMPARE(stateOf(session), QStringLiteral("hibernated"));
+
+        const auto [wakeExit, woken] = rewindctl(TestUser::owner(), m_ownerLogin.get(), {QStringLiteral("session"), QStringLiteral("wake"), session});
+        QCOMPARE(wakeExit, 0);
+        QVERIFY2(woken.contains("woke up"), woken.constData());
+        QCOMPARE(stateOf(session), QStringLiteral("running"));
+
+        // Recover of a running session: exit code 1, nothing changed.
+        const auto [recoverExit, recovered] = rewindctl(TestUser::owner(), m_ownerLogin.get(), {QStringLiteral("session"), QStringLiteral("recover"), session});
+        QCOMPARE(recoverExit, 1);
+        QCOMPARE(stateOf(session), QStringLiteral("running"));
+        QVERIFY(call(*m_owner, HelperProtocol::stopSession, {{HelperProtocol::sessionKey, session}}).ok());
     }
 
     void hibernateIsRefusedForAnotherUser()

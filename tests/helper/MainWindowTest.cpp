@@ -286,7 +286,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.currentSnapshot() > 0 && !before.contains(window.currentSnapshot()), 120000);
         const qint64 importedId = window.currentSnapshot();
         QCOMPARE(timeline->currentIndex().data(TimelineModel::TriggerRole).toString(), QStringLiteral("imported"));
-        QVERIFY2(timeline->currentIndex().data().toString().contains(QLatin1String("imported")), qPrintable(timeline->currentIndex().data().toString()));
+        QVERIFY2(timeline->currentIndex().data().toString().contains(QLatin1String("imported"), Qt::CaseInsensitive),
+                 qPrintable(timeline->currentIndex().data().toString()));
         QCOMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), SessionListModel::snapshotsOnlyState);
         QTRY_VERIFY(importAction->isEnabled());
         QVERIFY(!action(window, QStringLiteral("Go Back to This Point"))->isEnabled()); // no session to go back in
