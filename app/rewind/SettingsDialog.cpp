@@ -3,22 +3,19 @@
 
 #include "HelperClient.h"
 #include "HelperProtocol.h"
-#include "SessionLimits.h"
 
+#include <KFormat>
 #include <KLocalizedString>
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QGroupBox>
-#include <QJsonArray>
+#include <QJsonObject>
 #include <QLabel>
-#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
-
-#include <unistd.h>
 
 using namespace Rewind;
 
@@ -137,34 +134,22 @@ void SettingsDialog::save()
 void SettingsDialog::refreshStorage()
 {
     m_storage->setText(i18nc("@info", "Asking the Rewind service…"));
-    m_client->call(HelperProtocol::listSnapshots, {}, this, [this](const Result<QJsonValue> &answer) {
+    m_client->call(HelperProtocol::storage, {}, this, [this](const Result<QJsonValue> &answer) {
         if (!answer) {
             m_storage->setText(answer.errorMessage());
             return;
         }
-        // What the snapshots list says they take; the store shares chunks
-        // between snapshots, so its own count may be a little lower.
-        const QJsonArray snapshots = answer->toArray();
-        qint64 stored = 0;
-        for (const QJsonValue &snapshot : snapshots) {
-            stored += snapshot[QStringLiteral("storedBytes")].toInteger();
-        }
-        const QLocale locale;
-        QString text =
-            i18np("You have %1 snapshot, taking about %2.", "You have %1 snapshots, taking about %2.", snapshots.size(), locale.formattedDataSize(stored));
-        // The administrator's limits (limits.conf) are readable by everyone.
-        if (const auto limits = SessionLimits::read()) {
-            const StoreQuota quota = limits->storeQuotaFor(::getuid());
-            const QString size = locale.formattedDataSize(quota.bytesPerOwner);
-            if (quota.bytesPerOwner > 0 && quota.snapshotsPerOwner > 0) {
-                text += QLatin1Char('\n')
-                    + i18np("Your quota: %2 in at most %1 snapshot.", "Your quota: %2 in at most %1 snapshots.", quota.snapshotsPerOwner, size);
-            } else if (quota.bytesPerOwner > 0) {
-                text += QLatin1Char('\n') + i18n("Your quota: %1.", size);
-            } else if (quota.snapshotsPerOwner > 0) {
-                text += QLatin1Char('\n') + i18np("Your quota: at most %1 snapshot.", "Your quota: at most %1 snapshots.", quota.snapshotsPerOwner);
-            }
-        }
-        m_storage->setText(text);
+        // What the quota counts: each chunk of the user's snapshots once.
+        const QJsonObject storage = answer->toObject();
+        const KFormat format;
+        const qint64 count = storage.value(QStringLiteral("totalSnapshots")).toInteger();
+        const QString total = format.formatByteSize(double(storage.value(QStringLiteral("totalBytes")).toInteger()));
+        const QJsonValue quota = storage.value(QStringLiteral("quotaBytes"));
+        m_storage->setText(quota.isDouble() ? i18np("You have %1 snapshot; it uses %2 of your %3 quota.",
+                                                    "You have %1 snapshots; they use %2 of your %3 quota.",
+                                                    count,
+                                                    total,
+                                                    format.formatByteSize(quota.toDouble()))
+                                            : i18np("You have %1 snapshot; it uses %2.", "You have %1 snapshots; they use %2.", count, total));
     });
 }

@@ -278,7 +278,7 @@ private Q_SLOTS:
         dialog->findChild<QSpinBox *>(QStringLiteral("keepHourly"))->setValue(0);
         dialog->findChild<QSpinBox *>(QStringLiteral("keepDaily"))->setValue(0);
         auto storage = dialog->findChild<QLabel *>(QStringLiteral("storage"));
-        QTRY_VERIFY_WITH_TIMEOUT(storage->text().contains(QStringLiteral("You have 0 snapshots")), 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(storage->text().startsWith(QStringLiteral("You have 0 snapshots; they use")), 30000);
         saveScreenshot(dialog, QStringLiteral("settings-dialog.png"));
         QTest::mouseClick(dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
         QTRY_VERIFY(!dialog);
