@@ -33,8 +33,8 @@ QList<qint64> RetentionPolicy::prune(const QList<SnapshotInfo> &snapshots, const
     QList<SnapshotInfo> scheduled;
     QList<SnapshotInfo> beforeRestore;
     for (const SnapshotInfo &snapshot : snapshots) {
-        if (snapshot.pinned) {
-            continue;
+        if (snapshot.pinned || !snapshot.label.isEmpty()) {
+            continue; // the user marked it
         }
         if (snapshot.trigger == SnapshotTrigger::Scheduled) {
             scheduled.append(snapshot);

@@ -11,8 +11,8 @@ namespace Rewind
 
 /// Which automatic snapshots to keep, in the spirit of backup rotation: the
 /// newest few, then one an hour, then one a day. Only snapshots Rewind took
-/// by itself (scheduled, before-restore) are ever pruned; manual, imported and
-/// pinned snapshots stay until the user deletes them.
+/// by itself (scheduled, before-restore) are ever pruned; manual, imported,
+/// pinned and labelled snapshots stay until the user deletes them.
 struct RetentionPolicy {
     int keepLast = 6; ///< the newest scheduled snapshots, whatever their age
     int keepHourly = 24; ///< then the newest of each of the last N hours

@@ -32,6 +32,10 @@ const KeyInfo keys[] = {
     {HelperArguments::Operation, HelperProtocol::operationKey},
     {HelperArguments::Stream, HelperProtocol::streamKey},
     {HelperArguments::Query, HelperProtocol::queryKey},
+    {HelperArguments::Interval, HelperProtocol::intervalKey},
+    {HelperArguments::KeepLast, HelperProtocol::keepLastKey},
+    {HelperArguments::KeepHourly, HelperProtocol::keepHourlyKey},
+    {HelperArguments::KeepDaily, HelperProtocol::keepDailyKey},
 };
 
 std::optional<HelperArguments::Key> keyNamed(const QString &name)
@@ -47,6 +51,16 @@ std::optional<HelperArguments::Key> keyNamed(const QString &name)
 bool isText(const QVariant &value)
 {
     return value.metaType().id() == QMetaType::QString && value.toString().size() <= maximumTextLength;
+}
+
+/// A whole number within bounds, or why not.
+Result<int> boundedNumber(const QString &name, const QVariant &value, const HelperProtocol::Bounds &bounds)
+{
+    const int type = value.metaType().id();
+    if ((type != QMetaType::Int && type != QMetaType::LongLong) || !bounds.contains(value.toLongLong())) {
+        return Error{i18n("'%1' must be a whole number from %2 to %3.", name, QString::number(bounds.minimum), QString::number(bounds.maximum))};
+    }
+    return int(value.toLongLong());
 }
 
 } // namespace
@@ -156,6 +170,23 @@ Result<HelperArguments> HelperArguments::parse(const QVariantMap &map, int requi
             }
             arguments.stream = value.value<QDBusUnixFileDescriptor>();
             break;
+        case Interval:
+        case KeepLast:
+        case KeepHourly:
+        case KeepDaily: {
+            const auto &[bounds, field] = *key == Interval ? std::pair{HelperProtocol::intervalMinutes, &arguments.intervalMinutes}
+                : *key == KeepLast                         ? std::pair{HelperProtocol::keepLast, &arguments.keepLast}
+                : *key == KeepHourly                       ? std::pair{HelperProtocol::keepHourly, &arguments.keepHourly}
+                                                           : std::pair{HelperProtocol::keepDaily, &arguments.keepDaily};
+            auto number = boundedNumber(it.key(), value, bounds);
+            if (!number) {
+                return number.error();
+            }
+            *field = *number;
+            break;
+        }
+        case AutosaveSettings:
+            break; // a set of keys, never one key's own
         }
     }
     if ((seen & required) != required) {

@@ -22,7 +22,13 @@ struct HelperArguments {
         Pinned = 1 << 5,
         Operation = 1 << 6,
         Stream = 1 << 7,
+        Interval = 1 << 8,
+        KeepLast = 1 << 9,
+        KeepHourly = 1 << 10,
+        KeepDaily = 1 << 11,
         Query = 1 << 12,
+        /// autosave's schedule and retention.
+        AutosaveSettings = Interval | KeepLast | KeepHourly | KeepDaily,
     };
 
     QString session;
@@ -34,6 +40,11 @@ struct HelperArguments {
     QString operation;
     QString query; ///< words to search for, taken literally
     QDBusUnixFileDescriptor stream; ///< a file descriptor of the caller's, for an export or an import
+    // autosave's settings, each within its HelperProtocol::Bounds.
+    std::optional<int> intervalMinutes;
+    std::optional<int> keepLast;
+    std::optional<int> keepHourly;
+    std::optional<int> keepDaily;
 
     /// Checks map against the keys an action requires and the ones it may take.
     static Rewind::Result<HelperArguments> parse(const QVariantMap &map, int required, int optional = 0);

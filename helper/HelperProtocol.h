@@ -48,6 +48,8 @@ inline const QString liveView = QStringLiteral("liveview");
 /// Screens not read yet are read first, with tesseract running as the caller.
 inline const QString search = QStringLiteral("search");
 /// A scheduled snapshot if one is due, then retention: {"taken" (snapshot or null), "pruned", "nextDue"}.
+/// Takes the caller's schedule and retention as bounded numbers (intervalKey,
+/// keepLastKey, keepHourlyKey, keepDailyKey); the helper's defaults where absent.
 inline const QString autosave = QStringLiteral("autosave");
 inline const QString verify = QStringLiteral("verify");
 inline const QString collectGarbage = QStringLiteral("gc");
@@ -138,6 +140,30 @@ inline const QString pinnedKey = QStringLiteral("pinned"); ///< bool
 inline const QString operationKey = QStringLiteral("operation"); ///< QString, administer only: one of the administered actions
 inline const QString queryKey = QStringLiteral("query"); ///< QString: words, at most maximumQueryLength, no control characters, not blank
 inline const QString streamKey = QStringLiteral("stream"); ///< QDBusUnixFileDescriptor: where an export goes or an import comes from
+/// autosave's settings: whole numbers (int or qlonglong) within their Bounds.
+inline const QString intervalKey = QStringLiteral("interval"); ///< minutes from the newest snapshot to the next automatic one
+inline const QString keepLastKey = QStringLiteral("keepLast"); ///< the newest scheduled snapshots kept, whatever their age
+inline const QString keepHourlyKey = QStringLiteral("keepHourly"); ///< then the newest of each of the last N hours
+inline const QString keepDailyKey = QStringLiteral("keepDaily"); ///< then the newest of each of the last N days
+
+/// What a bounded number of the protocol may be, and what it is when absent.
+struct Bounds {
+    int minimum;
+    int maximum;
+    int standard;
+    constexpr bool contains(qint64 value) const
+    {
+        return value >= minimum && value <= maximum;
+    }
+};
+/// A minute at least, so that no client makes the helper snapshot a session
+/// back to back; a day at most.
+constexpr Bounds intervalMinutes{1, 24 * 60, 15};
+/// At least the newest automatic snapshot stays.
+constexpr Bounds keepLast{1, 100, 6};
+constexpr Bounds keepHourly{0, 7 * 24, 24};
+constexpr Bounds keepDaily{0, 366, 14};
+
 /// Optional with every action: the caller's language ("de", "pt_BR"), for the messages of the reply.
 inline const QString languageKey = QStringLiteral("language");
 

@@ -55,7 +55,7 @@ const ActionArguments actionArguments[] = {
     {HelperProtocol::thumbnail, HelperArguments::Snapshot, 0},
     {HelperProtocol::liveView, HelperArguments::Session, 0},
     {HelperProtocol::search, HelperArguments::Query, 0},
-    {HelperProtocol::autosave, HelperArguments::Session, 0},
+    {HelperProtocol::autosave, HelperArguments::Session, HelperArguments::AutosaveSettings},
     {HelperProtocol::verify, 0, 0},
     {HelperProtocol::collectGarbage, 0, 0},
     {HelperProtocol::exportSnapshot, HelperArguments::Snapshot | HelperArguments::Stream, 0},
@@ -151,6 +151,29 @@ uid_t snapshotOwner(const SnapshotInfo &info)
 {
     // Snapshots taken by root's rewindctl belong to uid 0.
     return info.owner;
+}
+
+// Without arguments, autosave does what the protocol says its defaults are.
+static_assert(std::chrono::minutes(HelperProtocol::intervalMinutes.standard) == AutosaveSchedule{}.interval);
+static_assert(HelperProtocol::keepLast.standard == RetentionPolicy{}.keepLast);
+static_assert(HelperProtocol::keepHourly.standard == RetentionPolicy{}.keepHourly);
+static_assert(HelperProtocol::keepDaily.standard == RetentionPolicy{}.keepDaily);
+
+AutosaveSchedule scheduleOf(const HelperArguments &arguments)
+{
+    AutosaveSchedule schedule;
+    schedule.interval = std::chrono::minutes(arguments.intervalMinutes.value_or(HelperProtocol::intervalMinutes.standard));
+    return schedule;
+}
+
+/// The caller's counts; before-restore snapshots keep the system's.
+RetentionPolicy retentionOf(const HelperArguments &arguments)
+{
+    RetentionPolicy policy;
+    policy.keepLast = arguments.keepLast.value_or(policy.keepLast);
+    policy.keepHourly = arguments.keepHourly.value_or(policy.keepHourly);
+    policy.keepDaily = arguments.keepDaily.value_or(policy.keepDaily);
+    return policy;
 }
 
 void reportProgress(int percent, Stage stage)
@@ -556,8 +579,8 @@ ActionReply RewindHelper::perform(const QString &action, const HelperArguments &
             return success(QJsonObject{{QStringLiteral("session"), arguments.session}, {QStringLiteral("socket"), PrivateHandOff::path(caller.uid, name)}});
         }
         if (action == HelperProtocol::autosave) {
-            // The system's schedule and retention; the caller chooses neither.
-            auto outcome = m_engine->autosave(arguments.session, AutosaveSchedule(), RetentionPolicy(), reportProgress);
+            // The caller's schedule and retention, within the bounds parse() enforced.
+            auto outcome = m_engine->autosave(arguments.session, scheduleOf(arguments), retentionOf(arguments), reportProgress);
             if (!outcome) {
                 return failure(outcome.error());
             }

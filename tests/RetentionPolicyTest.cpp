@@ -101,6 +101,22 @@ private Q_SLOTS:
         }
     }
 
+    void keepsLabelledAutomaticSnapshots()
+    {
+        // A label is the user's word that a point matters, like a pin.
+        QList<SnapshotInfo> snapshots;
+        for (int i = 0; i < 10; ++i) {
+            snapshots.append(snapshot(i + 1, qint64(10 - i) * 60));
+        }
+        snapshots[0].label = QStringLiteral("before the upgrade");
+        RetentionPolicy policy;
+        policy.keepLast = 1;
+        policy.keepHourly = 0;
+        policy.keepDaily = 0;
+        const QList<qint64> pruned = policy.prune(snapshots, now);
+        QCOMPARE(pruned, (QList<qint64>{2, 3, 4, 5, 6, 7, 8, 9}));
+    }
+
     void keepsNewestBeforeRestoreSnapshots()
     {
         QList<SnapshotInfo> snapshots;

@@ -47,6 +47,13 @@ Result<QJsonValue> answerOf(KAuth::ExecuteJob *job)
     }
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
+
+/// Actions that change nothing, or decide for themselves whether to (autosave).
+bool isRepeatable(const QString &action)
+{
+    return action == HelperProtocol::listSessions || action == HelperProtocol::listSnapshots || action == HelperProtocol::thumbnail
+        || action == HelperProtocol::autosave || action == HelperProtocol::status;
+}
 }
 
 HelperClient::HelperClient(QObject *parent)
@@ -90,11 +97,19 @@ void HelperClient::startNext()
                 }
             });
         }
-        connect(job, &KJob::result, this, [this, job, receiver = next.receiver, done = std::move(next.done)] {
+        connect(job, &KJob::result, this, [this, job, call = std::move(next)]() mutable {
             m_busy = false;
+            // The helper quits after some idle seconds; a call that reaches it
+            // as it quits gets no answer. Ask again once where that does no harm.
+            if (job->error() == KAuth::ActionReply::DBusError && !call.retried && isRepeatable(call.action)) {
+                call.retried = true;
+                m_queue.prepend(std::move(call));
+                QTimer::singleShot(std::chrono::milliseconds(500), this, &HelperClient::startNext);
+                return;
+            }
             Q_EMIT runningChanged(running());
-            if (receiver) {
-                done(answerOf(job));
+            if (call.receiver) {
+                call.done(answerOf(job));
             }
             QTimer::singleShot(0, this, &HelperClient::startNext);
         });

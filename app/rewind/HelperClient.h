@@ -46,6 +46,7 @@ private:
         QPointer<const QObject> receiver;
         Done done;
         Progress progress;
+        bool retried = false;
     };
     void startNext();
 

@@ -188,13 +188,6 @@ MainWindow::MainWindow(HelperClient *client, QWidget *parent)
     connect(poll, &QTimer::timeout, this, &MainWindow::refresh);
     poll->start();
 
-    // Autosave: the helper decides whether a snapshot is due (its schedule
-    // and retention); asking once a minute is enough and never prompts.
-    auto autosaveTimer = new QTimer(this);
-    autosaveTimer->setInterval(60000);
-    connect(autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
-    autosaveTimer->start();
-
     updateActions();
     resize(1000, 640);
 }
@@ -205,6 +198,7 @@ void MainWindow::setupActions()
     toolBar->setObjectName(QStringLiteral("mainToolBar"));
     toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     QMenu *sessionMenu = menuBar()->addMenu(i18nc("@title:menu", "&Session"));
+    sessionMenu->setObjectName(QStringLiteral("sessionMenu"));
     QMenu *snapshotMenu = menuBar()->addMenu(i18nc("@title:menu", "S&napshot"));
     const auto add = [&](QAction *&action, QMenu *menu, const QString &icon, const QString &text, const QKeySequence &shortcut, void (MainWindow::*slot)()) {
         action = new QAction(QIcon::fromTheme(icon), text, this);
@@ -257,6 +251,27 @@ void MainWindow::setupActions()
 
     m_timelineView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_timelineView->addActions({m_restore, m_restoreAsNew, m_rename, m_pin, m_export, m_delete});
+}
+
+void MainWindow::addApplicationActions(QAction *quit, QAction *configure)
+{
+    if (auto sessionMenu = menuBar()->findChild<QMenu *>(QStringLiteral("sessionMenu"))) {
+        sessionMenu->addSeparator();
+        sessionMenu->addAction(quit);
+    }
+    menuBar()->addMenu(i18nc("@title:menu", "Se&ttings"))->addAction(configure);
+    addAction(quit);
+    addAction(configure);
+}
+
+void MainWindow::showSession(const QString &session)
+{
+    if (const int row = m_sessions->rowOf(session); row >= 0) {
+        m_sessionView->setCurrentIndex(m_sessions->index(row));
+        return;
+    }
+    m_wantedSession = session; // not listed yet (a session just restored)
+    refresh();
 }
 
 void MainWindow::connectSessionActions()
@@ -514,26 +529,6 @@ void MainWindow::fetchThumbnails()
             const QImage image = file.startsWith(HelperProtocol::handOffDirectory(::getuid()) + QLatin1Char('/')) ? QImage(file, "PNG") : QImage();
             if (!image.isNull()) {
                 m_timeline->setThumbnail(id, image);
-            }
-        });
-    }
-}
-
-void MainWindow::autosave()
-{
-    for (int row = 0; row < m_sessions->rowCount(); ++row) {
-        const QModelIndex index = m_sessions->index(row);
-        if (index.data(SessionListModel::StateRole).toString() != QLatin1String("running")) {
-            continue;
-        }
-        const QString session = index.data(SessionListModel::IdRole).toString();
-        m_client->call(HelperProtocol::autosave, {{HelperProtocol::sessionKey, session}}, this, [this, session](const Result<QJsonValue> &answer) {
-            if (!answer) {
-                Q_EMIT operationFinished(QStringLiteral("snapshotFailed"), i18n("The automatic snapshot of %1 failed: %2", session, answer.errorMessage()));
-                return;
-            }
-            if (answer->toObject().value(QStringLiteral("taken")).isObject() && session == currentSession()) {
-                refreshTimeline();
             }
         });
     }

@@ -56,6 +56,9 @@ public:
     using LabelEditor = std::function<std::optional<QString>(const QString &current)>;
     void setLabelEditor(LabelEditor editor);
 
+    /// The application's own actions (Quit, Configure Rewind…), in the window's menus.
+    void addApplicationActions(QAction *quit, QAction *configure);
+
 public Q_SLOTS:
     void refresh();
     void snapshotNow();
@@ -68,6 +71,8 @@ public Q_SLOTS:
     void exportSelected();
     /// Stores a snapshot from a file of the user's choice as the user's, and selects it.
     void importSnapshot();
+    /// Selects session (once listed) and its timeline.
+    void showSession(const QString &session);
     /// Gives the selected snapshot a new label (empty clears it), through the helper.
     void renameSelected();
     /// Pins the selected snapshot (autosave never prunes it) or unpins it.
@@ -86,7 +91,6 @@ private:
     void refreshStorage();
     void togglePinned();
     void showStorage(const QJsonObject &storage);
-    void autosave();
     void updateActions();
     void showError(const QString &message);
     /// A failure of the helper's operation, with its details (CRIU's log lines) a click away and in the user's log.

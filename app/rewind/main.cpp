@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // rewind: the desktop application. It never runs as root: everything
 // privileged goes through rewind-helper on the system bus.
+#include "BuildTreeData.h"
 #include "HelperClient.h"
 #include "IconTheme.h"
 #include "MainWindow.h"
+#include "TrayApplication.h"
 #include "rewind_version.h"
 
 #include <KAboutData>
+#include <KDBusService>
 #include <KLocalizedString>
-#include <KNotification>
-#include <KStatusNotifierItem>
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QMenu>
-#include <QTimer>
 
 int main(int argc, char **argv)
 {
     QApplication app(argc, argv);
+    useBuildTreeData();
     KLocalizedString::setApplicationDomain("rewind");
     // In the build tree, the catalogs are compiled into <build>/locale beside bin/.
     // KI18n ignores this directory when it holds no catalog, as when installed.
@@ -36,26 +36,19 @@ int main(int argc, char **argv)
 
     QCommandLineParser parser;
     about.setupCommandLine(&parser);
+    const QCommandLineOption inTray(QStringLiteral("tray"), i18n("Start in the tray, without the window (as at login)."));
+    parser.addOption(inTray);
     parser.process(app);
     about.processCommandLine(&parser);
 
+    // One Rewind a user: a second start (the menu, after the autostart) shows the first's window.
+    KDBusService service(KDBusService::Unique | KDBusService::NoExitOnFailure);
+
     HelperClient client;
-    MainWindow window(&client);
-
-    // In the tray: what happened, and a snapshot a click away.
-    KStatusNotifierItem tray(QStringLiteral("rewind"));
-    tray.setIconByName(IconTheme::applicationIconName());
-    tray.setTitle(i18n("Rewind"));
-    tray.setToolTip(IconTheme::applicationIconName(), i18n("Rewind"), i18n("Session snapshots"));
-    tray.setCategory(KStatusNotifierItem::ApplicationStatus);
-    tray.contextMenu()->addAction(window.snapshotAction());
-
-    QObject::connect(&window, &MainWindow::operationFinished, &window, [](const QString &event, const QString &text) {
-        KNotification::event(event, text, IconTheme::applicationIconName());
+    TrayApplication rewind(&client);
+    QObject::connect(&service, &KDBusService::activateRequested, &rewind, [&rewind] {
+        rewind.openTimeline(rewind.window()->currentSession());
     });
-
-    window.show();
-    tray.setAssociatedWindow(window.windowHandle());
-    QTimer::singleShot(0, &window, &MainWindow::refresh);
+    rewind.start(parser.isSet(inTray));
     return app.exec();
 }
