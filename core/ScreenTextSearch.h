@@ -24,8 +24,10 @@ namespace ScreenTextSearch
 {
 /// The most matches a search answers.
 constexpr int maximumMatches = 500;
-/// How long one search may spend reading screens; the rest are read at the next.
-constexpr int indexingBudgetMs = 60 * 1000;
+/// How long one search may spend reading screens; the rest are read at the
+/// next. Short: the helper answers one call at a time, and every user's
+/// snapshots wait behind a search.
+constexpr int indexingBudgetMs = 10 * 1000;
 
 /// The user's words as an FTS5 query that finds screens showing all of
 /// them: each word a quoted string, so no FTS5 syntax in them (quotes,

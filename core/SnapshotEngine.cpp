@@ -534,7 +534,7 @@ Result<SnapshotInfo> SnapshotEngine::hibernate(const QString &sessionId, const P
     }
     auto taken = snapshotLocked(*lock, {}, SnapshotTrigger::Hibernate, progress);
     if (!taken) {
-        return Error{i18n("Session %1 was not hibernated and keeps running.\n%2", sessionId, taken.errorMessage())};
+        return taken.error().rephrased(i18n("Session %1 was not hibernated and keeps running.\n%2", sessionId, taken.errorMessage()));
     }
     if (auto stopped = m_sessions.hibernate(*lock); !stopped) {
         return Error{i18n("Session %1 was saved as snapshot %2 but could not be stopped.\n%3", sessionId, QString::number(taken->id), stopped.errorMessage())};

@@ -56,10 +56,11 @@ Result<void> FailureLog::append(const QString &operation, const Error &error)
         return Error{i18n("Could not create the folder of %1.", fileName)};
     }
     QFile log(fileName);
-    if (!log.open(QIODevice::WriteOnly | QIODevice::Append)) {
+    // Created private: CRIU's lines name the user's files and processes.
+    if (!log.open(QIODevice::WriteOnly | QIODevice::Append, QFileDevice::ReadOwner | QFileDevice::WriteOwner)) {
         return Error{i18n("Could not write %1: %2", fileName, log.errorString())};
     }
-    log.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    log.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner); // one made by an older Rewind
     QString entry = QDateTime::currentDateTime().toString(Qt::ISODate) + QLatin1Char(' ') + operation + QStringLiteral(": ") + withoutEmptyLines(error.message)
         + QLatin1Char('\n');
     if (const QString details = withoutEmptyLines(error.details); !details.isEmpty()) {

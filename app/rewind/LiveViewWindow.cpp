@@ -10,6 +10,7 @@
 #include <KMessageWidget>
 
 #include <QAction>
+#include <QDir>
 #include <QJsonObject>
 #include <QLabel>
 #include <QScrollArea>
@@ -143,8 +144,8 @@ void LiveViewWindow::askForHandOff()
             showFailure(answer.errorMessage());
             return;
         }
-        // Only a socket in this user's own hand-off directory is used: the reply is broadcast.
-        const QString socket = answer->toObject().value(QStringLiteral("socket")).toString();
+        // Only a socket in this user's own hand-off directory is used.
+        const QString socket = QDir::cleanPath(answer->toObject().value(QStringLiteral("socket")).toString());
         if (!socket.startsWith(HelperProtocol::handOffDirectory(::getuid()) + QLatin1Char('/'))) {
             showFailure(i18n("The helper handed over an unexpected place for the live view of %1.", m_session));
             return;

@@ -8,6 +8,7 @@
 #include <QRegion>
 #include <QSocketNotifier>
 #include <QThread>
+#include <QTimer>
 
 #include <rfb/rfbclient.h>
 
@@ -214,7 +215,9 @@ private:
     void handleMessages()
     {
         for (int handled = 0; handled < messagesPerWakeUp; ++handled) {
-            const int ready = WaitForMessage(m_client, 0);
+            // libvncclient may already hold the next message in its buffer,
+            // where the socket's notifier does not see it.
+            const int ready = m_client->buffered > 0 ? 1 : WaitForMessage(m_client, 0);
             if (ready < 0) {
                 fail(i18n("Waiting for the display failed (%1).", libraryError()));
                 return;
@@ -226,6 +229,9 @@ private:
                 fail(i18n("The connection to the display ended."));
                 return;
             }
+        }
+        if (m_client->buffered > 0) {
+            QTimer::singleShot(0, this, &VncWorker::handleMessages); // the rest after other events
         }
     }
 
