@@ -72,7 +72,13 @@ void CriuWatchdog::watch(std::chrono::milliseconds limit)
         return;
     }
     m_expired = true;
-    killCriuChildren();
+    // Again until the operation gives up: a worker libcriu forked just as the
+    // time ran out may not have been criu yet at the first look.
+    do {
+        killCriuChildren();
+    } while (!m_done.wait_for(lock, std::chrono::milliseconds(100), [this] {
+        return m_finished;
+    }));
 }
 
 } // namespace Rewind
