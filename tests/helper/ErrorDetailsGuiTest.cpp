@@ -6,6 +6,7 @@
 // those lines, selectable and copyable; the user's log file keeps them; and
 // rewindctl prints the message first and the details after it.
 #include "FailureLog.h"
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "MainWindow.h"
@@ -63,18 +64,7 @@ private:
 
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     QString start(const QString &spec)

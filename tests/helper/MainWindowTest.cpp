@@ -5,6 +5,7 @@
 // Now" adds to the timeline, "Open as New Session" branches, "Export
 // Snapshot…" writes a file that "Import Snapshot…" brings back.
 #include "MainWindow.h"
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
@@ -43,18 +44,7 @@ private:
     /// Calls the helper and waits for its answer.
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     static QListView *view(MainWindow &window, const char *name)

@@ -5,6 +5,7 @@
 // narrows the timeline to the snapshot whose screen showed it, a word no
 // screen showed leaves it empty and says so, and clearing the field shows
 // every snapshot again.
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "MainWindow.h"
@@ -49,18 +50,7 @@ private:
     /// Calls the helper and waits for its answer.
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     /// Whether the session's screen shows shown and not hidden, read with tesseract as this user.

@@ -5,6 +5,7 @@
 // Wake brings it back under the same id, Stop stops it, and after a crash
 // (the session's processes killed) Recover brings it back. Every step goes
 // through the window's actions, enabled by the session's state.
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "IconTheme.h"
@@ -69,18 +70,7 @@ private:
 
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     static QAction *action(MainWindow &window, const QString &text)

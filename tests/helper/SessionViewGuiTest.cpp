@@ -5,6 +5,7 @@
 // real helper's relay: the view shows the session's pixels, keys, clicks
 // and the clipboard go both ways while interactive and nothing does while
 // read-only, and a snapshot only interrupts the view.
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "LiveViewWindow.h"
@@ -119,18 +120,7 @@ private:
 
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments)
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     /// A picture of the session's screen through a connection of its own.

@@ -5,6 +5,7 @@
 // Rename (F2) and Pin (Ctrl+P) through the helper; the storage line with the
 // quota the administrator set. REWIND_TEST_SCREENSHOTS=DIR keeps a picture
 // of the window.
+#include "GuiHelperCall.h"
 #include "HelperClient.h"
 #include "HelperProtocol.h"
 #include "IconTheme.h"
@@ -44,18 +45,7 @@ private:
     /// Calls the helper and waits for its answer.
     Result<QJsonValue> call(const QString &action, const QVariantMap &arguments = {})
     {
-        std::optional<Result<QJsonValue>> answer;
-        m_client.call(action, arguments, this, [&](const Result<QJsonValue> &result) {
-            answer = result;
-        });
-        if (!QTest::qWaitFor(
-                [&] {
-                    return answer.has_value();
-                },
-                120000)) {
-            return Error{QStringLiteral("no answer from the helper")};
-        }
-        return *answer;
+        return callHelperAndWait(m_client, this, action, arguments);
     }
 
     /// The snapshot as the helper lists it; empty if it does not.
