@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SnapshotEngine.h"
 
+#include "CellMemory.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "CheckpointabilityScan.h"
@@ -16,6 +17,7 @@
 #include "SessionLimits.h"
 #include "SnapshotStore.h"
 #include "StagingDirectory.h"
+#include "StagingPlacement.h"
 #include "VncScreenshot.h"
 
 #include <KLocalizedString>
@@ -193,7 +195,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     if (!mounts) {
         return mounts.error();
     }
-    auto staging = StagingDirectory::create(m_sessions.paths().stagingDirectory());
+    const QString cgroup = m_sessions.cgroupPath(*record);
+    auto staging = stagingFor(CellMemory::residentBytes(cgroup));
     if (!staging) {
         return staging.error();
     }
@@ -228,7 +231,6 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return Error{i18n("The snapshot of session %1 was cancelled before the session was frozen; it keeps running.", sessionId)};
     }
     report(progress, 15, Stage::Freezing);
-    const QString cgroup = m_sessions.cgroupPath(*record);
     auto frozen = FreezeGuard::freeze(cgroup, freezeTimeout);
     if (!frozen) {
         return frozen.error();
@@ -262,6 +264,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
     // CRIU's log explains failures; a successful snapshot does not need to keep it.
     ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
+    metadata.insert(QStringLiteral("stagingPlace"), staging->place() == StagingPlace::Memory ? QStringLiteral("memory") : QStringLiteral("disk"));
+    metadata.insert(QStringLiteral("stagingInMemoryBytes"), staging->bytesInMemory());
     metadata.insert(QStringLiteral("frozenUs"), qint64(std::chrono::duration_cast<std::chrono::microseconds>(frozen->frozenFor()).count()));
     if (auto statistics = CriuDumpStatistics::read(images->get())) {
         metadata.insert(QStringLiteral("criu"), statistics->toVariantMap());
@@ -285,9 +289,26 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     return committed;
 }
 
+Result<StagingDirectory> SnapshotEngine::stagingFor(qint64 expectedBytes) const
+{
+    const StagingPlacement placement = StagingPlacement::choose(expectedBytes, MemoryInfo::read());
+    if (placement.place == StagingPlace::Memory) {
+        if (auto inMemory = StagingDirectory::createInMemory(placement.limitBytes)) {
+            return inMemory;
+        } else {
+            qWarning("rewind: staging on disk: %s", qPrintable(inMemory.errorMessage()));
+        }
+    }
+    return StagingDirectory::create(m_sessions.paths().stagingDirectory());
+}
+
 Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
 {
-    auto staging = StagingDirectory::create(m_sessions.paths().stagingDirectory());
+    auto snapshot = m_store.snapshot(snapshotId);
+    if (!snapshot) {
+        return snapshot.error();
+    }
+    auto staging = stagingFor(snapshot->logicalBytes);
     if (!staging) {
         return staging.error();
     }

@@ -84,6 +84,8 @@ public:
     Result<SnapshotInfo> hibernate(const QString &sessionId, const Progress &progress = {});
 
 private:
+    /// A staging directory in memory where about expectedBytes fit, on disk otherwise.
+    Result<StagingDirectory> stagingFor(qint64 expectedBytes) const;
     Result<StagingDirectory> materialize(qint64 snapshotId);
     Result<SnapshotInfo> snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress);
     Result<SessionRecord>

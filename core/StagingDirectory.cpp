@@ -6,11 +6,14 @@
 #include <QDir>
 #include <QFile>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 namespace Rewind
 {
@@ -34,6 +37,45 @@ Result<StagingDirectory> StagingDirectory::create(const QString &parent)
     return staging;
 }
 
+Result<StagingDirectory> StagingDirectory::createInMemory(qint64 limitBytes)
+{
+    auto failed = [](const char *step) {
+        return Error{i18n("Cannot create a staging directory in memory (%1: %2).", QString::fromLatin1(step), QString::fromLocal8Bit(strerror(errno)))};
+    };
+    // A mount made with the new mount API is attached nowhere: no path shows
+    // it, and the kernel frees it with its last fd, also if Rewind is killed.
+    UniqueFd context(::fsopen("tmpfs", FSOPEN_CLOEXEC));
+    if (!context) {
+        return failed("fsopen");
+    }
+    const QByteArray size = QByteArray::number(std::max<qint64>(limitBytes, 1024 * 1024));
+    if (::fsconfig(context.get(), FSCONFIG_SET_STRING, "size", size.constData(), 0) != 0
+        || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "mode", "0700", 0) != 0 || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", "never", 0) != 0
+        || ::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+        return failed("fsconfig");
+    }
+    UniqueFd mount(::fsmount(context.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    if (!mount) {
+        return failed("fsmount");
+    }
+    StagingDirectory staging;
+    staging.m_place = StagingPlace::Memory;
+    staging.m_fd.reset(::openat(mount.get(), ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!staging.m_fd) {
+        return failed("open");
+    }
+    return staging;
+}
+
+qint64 StagingDirectory::bytesInMemory() const
+{
+    struct statfs status{};
+    if (m_place != StagingPlace::Memory || ::fstatfs(m_fd.get(), &status) != 0) {
+        return 0;
+    }
+    return qint64(status.f_blocks - status.f_bfree) * qint64(status.f_bsize);
+}
+
 int StagingDirectory::removeLeftovers(const QString &parent)
 {
     int removed = 0;
@@ -50,7 +92,8 @@ int StagingDirectory::removeLeftovers(const QString &parent)
 }
 
 StagingDirectory::StagingDirectory(StagingDirectory &&other) noexcept
-    : m_path(std::exchange(other.m_path, QString()))
+    : m_place(other.m_place)
+    , m_path(std::exchange(other.m_path, QString()))
     , m_fd(std::move(other.m_fd))
 {
 }

@@ -9,34 +9,52 @@
 namespace Rewind
 {
 
-/// A fresh root-only directory under Rewind's staging area, removed with
-/// everything in it when the object goes away, also on every error path.
-/// While it exists it is locked (flock), so that removeLeftovers() can tell
-/// the directory of a process killed mid-snapshot from one in use.
+/// Where a staging directory keeps its files.
+enum class StagingPlace {
+    /// A root-only directory under Rewind's staging area.
+    Disk,
+    /// A private tmpfs that no path leads to: it exists as long as the
+    /// directory's fd and takes memory, not disk writes. CRIU writes a
+    /// session's memory into it while the session is frozen, so the frozen
+    /// time is bounded by copying memory, not by the file system.
+    Memory,
+};
+
+/// A fresh root-only staging directory, removed with everything in it when
+/// the object goes away, also on every error path.
+/// On disk it is locked (flock) while it exists, so that removeLeftovers()
+/// can tell the directory of a process killed mid-snapshot from one in use;
+/// in memory nothing outlives the process.
 class StagingDirectory
 {
 public:
+    /// A directory on disk under parent.
     static Result<StagingDirectory> create(const QString &parent);
+    /// A directory in memory holding at most limitBytes.
+    static Result<StagingDirectory> createInMemory(qint64 limitBytes);
     /// Removes staging directories nobody holds any more; returns how many.
     static int removeLeftovers(const QString &parent);
     StagingDirectory(StagingDirectory &&other) noexcept;
     StagingDirectory &operator=(StagingDirectory &&) = delete;
     ~StagingDirectory();
 
-    QString path() const
+    StagingPlace place() const
     {
-        return m_path;
+        return m_place;
     }
     int fd() const
     {
         return m_fd.get();
     }
+    /// Memory the files take, for a directory in memory; 0 on disk.
+    qint64 bytesInMemory() const;
     /// Creates a subdirectory and opens it.
     Result<UniqueFd> makeSubdirectory(const char *name) const;
 
 private:
     StagingDirectory() = default;
-    QString m_path;
+    StagingPlace m_place = StagingPlace::Disk;
+    QString m_path; ///< on disk only
     UniqueFd m_fd;
 };
 

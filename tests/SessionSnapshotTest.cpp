@@ -162,6 +162,9 @@ private Q_SLOTS:
         QCOMPARE(m_sessions->state(*m_sessions->session(session.id)), SessionState::Running);
         QVERIFY(snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() > 0);
         qInfo("snapshot: %lld bytes stored, frozen %.1f ms", snapshot->storedBytes, snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0);
+        // This machine has memory to spare: CRIU wrote into a staging directory in memory.
+        QCOMPARE(snapshot->metadata.value(QStringLiteral("stagingPlace")).toString(), QStringLiteral("memory"));
+        QVERIFY(snapshot->metadata.value(QStringLiteral("stagingInMemoryBytes")).toLongLong() >= snapshot->logicalBytes);
 
         const auto screenshot = m_store->readFile(snapshot->id, QStringLiteral("screenshot.png"));
         QVERIFY2(screenshot.ok(), qPrintable(screenshot.errorMessage()));
