@@ -7,6 +7,7 @@
 // word shows up. What the app shows is read from its window title or from
 // a picture of the screen (tesseract). Each row prints the app's version,
 // how long the session stayed frozen and how large the snapshot is.
+#include "AppLaunch.h"
 #include "CellDisplay.h"
 #include "ScreenText.h"
 #include "TestPdf.h"
@@ -47,13 +48,9 @@ enum class Reading {
     Screen, ///< anywhere on the screen, read by tesseract
 };
 
-/// What a row does with its app.
-struct AppCase {
-    QString package; ///< the Debian package, for its version
-    QString program; ///< must be installed
-    QString windowClass; ///< WM_CLASS of its main window (xdotool's regular expression)
-    QString command; ///< started in the session's home, filled from the seed directory
-    QString readyTitle; ///< its main window's title once it takes input (a page or document loaded)
+/// What a row does with its app: how it starts (AppLaunch), then where it
+/// shows what the test entered and how the test enters it.
+struct AppCase : AppLaunch {
     Reading reading = Reading::Screen;
     /// Keys pressed once its window is active (zoom, font size).
     QStringList setUpKeys;
@@ -80,67 +77,32 @@ bool waitForWindowNamed(CellDisplay &display, const QString &name)
 
 QMap<QString, AppCase> appCases()
 {
+    const QMap<QString, AppLaunch> launches = appLaunches();
     QMap<QString, AppCase> cases;
-    cases.insert(QStringLiteral("firefox"),
-                 {.package = QStringLiteral("firefox-esr"),
-                  .program = QStringLiteral("firefox-esr"),
-                  .windowClass = QStringLiteral("^(firefox-esr|Firefox-esr|Navigator)$"),
-                  .command = QStringLiteral("firefox-esr --profile \"$HOME/firefox\" \"file://$HOME/page.html\""),
-                  .readyTitle = QStringLiteral("Notes"),
-                  .setUpKeys = {},
-                  .enter = typeWord});
-    cases.insert(QStringLiteral("kate"),
-                 {.package = QStringLiteral("kate"),
-                  .program = QStringLiteral("kate"),
-                  .windowClass = QStringLiteral("^kate$"),
-                  .command = QStringLiteral("kate \"$HOME/notes.txt\""),
-                  .readyTitle = QStringLiteral("notes.txt"),
-                  .setUpKeys = QStringList(8, QStringLiteral("ctrl+equal")),
-                  .enter = typeWord});
-    cases.insert(QStringLiteral("konsole"),
-                 {.package = QStringLiteral("konsole"),
-                  .program = QStringLiteral("konsole"),
-                  .windowClass = QStringLiteral("^konsole$"),
-                  .command = QStringLiteral("konsole"),
-                  .readyTitle = {}, // what is typed early waits in its terminal
-                  .reading = Reading::Title,
-                  .setUpKeys = {},
-                  .enter = [](CellDisplay &display, const QString &word) {
-                      return display.type(QStringLiteral("cd ~/") + word) && display.keys({QStringLiteral("Return")});
-                  }});
-    cases.insert(QStringLiteral("dolphin"),
-                 {.package = QStringLiteral("dolphin"),
-                  .program = QStringLiteral("dolphin"),
-                  .windowClass = QStringLiteral("^dolphin$"),
-                  .command = QStringLiteral("dolphin \"$HOME\""),
-                  .readyTitle = QStringLiteral("home"), // "Home — Dolphin"
-                  .reading = Reading::Title,
-                  .setUpKeys = {},
-                  .enter = [](CellDisplay &display, const QString &word) {
-                      return display.keys({QStringLiteral("ctrl+l")}) && display.type(QStringLiteral("~/") + word) && display.keys({QStringLiteral("Return")});
-                  }});
-    cases.insert(QStringLiteral("okular"),
-                 {.package = QStringLiteral("okular"),
-                  .program = QStringLiteral("okular"),
-                  .windowClass = QStringLiteral("^okular$"),
-                  .command = QStringLiteral("okular \"$HOME/pages.pdf\""),
-                  .readyTitle = QStringLiteral("pages.pdf"),
-                  // The thumbnails would show every page.
-                  .setUpKeys = {QStringLiteral("F7")},
-                  .enter = [](CellDisplay &display, const QString &word) {
-                      // Page 1 is the cover; the words follow it.
-                      const QString page = QString::number(words.indexOf(word) + 2);
-                      return display.keys({QStringLiteral("ctrl+g")}) && waitForWindowNamed(display, QStringLiteral("Go to Page"))
-                          && display.keys({QStringLiteral("ctrl+a")}) && display.type(page) && display.keys({QStringLiteral("Return")});
-                  }});
-    cases.insert(QStringLiteral("writer"),
-                 {.package = QStringLiteral("libreoffice-writer"),
-                  .program = QStringLiteral("soffice"),
-                  .windowClass = QStringLiteral("^(libreoffice-writer|soffice)$"),
-                  .command = QStringLiteral("soffice --writer --norestore"),
-                  .readyTitle = QStringLiteral("Untitled 1"),
-                  .setUpKeys = QStringList(8, QStringLiteral("ctrl+bracketright")),
-                  .enter = typeWord});
+    const auto add = [&](const QString &name, Reading reading, const QStringList &setUpKeys, std::function<bool(CellDisplay &, const QString &)> enter) {
+        AppCase app;
+        static_cast<AppLaunch &>(app) = launches.value(name);
+        app.reading = reading;
+        app.setUpKeys = setUpKeys;
+        app.enter = std::move(enter);
+        cases.insert(name, app);
+    };
+    add(QStringLiteral("firefox"), Reading::Screen, {}, typeWord);
+    add(QStringLiteral("kate"), Reading::Screen, QStringList(8, QStringLiteral("ctrl+equal")), typeWord);
+    add(QStringLiteral("konsole"), Reading::Title, {}, [](CellDisplay &display, const QString &word) {
+        return display.type(QStringLiteral("cd ~/") + word) && display.keys({QStringLiteral("Return")});
+    });
+    add(QStringLiteral("dolphin"), Reading::Title, {}, [](CellDisplay &display, const QString &word) {
+        return display.keys({QStringLiteral("ctrl+l")}) && display.type(QStringLiteral("~/") + word) && display.keys({QStringLiteral("Return")});
+    });
+    // The thumbnails would show every page.
+    add(QStringLiteral("okular"), Reading::Screen, {QStringLiteral("F7")}, [](CellDisplay &display, const QString &word) {
+        // Page 1 is the cover; the words follow it.
+        const QString page = QString::number(words.indexOf(word) + 2);
+        return display.keys({QStringLiteral("ctrl+g")}) && waitForWindowNamed(display, QStringLiteral("Go to Page")) && display.keys({QStringLiteral("ctrl+a")})
+            && display.type(page) && display.keys({QStringLiteral("Return")});
+    });
+    add(QStringLiteral("writer"), Reading::Screen, QStringList(8, QStringLiteral("ctrl+bracketright")), typeWord);
     return cases;
 }
 
@@ -149,13 +111,6 @@ bool writeFile(const QString &path, const QByteArray &content)
     QDir().mkpath(QFileInfo(path).path());
     QFile file(path);
     return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
-}
-
-/// A file of tests/apps/data, copied to path.
-bool copyData(const QString &name, const QString &path)
-{
-    QDir().mkpath(QFileInfo(path).path());
-    return QFile::copy(QStringLiteral(APP_DATA_DIR "/") + name, path);
 }
 
 QString versionOf(const QString &package)
@@ -216,7 +171,7 @@ private:
     SessionSpec specFor(const QString &name, const AppCase &app) const
     {
         const QByteArray text = "[Session]\nName=app-" + name.toUtf8() + "\n[Display]\nGeometry=1024x768\n[WindowManager]\nCommand=openbox\n[App "
-            + name.toUtf8() + "]\nCommand=sh -c 'cp -R " + m_seed.path().toUtf8() + "/. \"$HOME\" && exec " + app.command.toUtf8() + "'\n";
+            + name.toUtf8() + "]\nCommand=sh -c '" + appShellCommand(m_seed.path(), app).toUtf8() + "'\n";
         auto spec = SessionSpec::parse(text, name + QStringLiteral(".conf"));
         Q_ASSERT_X(spec.ok(), "specFor", qPrintable(spec.errorMessage()));
         return *spec;
@@ -254,20 +209,7 @@ private:
     static QString mainWindow(const SessionRecord &session, const AppCase &app, const QString &titlePart, int timeoutMs)
     {
         CellDisplay display = displayOf(session);
-        QString window;
-        (void)QTest::qWaitFor(
-            [&] {
-                window.clear();
-                const QStringList windows = display.visibleWindows(app.windowClass);
-                for (const QString &candidate : windows) {
-                    if (display.title(candidate).contains(titlePart, Qt::CaseInsensitive)) {
-                        window = candidate;
-                    }
-                }
-                return !window.isEmpty();
-            },
-            timeoutMs);
-        return window;
+        return waitForMainWindow(display, app, titlePart, timeoutMs);
     }
 
     QString sessionLog(const SessionRecord &session) const
@@ -296,9 +238,7 @@ private Q_SLOTS:
         const QString seed = m_seed.path();
         // A page with a text area for Firefox, and a fresh profile that
         // shows it at once; LibreOffice without its tip of the day.
-        QVERIFY(copyData(QStringLiteral("page.html"), seed + QStringLiteral("/page.html")));
-        QVERIFY(copyData(QStringLiteral("user.js"), seed + QStringLiteral("/firefox/user.js")));
-        QVERIFY(copyData(QStringLiteral("registrymodifications.xcu"), seed + QStringLiteral("/.config/libreoffice/4/user/registrymodifications.xcu")));
+        QVERIFY(seedAppFiles(seed));
         QVERIFY(writeFile(seed + QStringLiteral("/pages.pdf"), pdfWithPages(QStringList{QStringLiteral("COVER")} + words)));
         for (const QString &word : words) {
             QVERIFY(QDir(seed).mkpath(word));

@@ -1,17 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// rewind-bench [--dirty-mb N] [--rounds R]: Rewind's snapshots and restores
-// against plain criu, on the same session in the same run.
+// rewind-bench [--dirty-mb N] [--rounds R] [--apps firefox,kate,konsole]:
+// Rewind's snapshots and restores against plain criu, on the same session in
+// the same run.
 //
-// Starts a session (Xvnc, openbox, an xterm and a process with N MB of
-// memory that keeps changing), takes R snapshots with the engine and R plain
+// Starts a session (Xvnc, openbox, an xterm, a process with N MB of memory
+// that keeps changing and, with --apps, real apps started as the app matrix
+// starts them), takes R snapshots with the engine and R plain
 // `criu dump --leave-running` of the same tree, restores one of each, and
-// prints a table of times, sizes and memory with the ratios rewind/criu, then
-// one line of JSON. It also times reading the 1st snapshot back from the
-// store and exporting it as a stream (SnapshotTransfer) into a pipe.
+// prints a table of times (p50, p95 and mean over the rounds), sizes and
+// memory with the ratios rewind/criu, then one line of JSON. Plain criu is
+// also timed until its images are durable (fdatasync), as the store's are.
+// It counts the memory pages whose content changed between the 1st and the
+// 2nd snapshot against what the 2nd added to the store, adds Rewind's
+// staging in memory to its peak RSS, says whether CRIU could take
+// incremental snapshots here, and times reading the 1st snapshot back from
+// the store and exporting it as a stream (SnapshotTransfer) into a pipe.
 // Runs as root; everything it creates is removed at the end.
+#include "AppLaunch.h"
+#include "CellDisplay.h"
 #include "CellLimits.h"
 #include "Cgroup.h"
 #include "CgroupFiles.h"
+#include "CriuCheckpointer.h"
 #include "CriuStatistics.h"
 #include "MountTable.h"
 #include "SessionManager.h"
@@ -27,9 +37,12 @@
 #include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QRandomGenerator>
+#include <QSet>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QThread>
@@ -37,12 +50,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
+#include <numeric>
 #include <optional>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -50,7 +66,9 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_set>
 #include <vector>
+#include <xxhash.h>
 
 using namespace Rewind;
 using Clock = std::chrono::steady_clock;
@@ -60,6 +78,11 @@ namespace
 
 const QString xtermCounter = QStringLiteral("/tmp/bench-xterm-counter");
 const QString dirtyReady = QStringLiteral("/tmp/bench-dirty-memory-ready");
+/// The user of sessions with apps (rewind-user of the development
+/// environment, as in the app matrix): KDE's apps refuse to run as root.
+constexpr uid_t appUserUid = 1500;
+/// Slow apps on a busy machine with two cores take tens of seconds to show a window.
+constexpr int appWindowTimeoutMs = 240000;
 
 volatile std::sig_atomic_t interruptedBy = 0;
 
@@ -284,11 +307,23 @@ struct RewindRound {
     qint64 storeDiskBytes = 0; ///< du of the whole store after this round
     double cpuMs = 0; ///< this process and its reaped children (criu)
     qint64 snapshotId = 0;
+    qint64 stagingInMemoryBytes = 0; ///< the engine's metadata; 0 when staged on disk or not recorded
+    QString stagingPlace; ///< "memory" or "disk" (disk when not recorded)
     Clock::time_point dumpStarted;
 };
 
 struct PlainRound {
     ChildRun run;
+    double syncMs = 0; ///< fdatasync of its images right after the dump
+    double syncCpuMs = 0; ///< this thread's CPU time in it (writeback the flusher threads do is not counted, nor for the store)
+    double durableWallMs() const
+    {
+        return run.wallMs + syncMs;
+    }
+    double durableCpuMs() const
+    {
+        return run.cpuMs + syncCpuMs;
+    }
     CriuDumpStatistics criu;
     TreeSize images;
     QString directory;
@@ -351,26 +386,110 @@ QString describe(const CriuDumpStatistics &statistics)
 }
 
 template<typename T, typename F>
-double mean(const QList<T> &items, F value)
+QList<double> valuesOf(const QList<T> &items, F value)
 {
-    if (items.isEmpty()) {
+    QList<double> values;
+    for (const T &item : items) {
+        values.append(double(value(item)));
+    }
+    return values;
+}
+
+/// The nearest-rank percentile: the smallest value that at least percent %
+/// of the values do not exceed. Below 20 values p95 is the largest one (over
+/// the default 5 rounds, p95 is the max); p50 of an odd count is the median.
+double percentile(QList<double> values, double percent)
+{
+    if (values.isEmpty()) {
         return 0;
     }
-    double sum = 0;
-    for (const T &item : items) {
-        sum += double(value(item));
-    }
-    return sum / items.size();
+    std::sort(values.begin(), values.end());
+    const auto rank = qsizetype(std::ceil(percent / 100.0 * double(values.size())));
+    return values[std::clamp<qsizetype>(rank, 1, values.size()) - 1];
 }
+
+QJsonArray jsonArray(const QList<double> &values)
+{
+    QJsonArray array;
+    for (double value : values) {
+        array.append(qRound64(value));
+    }
+    return array;
+}
+
+/// Makes every file directly in directory durable (fdatasync), then the
+/// directory itself, but for the files named in skip.
+Result<void> syncFiles(const QString &directory, const QStringList &skip)
+{
+    UniqueFd dir(::open(QFile::encodeName(directory).constData(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!dir) {
+        return Error{QStringLiteral("cannot open %1").arg(directory)};
+    }
+    const QStringList files = QDir(directory).entryList(QDir::Files | QDir::Hidden | QDir::System);
+    for (const QString &name : files) {
+        if (skip.contains(name)) {
+            continue;
+        }
+        UniqueFd file(::openat(dir.get(), QFile::encodeName(name).constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!file || ::fdatasync(file.get()) != 0) {
+            return Error{QStringLiteral("cannot sync %1/%2: %3").arg(directory, name, QString::fromLocal8Bit(strerror(errno)))};
+        }
+    }
+    if (::fsync(dir.get()) != 0) {
+        return Error{QStringLiteral("cannot sync %1").arg(directory)};
+    }
+    return {};
+}
+
+/// Whether CRIU's memory-change tracking (what incremental dumps and
+/// pre-dumps need: the kernel's soft-dirty bits) works here.
+struct IncrementalCheck {
+    bool available = false;
+    int exitCode = -1;
+    QString why; ///< when unavailable
+};
+
+/// The 4 KiB pages of a snapshot's memory images (pages-*.img), by content.
+struct PageKey {
+    quint64 low = 0;
+    quint64 high = 0;
+    bool operator==(const PageKey &other) const = default;
+};
+struct PageKeyHash {
+    size_t operator()(const PageKey &key) const
+    {
+        return size_t(key.low);
+    }
+};
+
+/// Memory pages that changed between the 1st and the 2nd snapshot, by
+/// content: pages of the 2nd whose bytes no page of the 1st has.
+struct PageChange {
+    bool measured = false;
+    qint64 firstImageBytes = 0; ///< the pages-*.img files of the 1st snapshot
+    qint64 secondImageBytes = 0;
+    qint64 changedPages = 0;
+    qint64 addedBytes = 0; ///< what the 2nd snapshot added to the store (the catalog's addedBytes, else newBytes)
+    bool addedFromCatalog = false;
+    double gapMs = 0; ///< between the two dumps' starts
+    double runningMs = 0; ///< of which the session was not frozen (by Rewind's 1st or plain criu's 1st dump)
+    double expectedDirtyMemoryPages = 0; ///< what the changing process alone should have changed
+    double compareMs = 0;
+    qint64 changedBytes() const
+    {
+        return changedPages * 4096;
+    }
+};
 
 class Bench
 {
 public:
-    Bench(int dirtyMb, double touchPercent, int rounds, int criuLogLevel)
+    Bench(int dirtyMb, double touchPercent, int rounds, int criuLogLevel, const QStringList &apps)
         : m_dirtyMb(dirtyMb)
         , m_touchPercent(touchPercent)
         , m_rounds(rounds)
         , m_criuLogLevel(criuLogLevel)
+        , m_apps(apps)
     {
     }
     ~Bench()
@@ -384,13 +503,18 @@ public:
 
 private:
     Result<void> setUp();
+    Result<void> checkIncremental();
     Result<void> startSession();
+    Result<void> waitForApps();
     Result<void> dumpRounds();
     Result<void> rewindRound(int round);
     Result<void> plainRound(int round);
     Result<void> exportFirst();
     Result<void> restoreRewind();
     Result<void> restorePlain();
+    Result<void> comparePages();
+    Result<std::unordered_set<PageKey, PageKeyHash>>
+    pagesOf(qint64 snapshotId, const std::unordered_set<PageKey, PageKeyHash> *earlier, qint64 *imageBytes, qint64 *notInEarlier) const;
     void report() const;
     void cleanUp();
     Result<void> checkInterrupted() const;
@@ -399,9 +523,14 @@ private:
     double m_touchPercent;
     int m_rounds;
     int m_criuLogLevel; ///< 0: criu's default
+    QStringList m_apps; ///< asked for with --apps
     // Declared first, so it is removed last.
     QTemporaryDir m_state{QStringLiteral("/var/tmp/rewind-bench-XXXXXX")}; // not /tmp: cells get a private one
     RewindPaths m_paths;
+    /// What the apps' homes get, and the changing process, readable by the apps' user.
+    std::optional<QTemporaryDir> m_seed;
+    QStringList m_startedApps;
+    QStringList m_skippedApps; ///< "kate (not installed)"
     std::unique_ptr<SessionManager> m_sessions;
     std::unique_ptr<SnapshotStore> m_store;
     std::unique_ptr<SnapshotEngine> m_engine;
@@ -419,6 +548,10 @@ private:
     long m_plainCriuMaxRssKb = 0;
     long m_benchMaxRssKbAfterSnapshots = 0;
     long m_benchMaxRssKbAfterRestore = 0;
+    qint64 m_cellMemoryPeakBytes = -1; ///< the cell cgroup's peak memory after the snapshots; -1 unknown
+    QString m_cellMemorySource; ///< memory.peak (cgroup v2) or memory.max_usage_in_bytes (v1)
+    IncrementalCheck m_incremental;
+    PageChange m_pageChange;
 };
 
 Result<void> Bench::checkInterrupted() const
@@ -431,7 +564,16 @@ Result<void> Bench::checkInterrupted() const
 
 Result<void> Bench::run()
 {
-    for (auto step : {&Bench::setUp, &Bench::startSession, &Bench::dumpRounds, &Bench::exportFirst, &Bench::restoreRewind, &Bench::restorePlain}) {
+    // The page comparison reads whole memory images: after everything whose peak RSS is reported.
+    for (auto step : {&Bench::setUp,
+                      &Bench::checkIncremental,
+                      &Bench::startSession,
+                      &Bench::waitForApps,
+                      &Bench::dumpRounds,
+                      &Bench::exportFirst,
+                      &Bench::restoreRewind,
+                      &Bench::restorePlain,
+                      &Bench::comparePages}) {
         if (auto done = (this->*step)(); !done) {
             return done;
         }
@@ -471,6 +613,43 @@ Result<void> Bench::setUp()
     return {};
 }
 
+Result<void> Bench::checkIncremental()
+{
+    // The criu the engine runs (CriuCheckpointer::binary()), asked whether it can track changed pages.
+    const QString binary = QString::fromLocal8Bit(CriuCheckpointer::binary());
+    if (binary.isEmpty()) {
+        return Error{QStringLiteral("criu is not installed")};
+    }
+    const QString log = m_paths.stateDirectory + QStringLiteral("/criu-check.out");
+    auto run = runChild(binary, {QStringLiteral("check"), QStringLiteral("--feature"), QStringLiteral("mem_dirty_track")}, log);
+    if (!run) {
+        return run.error();
+    }
+    QFile output(log);
+    const QString text = output.open(QIODevice::ReadOnly) ? QString::fromLocal8Bit(output.readAll()).trimmed() : QString();
+    QFile::remove(log);
+    m_incremental.exitCode = WIFEXITED(run->status) ? WEXITSTATUS(run->status) : -1;
+    m_incremental.available = run->succeeded();
+    if (!m_incremental.available) {
+        // CRIU says "Dirty tracking is OFF" where the kernel lacks CONFIG_MEM_SOFT_DIRTY.
+        const QStringList lines = text.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QString said = lines.isEmpty() ? QStringLiteral("no output") : lines.last().trimmed();
+        for (const QString &line : lines) {
+            if (line.contains(QLatin1String("Dirty tracking"), Qt::CaseInsensitive)) {
+                said = line.trimmed();
+            }
+        }
+        m_incremental.why = said.contains(QLatin1String("Dirty tracking is OFF"), Qt::CaseInsensitive)
+            ? QStringLiteral("the kernel has no soft-dirty page tracking (criu: %1)").arg(said)
+            : QStringLiteral("criu check exited with %1: %2").arg(m_incremental.exitCode).arg(said);
+    }
+    say(QStringLiteral("%1 check --feature mem_dirty_track: exit %2; incremental (mem_dirty_track): %3")
+            .arg(binary)
+            .arg(m_incremental.exitCode)
+            .arg(m_incremental.available ? QStringLiteral("available") : QStringLiteral("unavailable: ") + m_incremental.why));
+    return {};
+}
+
 Result<void> Bench::startSession()
 {
     SessionSpec spec;
@@ -478,6 +657,27 @@ Result<void> Bench::startSession()
     spec.geometry = QSize(1024, 768);
     spec.depth = 24;
     spec.windowManager = {QStringLiteral("openbox")};
+    QString dirtyMemory = QStringLiteral(BUILD_BIN_DIR "/rewind-bench-dirty-memory");
+    uid_t owner = 0;
+    if (!m_apps.isEmpty()) {
+        if (!::getpwuid(appUserUid)) {
+            return Error{QStringLiteral("--apps needs the user %1 (rewind-user of the development environment)").arg(appUserUid)};
+        }
+        owner = appUserUid;
+        // The apps' user may not reach the build directory: the changing process goes with the seed.
+        m_seed.emplace(QStringLiteral("/var/tmp/rewind-bench-apps-XXXXXX"));
+        if (!m_seed->isValid() || !seedAppFiles(m_seed->path())) {
+            return Error{QStringLiteral("cannot prepare the apps' files under /var/tmp")};
+        }
+        const QString copy = m_seed->path() + QStringLiteral("/.bench/rewind-bench-dirty-memory");
+        if (!QDir().mkpath(QFileInfo(copy).path()) || !QFile::copy(dirtyMemory, copy)) {
+            return Error{QStringLiteral("cannot copy %1 to %2").arg(dirtyMemory, copy)};
+        }
+        dirtyMemory = copy;
+        if (QProcess::execute(QStringLiteral("chmod"), {QStringLiteral("-R"), QStringLiteral("a+rX"), m_seed->path()}) != 0) {
+            return Error{QStringLiteral("cannot open %1 to the apps' user").arg(m_seed->path())};
+        }
+    }
     spec.apps = {
         AppSpec{.name = QStringLiteral("xterm"),
                 .argv = {QStringLiteral("xterm"),
@@ -490,15 +690,30 @@ Result<void> Bench::startSession()
                          QStringLiteral("-c"),
                          QStringLiteral("i=0; while :; do i=$((i+1)); printf '\\rcounter %d ' $i; echo $i > %1; sleep 0.2; done").arg(xtermCounter)},
                 .env = {}},
-        AppSpec{.name = QStringLiteral("dirty-memory"),
-                .argv = {QStringLiteral(BUILD_BIN_DIR "/rewind-bench-dirty-memory"), QString::number(m_dirtyMb), QString::number(m_touchPercent), dirtyReady},
-                .env = {}},
     };
-    say(QStringLiteral("starting a session: Xvnc, openbox, xterm and %1 MB of memory, %2% of its pages rewritten every 100 ms")
-            .arg(m_dirtyMb)
-            .arg(m_touchPercent));
+    if (m_dirtyMb > 0) {
+        spec.apps.append(AppSpec{.name = QStringLiteral("dirty-memory"),
+                                 .argv = {dirtyMemory, QString::number(m_dirtyMb), QString::number(m_touchPercent), dirtyReady},
+                                 .env = {}});
+    }
+    const auto launches = appLaunches();
+    for (const QString &name : std::as_const(m_apps)) {
+        const AppLaunch app = launches.value(name);
+        if (QStandardPaths::findExecutable(app.program).isEmpty()) {
+            m_skippedApps.append(QStringLiteral("%1 (%2 is not installed, package %3)").arg(name, app.program, app.package));
+            say(QStringLiteral("skipping %1: %2 is not installed (package %3)").arg(name, app.program, app.package));
+            continue;
+        }
+        spec.apps.append(AppSpec{.name = name, .argv = {QStringLiteral("sh"), QStringLiteral("-c"), appShellCommand(m_seed->path(), app)}, .env = {}});
+        m_startedApps.append(name);
+    }
+    say(QStringLiteral("starting a session%1: Xvnc, openbox, xterm%2%3")
+            .arg(owner ? QStringLiteral(" of user %1").arg(owner) : QString())
+            .arg(m_dirtyMb > 0 ? QStringLiteral(", %1 MB of memory with %2% of its pages rewritten every 100 ms").arg(m_dirtyMb).arg(m_touchPercent)
+                               : QString())
+            .arg(m_startedApps.isEmpty() ? QString() : QStringLiteral(", ") + m_startedApps.join(QStringLiteral(", "))));
     const auto start = Clock::now();
-    auto record = m_sessions->start(spec, 0);
+    auto record = m_sessions->start(spec, owner);
     if (!record) {
         return record.error();
     }
@@ -506,7 +721,7 @@ Result<void> Bench::startSession()
     // Settle: the memory is filled, the xterm counts and openbox runs.
     const bool settled = waitFor(
         [&] {
-            if (!QFile::exists(SessionManager::cellPath(m_session.initPid, dirtyReady)) || counterIn(m_session.initPid, xtermCounter) < 3) {
+            if ((m_dirtyMb > 0 && !QFile::exists(SessionManager::cellPath(m_session.initPid, dirtyReady))) || counterIn(m_session.initPid, xtermCounter) < 3) {
                 return false;
             }
             auto processes = m_sessions->processes(m_session.id);
@@ -524,6 +739,33 @@ Result<void> Bench::startSession()
         return mounts.error();
     }
     m_externalMounts = MountTable::externalMountPoints(*mounts);
+    return {};
+}
+
+Result<void> Bench::waitForApps()
+{
+    if (m_startedApps.isEmpty()) {
+        return {};
+    }
+    // As the app matrix does: until each app's main window is mapped with its document or page loaded.
+    const auto launches = appLaunches();
+    CellDisplay display(m_session.initPid, m_session.plan.value(QStringLiteral("display")).toInt(1));
+    for (const QString &name : std::as_const(m_startedApps)) {
+        const AppLaunch app = launches.value(name);
+        const auto start = Clock::now();
+        const QString window = waitForMainWindow(display, app, app.readyTitle, appWindowTimeoutMs, [] {
+            return interruptedBy != 0;
+        });
+        if (window.isEmpty()) {
+            return Error{QStringLiteral("%1 showed no window within %2 s%3")
+                             .arg(name)
+                             .arg(appWindowTimeoutMs / 1000)
+                             .arg(interruptedBy ? QStringLiteral(" (interrupted)") : QString())};
+        }
+        say(QStringLiteral("%1: window %2 mapped after %3 ms").arg(name, window).arg(msSince(start), 0, 'f', 0));
+    }
+    // Let their start settle, so that the page comparison sees what they change while running, not what they load.
+    QThread::sleep(5);
     return {};
 }
 
@@ -545,9 +787,23 @@ Result<void> Bench::dumpRounds()
         }
     }
     m_benchMaxRssKbAfterSnapshots = usageOf(RUSAGE_SELF).ru_maxrss;
-    // Only the first plain dump is restored; the others were only measured.
-    for (int round = 2; round <= m_plain.size(); ++round) {
-        QDir(m_plain[round - 1].directory).removeRecursively();
+    // The most the cell's memory cgroup has held since it started: cgroup v2, else a v1 hierarchy of the memory controller.
+    QStringList candidates{m_sessions->cgroupPath(m_session) + QStringLiteral("/memory.peak")};
+    if (const auto limits = CellLimits::detect(m_paths.cgroupParent)) {
+        const QStringList legacy = limits->legacyDirectories(m_session.ownerUid, m_session.id);
+        for (const QString &directory : legacy) {
+            candidates.append(directory + QStringLiteral("/memory.max_usage_in_bytes"));
+        }
+    }
+    for (const QString &candidate : std::as_const(candidates)) {
+        QFile peak(candidate);
+        bool ok = false;
+        const qint64 bytes = peak.open(QIODevice::ReadOnly) ? peak.readAll().trimmed().toLongLong(&ok) : 0;
+        if (ok) {
+            m_cellMemoryPeakBytes = bytes;
+            m_cellMemorySource = QFileInfo(candidate).fileName();
+            break;
+        }
     }
     return {};
 }
@@ -578,13 +834,16 @@ Result<void> Bench::rewindRound(int round)
     r.newBytes = snapshot->newBytes;
     r.storeDiskBytes = treeSize(m_paths.storeDirectory()).diskBytes;
     r.snapshotId = snapshot->id;
+    // Recorded by the engine where it stages on a private tmpfs; absent where it stages on disk.
+    r.stagingInMemoryBytes = snapshot->metadata.value(QStringLiteral("stagingInMemoryBytes")).toLongLong();
+    r.stagingPlace = snapshot->metadata.value(QStringLiteral("stagingPlace"), QStringLiteral("disk")).toString();
     // RUSAGE_CHILDREN keeps the largest child reaped so far: criu swrk, or a plain criu measured on its own.
     const long children = usageOf(RUSAGE_CHILDREN).ru_maxrss;
     if (children > m_plainCriuMaxRssKb) {
         m_rewindCriuMaxRssKb = std::max(m_rewindCriuMaxRssKb, children);
     }
     say(QStringLiteral("rewind snapshot %1: %2 ms (before freeze %3, freeze %4, dump %5, thaw %6, store %7), frozen %8 ms; "
-                       "%9 MiB of files, %10 MiB stored, %11 MiB new; cpu %12 ms")
+                       "%9 MiB of files, %10 MiB stored, %11 MiB new; cpu %12 ms; staged in %13 (%14 MiB in memory)")
             .arg(round)
             .arg(r.wallMs, 0, 'f', 0)
             .arg(r.beforeFreezeMs, 0, 'f', 0)
@@ -596,7 +855,9 @@ Result<void> Bench::rewindRound(int round)
             .arg(mib(r.logicalBytes), 0, 'f', 1)
             .arg(mib(r.storedBytes), 0, 'f', 1)
             .arg(mib(r.newBytes), 0, 'f', 1)
-            .arg(r.cpuMs, 0, 'f', 0));
+            .arg(r.cpuMs, 0, 'f', 0)
+            .arg(r.stagingPlace)
+            .arg(mib(r.stagingInMemoryBytes), 0, 'f', 1));
     say(QStringLiteral("    ") + describe(r.criu));
     m_rewind.append(r);
     // The store synced its chunks; this writes back what is left (the staging area's removal).
@@ -719,21 +980,35 @@ Result<void> Bench::plainRound(int round)
             return Error{QStringLiteral("plain criu dump failed (status %1):\n%2").arg(run->status).arg(logTail(log))};
         }
         p.run = *run;
+        // The same dump made durable, as the store makes its packs: timed until the images are on disk.
+        const double cpuBeforeSync = cpuMs(usageOf(RUSAGE_THREAD));
+        const auto syncStart = Clock::now();
+        if (auto synced = syncFiles(p.directory, {QStringLiteral("dump.log"), QStringLiteral("criu.out")}); !synced) {
+            return synced.error();
+        }
+        p.syncMs = msSince(syncStart);
+        p.syncCpuMs = cpuMs(usageOf(RUSAGE_THREAD)) - cpuBeforeSync;
         p.criu = readStatistics(p.directory);
         // Rewind does not keep CRIU's log either.
         QFile::remove(log);
         QFile::remove(p.directory + QStringLiteral("/criu.out"));
         p.images = treeSize(p.directory);
-        say(QStringLiteral("plain criu dump %1: %2 ms, %3 MiB of images (du), peak RSS %4 MiB, cpu %5 ms")
+        say(QStringLiteral("plain criu dump %1: %2 ms, %3 MiB of images (du), peak RSS %4 MiB, cpu %5 ms; made durable in %6 ms more (cpu %7 ms)")
                 .arg(round)
                 .arg(p.run.wallMs, 0, 'f', 0)
                 .arg(mib(p.images.diskBytes), 0, 'f', 1)
                 .arg(p.run.maxRssKb / 1024.0, 0, 'f', 1)
-                .arg(p.run.cpuMs, 0, 'f', 0));
+                .arg(p.run.cpuMs, 0, 'f', 0)
+                .arg(p.syncMs, 0, 'f', 0)
+                .arg(p.syncCpuMs, 0, 'f', 0));
         say(QStringLiteral("    ") + describe(p.criu));
         m_plainCriuMaxRssKb = std::max(m_plainCriuMaxRssKb, p.run.maxRssKb);
         m_plain.append(p);
-        // Unlike the store, criu leaves its images unsynced: write them back outside the timing.
+        // Only the first plain dump is restored; the others were only measured
+        // and go at once, as the engine's staging does.
+        if (round > 1) {
+            QDir(p.directory).removeRecursively();
+        }
         ::sync();
     }
     return {};
@@ -845,6 +1120,100 @@ Result<void> Bench::restorePlain()
     return {};
 }
 
+Result<std::unordered_set<PageKey, PageKeyHash>>
+Bench::pagesOf(qint64 snapshotId, const std::unordered_set<PageKey, PageKeyHash> *earlier, qint64 *imageBytes, qint64 *notInEarlier) const
+{
+    // The memory images: CRIU's pages-N.img under images/ (pagemap-*.img says whose they are).
+    QStringList images;
+    SnapshotStore::Visitor visitor;
+    visitor.entry = [&images](const QString &path, quint32 mode, qint64) {
+        const QString name = path.section(QLatin1Char('/'), -1);
+        if (S_ISREG(mode) && path.startsWith(QLatin1String("images/")) && name.startsWith(QLatin1String("pages-")) && name.endsWith(QLatin1String(".img"))) {
+            images.append(path);
+        }
+        return Result<void>();
+    };
+    visitor.chunk = [](const QByteArray &, const QByteArray *, const QByteArray &) {
+        return Result<void>();
+    };
+    if (auto walked = m_store->walk(snapshotId, visitor); !walked) {
+        return walked.error();
+    }
+    constexpr qsizetype pageSize = 4096;
+    std::unordered_set<PageKey, PageKeyHash> pages;
+    *imageBytes = 0;
+    *notInEarlier = 0;
+    for (const QString &image : std::as_const(images)) {
+        auto content = m_store->readFile(snapshotId, image);
+        if (!content) {
+            return content.error();
+        }
+        *imageBytes += content->size();
+        for (qsizetype offset = 0; offset + pageSize <= content->size(); offset += pageSize) {
+            const XXH128_hash_t hash = XXH3_128bits(content->constData() + offset, size_t(pageSize));
+            const PageKey key{hash.low64, hash.high64};
+            if (earlier) {
+                *notInEarlier += earlier->count(key) ? 0 : 1;
+            } else {
+                pages.insert(key);
+            }
+        }
+    }
+    return pages;
+}
+
+Result<void> Bench::comparePages()
+{
+    if (m_rewind.size() < 2) {
+        return {};
+    }
+    PageChange &c = m_pageChange;
+    const auto start = Clock::now();
+    qint64 unused = 0;
+    auto first = pagesOf(m_rewind[0].snapshotId, nullptr, &c.firstImageBytes, &unused);
+    if (!first) {
+        return first.error();
+    }
+    auto second = pagesOf(m_rewind[1].snapshotId, &*first, &c.secondImageBytes, &c.changedPages);
+    if (!second) {
+        return second.error();
+    }
+    c.compareMs = msSince(start);
+    auto info = m_store->snapshot(m_rewind[1].snapshotId);
+    if (!info) {
+        return info.error();
+    }
+    c.addedFromCatalog = info->addedBytes.has_value();
+    c.addedBytes = info->addedBytes.value_or(info->newBytes);
+    c.gapMs = std::chrono::duration<double, std::milli>(m_rewind[1].dumpStarted - m_rewind[0].dumpStarted).count();
+    // The gap starts frozen: the rest of Rewind's 1st freeze, then plain criu's 1st dump freezes it again.
+    const CriuDumpStatistics &plainFirst = m_plain.first().criu;
+    c.runningMs = std::max(0.0, c.gapMs - m_rewind[0].frozenMs - (plainFirst.freezingMicroseconds + plainFirst.frozenMicroseconds) / 1000.0);
+    if (m_dirtyMb > 0) {
+        // Each 100 ms tick while it runs rewrites a word in t of its P pages, chosen at random: after k ticks, P (1 - (1 - t/P)^k) pages differ.
+        const double pages = double(m_dirtyMb) * 1024 * 1024 / 4096;
+        const double perTick = std::floor(pages * m_touchPercent / 100);
+        c.expectedDirtyMemoryPages = pages * (1 - std::pow(1 - perTick / pages, c.runningMs / 100));
+    }
+    c.measured = true;
+    const QString expected = m_dirtyMb > 0
+        ? QStringLiteral("; the changing process alone should have changed %1 MiB").arg(mib(qint64(c.expectedDirtyMemoryPages * 4096)), 0, 'f', 1)
+        : QString();
+    say(QStringLiteral("memory pages: 1st snapshot %1 MiB of images, 2nd %2 MiB, of which %3 pages (%4 MiB) not in the 1st; the 2nd added %5 MiB to the store "
+                       "(%6); the dumps started %7 ms apart, %8 ms of them not frozen%9; compared in %10 ms")
+            .arg(mib(c.firstImageBytes), 0, 'f', 1)
+            .arg(mib(c.secondImageBytes), 0, 'f', 1)
+            .arg(c.changedPages)
+            .arg(mib(c.changedBytes()), 0, 'f', 1)
+            .arg(mib(c.addedBytes), 0, 'f', 1)
+            .arg(c.addedFromCatalog ? QStringLiteral("addedBytes") : QStringLiteral("newBytes, the catalog has no addedBytes"))
+            .arg(c.gapMs, 0, 'f', 0)
+            .arg(c.runningMs, 0, 'f', 0)
+            .arg(expected)
+            .arg(c.compareMs, 0, 'f', 0));
+    return {};
+}
+
 void Bench::cleanUp()
 {
     if (m_plainRestored > 0) {
@@ -891,6 +1260,11 @@ QString formatRate(double mibPerSecond)
     return QStringLiteral("%1 MiB/s").arg(mibPerSecond, 0, 'f', 0);
 }
 
+QString formatRatio(double ratio)
+{
+    return QString::number(ratio, 'f', 2);
+}
+
 void Bench::report() const
 {
     struct Row {
@@ -903,71 +1277,79 @@ void Bench::report() const
     const auto kib = [](double kb) {
         return formatMiB(kb * 1024);
     };
+    const auto rewindValues = [this](double (*value)(const RewindRound &)) {
+        return valuesOf(m_rewind, value);
+    };
+    const auto plainValues = [this](double (*value)(const PlainRound &)) {
+        return valuesOf(m_plain, value);
+    };
+    const QList<double> rewindWall = rewindValues([](const RewindRound &r) {
+        return r.wallMs;
+    });
+    const QList<double> rewindFrozen = rewindValues([](const RewindRound &r) {
+        return r.frozenMs;
+    });
+    const QList<double> rewindCpu = rewindValues([](const RewindRound &r) {
+        return r.cpuMs;
+    });
+    const QList<double> rewindStore = rewindValues([](const RewindRound &r) {
+        return r.storeMs;
+    });
+    const QList<double> plainWall = plainValues([](const PlainRound &p) {
+        return p.run.wallMs;
+    });
+    const QList<double> plainDurableWall = plainValues([](const PlainRound &p) {
+        return p.durableWallMs();
+    });
+    const QList<double> plainFrozen = plainValues([](const PlainRound &p) {
+        return p.criu.frozenMicroseconds / 1000.0;
+    });
+    const QList<double> plainCpu = plainValues([](const PlainRound &p) {
+        return p.run.cpuMs;
+    });
+    const QList<double> plainDurableCpu = plainValues([](const PlainRound &p) {
+        return p.durableCpuMs();
+    });
+    const auto mean = [](const QList<double> &values) {
+        return values.isEmpty() ? 0.0 : std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
+    };
+    const auto p50 = [](const QList<double> &values) {
+        return percentile(values, 50);
+    };
+    const auto p95 = [](const QList<double> &values) {
+        return percentile(values, 95);
+    };
+    // Nearest rank: below 20 rounds, p95 is the slowest round.
+    const QString p95Label = m_rounds < 20 ? QStringLiteral("p95 (max of %1)").arg(m_rounds) : QStringLiteral("p95");
+
     const PlainRound &firstPlain = m_plain.first();
     QList<Row> rows{
-        {QStringLiteral("snapshot wall time (mean)"),
-         QStringLiteral("snapshotWallMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return r.wallMs;
-              }),
-         mean(m_plain,
-              [](const PlainRound &p) {
-                  return p.run.wallMs;
-              }),
-         formatMs},
-        {QStringLiteral("frozen time (mean)"),
-         QStringLiteral("frozenMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return r.frozenMs;
-              }),
-         mean(m_plain,
-              [](const PlainRound &p) {
-                  return p.criu.frozenMicroseconds / 1000.0;
-              }),
-         formatMs},
-        {QStringLiteral("  criu freezing+frozen stat"),
+        {QStringLiteral("snapshot wall time p50"), QStringLiteral("snapshotWallMsP50"), p50(rewindWall), p50(plainWall), formatMs},
+        {QStringLiteral("  vs plain criu, images made durable"), QStringLiteral("snapshotWallMsDurableP50"), p50(rewindWall), p50(plainDurableWall), formatMs},
+        {QStringLiteral("frozen time p50"), QStringLiteral("frozenMsP50"), p50(rewindFrozen), p50(plainFrozen), formatMs},
+        {QStringLiteral("frozen time ") + p95Label, QStringLiteral("frozenMsP95"), p95(rewindFrozen), p95(plainFrozen), formatMs},
+        {QStringLiteral("frozen time mean"), QStringLiteral("frozenMs"), mean(rewindFrozen), mean(plainFrozen), formatMs},
+        {QStringLiteral("  criu freezing+frozen stat (mean)"),
          QStringLiteral("criuFreezingFrozenMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return (r.criu.freezingMicroseconds + r.criu.frozenMicroseconds) / 1000.0;
-              }),
-         mean(m_plain,
-              [](const PlainRound &p) {
-                  return (p.criu.freezingMicroseconds + p.criu.frozenMicroseconds) / 1000.0;
-              }),
+         mean(rewindValues([](const RewindRound &r) {
+             return (r.criu.freezingMicroseconds + r.criu.frozenMicroseconds) / 1000.0;
+         })),
+         mean(plainValues([](const PlainRound &p) {
+             return (p.criu.freezingMicroseconds + p.criu.frozenMicroseconds) / 1000.0;
+         })),
          formatMs},
-        {QStringLiteral("  criu memory write stat"),
+        {QStringLiteral("  criu memory write stat (mean)"),
          QStringLiteral("criuMemoryWriteMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return r.criu.memoryWriteMicroseconds / 1000.0;
-              }),
-         mean(m_plain,
-              [](const PlainRound &p) {
-                  return p.criu.memoryWriteMicroseconds / 1000.0;
-              }),
+         mean(rewindValues([](const RewindRound &r) {
+             return r.criu.memoryWriteMicroseconds / 1000.0;
+         })),
+         mean(plainValues([](const PlainRound &p) {
+             return p.criu.memoryWriteMicroseconds / 1000.0;
+         })),
          formatMs},
-        {QStringLiteral("  store (chunk, hash, zstd, fsync)"),
-         QStringLiteral("storeMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return r.storeMs;
-              }),
-         -1,
-         formatMs},
-        {QStringLiteral("cpu time per snapshot (mean)"),
-         QStringLiteral("cpuMs"),
-         mean(m_rewind,
-              [](const RewindRound &r) {
-                  return r.cpuMs;
-              }),
-         mean(m_plain,
-              [](const PlainRound &p) {
-                  return p.run.cpuMs;
-              }),
-         formatMs},
+        {QStringLiteral("  store (chunk, hash, zstd, fsync) p50"), QStringLiteral("storeMsP50"), p50(rewindStore), -1, formatMs},
+        {QStringLiteral("cpu time per snapshot p50"), QStringLiteral("cpuMsP50"), p50(rewindCpu), p50(plainCpu), formatMs},
+        {QStringLiteral("  vs plain criu, images made durable"), QStringLiteral("cpuMsDurableP50"), p50(rewindCpu), p50(plainDurableCpu), formatMs},
         {QStringLiteral("bytes of 1st snapshot (stored/du)"),
          QStringLiteral("firstBytes"),
          double(m_rewind.first().storedBytes),
@@ -980,7 +1362,6 @@ void Bench::report() const
          formatMiB},
     };
     if (m_rounds >= 2) {
-        const double gapMs = std::chrono::duration<double, std::milli>(m_rewind[1].dumpStarted - m_rewind[0].dumpStarted).count();
         rows.append({QStringLiteral("bytes of 2nd snapshot (new/du)"),
                      QStringLiteral("secondBytes"),
                      double(m_rewind[1].newBytes),
@@ -997,7 +1378,16 @@ void Bench::report() const
                          return sum;
                      }(),
                      formatMiB});
-        say(QStringLiteral("the 2nd rewind dump started %1 ms after the 1st").arg(gapMs, 0, 'f', 0));
+    }
+    if (m_pageChange.measured) {
+        const PageChange &c = m_pageChange;
+        rows.append({QStringLiteral("2nd snapshot: changed page bytes"), QStringLiteral("changedPageBytes"), double(c.changedBytes()), -1, formatMiB});
+        rows.append({QStringLiteral("2nd snapshot: bytes added to the store"), QStringLiteral("addedBytes"), double(c.addedBytes), -1, formatMiB});
+        rows.append({QStringLiteral("  added / changed (goal <= 1.2)"),
+                     QStringLiteral("addedToChanged"),
+                     c.changedPages > 0 ? double(c.addedBytes) / double(c.changedBytes()) : 0,
+                     -1,
+                     formatRatio});
     }
     rows.append({QStringLiteral("read 1st snapshot from the store"), QStringLiteral("readMiBps"), m_export.readMiBps(), -1, formatRate});
     rows.append({QStringLiteral("export 1st snapshot into a pipe"), QStringLiteral("exportMiBps"), m_export.exportMiBps(), -1, formatRate});
@@ -1011,34 +1401,58 @@ void Bench::report() const
     rows.append({QStringLiteral("restore until ready"), QStringLiteral("restoreMs"), m_rewindRestore.wallMs, m_plainRestore.wallMs, formatMs});
     rows.append({QStringLiteral("  of which criu restore"), QStringLiteral("restoreCriuMs"), m_rewindRestore.criuMs, m_plainRestore.criuMs, formatMs});
     rows.append({QStringLiteral("peak RSS of criu (dump)"), QStringLiteral("criuMaxRssKb"), double(m_rewindCriuMaxRssKb), double(m_plainCriuMaxRssKb), kib});
-    rows.append({QStringLiteral("peak RSS of rewind (snapshots)"), QStringLiteral("benchMaxRssKb"), double(m_benchMaxRssKbAfterSnapshots), -1, kib});
+    // Staging on a tmpfs is memory no RSS shows: the engine records how much it took.
+    qint64 stagingInMemory = 0;
+    QString stagingPlace = QStringLiteral("disk");
+    for (const RewindRound &r : m_rewind) {
+        stagingInMemory = std::max(stagingInMemory, r.stagingInMemoryBytes);
+        if (r.stagingPlace == QLatin1String("memory")) {
+            stagingPlace = r.stagingPlace;
+        }
+    }
+    const double benchRssBytes = double(m_benchMaxRssKbAfterSnapshots) * 1024;
+    rows.append({QStringLiteral("peak RSS of rewind (snapshots)"), QStringLiteral("benchMaxRssBytes"), benchRssBytes, -1, formatMiB});
+    rows.append({QStringLiteral("  staging in memory (max of rounds)"), QStringLiteral("stagingInMemoryBytes"), double(stagingInMemory), -1, formatMiB});
+    rows.append({QStringLiteral("  peak RSS + staging in memory"), QStringLiteral("peakMemoryBytes"), benchRssBytes + double(stagingInMemory), -1, formatMiB});
+    if (m_pageChange.measured) {
+        rows.append(
+            {QStringLiteral("  session: memory images of 1st"), QStringLiteral("sessionImageBytes"), double(m_pageChange.firstImageBytes), -1, formatMiB});
+    }
+    if (m_cellMemoryPeakBytes >= 0) {
+        rows.append(
+            {QStringLiteral("  session: cell cgroup's peak memory"), QStringLiteral("cellMemoryPeakBytes"), double(m_cellMemoryPeakBytes), -1, formatMiB});
+    }
     rows.append({QStringLiteral("peak RSS of rewind (+restore)"), QStringLiteral("benchMaxRssKbRestore"), double(m_benchMaxRssKbAfterRestore), -1, kib});
 
     utsname system{};
     ::uname(&system);
     const QString fileSystem = fileSystemOf(m_paths.stateDirectory);
-    std::printf("\nRewind vs plain criu: %d MB of memory (%g%% of pages rewritten every 100 ms), %d round(s); %u cores, kernel %s, state on %s (%s)\n\n",
-                m_dirtyMb,
-                m_touchPercent,
+    const QString session = QStringLiteral("%1%2%3")
+                                .arg(m_dirtyMb > 0 ? QStringLiteral("%1 MB of memory (%2% of pages rewritten every 100 ms)").arg(m_dirtyMb).arg(m_touchPercent)
+                                                   : QStringLiteral("no changing memory"))
+                                .arg(m_startedApps.isEmpty() ? QString() : QStringLiteral(", apps: ") + m_startedApps.join(QStringLiteral(", ")))
+                                .arg(m_skippedApps.isEmpty() ? QString() : QStringLiteral(", skipped: ") + m_skippedApps.join(QStringLiteral(", ")));
+    std::printf("\nRewind vs plain criu: %s, %d round(s); %u cores, kernel %s, state on %s (%s)\n\n",
+                qPrintable(session),
                 m_rounds,
                 std::thread::hardware_concurrency(),
                 system.release,
                 qPrintable(QFileInfo(m_paths.stateDirectory).path()),
                 qPrintable(fileSystem));
-    std::printf("%-36s | %12s | %12s | %6s\n", "metric", "rewind", "plain criu", "ratio");
-    std::printf("%s\n", QByteArray(36 + 3 + 12 + 3 + 12 + 3 + 6, '-').constData());
+    std::printf("%-40s | %12s | %12s | %6s\n", "metric", "rewind", "plain criu", "ratio");
+    std::printf("%s\n", QByteArray(40 + 3 + 12 + 3 + 12 + 3 + 6, '-').constData());
     QJsonObject rewindJson;
     QJsonObject criuJson;
     QJsonObject ratioJson;
     for (const Row &row : std::as_const(rows)) {
         const bool paired = row.criu >= 0;
         const QString ratio = paired && row.criu > 0 ? QString::number(row.rewind / row.criu, 'f', 2) : QStringLiteral("-");
-        std::printf("%-36s | %12s | %12s | %6s\n",
+        std::printf("%-40s | %12s | %12s | %6s\n",
                     qPrintable(row.metric),
                     qPrintable(row.format(row.rewind)),
                     paired ? qPrintable(row.format(row.criu)) : "-",
                     qPrintable(ratio));
-        rewindJson.insert(row.key, qRound64(row.rewind));
+        rewindJson.insert(row.key, row.format == formatRatio ? QJsonValue(qRound64(row.rewind * 100) / 100.0) : QJsonValue(qRound64(row.rewind)));
         if (paired) {
             criuJson.insert(row.key, qRound64(row.criu));
             if (row.criu > 0) {
@@ -1046,14 +1460,80 @@ void Bench::report() const
             }
         }
     }
+    const QString incremental = m_incremental.available ? QStringLiteral("available") : QStringLiteral("unavailable: ") + m_incremental.why;
+    std::printf("\nstaging: %s\nincremental (mem_dirty_track): %s\n", qPrintable(stagingPlace), qPrintable(incremental));
+    if (m_cellMemoryPeakBytes >= 0) {
+        std::printf("cell cgroup's peak memory: %s (counts its page cache too)\n", qPrintable(m_cellMemorySource));
+    }
+    if (m_pageChange.measured) {
+        std::printf("changed pages: %lld of the 2nd snapshot's %lld are not in the 1st (dumps %.0f ms apart, %.0f ms not frozen",
+                    static_cast<long long>(m_pageChange.changedPages),
+                    static_cast<long long>(m_pageChange.secondImageBytes / 4096),
+                    m_pageChange.gapMs,
+                    m_pageChange.runningMs);
+        if (m_dirtyMb > 0) {
+            std::printf("; the changing process alone: ~%.0f expected", m_pageChange.expectedDirtyMemoryPages);
+        }
+        std::printf(")%s\n", m_pageChange.addedFromCatalog ? "" : "; the catalog has no addedBytes: newBytes instead");
+    }
+
+    QJsonObject perRound{
+        {QStringLiteral("rewindWallMs"), jsonArray(rewindWall)},
+        {QStringLiteral("rewindFrozenMs"), jsonArray(rewindFrozen)},
+        {QStringLiteral("rewindCpuMs"), jsonArray(rewindCpu)},
+        {QStringLiteral("rewindStoreMs"), jsonArray(rewindStore)},
+        {QStringLiteral("rewindStagingInMemoryBytes"), jsonArray(rewindValues([](const RewindRound &r) {
+             return double(r.stagingInMemoryBytes);
+         }))},
+        {QStringLiteral("criuWallMs"), jsonArray(plainWall)},
+        {QStringLiteral("criuDurableWallMs"), jsonArray(plainDurableWall)},
+        {QStringLiteral("criuFrozenMs"), jsonArray(plainFrozen)},
+        {QStringLiteral("criuCpuMs"), jsonArray(plainCpu)},
+        {QStringLiteral("criuDurableCpuMs"), jsonArray(plainDurableCpu)},
+    };
+    QJsonObject pages;
+    if (m_pageChange.measured) {
+        const PageChange &c = m_pageChange;
+        pages = {
+            {QStringLiteral("gapMs"), qRound64(c.gapMs)},
+            {QStringLiteral("runningMs"), qRound64(c.runningMs)},
+            {QStringLiteral("firstImageBytes"), c.firstImageBytes},
+            {QStringLiteral("secondImageBytes"), c.secondImageBytes},
+            {QStringLiteral("changedPages"), c.changedPages},
+            {QStringLiteral("changedPageBytes"), c.changedBytes()},
+            {QStringLiteral("addedBytes"), c.addedBytes},
+            {QStringLiteral("addedFrom"), c.addedFromCatalog ? QStringLiteral("addedBytes") : QStringLiteral("newBytes")},
+            {QStringLiteral("addedToChanged"), c.changedPages > 0 ? qRound64(double(c.addedBytes) / double(c.changedBytes()) * 100) / 100.0 : QJsonValue()},
+            {QStringLiteral("expectedDirtyMemoryChangedBytes"), qRound64(c.expectedDirtyMemoryPages * 4096)},
+        };
+    }
+    const QJsonObject memory{
+        {QStringLiteral("stagingPlace"), stagingPlace},
+        {QStringLiteral("stagingInMemoryBytesMax"), stagingInMemory},
+        {QStringLiteral("benchMaxRssBytes"), qRound64(benchRssBytes)},
+        {QStringLiteral("peakMemoryBytes"), qRound64(benchRssBytes) + stagingInMemory},
+        {QStringLiteral("sessionImageBytes"), m_pageChange.measured ? QJsonValue(m_pageChange.firstImageBytes) : QJsonValue()},
+        {QStringLiteral("cellMemoryPeakBytes"), m_cellMemoryPeakBytes >= 0 ? QJsonValue(m_cellMemoryPeakBytes) : QJsonValue()},
+        {QStringLiteral("cellMemoryPeakFrom"), m_cellMemorySource},
+    };
     const QJsonObject summary{
         {QStringLiteral("dirtyMb"), m_dirtyMb},
         {QStringLiteral("touchPercent"), m_touchPercent},
+        {QStringLiteral("apps"), QJsonArray::fromStringList(m_startedApps)},
+        {QStringLiteral("appsSkipped"), QJsonArray::fromStringList(m_skippedApps)},
         {QStringLiteral("criuLogLevel"), m_criuLogLevel},
         {QStringLiteral("rounds"), m_rounds},
         {QStringLiteral("cores"), int(std::thread::hardware_concurrency())},
         {QStringLiteral("kernel"), QString::fromLocal8Bit(system.release)},
         {QStringLiteral("stateFileSystem"), fileSystem},
+        {QStringLiteral("incremental"),
+         QJsonObject{{QStringLiteral("feature"), QStringLiteral("mem_dirty_track")},
+                     {QStringLiteral("available"), m_incremental.available},
+                     {QStringLiteral("exitCode"), m_incremental.exitCode},
+                     {QStringLiteral("why"), m_incremental.why}}},
+        {QStringLiteral("memory"), memory},
+        {QStringLiteral("pages"), pages},
+        {QStringLiteral("perRound"), perRound},
         {QStringLiteral("rewind"), rewindJson},
         {QStringLiteral("criu"), criuJson},
         {QStringLiteral("ratio"), ratioJson},
@@ -1072,10 +1552,14 @@ int main(int argc, char **argv)
     parser.setApplicationDescription(QStringLiteral("Times Rewind's snapshots and restores against plain criu on the same session."));
     parser.addHelpOption();
     const QCommandLineOption dirtyMb(QStringLiteral("dirty-mb"),
-                                     QStringLiteral("Memory of the session's changing process, in MB (default 512)."),
+                                     QStringLiteral("Memory of the session's changing process, in MB (default 512; 0: no such process)."),
                                      QStringLiteral("N"),
                                      QStringLiteral("512"));
-    const QCommandLineOption rounds(QStringLiteral("rounds"), QStringLiteral("Snapshots of each kind (default 2)."), QStringLiteral("R"), QStringLiteral("2"));
+    // 5 rounds: p50 is the median, p95 (nearest rank) the slowest round.
+    const QCommandLineOption rounds(QStringLiteral("rounds"),
+                                    QStringLiteral("Snapshots of each kind (default 5; p95 below 20 rounds is the slowest)."),
+                                    QStringLiteral("R"),
+                                    QStringLiteral("5"));
     const QCommandLineOption touchPercent(QStringLiteral("touch-percent"),
                                           QStringLiteral("Share of its pages the changing process rewrites every 100 ms (default 1)."),
                                           QStringLiteral("P"),
@@ -1084,7 +1568,13 @@ int main(int argc, char **argv)
                                           QStringLiteral("Log level of the plain criu runs (default: criu's own; the engine uses 4)."),
                                           QStringLiteral("N"),
                                           QStringLiteral("0"));
-    parser.addOptions({dirtyMb, rounds, touchPercent, criuLogLevel});
+    const QCommandLineOption apps(QStringLiteral("apps"),
+                                  QStringLiteral("Apps to start in the session as the app matrix does, as user %1: any of %2 (an app that is not installed is "
+                                                 "skipped).")
+                                      .arg(appUserUid)
+                                      .arg(appLaunches().keys().join(QLatin1Char(','))),
+                                  QStringLiteral("APP,..."));
+    parser.addOptions({dirtyMb, rounds, touchPercent, criuLogLevel, apps});
     parser.process(app);
     bool dirtyOk = false;
     bool roundsOk = false;
@@ -1094,10 +1584,20 @@ int main(int argc, char **argv)
     bool levelOk = false;
     const double touchValue = parser.value(touchPercent).toDouble(&touchOk);
     const int levelValue = parser.value(criuLogLevel).toInt(&levelOk);
-    if (!dirtyOk || dirtyMbValue < 1 || !roundsOk || roundsValue < 1 || roundsValue > 100 || !touchOk || touchValue < 0 || touchValue > 100 || !levelOk
+    const QStringList appsValue = parser.value(apps).split(QLatin1Char(','), Qt::SkipEmptyParts);
+    for (const QString &app : appsValue) {
+        if (!appLaunches().contains(app)) {
+            std::fprintf(stderr,
+                         "rewind-bench: --apps: unknown app %s (known: %s)\n",
+                         qPrintable(app),
+                         qPrintable(appLaunches().keys().join(QLatin1Char(','))));
+            return 2;
+        }
+    }
+    if (!dirtyOk || dirtyMbValue < 0 || !roundsOk || roundsValue < 1 || roundsValue > 100 || !touchOk || touchValue < 0 || touchValue > 100 || !levelOk
         || levelValue < 0 || levelValue > 4) {
         std::fprintf(stderr,
-                     "rewind-bench: --dirty-mb must be positive, --rounds between 1 and 100, --touch-percent between 0 and 100 "
+                     "rewind-bench: --dirty-mb must be 0 or more, --rounds between 1 and 100, --touch-percent between 0 and 100 "
                      "and --criu-log-level between 0 and 4\n");
         return 2;
     }
@@ -1110,7 +1610,7 @@ int main(int argc, char **argv)
         ::sigaction(signal, &action, nullptr);
     }
 
-    Bench bench(dirtyMbValue, touchValue, roundsValue, levelValue);
+    Bench bench(dirtyMbValue, touchValue, roundsValue, levelValue, appsValue);
     if (auto done = bench.run(); !done) {
         std::fprintf(stderr, "rewind-bench: %s\n", qPrintable(done.errorMessage()));
         return 1;
