@@ -74,6 +74,16 @@ Result<void> createSecret(int storeDirFd, const QString &storePath)
     return {};
 }
 
+QByteArray keyedIdOf(const std::array<std::uint8_t, 32> &key, const unsigned char *data, std::size_t size)
+{
+    blake3_hasher hasher;
+    blake3_hasher_init_keyed(&hasher, key.data());
+    blake3_hasher_update(&hasher, data, size);
+    std::uint8_t id[idBytes];
+    blake3_hasher_finalize(&hasher, id, sizeof id);
+    return QByteArray(reinterpret_cast<const char *>(id), sizeof id).toHex();
+}
+
 } // namespace
 
 ChunkKeys::ChunkKeys(const Key &secret)
@@ -141,12 +151,22 @@ QByteArray ChunkKeys::idOf(qint64 owner, const unsigned char *data, std::size_t 
     if (owner == legacyOwner) {
         return legacyIdOf(data, size);
     }
-    blake3_hasher hasher;
-    blake3_hasher_init_keyed(&hasher, keyOf(owner).data());
-    blake3_hasher_update(&hasher, data, size);
-    std::uint8_t id[idBytes];
-    blake3_hasher_finalize(&hasher, id, sizeof id);
-    return QByteArray(reinterpret_cast<const char *>(id), sizeof id).toHex();
+    return keyedIdOf(keyOf(owner), data, size);
+}
+
+ChunkKeys::OwnerIds ChunkKeys::idsOf(qint64 owner) const
+{
+    OwnerIds ids;
+    ids.m_owner = owner;
+    if (owner != legacyOwner) {
+        ids.m_key = keyOf(owner);
+    }
+    return ids;
+}
+
+QByteArray ChunkKeys::OwnerIds::idOf(const unsigned char *data, std::size_t size) const
+{
+    return m_owner == legacyOwner ? legacyIdOf(data, size) : keyedIdOf(m_key, data, size);
 }
 
 } // namespace Rewind

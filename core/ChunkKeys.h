@@ -36,6 +36,20 @@ public:
 
     /// The id of data stored for owner (a uid, or legacyOwner).
     QByteArray idOf(qint64 owner, const unsigned char *data, std::size_t size) const;
+
+    /// Names one owner's chunks; holds its own copy of the owner's key, so
+    /// several threads may use one at once.
+    class OwnerIds
+    {
+    public:
+        QByteArray idOf(const unsigned char *data, std::size_t size) const;
+
+    private:
+        friend class ChunkKeys;
+        qint64 m_owner = legacyOwner;
+        std::array<std::uint8_t, 32> m_key{};
+    };
+    OwnerIds idsOf(qint64 owner) const;
     /// The unkeyed id chunks had before they had owners.
     static QByteArray legacyIdOf(const unsigned char *data, std::size_t size);
 

@@ -120,19 +120,12 @@ std::optional<RecordHeader> parseHeader(const char *header)
 } // namespace
 
 struct ChunkStore::Codecs {
-    struct CompressDeleter {
-        void operator()(ZSTD_CCtx *context) const
-        {
-            ZSTD_freeCCtx(context);
-        }
-    };
     struct DecompressDeleter {
         void operator()(ZSTD_DCtx *context) const
         {
             ZSTD_freeDCtx(context);
         }
     };
-    std::unique_ptr<ZSTD_CCtx, CompressDeleter> compress{ZSTD_createCCtx()};
     std::unique_ptr<ZSTD_DCtx, DecompressDeleter> decompress{ZSTD_createDCtx()};
     QByteArray readBuffer;
 };
@@ -222,6 +215,11 @@ QByteArray ChunkStore::idOf(qint64 owner, const unsigned char *data, std::size_t
     return m_keys.idOf(owner, data, size);
 }
 
+ChunkKeys::OwnerIds ChunkStore::idsOf(qint64 owner) const
+{
+    return m_keys.idsOf(owner);
+}
+
 Error ChunkStore::fullError() const
 {
     struct statvfs fileSystem{};
@@ -273,31 +271,25 @@ Result<void> ChunkStore::flush(Writer &writer)
     return {};
 }
 
-Result<ChunkStore::Location> ChunkStore::append(const QByteArray &id, const unsigned char *data, std::size_t size)
+Result<QByteArray> ChunkStore::encode(const QByteArray &id, const unsigned char *data, std::size_t size)
 {
-    if (m_writing.empty() || m_writing.back()->size >= packTargetSize) {
-        if (!m_writing.empty()) {
-            // Full: written out now, made durable by persist().
-            if (auto flushed = flush(*m_writing.back()); !flushed) {
-                return flushed.error();
-            }
-            m_writing.back()->buffer = QByteArray();
+    struct CompressDeleter {
+        void operator()(ZSTD_CCtx *context) const
+        {
+            ZSTD_freeCCtx(context);
         }
-        auto writer = createPack();
-        if (!writer) {
-            return writer.error();
-        }
-        m_writing.push_back(std::move(*writer));
+    };
+    // One context a thread: encoding runs on every core at once.
+    thread_local std::unique_ptr<ZSTD_CCtx, CompressDeleter> context{ZSTD_createCCtx()};
+    if (!context || size > ContentChunker::maximumSize || !isValidId(id)) {
+        return Error{i18n("Internal error: a chunk cannot be encoded.")};
     }
-    Writer &writer = *m_writing.back();
-    const qsizetype start = writer.buffer.size();
     const std::size_t bound = ZSTD_compressBound(size);
-    writer.buffer.resize(start + qsizetype(recordHeaderSize + std::max(bound, size)));
-    char *header = writer.buffer.data() + start;
+    QByteArray record(qsizetype(recordHeaderSize + std::max(bound, size)), Qt::Uninitialized);
+    char *header = record.data();
     char *payload = header + recordHeaderSize;
-    std::size_t stored = ZSTD_compressCCtx(m_codecs->compress.get(), payload, bound, data, size, compressionLevel);
+    std::size_t stored = ZSTD_compressCCtx(context.get(), payload, bound, data, size, compressionLevel);
     if (ZSTD_isError(stored)) {
-        writer.buffer.resize(start);
         return Error{i18n("Compressing a chunk failed: %1", QString::fromLatin1(ZSTD_getErrorName(stored)))};
     }
     quint8 flags = 0;
@@ -316,11 +308,39 @@ Result<ChunkStore::Location> ChunkStore::append(const QByteArray &id, const unsi
     std::memcpy(header + 8, binaryId.constData(), 16);
     qToLittleEndian<quint32>(quint32(size), header + 24);
     qToLittleEndian<quint32>(quint32(stored), header + 28);
-    const qint64 length = qint64(recordHeaderSize + stored);
-    writer.buffer.resize(start + length);
+    record.resize(qsizetype(recordHeaderSize + stored));
+    return record;
+}
 
-    Location location{writer.pack, writer.size, length};
-    writer.size += length;
+Result<ChunkStore::Location> ChunkStore::append(const QByteArray &id, const unsigned char *data, std::size_t size)
+{
+    auto record = encode(id, data, size);
+    if (!record) {
+        return record.error();
+    }
+    return appendEncoded(*record);
+}
+
+Result<ChunkStore::Location> ChunkStore::appendEncoded(const QByteArray &record)
+{
+    if (m_writing.empty() || m_writing.back()->size >= packTargetSize) {
+        if (!m_writing.empty()) {
+            // Full: written out now, made durable by persist().
+            if (auto flushed = flush(*m_writing.back()); !flushed) {
+                return flushed.error();
+            }
+            m_writing.back()->buffer = QByteArray();
+        }
+        auto writer = createPack();
+        if (!writer) {
+            return writer.error();
+        }
+        m_writing.push_back(std::move(*writer));
+    }
+    Writer &writer = *m_writing.back();
+    writer.buffer.append(record);
+    Location location{writer.pack, writer.size, record.size()};
+    writer.size += record.size();
     if (writer.buffer.size() >= writeBufferSize) {
         if (auto flushed = flush(writer); !flushed) {
             return flushed.error();

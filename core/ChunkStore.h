@@ -58,6 +58,12 @@ public:
     /// written, creating one (under its temporary name) when needed.
     Result<Location> append(const QByteArray &id, const unsigned char *data, std::size_t size);
 
+    /// A chunk's record as a pack holds it (header, then zstd or the raw
+    /// bytes). Safe to call from several threads at once.
+    static Result<QByteArray> encode(const QByteArray &id, const unsigned char *data, std::size_t size);
+    /// Appends a record encode() made, as append() does.
+    Result<Location> appendEncoded(const QByteArray &record);
+
     /// Bytes append() took that are not written to their pack yet.
     qint64 pendingBytes() const;
 
@@ -119,6 +125,8 @@ public:
     static bool isValidId(const QByteArray &id);
     /// The id of data stored for owner (a uid, or ChunkKeys::legacyOwner).
     QByteArray idOf(qint64 owner, const unsigned char *data, std::size_t size) const;
+    /// Names owner's chunks from any thread.
+    ChunkKeys::OwnerIds idsOf(qint64 owner) const;
 
 private:
     ChunkStore(UniqueFd storeDir, UniqueFd packsDir, UniqueFd chunksDir, const QString &storePath, ChunkKeys keys);

@@ -15,6 +15,8 @@
 #include <QHash>
 #include <QLocale>
 #include <QSet>
+#include <QThreadPool>
+#include <QtConcurrentMap>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +27,7 @@
 #include <limits>
 #include <optional>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -115,6 +118,66 @@ void reachCrashPoint([[maybe_unused]] const char *point)
     }
 #endif
 }
+
+// A commit names and encodes the chunks of this many bytes at a time.
+constexpr std::size_t batchBytes = 16 * 1024 * 1024;
+
+/// A piece of a staged file, its id and, if it is a new chunk, its record.
+struct Piece {
+    const unsigned char *data = nullptr;
+    std::size_t size = 0;
+    QByteArray id;
+    bool isNew = false;
+    Result<QByteArray> record = QByteArray();
+};
+
+/// A staged file mapped read-only for as long as this lives.
+class MappedFile
+{
+public:
+    static Result<MappedFile> map(int fd)
+    {
+        struct stat status{};
+        if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+            return Error{i18n("it is no longer a regular file")};
+        }
+        MappedFile file;
+        file.m_size = std::size_t(status.st_size);
+        if (file.m_size > 0) {
+            void *mapped = ::mmap(nullptr, file.m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (mapped == MAP_FAILED) {
+                return Error{systemError(errno)};
+            }
+            file.m_data = static_cast<const unsigned char *>(mapped);
+        }
+        return file;
+    }
+    MappedFile(MappedFile &&other) noexcept
+        : m_data(std::exchange(other.m_data, nullptr))
+        , m_size(std::exchange(other.m_size, 0))
+    {
+    }
+    MappedFile &operator=(MappedFile &&) = delete;
+    ~MappedFile()
+    {
+        if (m_data) {
+            ::munmap(const_cast<unsigned char *>(m_data), m_size);
+        }
+    }
+    const unsigned char *data() const
+    {
+        return m_data;
+    }
+    std::size_t size() const
+    {
+        return m_size;
+    }
+
+private:
+    MappedFile() = default;
+    const unsigned char *m_data = nullptr;
+    std::size_t m_size = 0;
+};
 
 struct StagedEntry {
     QString path;
@@ -420,8 +483,12 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     qint64 logicalBytes = 0;
     qint64 storedBytes = 0;
 
-    constexpr std::size_t bufferSize = 4 * 1024 * 1024;
-    std::vector<unsigned char> buffer(bufferSize);
+    // Chunks are named and encoded on every core, at idle priority: the
+    // session is running again and must not feel the store working.
+    QThreadPool workers;
+    workers.setThreadPriority(QThread::IdlePriority);
+    const ChunkKeys::OwnerIds ids = m_chunks->idsOf(qint64(owner));
+    std::vector<Piece> pieces;
 
     for (const StagedEntry &entry : std::as_const(staged)) {
         SnapshotCatalog::FileEntry file;
@@ -432,7 +499,6 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             continue;
         }
         UniqueFd input(openBeneath(stagingDirFd, entry.nativePath, O_RDONLY | O_NOFOLLOW));
-        struct stat status{};
         if (!input) {
             const int error = errno;
             if (error == ELOOP) {
@@ -441,77 +507,90 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             }
             return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, systemError(error))});
         }
-        if (::fstat(input.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
-            return failed(Error{i18n("The snapshot cannot be taken: %1 is no longer a regular file.", entry.path)});
+        auto mapped = MappedFile::map(input.get());
+        if (!mapped) {
+            return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, mapped.errorMessage())});
         }
 
-        std::size_t filled = 0;
-        bool atEnd = false;
-        while (!atEnd || filled > 0) {
-            while (!atEnd && filled < buffer.size()) {
-                const ssize_t n = ::read(input.get(), buffer.data() + filled, buffer.size() - filled);
-                if (n < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (n < 0) {
-                    return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, systemError(errno))});
-                }
-                if (n == 0) {
-                    atEnd = true;
-                }
-                filled += std::size_t(n);
-            }
-            std::size_t position = 0;
-            while (filled - position >= ContentChunker::maximumSize || (atEnd && position < filled)) {
-                const std::size_t length = ContentChunker::cut(buffer.data() + position, filled - position);
-                const unsigned char *data = buffer.data() + position;
-                const QByteArray id = m_chunks->idOf(qint64(owner), data, length);
-                if (!chunkIndex.contains(id)) {
-                    // Stored by an earlier commit (gc cannot remove it while this one holds the lock), or new.
-                    auto known = m_catalog->chunk(id);
-                    if (!known) {
-                        return failed(known.error());
-                    }
-                    SnapshotCatalog::ChunkEntry chunk;
-                    if (known->has_value() && (*known)->owner != qint64(owner)) {
-                        // Ids are keyed per owner: only a broken catalog gets here.
-                        return failed(
-                            Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
-                                       "owner. Verify the store.",
-                                       m_path,
-                                       QString::fromLatin1(id))});
-                    }
-                    if (known->has_value()) {
-                        chunk = **known;
-                    } else {
-                        auto location = m_chunks->append(id, data, length);
-                        if (!location) {
-                            return failed(location.error());
-                        }
-                        chunk.id = id;
-                        chunk.owner = qint64(owner);
-                        chunk.storedBytes = location->length;
-                        chunk.rawBytes = qint64(length);
-                        chunk.pack = location->pack;
-                        chunk.packOffset = location->offset;
-                        if (++written == 1) {
-                            reachCrashPoint("after-first-chunk");
-                        }
-                        newBytes += location->length;
-                        if (auto error = overQuota()) {
-                            return failed(*error);
-                        }
-                    }
-                    chunkIndex.insert(id, chunks.size());
-                    chunks.append(chunk);
-                    storedBytes += chunk.storedBytes;
-                }
-                file.chunks.append(id);
-                file.size += qint64(length);
+        std::size_t position = 0;
+        while (position < mapped->size()) {
+            // A batch: cut in order, then named in parallel.
+            pieces.clear();
+            const std::size_t batchEnd = std::min(mapped->size(), position + batchBytes);
+            while (position < batchEnd) {
+                const std::size_t length = ContentChunker::cut(mapped->data() + position, mapped->size() - position);
+                Piece piece;
+                piece.data = mapped->data() + position;
+                piece.size = length;
+                pieces.push_back(std::move(piece));
                 position += length;
             }
-            std::memmove(buffer.data(), buffer.data() + position, filled - position);
-            filled -= position;
+            QtConcurrent::blockingMap(&workers, pieces, [&ids](Piece &piece) {
+                piece.id = ids.idOf(piece.data, piece.size);
+            });
+
+            // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
+            for (Piece &piece : pieces) {
+                if (chunkIndex.contains(piece.id)) {
+                    continue;
+                }
+                auto known = m_catalog->chunk(piece.id);
+                if (!known) {
+                    return failed(known.error());
+                }
+                if (known->has_value() && (*known)->owner != qint64(owner)) {
+                    // Ids are keyed per owner: only a broken catalog gets here.
+                    return failed(
+                        Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
+                                   "owner. Verify the store.",
+                                   m_path,
+                                   QString::fromLatin1(piece.id))});
+                }
+                SnapshotCatalog::ChunkEntry chunk;
+                if (known->has_value()) {
+                    chunk = **known;
+                    storedBytes += chunk.storedBytes;
+                } else {
+                    chunk.id = piece.id;
+                    chunk.owner = qint64(owner);
+                    chunk.rawBytes = qint64(piece.size);
+                    piece.isNew = true;
+                }
+                chunkIndex.insert(piece.id, chunks.size());
+                chunks.append(chunk);
+            }
+
+            QtConcurrent::blockingMap(&workers, pieces, [](Piece &piece) {
+                if (piece.isNew) {
+                    piece.record = ChunkStore::encode(piece.id, piece.data, piece.size);
+                }
+            });
+            for (Piece &piece : pieces) {
+                if (piece.isNew) {
+                    if (!piece.record) {
+                        return failed(piece.record.error());
+                    }
+                    auto location = m_chunks->appendEncoded(*piece.record);
+                    if (!location) {
+                        return failed(location.error());
+                    }
+                    piece.record = QByteArray();
+                    SnapshotCatalog::ChunkEntry &chunk = chunks[chunkIndex.value(piece.id)];
+                    chunk.storedBytes = location->length;
+                    chunk.pack = location->pack;
+                    chunk.packOffset = location->offset;
+                    storedBytes += chunk.storedBytes;
+                    if (++written == 1) {
+                        reachCrashPoint("after-first-chunk");
+                    }
+                    newBytes += location->length;
+                    if (auto error = overQuota()) {
+                        return failed(*error);
+                    }
+                }
+                file.chunks.append(piece.id);
+                file.size += qint64(piece.size);
+            }
         }
         logicalBytes += file.size;
         files.append(file);
