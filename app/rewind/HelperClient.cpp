@@ -8,9 +8,12 @@
 #include <KAuth/ExecuteJob>
 #include <KLocalizedString>
 
+#include <QCoreApplication>
+#include <QDeadlineTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QThread>
 #include <QTimer>
 
 using namespace Rewind;
@@ -54,11 +57,78 @@ bool isRepeatable(const QString &action)
     return action == HelperProtocol::listSessions || action == HelperProtocol::listSnapshots || action == HelperProtocol::thumbnail
         || action == HelperProtocol::autosave || action == HelperProtocol::status;
 }
+
+QThread *kauthThread = nullptr;
+
+/// The one thread of the process that uses KAuth: its backends are made on
+/// first use, on the thread that uses them first, and stay there.
+QThread *kauthThreadInstance()
+{
+    if (!kauthThread) {
+        kauthThread = new QThread;
+        kauthThread->setObjectName(QStringLiteral("KAuth"));
+        kauthThread->start();
+        // Ended with the application; never deleted, as KAuth's objects on it never are.
+        qAddPostRoutine([] {
+            kauthThread->quit();
+            if (!kauthThread->wait(QDeadlineTimer(5000))) {
+                qWarning("KAuth's thread is still in a call to the bus; leaving it");
+            }
+        });
+    }
+    return kauthThread;
 }
+} // namespace
+
+/// Runs calls through KAuth on KAuth's thread, one at a time, and says how
+/// they went with signals (received on the client's thread).
+class KAuthCaller : public QObject
+{
+    Q_OBJECT
+
+public:
+    void execute(quint64 serial, const QString &action, const QVariantMap &arguments, bool withProgress)
+    {
+        KAuth::Action kauthAction(HelperProtocol::actionName(action));
+        kauthAction.setHelperId(HelperProtocol::helperId);
+        kauthAction.setArguments(arguments);
+        kauthAction.setTimeout(HelperProtocol::actionTimeoutMs);
+        KAuth::ExecuteJob *job = kauthAction.execute();
+        if (withProgress) {
+            connect(job, &KJob::percentChanged, this, [this, serial](KJob *, unsigned long percent) {
+                Q_EMIT progressed(serial, int(percent), {});
+            });
+            connect(job, &KAuth::ExecuteJob::newData, this, [this, serial](const QVariantMap &data) {
+                const QString stage = data.value(HelperProtocol::stageKey).toString();
+                if (!stage.isEmpty()) {
+                    Q_EMIT progressed(serial, -1, stage);
+                }
+            });
+        }
+        connect(job, &KJob::result, this, [this, serial, job] {
+            Q_EMIT answered(serial, answerOf(job), job->error() == KAuth::ActionReply::DBusError);
+        });
+        job->start();
+    }
+
+Q_SIGNALS:
+    void progressed(quint64 serial, int percent, const QString &stage);
+    void answered(quint64 serial, const Rewind::Result<QJsonValue> &answer, bool busFailed);
+};
 
 HelperClient::HelperClient(QObject *parent)
     : QObject(parent)
+    , m_caller(new KAuthCaller)
 {
+    m_caller->moveToThread(kauthThreadInstance());
+    connect(m_caller, &KAuthCaller::progressed, this, &HelperClient::progressed);
+    connect(m_caller, &KAuthCaller::answered, this, &HelperClient::answered);
+}
+
+HelperClient::~HelperClient()
+{
+    // On its thread, after what it was asked to do; a call under way ends without it.
+    m_caller->deleteLater();
 }
 
 void HelperClient::call(const QString &action, const QVariantMap &arguments, const QObject *receiver, Done done, Progress progress)
@@ -70,54 +140,61 @@ void HelperClient::call(const QString &action, const QVariantMap &arguments, con
 
 void HelperClient::startNext()
 {
-    while (!m_busy && !m_queue.isEmpty()) {
+    while (!m_current && !m_queue.isEmpty()) {
         Call next = m_queue.dequeue();
         if (!next.receiver) {
             continue; // asked for by a window that is gone
         }
-        KAuth::Action kauthAction(HelperProtocol::actionName(next.action));
-        kauthAction.setHelperId(HelperProtocol::helperId);
         QVariantMap arguments = next.arguments;
         // Messages in the helper's reply come in the user's language.
         if (const QString language = HelperProtocol::clientLanguage(); !language.isEmpty()) {
             arguments.insert(HelperProtocol::languageKey, language);
         }
-        kauthAction.setArguments(arguments);
-        kauthAction.setTimeout(HelperProtocol::actionTimeoutMs);
-        KAuth::ExecuteJob *job = kauthAction.execute();
-
-        if (next.progress) {
-            connect(job, &KJob::percentChanged, next.receiver.data(), [progress = next.progress](KJob *, unsigned long percent) {
-                progress(int(percent), {});
-            });
-            connect(job, &KAuth::ExecuteJob::newData, next.receiver.data(), [progress = next.progress](const QVariantMap &data) {
-                const QString stage = data.value(HelperProtocol::stageKey).toString();
-                if (!stage.isEmpty()) {
-                    progress(-1, stage);
-                }
-            });
-        }
-        connect(job, &KJob::result, this, [this, job, call = std::move(next)]() mutable {
-            m_busy = false;
-            // The helper quits after some idle seconds; a call that reaches it
-            // as it quits gets no answer. Ask again once where that does no harm.
-            if (job->error() == KAuth::ActionReply::DBusError && !call.retried && isRepeatable(call.action)) {
-                call.retried = true;
-                m_queue.prepend(std::move(call));
-                QTimer::singleShot(std::chrono::milliseconds(500), this, &HelperClient::startNext);
-                return;
-            }
-            Q_EMIT runningChanged(running());
-            if (call.receiver) {
-                call.done(answerOf(job));
-            }
-            QTimer::singleShot(0, this, &HelperClient::startNext);
-        });
-        m_busy = true;
+        const quint64 serial = ++m_serial;
+        QMetaObject::invokeMethod(
+            m_caller,
+            [caller = m_caller, serial, action = next.action, arguments, withProgress = bool(next.progress)] {
+                caller->execute(serial, action, arguments, withProgress);
+            },
+            Qt::QueuedConnection);
+        m_current = std::move(next);
         Q_EMIT runningChanged(running());
-        job->start();
     }
-    if (!m_busy) {
+    if (!m_current) {
         Q_EMIT runningChanged(running());
     }
 }
+
+void HelperClient::progressed(quint64 serial, int percent, const QString &stage)
+{
+    if (serial != m_serial || !m_current || !m_current->receiver || !m_current->progress) {
+        return;
+    }
+    // Copied: progress may start calls of its own.
+    const Progress progress = m_current->progress;
+    progress(percent, stage);
+}
+
+void HelperClient::answered(quint64 serial, const Result<QJsonValue> &answer, bool busFailed)
+{
+    if (serial != m_serial || !m_current) {
+        return;
+    }
+    Call call = std::move(*m_current);
+    m_current.reset();
+    // The helper quits after some idle seconds; a call that reaches it
+    // as it quits gets no answer. Ask again once where that does no harm.
+    if (busFailed && !call.retried && isRepeatable(call.action)) {
+        call.retried = true;
+        m_queue.prepend(std::move(call));
+        QTimer::singleShot(std::chrono::milliseconds(500), this, &HelperClient::startNext);
+        return;
+    }
+    Q_EMIT runningChanged(running());
+    if (call.receiver) {
+        call.done(answer);
+    }
+    QTimer::singleShot(0, this, &HelperClient::startNext);
+}
+
+#include "HelperClient.moc"
