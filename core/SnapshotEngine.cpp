@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SnapshotEngine.h"
 
+#include "BackgroundPriority.h"
 #include "CellMemory.h"
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
@@ -280,7 +281,10 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return Error{i18n("The snapshot of session %1 was cancelled; nothing was stored and the session keeps running.", sessionId)};
     }
     report(progress, 70, Stage::Storing);
-    auto committed = m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
+    auto committed = [&] {
+        const BackgroundPriority yieldingToTheDesktop;
+        return m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
+    }();
     if (!committed) {
         return committed.error().rephrased(
             i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage()));

@@ -158,7 +158,7 @@ private Q_SLOTS:
         const long xtermBefore = counterIn(session.initPid, xtermCounter);
         const long appBefore = counterIn(session.initPid, appCounter);
         auto snapshot = m_engine->snapshot(session.id, QStringLiteral("first"), SnapshotTrigger::Manual);
-        QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.ok() ? QString() : snapshot.errorMessage() + QLatin1Char('\n') + snapshot.error().details));
         QCOMPARE(m_sessions->state(*m_sessions->session(session.id)), SessionState::Running);
         QVERIFY(snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() > 0);
         qInfo("snapshot: %lld bytes stored, frozen %.1f ms", snapshot->storedBytes, snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0);
