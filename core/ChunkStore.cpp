@@ -127,7 +127,6 @@ struct ChunkStore::Codecs {
         }
     };
     std::unique_ptr<ZSTD_DCtx, DecompressDeleter> decompress{ZSTD_createDCtx()};
-    QByteArray readBuffer;
 };
 
 /// A pack being written under its temporary name.
@@ -435,12 +434,21 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
     if (zstdFrame) {
         zstdFrame->clear();
     }
+    if (isValidId(id) && location.pack.isEmpty()) {
+        return readLegacy(id, owner, zstdFrame);
+    }
+    auto record = readRecord(id, location);
+    if (!record) {
+        return record.error();
+    }
+    return decode(id, *record, m_keys.idsOf(owner), zstdFrame);
+}
+
+Result<QByteArray> ChunkStore::readRecord(const QByteArray &id, const Location &location) const
+{
     const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
         return Error{i18n("chunk %1 has an invalid name", name)};
-    }
-    if (location.pack.isEmpty()) {
-        return readLegacy(id, owner, zstdFrame);
     }
     if (location.pack.size() != 32 || !isHex(location.pack) || location.offset < 0 || location.length < qint64(recordHeaderSize)
         || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
@@ -467,16 +475,29 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
         }
         open = m_openPacks.emplace(location.pack, std::move(file)).first;
     }
-    QByteArray &record = m_codecs->readBuffer;
-    record.resize(location.length);
+    QByteArray record(location.length, Qt::Uninitialized);
     if (!preadAll(open->second.get(), record.data(), std::size_t(location.length), location.offset)) {
         if (errno == 0) {
             return Error{i18n("chunk %1 is damaged (its pack is truncated)", name)};
         }
         return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
     }
-    const auto header = parseHeader(record.constData());
-    if (!header || header->id != id || qint64(recordHeaderSize + header->storedSize) != location.length) {
+    return record;
+}
+
+Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame)
+{
+    struct DecompressDeleter {
+        void operator()(ZSTD_DCtx *context) const
+        {
+            ZSTD_freeDCtx(context);
+        }
+    };
+    // One context a thread: restores decode on every core at once.
+    thread_local std::unique_ptr<ZSTD_DCtx, DecompressDeleter> context{ZSTD_createDCtx()};
+    const QString name = QString::fromLatin1(id);
+    const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.constData()) : std::nullopt;
+    if (!header || header->id != id || qint64(recordHeaderSize + header->storedSize) != record.size()) {
         return Error{i18n("chunk %1 is damaged (bad header)", name)};
     }
     const char *payload = record.constData() + recordHeaderSize;
@@ -488,12 +509,13 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
             *zstdFrame = QByteArray(payload, qsizetype(header->storedSize));
         }
         raw.resize(qsizetype(header->rawSize));
-        const std::size_t produced = ZSTD_decompressDCtx(m_codecs->decompress.get(), raw.data(), std::size_t(raw.size()), payload, header->storedSize);
-        if (ZSTD_isError(produced) || produced != header->rawSize) {
+        const std::size_t produced =
+            context ? ZSTD_decompressDCtx(context.get(), raw.data(), std::size_t(raw.size()), payload, header->storedSize) : std::size_t(-1);
+        if (!context || ZSTD_isError(produced) || produced != header->rawSize) {
             return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
         }
     }
-    if (idOf(owner, reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
+    if (ids.idOf(reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
         return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
     }
     return raw;

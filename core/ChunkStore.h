@@ -85,6 +85,11 @@ public:
     /// (an export sends them on as they are).
     Result<QByteArray> read(const QByteArray &id, const Location &location, qint64 owner, QByteArray *zstdFrame = nullptr) const;
     void closePacks() const;
+    /// A chunk's record as its pack holds it, for decode(); not for legacy chunks (empty pack).
+    Result<QByteArray> readRecord(const QByteArray &id, const Location &location) const;
+    /// The uncompressed bytes of a record, checked against id. Safe to call
+    /// from several threads at once. zstdFrame as for read().
+    static Result<QByteArray> decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame = nullptr);
 
     /// A file in the packs directory: a pack (temporary or not) or
     /// something else (name not ours; left alone).

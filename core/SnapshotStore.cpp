@@ -121,6 +121,8 @@ void reachCrashPoint([[maybe_unused]] const char *point)
 
 // A commit names and encodes the chunks of this many bytes at a time.
 constexpr std::size_t batchBytes = 16 * 1024 * 1024;
+// A restore decodes this many chunks at a time (about 16 MiB).
+constexpr qsizetype chunksPerBatch = 1024;
 
 /// A piece of a staged file, its id and, if it is a new chunk, its record.
 struct Piece {
@@ -654,6 +656,15 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
     };
 
     const OpenPacks openPacks(*m_chunks);
+    QHash<qint64, ChunkKeys::OwnerIds> idsOf;
+    for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
+        for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
+            if (!idsOf.contains(chunk.owner)) {
+                idsOf.insert(chunk.owner, m_chunks->idsOf(chunk.owner));
+            }
+        }
+    }
+    QThreadPool workers;
     QList<QPair<QByteArray, mode_t>> directories;
     for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
         const QByteArray nativePath = QFile::encodeName(entry.path);
@@ -680,20 +691,36 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             return writeError(entry.path, errno);
         }
         qint64 size = 0;
-        for (const SnapshotCatalog::ChunkEntry &chunk : entry.stored) {
-            auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner);
-            if (!data) {
-                return Error{
-                    i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
-                         "every damaged one.",
-                         QString::number(snapshotId),
-                         data.errorMessage(),
-                         entry.path)};
+        for (qsizetype first = 0; first < entry.stored.size(); first += chunksPerBatch) {
+            // A batch: records read in order, decoded and checked on every core, written in order.
+            const qsizetype count = std::min(chunksPerBatch, entry.stored.size() - first);
+            std::vector<Result<QByteArray>> batch;
+            batch.reserve(std::size_t(count));
+            for (qsizetype i = first; i < first + count; ++i) {
+                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
+                batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner)
+                                                     : m_chunks->readRecord(chunk.id, locationOf(chunk)));
             }
-            if (!writeAll(output.get(), data->constData(), std::size_t(data->size()))) {
-                return writeError(entry.path, errno);
+            QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArray> &data) {
+                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(first + (&data - batch.data()));
+                if (data && !chunk.pack.isEmpty()) {
+                    data = ChunkStore::decode(chunk.id, *data, idsOf.value(chunk.owner));
+                }
+            });
+            for (const Result<QByteArray> &data : batch) {
+                if (!data) {
+                    return Error{
+                        i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
+                             "every damaged one.",
+                             QString::number(snapshotId),
+                             data.errorMessage(),
+                             entry.path)};
+                }
+                if (!writeAll(output.get(), data->constData(), std::size_t(data->size()))) {
+                    return writeError(entry.path, errno);
+                }
+                size += data->size();
             }
-            size += data->size();
         }
         if (size != entry.size) {
             return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", QString::number(snapshotId), entry.path)};
