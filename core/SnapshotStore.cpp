@@ -124,6 +124,16 @@ constexpr std::size_t batchBytes = 16 * 1024 * 1024;
 // A restore decodes this many chunks at a time (about 16 MiB).
 constexpr qsizetype chunksPerBatch = 1024;
 
+// CRIU writes a process's memory as whole pages, and a page is what a
+// program changes between two snapshots: chunks of memory are single pages,
+// so a second snapshot stores the pages that changed, not their neighbours.
+constexpr std::size_t pageChunkSize = 4096;
+
+bool isMemoryPages(const QString &path)
+{
+    return path.startsWith(QLatin1String("images/pages-")) && path.endsWith(QLatin1String(".img"));
+}
+
 /// A piece of a staged file, its id and, if it is a new chunk, its record.
 struct Piece {
     const unsigned char *data = nullptr;
@@ -174,11 +184,23 @@ public:
     {
         return m_size;
     }
+    /// Gives back the pages before offset: a staged file in memory would
+    /// otherwise count twice, as staging and in Rewind's resident memory.
+    void release(std::size_t offset)
+    {
+        const std::size_t pageSize = std::size_t(::sysconf(_SC_PAGESIZE));
+        const std::size_t end = offset / pageSize * pageSize;
+        if (m_data && end > m_released) {
+            ::madvise(const_cast<unsigned char *>(m_data) + m_released, end - m_released, MADV_DONTNEED);
+            m_released = end;
+        }
+    }
 
 private:
     MappedFile() = default;
     const unsigned char *m_data = nullptr;
     std::size_t m_size = 0;
+    std::size_t m_released = 0;
 };
 
 struct StagedEntry {
@@ -514,13 +536,15 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             return failed(Error{i18n("The snapshot cannot be taken: %1 cannot be read: %2", entry.path, mapped.errorMessage())});
         }
 
+        const bool memoryPages = isMemoryPages(entry.path);
         std::size_t position = 0;
         while (position < mapped->size()) {
             // A batch: cut in order, then named in parallel.
             pieces.clear();
             const std::size_t batchEnd = std::min(mapped->size(), position + batchBytes);
             while (position < batchEnd) {
-                const std::size_t length = ContentChunker::cut(mapped->data() + position, mapped->size() - position);
+                const std::size_t length = memoryPages ? std::min(pageChunkSize, mapped->size() - position)
+                                                       : ContentChunker::cut(mapped->data() + position, mapped->size() - position);
                 Piece piece;
                 piece.data = mapped->data() + position;
                 piece.size = length;
@@ -593,6 +617,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 file.chunks.append(piece.id);
                 file.size += qint64(piece.size);
             }
+            mapped->release(position);
         }
         logicalBytes += file.size;
         files.append(file);
