@@ -335,8 +335,18 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
 
     QSqlQuery fileQuery(m_database);
     fileQuery.prepare(QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size) VALUES (?, ?, ?, ?, ?)"));
-    QSqlQuery fileChunkQuery(m_database);
-    fileChunkQuery.prepare(QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (?, ?, ?)"));
+    // A file of memory has a chunk a page: its rows go in many at a time.
+    constexpr qsizetype rowsPerInsert = 256;
+    auto fileChunksInsert = [](qsizetype rows) {
+        QString sql = QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (?, ?, ?)");
+        for (qsizetype i = 1; i < rows; ++i) {
+            sql += QStringLiteral(", (?, ?, ?)");
+        }
+        return sql;
+    };
+    QSqlQuery fileChunksQuery(m_database);
+    fileChunksQuery.prepare(fileChunksInsert(rowsPerInsert));
+    QSqlQuery lastFileChunksQuery(m_database);
     for (qsizetype ordinal = 0; ordinal < files.size(); ++ordinal) {
         const FileEntry &file = files.at(ordinal);
         fileQuery.bindValue(0, id);
@@ -348,12 +358,20 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
             return fail(i18n("Adding a file"), fileQuery.lastError());
         }
         const qint64 fileId = fileQuery.lastInsertId().toLongLong();
-        for (qsizetype seq = 0; seq < file.chunks.size(); ++seq) {
-            fileChunkQuery.bindValue(0, fileId);
-            fileChunkQuery.bindValue(1, seq);
-            fileChunkQuery.bindValue(2, QString::fromLatin1(file.chunks.at(seq)));
-            if (!fileChunkQuery.exec()) {
-                return fail(i18n("Adding a file"), fileChunkQuery.lastError());
+        for (qsizetype first = 0; first < file.chunks.size(); first += rowsPerInsert) {
+            const qsizetype rows = std::min(rowsPerInsert, file.chunks.size() - first);
+            QSqlQuery *insert = &fileChunksQuery;
+            if (rows < rowsPerInsert) {
+                insert = &lastFileChunksQuery;
+                insert->prepare(fileChunksInsert(rows));
+            }
+            for (qsizetype row = 0; row < rows; ++row) {
+                insert->bindValue(int(row * 3), fileId);
+                insert->bindValue(int(row * 3 + 1), first + row);
+                insert->bindValue(int(row * 3 + 2), QString::fromLatin1(file.chunks.at(first + row)));
+            }
+            if (!insert->exec()) {
+                return fail(i18n("Adding a file"), insert->lastError());
             }
         }
     }
@@ -552,6 +570,39 @@ Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const 
     }
     query.finish();
     return found;
+}
+
+Result<QHash<QByteArray, SnapshotCatalog::ChunkEntry>> SnapshotCatalog::knownChunks(const QList<QByteArray> &ids) const
+{
+    // Well below SQLite's limit of bound parameters.
+    constexpr qsizetype idsPerQuery = 500;
+    QHash<QByteArray, ChunkEntry> known;
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    for (qsizetype first = 0; first < ids.size(); first += idsPerQuery) {
+        const qsizetype count = std::min(idsPerQuery, ids.size() - first);
+        QString placeholders = QStringLiteral("?");
+        placeholders.reserve(count * 2);
+        for (qsizetype i = 1; i < count; ++i) {
+            placeholders += QStringLiteral(",?");
+        }
+        if (!query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks WHERE id IN (") + placeholders
+                           + QLatin1Char(')'))) {
+            return failure(i18n("Looking up chunks"), query.lastError());
+        }
+        for (qsizetype i = 0; i < count; ++i) {
+            query.bindValue(int(i), QString::fromLatin1(ids.at(first + i)));
+        }
+        if (!query.exec()) {
+            return failure(i18n("Looking up chunks"), query.lastError());
+        }
+        while (query.next()) {
+            ChunkEntry chunk = chunkFromRow(query, 0);
+            known.insert(chunk.id, chunk);
+        }
+        query.finish();
+    }
+    return known;
 }
 
 Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::selectChunks(const QString &where, const QVariant &value) const

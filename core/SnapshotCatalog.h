@@ -82,6 +82,8 @@ public:
 
     /// A chunk already in the catalog, or nothing.
     Result<std::optional<ChunkEntry>> chunk(const QByteArray &id) const;
+    /// The chunks of ids that the catalog knows, by id: one query for many.
+    Result<QHash<QByteArray, ChunkEntry>> knownChunks(const QList<QByteArray> &ids) const;
 
     /// Deletes the rows of chunks that no file references any more.
     Result<qint64> removeUnreferencedChunks();

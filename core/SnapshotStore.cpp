@@ -504,6 +504,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     QList<SnapshotCatalog::FileEntry> files;
     QList<SnapshotCatalog::ChunkEntry> chunks;
     QHash<QByteArray, qsizetype> chunkIndex;
+    // The catalog has the others already, and keeps them while this commit holds its lock.
+    QList<SnapshotCatalog::ChunkEntry> fresh;
     qint64 logicalBytes = 0;
     qint64 storedBytes = 0;
 
@@ -556,25 +558,31 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             });
 
             // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
+            QList<QByteArray> unseen;
+            for (const Piece &piece : pieces) {
+                if (!chunkIndex.contains(piece.id)) {
+                    unseen.append(piece.id);
+                }
+            }
+            auto known = m_catalog->knownChunks(unseen);
+            if (!known) {
+                return failed(known.error());
+            }
             for (Piece &piece : pieces) {
                 if (chunkIndex.contains(piece.id)) {
                     continue;
                 }
-                auto known = m_catalog->chunk(piece.id);
-                if (!known) {
-                    return failed(known.error());
-                }
-                if (known->has_value() && (*known)->owner != qint64(owner)) {
-                    // Ids are keyed per owner: only a broken catalog gets here.
-                    return failed(
-                        Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
-                                   "owner. Verify the store.",
-                                   m_path,
-                                   QString::fromLatin1(piece.id))});
-                }
                 SnapshotCatalog::ChunkEntry chunk;
-                if (known->has_value()) {
-                    chunk = **known;
+                if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
+                    if (stored->owner != qint64(owner)) {
+                        // Ids are keyed per owner: only a broken catalog gets here.
+                        return failed(
+                            Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
+                                       "owner. Verify the store.",
+                                       m_path,
+                                       QString::fromLatin1(piece.id))});
+                    }
+                    chunk = *stored;
                     storedBytes += chunk.storedBytes;
                 } else {
                     chunk.id = piece.id;
@@ -605,6 +613,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     chunk.storedBytes = location->length;
                     chunk.pack = location->pack;
                     chunk.packOffset = location->offset;
+                    fresh.append(chunk);
                     storedBytes += chunk.storedBytes;
                     if (++written == 1) {
                         reachCrashPoint("after-first-chunk");
@@ -642,7 +651,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     info.metadata = metadata;
     info.logicalBytes = logicalBytes;
     info.storedBytes = storedBytes;
-    auto id = m_catalog->insertSnapshot(info, files, chunks, [] {
+    auto id = m_catalog->insertSnapshot(info, files, fresh, [] {
         reachCrashPoint("in-catalog");
     });
     if (!id) {
