@@ -444,7 +444,7 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
     return decode(id, *record, m_keys.idsOf(owner), zstdFrame);
 }
 
-Result<QByteArray> ChunkStore::readRecord(const QByteArray &id, const Location &location) const
+std::optional<Error> ChunkStore::checkRecordLocation(const QByteArray &id, const Location &location) const
 {
     const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
@@ -454,35 +454,88 @@ Result<QByteArray> ChunkStore::readRecord(const QByteArray &id, const Location &
         || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
         return Error{i18n("chunk %1 is damaged (its location in the catalog is invalid)", name)};
     }
-    auto open = m_openPacks.find(location.pack);
-    if (open == m_openPacks.end()) {
-        int error = 0;
-        UniqueFd file = openPack(packFileName(location.pack), error);
-        if (!file) {
-            if (error == ENOENT) {
-                return Error{i18n("chunk %1 is missing (pack %2 is missing)", name, QString::fromLatin1(location.pack))};
-            }
-            if (error == ELOOP || error == EXDEV) {
-                return Error{i18n("chunk %1 is behind a symbolic link (pack %2)", name, QString::fromLatin1(location.pack))};
-            }
-            if (error == EINVAL) {
-                return Error{i18n("chunk %1 is damaged (pack %2 is not a regular file)", name, QString::fromLatin1(location.pack))};
-            }
-            return Error{i18n("chunk %1 cannot be read: %2", name, systemError(error))};
-        }
-        if (m_openPacks.size() >= maximumOpenPacks) {
-            m_openPacks.clear();
-        }
-        open = m_openPacks.emplace(location.pack, std::move(file)).first;
+    return std::nullopt;
+}
+
+Result<int> ChunkStore::packFd(const QByteArray &id, const QByteArray &pack) const
+{
+    auto open = m_openPacks.find(pack);
+    if (open != m_openPacks.end()) {
+        return open->second.get();
     }
-    QByteArray record(location.length, Qt::Uninitialized);
-    if (!preadAll(open->second.get(), record.data(), std::size_t(location.length), location.offset)) {
-        if (errno == 0) {
-            return Error{i18n("chunk %1 is damaged (its pack is truncated)", name)};
+    const QString name = QString::fromLatin1(id);
+    int error = 0;
+    UniqueFd file = openPack(packFileName(pack), error);
+    if (!file) {
+        if (error == ENOENT) {
+            return Error{i18n("chunk %1 is missing (pack %2 is missing)", name, QString::fromLatin1(pack))};
         }
-        return Error{i18n("chunk %1 cannot be read: %2", name, systemError(errno))};
+        if (error == ELOOP || error == EXDEV) {
+            return Error{i18n("chunk %1 is behind a symbolic link (pack %2)", name, QString::fromLatin1(pack))};
+        }
+        if (error == EINVAL) {
+            return Error{i18n("chunk %1 is damaged (pack %2 is not a regular file)", name, QString::fromLatin1(pack))};
+        }
+        return Error{i18n("chunk %1 cannot be read: %2", name, systemError(error))};
     }
-    return record;
+    if (m_openPacks.size() >= maximumOpenPacks) {
+        m_openPacks.clear();
+    }
+    return m_openPacks.emplace(pack, std::move(file)).first->second.get();
+}
+
+Result<QByteArray> ChunkStore::readRecord(const QByteArray &id, const Location &location) const
+{
+    return std::move(readRecords({{id, location}}).front());
+}
+
+std::vector<Result<QByteArray>> ChunkStore::readRecords(const QList<QPair<QByteArray, Location>> &chunks) const
+{
+    // Records written one after the other are read with one pread: a
+    // snapshot's memory is a chunk a page, and most of its records are neighbours.
+    constexpr qint64 largestRead = 8 * 1024 * 1024;
+    std::vector<Result<QByteArray>> records;
+    records.reserve(std::size_t(chunks.size()));
+    QByteArray span;
+    qsizetype first = 0;
+    while (first < chunks.size()) {
+        const auto &[firstId, start] = chunks.at(first);
+        if (auto invalid = checkRecordLocation(firstId, start)) {
+            records.push_back(*invalid);
+            ++first;
+            continue;
+        }
+        qsizetype end = first + 1;
+        qint64 spanLength = start.length;
+        while (end < chunks.size()) {
+            const auto &[id, next] = chunks.at(end);
+            if (next.pack != start.pack || next.offset != start.offset + spanLength || spanLength + next.length > largestRead
+                || checkRecordLocation(id, next)) {
+                break;
+            }
+            spanLength += next.length;
+            ++end;
+        }
+        auto fd = packFd(firstId, start.pack);
+        span.resize(spanLength);
+        const bool read = fd && preadAll(*fd, span.data(), std::size_t(spanLength), start.offset);
+        const int readError = errno;
+        qint64 offset = 0;
+        for (qsizetype i = first; i < end; ++i) {
+            const auto &[id, location] = chunks.at(i);
+            if (!fd) {
+                records.push_back(fd.error());
+            } else if (!read) {
+                records.push_back(readError == 0 ? Error{i18n("chunk %1 is damaged (its pack is truncated)", QString::fromLatin1(id))}
+                                                 : Error{i18n("chunk %1 cannot be read: %2", QString::fromLatin1(id), systemError(readError))});
+            } else {
+                records.push_back(QByteArray(span.constData() + offset, location.length));
+            }
+            offset += location.length;
+        }
+        first = end;
+    }
+    return records;
 }
 
 Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame)

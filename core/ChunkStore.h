@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace Rewind
@@ -87,6 +88,8 @@ public:
     void closePacks() const;
     /// A chunk's record as its pack holds it, for decode(); not for legacy chunks (empty pack).
     Result<QByteArray> readRecord(const QByteArray &id, const Location &location) const;
+    /// The records of several chunks, in order; neighbours in a pack are read at once.
+    std::vector<Result<QByteArray>> readRecords(const QList<QPair<QByteArray, Location>> &chunks) const;
     /// The uncompressed bytes of a record, checked against id. Safe to call
     /// from several threads at once. zstdFrame as for read().
     static Result<QByteArray> decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame = nullptr);
@@ -140,6 +143,9 @@ private:
     Result<void> flush(Writer &writer);
     Result<void> finish(Writer &writer);
     UniqueFd openPack(const QByteArray &fileName, int &error) const;
+    std::optional<Error> checkRecordLocation(const QByteArray &id, const Location &location) const;
+    /// The open pack (opened now if needed); errors name the chunk id.
+    Result<int> packFd(const QByteArray &id, const QByteArray &pack) const;
     Result<QByteArray> readLegacy(const QByteArray &id, qint64 owner, QByteArray *zstdFrame) const;
     Result<UniqueFd> openLegacyDirectory(const QByteArray &name) const;
 

@@ -728,12 +728,20 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         for (qsizetype first = 0; first < entry.stored.size(); first += chunksPerBatch) {
             // A batch: records read in order, decoded and checked on every core, written in order.
             const qsizetype count = std::min(chunksPerBatch, entry.stored.size() - first);
-            std::vector<Result<QByteArray>> batch;
-            batch.reserve(std::size_t(count));
+            QList<QPair<QByteArray, ChunkStore::Location>> inPacks;
             for (qsizetype i = first; i < first + count; ++i) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
-                batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner)
-                                                     : m_chunks->readRecord(chunk.id, locationOf(chunk)));
+                if (!chunk.pack.isEmpty()) {
+                    inPacks.append({chunk.id, locationOf(chunk)});
+                }
+            }
+            std::vector<Result<QByteArray>> records = m_chunks->readRecords(inPacks);
+            std::vector<Result<QByteArray>> batch;
+            batch.reserve(std::size_t(count));
+            auto record = records.begin();
+            for (qsizetype i = first; i < first + count; ++i) {
+                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
+                batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner) : std::move(*record++));
             }
             QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArray> &data) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(first + (&data - batch.data()));

@@ -484,12 +484,13 @@ struct PageChange {
 class Bench
 {
 public:
-    Bench(int dirtyMb, double touchPercent, int rounds, int criuLogLevel, const QStringList &apps)
+    Bench(int dirtyMb, double touchPercent, int rounds, int criuLogLevel, const QStringList &apps, bool measureGui)
         : m_dirtyMb(dirtyMb)
         , m_touchPercent(touchPercent)
         , m_rounds(rounds)
         , m_criuLogLevel(criuLogLevel)
         , m_apps(apps)
+        , m_measureGui(measureGui)
     {
     }
     ~Bench()
@@ -513,6 +514,7 @@ private:
     Result<void> restoreRewind();
     Result<void> restorePlain();
     Result<void> comparePages();
+    void measureGui();
     Result<std::unordered_set<PageKey, PageKeyHash>>
     pagesOf(qint64 snapshotId, const std::unordered_set<PageKey, PageKeyHash> *earlier, qint64 *imageBytes, qint64 *notInEarlier) const;
     void report() const;
@@ -531,6 +533,9 @@ private:
     std::optional<QTemporaryDir> m_seed;
     QStringList m_startedApps;
     QStringList m_skippedApps; ///< "kate (not installed)"
+    bool m_measureGui = true;
+    QJsonObject m_guiStall; ///< by operation: the figures of tests/bench/gui-stall
+    QString m_guiStallError;
     std::unique_ptr<SessionManager> m_sessions;
     std::unique_ptr<SnapshotStore> m_store;
     std::unique_ptr<SnapshotEngine> m_engine;
@@ -582,6 +587,10 @@ Result<void> Bench::run()
         }
     }
     cleanUp();
+    // The window's test brings its own system bus, helper and session.
+    if (m_measureGui) {
+        measureGui();
+    }
     report();
     return {};
 }
@@ -1214,6 +1223,52 @@ Result<void> Bench::comparePages()
     return {};
 }
 
+void Bench::measureGui()
+{
+    say(QStringLiteral("measuring the window's thread (tests/bench/gui-stall)"));
+    QProcess script;
+    script.setProcessChannelMode(QProcess::SeparateChannels);
+    script.start(QStringLiteral(SOURCE_DIR "/tests/bench/gui-stall"), {QStringLiteral(BUILD_DIR)});
+    if (!script.waitForFinished(10 * 60 * 1000)) {
+        script.kill();
+        script.waitForFinished();
+        m_guiStallError = QStringLiteral("gui-stall did not finish");
+        return;
+    }
+    // "gui-stall: operation=snapshot busy_max_ms=4.17 ...", one line an operation.
+    for (const QByteArray &line : script.readAllStandardOutput().split('\n')) {
+        if (!line.startsWith("gui-stall: ")) {
+            continue;
+        }
+        QJsonObject figures;
+        QString operation;
+        for (const QByteArray &pair : line.mid(11).split(' ')) {
+            const qsizetype equals = pair.indexOf('=');
+            if (equals <= 0) {
+                continue;
+            }
+            const QString key = QString::fromLatin1(pair.left(equals));
+            const QString value = QString::fromLatin1(pair.mid(equals + 1));
+            if (key == QLatin1String("operation")) {
+                operation = value;
+            } else {
+                figures.insert(key, value.toDouble());
+            }
+        }
+        if (!operation.isEmpty()) {
+            m_guiStall.insert(operation, figures);
+        }
+    }
+    if (script.exitCode() != 0) {
+        m_guiStallError = QStringLiteral("GuiResponsivenessTest failed (exit %1): %2")
+                              .arg(script.exitCode())
+                              .arg(QString::fromLocal8Bit(script.readAllStandardError()).trimmed().right(500));
+        if (!m_guiStall.isEmpty()) {
+            say(m_guiStallError);
+        }
+    }
+}
+
 void Bench::cleanUp()
 {
     if (m_plainRestored > 0) {
@@ -1462,6 +1517,21 @@ void Bench::report() const
     }
     const QString incremental = m_incremental.available ? QStringLiteral("available") : QStringLiteral("unavailable: ") + m_incremental.why;
     std::printf("\nstaging: %s\nincremental (mem_dirty_track): %s\n", qPrintable(stagingPlace), qPrintable(incremental));
+    QJsonObject guiStall;
+    if (m_measureGui) {
+        std::printf("gui thread while the window snapshots and restores (GuiResponsivenessTest; busy asserted <= 16 ms):%s\n",
+                    m_guiStall.isEmpty() ? qPrintable(QStringLiteral(" unavailable: ") + m_guiStallError) : "");
+        for (auto it = m_guiStall.begin(); it != m_guiStall.end(); ++it) {
+            const QJsonObject figures = it.value().toObject();
+            std::printf("  %-13s busy max %6.2f ms, p99 %6.2f ms; 4 ms timer late max %6.2f ms, p99 %6.2f ms\n",
+                        qPrintable(it.key()),
+                        figures.value(QStringLiteral("busy_max_ms")).toDouble(),
+                        figures.value(QStringLiteral("busy_p99_ms")).toDouble(),
+                        figures.value(QStringLiteral("late_max_ms")).toDouble(),
+                        figures.value(QStringLiteral("late_p99_ms")).toDouble());
+        }
+        guiStall = m_guiStall.isEmpty() ? QJsonObject{{QStringLiteral("error"), m_guiStallError}} : m_guiStall;
+    }
     if (m_cellMemoryPeakBytes >= 0) {
         std::printf("cell cgroup's peak memory: %s (counts its page cache too)\n", qPrintable(m_cellMemorySource));
     }
@@ -1532,6 +1602,7 @@ void Bench::report() const
                      {QStringLiteral("exitCode"), m_incremental.exitCode},
                      {QStringLiteral("why"), m_incremental.why}}},
         {QStringLiteral("memory"), memory},
+        {QStringLiteral("guiStall"), guiStall},
         {QStringLiteral("pages"), pages},
         {QStringLiteral("perRound"), perRound},
         {QStringLiteral("rewind"), rewindJson},
@@ -1574,7 +1645,9 @@ int main(int argc, char **argv)
                                       .arg(appUserUid)
                                       .arg(appLaunches().keys().join(QLatin1Char(','))),
                                   QStringLiteral("APP,..."));
-    parser.addOptions({dirtyMb, rounds, touchPercent, criuLogLevel, apps});
+    const QCommandLineOption noGui(QStringLiteral("no-gui"),
+                                   QStringLiteral("Do not measure the window's thread during a snapshot and a restore (tests/bench/gui-stall)."));
+    parser.addOptions({dirtyMb, rounds, touchPercent, criuLogLevel, apps, noGui});
     parser.process(app);
     bool dirtyOk = false;
     bool roundsOk = false;
@@ -1610,7 +1683,7 @@ int main(int argc, char **argv)
         ::sigaction(signal, &action, nullptr);
     }
 
-    Bench bench(dirtyMbValue, touchValue, roundsValue, levelValue, appsValue);
+    Bench bench(dirtyMbValue, touchValue, roundsValue, levelValue, appsValue, !parser.isSet(noGui));
     if (auto done = bench.run(); !done) {
         std::fprintf(stderr, "rewind-bench: %s\n", qPrintable(done.errorMessage()));
         return 1;
