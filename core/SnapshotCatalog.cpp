@@ -306,24 +306,62 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     }
     const qint64 id = query.lastInsertId().toLongLong();
 
-    QSqlQuery chunkQuery(m_database);
-    chunkQuery.prepare(
-        QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    qint64 addedBytes = 0;
-    for (const ChunkEntry &chunk : chunks) {
-        chunkQuery.bindValue(0, QString::fromLatin1(chunk.id));
-        chunkQuery.bindValue(1, chunk.storedBytes);
-        chunkQuery.bindValue(2, chunk.rawBytes);
-        chunkQuery.bindValue(3, id);
-        chunkQuery.bindValue(4, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk.pack)));
-        chunkQuery.bindValue(5, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.packOffset)));
-        chunkQuery.bindValue(6, chunk.owner == ChunkKeys::legacyOwner ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.owner)));
-        if (!chunkQuery.exec()) {
-            return fail(i18n("Adding a chunk"), chunkQuery.lastError());
+    // Chunks the catalog does not know yet, many rows an INSERT: a snapshot
+    // of 512 MB of memory brings 137,000 (a chunk a page).
+    constexpr qsizetype rowsPerInsert = 256;
+    auto chunksInsert = [](qsizetype rows) {
+        QString sql = QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (qsizetype i = 1; i < rows; ++i) {
+            sql += QStringLiteral(", (?, ?, ?, ?, ?, ?, ?)");
         }
-        // Ignored: the store had it already.
-        if (chunkQuery.numRowsAffected() > 0) {
-            addedBytes += chunk.storedBytes;
+        return sql;
+    };
+    QSqlQuery chunksQuery(m_database);
+    chunksQuery.prepare(chunksInsert(rowsPerInsert));
+    QSqlQuery lastChunksQuery(m_database);
+    qint64 addedBytes = 0;
+    QSet<QByteArray> seen;
+    for (qsizetype first = 0; first < chunks.size(); first += rowsPerInsert) {
+        QList<QByteArray> ids;
+        for (qsizetype i = first; i < std::min(first + rowsPerInsert, chunks.size()); ++i) {
+            ids.append(chunks.at(i).id);
+        }
+        auto known = knownChunks(ids);
+        if (!known) {
+            rollback();
+            return known.error();
+        }
+        QList<const ChunkEntry *> added;
+        for (qsizetype i = first; i < std::min(first + rowsPerInsert, chunks.size()); ++i) {
+            const ChunkEntry &chunk = chunks.at(i);
+            // Known: the store had it already.
+            if (!known->contains(chunk.id) && !seen.contains(chunk.id)) {
+                seen.insert(chunk.id);
+                added.append(&chunk);
+            }
+        }
+        if (added.isEmpty()) {
+            continue;
+        }
+        QSqlQuery *insert = &chunksQuery;
+        if (added.size() < rowsPerInsert) {
+            insert = &lastChunksQuery;
+            insert->prepare(chunksInsert(added.size()));
+        }
+        int column = 0;
+        for (const ChunkEntry *chunk : std::as_const(added)) {
+            insert->bindValue(column++, QString::fromLatin1(chunk->id));
+            insert->bindValue(column++, chunk->storedBytes);
+            insert->bindValue(column++, chunk->rawBytes);
+            insert->bindValue(column++, id);
+            insert->bindValue(column++, chunk->pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk->pack)));
+            insert->bindValue(column++, chunk->pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk->packOffset)));
+            insert->bindValue(column++,
+                              chunk->owner == ChunkKeys::legacyOwner ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk->owner)));
+            addedBytes += chunk->storedBytes;
+        }
+        if (!insert->exec()) {
+            return fail(i18n("Adding a chunk"), insert->lastError());
         }
     }
     query.prepare(QStringLiteral("UPDATE snapshots SET added_bytes = ? WHERE id = ?"));
@@ -335,8 +373,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
 
     QSqlQuery fileQuery(m_database);
     fileQuery.prepare(QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size) VALUES (?, ?, ?, ?, ?)"));
-    // A file of memory has a chunk a page: its rows go in many at a time.
-    constexpr qsizetype rowsPerInsert = 256;
+    // A file of memory has a chunk a page: its rows, too, go in many at a time.
     auto fileChunksInsert = [](qsizetype rows) {
         QString sql = QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (?, ?, ?)");
         for (qsizetype i = 1; i < rows; ++i) {
