@@ -199,7 +199,11 @@ Result<std::unique_ptr<SnapshotCatalog>> SnapshotCatalog::open(const QString &da
         || query.value(0).toString().compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0) {
         return Error{i18n("The snapshot catalog %1 cannot use a write-ahead log: %2", databasePath, query.lastError().text())};
     }
-    for (const QString &pragma : {QStringLiteral("PRAGMA synchronous=FULL"), QStringLiteral("PRAGMA foreign_keys=ON")}) {
+    // A chunk a page of memory makes the chunk index big: 64 MiB of cache
+    // (SQLite's default is 2 MiB) keeps a commit from reading it from disk
+    // for every page.
+    for (const QString &pragma :
+         {QStringLiteral("PRAGMA synchronous=FULL"), QStringLiteral("PRAGMA foreign_keys=ON"), QStringLiteral("PRAGMA cache_size=-65536")}) {
         if (!query.exec(pragma)) {
             return catalog->failure(i18n("Setting up"), query.lastError());
         }
