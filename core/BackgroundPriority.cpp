@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "BackgroundPriority.h"
 
+#include <QtGlobal>
+
+#include <cerrno>
+#include <cstring>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +17,7 @@ namespace
 // From linux/ioprio.h, which glibc does not wrap.
 constexpr int ioprioWhoProcess = 1;
 constexpr int ioprioClassShift = 13;
+constexpr int ioprioClassNone = 0;
 constexpr int ioprioClassIdle = 3;
 
 int ioPriority()
@@ -20,10 +25,10 @@ int ioPriority()
     return int(::syscall(SYS_ioprio_get, ioprioWhoProcess, 0));
 }
 
-void setIoPriority(int priority)
+int setIoPriority(int priority)
 {
     // Who 0 with IOPRIO_WHO_PROCESS is the calling thread.
-    ::syscall(SYS_ioprio_set, ioprioWhoProcess, 0, priority);
+    return int(::syscall(SYS_ioprio_set, ioprioWhoProcess, 0, priority));
 }
 } // namespace
 
@@ -47,13 +52,21 @@ BackgroundPriority::BackgroundPriority()
 
 BackgroundPriority::~BackgroundPriority()
 {
+    // Whatever this thread starts later (CRIU) inherits its priorities: they must come back.
     if (m_ioPriority >= 0) {
-        setIoPriority(m_ioPriority);
+        // A thread that never did I/O reads as class "none" with a level, which
+        // ioprio_set refuses; "none" is set with level 0.
+        const int priority = (m_ioPriority >> ioprioClassShift) == ioprioClassNone ? 0 : m_ioPriority;
+        if (setIoPriority(priority) != 0) {
+            qWarning("rewind: could not give the thread back its I/O priority: %s", strerror(errno));
+        }
     }
     if (m_policy >= 0) {
         sched_param parameter{};
         parameter.sched_priority = m_priority;
-        ::sched_setscheduler(0, m_policy, &parameter);
+        if (::sched_setscheduler(0, m_policy, &parameter) != 0) {
+            qWarning("rewind: could not give the thread back its scheduling policy: %s", strerror(errno));
+        }
     }
 }
 

@@ -55,7 +55,9 @@ qint64 CellMemory::residentBytes(const QString &cgroup)
         bool ok = false;
         const qint64 bytes = current->trimmed().toLongLong(&ok);
         if (ok) {
-            return bytes;
+            // CRIU dumps what is swapped out as well.
+            const auto swapped = CgroupFiles::read(cgroup + QStringLiteral("/memory.swap.current"));
+            return bytes + (swapped ? swapped->trimmed().toLongLong() : 0);
         }
     }
     return residentBytesOfProcesses(cgroup);

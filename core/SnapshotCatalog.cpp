@@ -312,7 +312,8 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
 
     // Chunks the catalog does not know yet, many rows an INSERT: a snapshot
     // of 512 MB of memory brings 137,000 (a chunk a page).
-    constexpr qsizetype rowsPerInsert = 256;
+    // 128 rows of 7 values stay below the 999 bound values older SQLite builds allow.
+    constexpr qsizetype rowsPerInsert = 128;
     auto chunksInsert = [](qsizetype rows) {
         QString sql = QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)");
         for (qsizetype i = 1; i < rows; ++i) {
@@ -321,7 +322,9 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         return sql;
     };
     QSqlQuery chunksQuery(m_database);
-    chunksQuery.prepare(chunksInsert(rowsPerInsert));
+    if (!chunksQuery.prepare(chunksInsert(rowsPerInsert))) {
+        return fail(i18n("Adding a chunk"), chunksQuery.lastError());
+    }
     QSqlQuery lastChunksQuery(m_database);
     qint64 addedBytes = 0;
     QSet<QByteArray> seen;
@@ -350,7 +353,9 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         QSqlQuery *insert = &chunksQuery;
         if (added.size() < rowsPerInsert) {
             insert = &lastChunksQuery;
-            insert->prepare(chunksInsert(added.size()));
+            if (!insert->prepare(chunksInsert(added.size()))) {
+                return fail(i18n("Adding a chunk"), insert->lastError());
+            }
         }
         int column = 0;
         for (const ChunkEntry *chunk : std::as_const(added)) {
@@ -386,7 +391,9 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         return sql;
     };
     QSqlQuery fileChunksQuery(m_database);
-    fileChunksQuery.prepare(fileChunksInsert(rowsPerInsert));
+    if (!fileChunksQuery.prepare(fileChunksInsert(rowsPerInsert))) {
+        return fail(i18n("Adding a file"), fileChunksQuery.lastError());
+    }
     QSqlQuery lastFileChunksQuery(m_database);
     for (qsizetype ordinal = 0; ordinal < files.size(); ++ordinal) {
         const FileEntry &file = files.at(ordinal);
@@ -404,7 +411,9 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
             QSqlQuery *insert = &fileChunksQuery;
             if (rows < rowsPerInsert) {
                 insert = &lastFileChunksQuery;
-                insert->prepare(fileChunksInsert(rows));
+                if (!insert->prepare(fileChunksInsert(rows))) {
+                    return fail(i18n("Adding a file"), insert->lastError());
+                }
             }
             for (qsizetype row = 0; row < rows; ++row) {
                 insert->bindValue(int(row * 3), fileId);

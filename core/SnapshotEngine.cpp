@@ -28,6 +28,7 @@
 #include <QJsonArray>
 
 #include <fcntl.h>
+#include <optional>
 #include <unistd.h>
 
 namespace Rewind
@@ -282,7 +283,14 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
     report(progress, 70, Stage::Storing);
     auto committed = [&] {
-        const BackgroundPriority yieldingToTheDesktop;
+        // Nobody waits for a scheduled snapshot: its store yields to the
+        // desktop. One the user asked for (or a restore or hibernation waits
+        // for) is stored at the usual priority: it holds the session and the
+        // helper until it is done.
+        std::optional<BackgroundPriority> yieldingToTheDesktop;
+        if (trigger == SnapshotTrigger::Scheduled) {
+            yieldingToTheDesktop.emplace();
+        }
         return m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
     }();
     if (!committed) {
@@ -315,7 +323,8 @@ Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
     if (!snapshot) {
         return snapshot.error();
     }
-    auto staging = stagingFor(snapshot->logicalBytes);
+    // The restored processes take the images' memory a second time while the staging still holds them.
+    auto staging = stagingFor(2 * snapshot->logicalBytes);
     if (!staging) {
         return staging.error();
     }

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits>
 #include <optional>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -509,10 +510,12 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     qint64 logicalBytes = 0;
     qint64 storedBytes = 0;
 
-    // Chunks are named and encoded on every core, at idle priority: the
-    // session is running again and must not feel the store working.
+    // Chunks are named and encoded on every core, at the caller's priority
+    // (idle for a scheduled snapshot: the session must not feel the store working).
     QThreadPool workers;
-    workers.setThreadPriority(QThread::IdlePriority);
+    if (::sched_getscheduler(0) == SCHED_IDLE) {
+        workers.setThreadPriority(QThread::IdlePriority);
+    }
     const ChunkKeys::OwnerIds ids = m_chunks->idsOf(qint64(owner));
     std::vector<Piece> pieces;
 

@@ -10,7 +10,8 @@
 namespace Rewind
 {
 
-/// What the machine's memory allows, from /proc/meminfo.
+/// What the machine's memory allows, from /proc/meminfo: available is also
+/// no more than what this process's memory cgroup may still take.
 struct MemoryInfo {
     qint64 totalBytes = 0;
     qint64 availableBytes = 0;

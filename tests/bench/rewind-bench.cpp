@@ -823,7 +823,8 @@ Result<void> Bench::rewindRound(int round)
     StageClock stages;
     stages.start();
     const auto start = Clock::now();
-    auto snapshot = m_engine->snapshot(m_session.id, QStringLiteral("bench %1").arg(round), SnapshotTrigger::Manual, stages.progress());
+    // Scheduled, as autosave takes them: stored at idle priority.
+    auto snapshot = m_engine->snapshot(m_session.id, QStringLiteral("bench %1").arg(round), SnapshotTrigger::Scheduled, stages.progress());
     if (!snapshot) {
         return snapshot.error();
     }
