@@ -540,8 +540,9 @@ private Q_SLOTS:
             if (app.startsWith("rewind-test-obstacle") && !app.contains("exec-when-nesting-allowed")) {
                 QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(QStringLiteral("/proc/%1/root/tmp/obstacle.ready").arg(session.initPid)), 20000);
             }
-            // A browser takes a few seconds to make its sandboxed processes.
-            QTRY_VERIFY_WITH_TIMEOUT(scanned().ok() && !scanned()->isEmpty(), 30000);
+            // A browser takes seconds to make its sandboxed processes; Firefox
+            // starting on a fresh profile on a busy machine took over 30 s.
+            QTRY_VERIFY_WITH_TIMEOUT(scanned().ok() && !scanned()->isEmpty(), 90000);
             const auto obstacles = scanned();
             QVERIFY2(obstacles.ok(), qPrintable(obstacles.errorMessage()));
             qInfo("%s", qPrintable(CheckpointabilityScan::describe(*obstacles)));
