@@ -4,8 +4,10 @@
 #include "HelperClient.h"
 #include "Result.h"
 
+#include <QAction>
 #include <QJsonValue>
 #include <QTest>
+#include <QWidget>
 
 #include <optional>
 
@@ -25,4 +27,17 @@ inline Rewind::Result<QJsonValue> callHelperAndWait(HelperClient &client, const 
         return Rewind::Error{QStringLiteral("no answer from the helper")};
     }
     return *answer;
+}
+
+/// For the window's tests: the window's action whose text, without its
+/// accelerator marker, is text (as a user reads it in a menu), or nullptr.
+inline QAction *windowAction(QWidget &window, const QString &text)
+{
+    const auto actions = window.findChildren<QAction *>();
+    for (QAction *candidate : actions) {
+        if (candidate->text().remove(QLatin1Char('&')) == text) {
+            return candidate;
+        }
+    }
+    return nullptr;
 }

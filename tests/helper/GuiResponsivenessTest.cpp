@@ -77,17 +77,6 @@ private:
         return callHelperAndWait(m_client, this, action, arguments);
     }
 
-    static QAction *action(MainWindow &window, const QString &text)
-    {
-        const auto actions = window.findChildren<QAction *>();
-        for (QAction *candidate : actions) {
-            if (candidate->text().remove(QLatin1Char('&')) == text) {
-                return candidate;
-            }
-        }
-        return nullptr;
-    }
-
     /// The window, shown, with the dirty-memory session selected and its timeline listed.
     void showWindow(MainWindow &window, QListView *&timeline)
     {
@@ -191,7 +180,7 @@ private Q_SLOTS:
         if (QTest::currentTestFailed()) {
             return;
         }
-        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QAction *snapshot = windowAction(window, QStringLiteral("Snapshot Now"));
         QVERIFY(snapshot && snapshot->isEnabled());
         QSignalSpy finished(&window, &MainWindow::operationFinished);
 
@@ -218,7 +207,7 @@ private Q_SLOTS:
         }
         QTRY_VERIFY(timeline->model()->rowCount() >= 1);
         timeline->setCurrentIndex(timeline->model()->index(0, 0));
-        QAction *restore = action(window, QStringLiteral("Go Back to This Point"));
+        QAction *restore = windowAction(window, QStringLiteral("Go Back to This Point"));
         QTRY_VERIFY(restore && restore->isEnabled());
         QSignalSpy finished(&window, &MainWindow::operationFinished);
 
@@ -250,7 +239,7 @@ private Q_SLOTS:
         }
         QTRY_VERIFY(timeline->model()->rowCount() >= 1);
         timeline->setCurrentIndex(timeline->model()->index(0, 0));
-        QAction *branch = action(window, QStringLiteral("Open as New Session"));
+        QAction *branch = windowAction(window, QStringLiteral("Open as New Session"));
         QTRY_VERIFY(branch && branch->isEnabled());
         QSignalSpy finished(&window, &MainWindow::operationFinished);
 

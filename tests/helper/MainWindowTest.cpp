@@ -69,17 +69,6 @@ private:
         return std::max(0, static_cast<SessionListModel *>(sessions->model())->rowOf(id));
     }
 
-    static QAction *action(MainWindow &window, const QString &text)
-    {
-        const auto actions = window.findChildren<QAction *>();
-        for (QAction *candidate : actions) {
-            if (candidate->text().remove(QLatin1Char('&')) == text) {
-                return candidate;
-            }
-        }
-        return nullptr;
-    }
-
 private Q_SLOTS:
     void initTestCase()
     {
@@ -120,13 +109,13 @@ private Q_SLOTS:
                                    QStringLiteral("Live View"),
                                    QStringLiteral("Refresh")};
         for (const QString &text : texts) {
-            QAction *found = action(window, text);
+            QAction *found = windowAction(window, text);
             QVERIFY2(found, qPrintable(text));
             QVERIFY2(!found->shortcut().isEmpty(), qPrintable(text));
         }
 
         // Snapshot Now, from the keyboard.
-        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QAction *snapshot = windowAction(window, QStringLiteral("Snapshot Now"));
         QTRY_VERIFY(snapshot->isEnabled());
         QTest::keyClick(&window, Qt::Key_S, Qt::ControlModifier);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
@@ -139,7 +128,7 @@ private Q_SLOTS:
 
         // Branch: the snapshot runs as a second session beside the first.
         timeline->setCurrentIndex(timeline->model()->index(0, 0));
-        QAction *branch = action(window, QStringLiteral("Open as New Session"));
+        QAction *branch = windowAction(window, QStringLiteral("Open as New Session"));
         QTRY_VERIFY(branch->isEnabled());
         branch->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 120000);
@@ -169,7 +158,7 @@ private Q_SLOTS:
         QListView *sessions = view(window, "sessions");
         QTRY_COMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
 
-        QAction *live = action(window, QStringLiteral("Live View"));
+        QAction *live = windowAction(window, QStringLiteral("Live View"));
         QTRY_VERIFY(live->isEnabled());
         QTest::keyClick(&window, Qt::Key_L, Qt::ControlModifier);
         QTRY_VERIFY(window.findChild<LiveViewWindow *>());
@@ -190,7 +179,7 @@ private Q_SLOTS:
 
         // A snapshot ends the connection; the view makes a new one and goes on.
         QSignalSpy reconnected(screen->connection(), &VncConnection::connected);
-        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QAction *snapshot = windowAction(window, QStringLiteral("Snapshot Now"));
         QTRY_VERIFY(snapshot->isEnabled());
         snapshot->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
@@ -222,8 +211,8 @@ private Q_SLOTS:
         sessions->setCurrentIndex(sessions->model()->index(SessionListModelRow(sessions, m_sessions.first()), 0));
         QTRY_COMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), QStringLiteral("running"));
 
-        QAction *exportAction = action(window, QStringLiteral("Export Snapshot…"));
-        QAction *importAction = action(window, QStringLiteral("Import Snapshot…"));
+        QAction *exportAction = windowAction(window, QStringLiteral("Export Snapshot…"));
+        QAction *importAction = windowAction(window, QStringLiteral("Import Snapshot…"));
         QVERIFY(exportAction && importAction);
         QCOMPARE(exportAction->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
         QCOMPARE(importAction->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_I));
@@ -236,7 +225,7 @@ private Q_SLOTS:
         }
 
         // A snapshot taken through the window, selected.
-        QAction *snapshot = action(window, QStringLiteral("Snapshot Now"));
+        QAction *snapshot = windowAction(window, QStringLiteral("Snapshot Now"));
         QTRY_VERIFY(snapshot->isEnabled());
         snapshot->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
@@ -283,8 +272,8 @@ private Q_SLOTS:
                  qPrintable(timeline->currentIndex().data().toString()));
         QCOMPARE(sessions->currentIndex().data(SessionListModel::StateRole).toString(), SessionListModel::snapshotsOnlyState);
         QTRY_VERIFY(importAction->isEnabled());
-        QVERIFY(!action(window, QStringLiteral("Go Back to This Point"))->isEnabled()); // no session to go back in
-        QVERIFY(action(window, QStringLiteral("Open as New Session"))->isEnabled());
+        QVERIFY(!windowAction(window, QStringLiteral("Go Back to This Point"))->isEnabled()); // no session to go back in
+        QVERIFY(windowAction(window, QStringLiteral("Open as New Session"))->isEnabled());
         QCOMPARE(message->messageType(), KMessageWidget::Positive);
         const QHash<qint64, QString> after = listedSnapshots();
         QCOMPARE(after.size(), before.size() + 1);

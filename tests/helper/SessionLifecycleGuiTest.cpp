@@ -73,17 +73,6 @@ private:
         return callHelperAndWait(m_client, this, action, arguments);
     }
 
-    static QAction *action(MainWindow &window, const QString &text)
-    {
-        const auto actions = window.findChildren<QAction *>();
-        for (QAction *candidate : actions) {
-            if (candidate->text().remove(QLatin1Char('&')) == text) {
-                return candidate;
-            }
-        }
-        return nullptr;
-    }
-
     static QString selectedState(QListView *sessions)
     {
         return sessions->currentIndex().data(SessionListModel::StateRole).toString();
@@ -139,11 +128,11 @@ private Q_SLOTS:
         QVERIFY(sessions);
         window.refresh();
 
-        QAction *newSession = action(window, QStringLiteral("New Session…"));
-        QAction *stop = action(window, QStringLiteral("Stop Session"));
-        QAction *hibernate = action(window, QStringLiteral("Hibernate Session"));
-        QAction *wake = action(window, QStringLiteral("Wake Session"));
-        QAction *recover = action(window, QStringLiteral("Recover Session"));
+        QAction *newSession = windowAction(window, QStringLiteral("New Session…"));
+        QAction *stop = windowAction(window, QStringLiteral("Stop Session"));
+        QAction *hibernate = windowAction(window, QStringLiteral("Hibernate Session"));
+        QAction *wake = windowAction(window, QStringLiteral("Wake Session"));
+        QAction *recover = windowAction(window, QStringLiteral("Recover Session"));
         QVERIFY(newSession && stop && hibernate && wake && recover);
         QCOMPARE(newSession->shortcut(), QKeySequence(QKeySequence::New));
         for (QAction *each : {newSession, stop, hibernate, wake, recover}) {

@@ -61,17 +61,6 @@ private:
         return {};
     }
 
-    static QAction *action(MainWindow &window, const QString &text)
-    {
-        const auto actions = window.findChildren<QAction *>();
-        for (QAction *candidate : actions) {
-            if (candidate->text().remove(QLatin1Char('&')) == text) {
-                return candidate;
-            }
-        }
-        return nullptr;
-    }
-
     /// Writes the administrator's limits.conf, which rewind-test-as-owner
     /// hands to the owner for this; the helper reads it at each call.
     static bool writeLimits(const QByteArray &content)
@@ -124,7 +113,7 @@ private Q_SLOTS:
 
         // Two snapshots: one from the keyboard, one labelled through the helper.
         QSignalSpy finished(&window, &MainWindow::operationFinished);
-        QTRY_VERIFY(action(window, QStringLiteral("Snapshot Now"))->isEnabled());
+        QTRY_VERIFY(windowAction(window, QStringLiteral("Snapshot Now"))->isEnabled());
         QTest::keyClick(&window, Qt::Key_S, Qt::ControlModifier);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
         QCOMPARE(finished.first().at(0).toString(), QStringLiteral("snapshotTaken"));
@@ -177,7 +166,7 @@ private Q_SLOTS:
             offered = current;
             return QStringLiteral("  before the talk ");
         });
-        QAction *rename = action(window, QStringLiteral("Rename…"));
+        QAction *rename = windowAction(window, QStringLiteral("Rename…"));
         QVERIFY(rename);
         QCOMPARE(rename->shortcut(), QKeySequence(Qt::Key_F2));
         QVERIFY(!rename->icon().isNull());
@@ -209,7 +198,7 @@ private Q_SLOTS:
         QCOMPARE(m_client.running(), 0);
 
         // Pin with Ctrl+P, and unpin.
-        QAction *pin = action(window, QStringLiteral("Pin"));
+        QAction *pin = windowAction(window, QStringLiteral("Pin"));
         QVERIFY(pin && pin->isCheckable());
         QVERIFY(!pin->icon().isNull());
         QVERIFY(!pin->isChecked());
@@ -227,7 +216,7 @@ private Q_SLOTS:
         QTRY_COMPARE(pin->text().remove(QLatin1Char('&')), QStringLiteral("Pin"));
 
         // A third snapshot: the storage line follows.
-        QTRY_VERIFY(action(window, QStringLiteral("Snapshot Now"))->isEnabled());
+        QTRY_VERIFY(windowAction(window, QStringLiteral("Snapshot Now"))->isEnabled());
         QTest::keyClick(&window, Qt::Key_S, Qt::ControlModifier);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 120000);
         QTRY_COMPARE_WITH_TIMEOUT(timeline->model()->rowCount(), 3, 30000);
@@ -238,7 +227,7 @@ private Q_SLOTS:
         QTRY_VERIFY2_WITH_TIMEOUT(storage->text().contains(KFormat().formatByteSize(double(totalAfter))), qPrintable(storage->text()), 30000);
 
         // Deleting the oldest (it answers yes itself: rewind-test-as-owner's rule grants the password): the line follows again.
-        QTRY_VERIFY(action(window, QStringLiteral("Delete Snapshot"))->isEnabled());
+        QTRY_VERIFY(windowAction(window, QStringLiteral("Delete Snapshot"))->isEnabled());
         timeline->setCurrentIndex(timeline->model()->index(timeline->model()->rowCount() - 1, 0));
         QCOMPARE(window.currentSnapshot(), olderId);
         QTimer::singleShot(0, this, [] {
