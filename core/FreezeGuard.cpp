@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "FreezeGuard.h"
 #include "CgroupFreezer.h"
+#include "VforkWaits.h"
+
+#include <KLocalizedString>
 
 #include <QDebug>
 
+#include <algorithm>
 #include <utility>
 
 namespace Rewind
@@ -15,14 +19,41 @@ using std::chrono::steady_clock;
 
 Result<FreezeGuard> FreezeGuard::freeze(const QString &cgroupDir, std::chrono::milliseconds timeout)
 {
-    FreezeGuard guard;
-    guard.m_requested = steady_clock::now();
-    if (auto frozen = CgroupFreezer::freeze(cgroupDir, timeout); !frozen) {
-        return frozen.error();
+    const auto deadline = steady_clock::now() + timeout;
+    for (int attempt = 1;; ++attempt) {
+        FreezeGuard guard;
+        guard.m_attempts = attempt;
+        guard.m_requested = steady_clock::now();
+        const auto left = std::max(duration_cast<std::chrono::milliseconds>(deadline - guard.m_requested), std::chrono::milliseconds(1));
+        if (auto frozen = CgroupFreezer::freeze(cgroupDir, left); !frozen) {
+            return frozen.error();
+        }
+        guard.m_confirmed = steady_clock::now();
+        guard.m_cgroupDir = cgroupDir;
+
+        // A parent caught waiting for its vfork() child could not be seized:
+        // let the child exec, and freeze again.
+        auto waiting = VforkWaits::inFrozenCgroup(cgroupDir);
+        if (!waiting) {
+            return waiting.error();
+        }
+        if (waiting->isEmpty()) {
+            return guard;
+        }
+        if (auto thawed = guard.thaw(); !thawed) {
+            return thawed.error();
+        }
+        if (!VforkWaits::waitUntilMovedOn(*waiting, deadline) || steady_clock::now() >= deadline) {
+            const VforkWaits::Thread &first = waiting->constFirst();
+            return Error{
+                i18n("Process %1 (%2) in control group %3 kept waiting for a program it starts, for longer than %4 ms. "
+                     "A process in that wait cannot be saved. The session runs on; try again in a moment.",
+                     first.tid,
+                     first.command,
+                     cgroupDir,
+                     qint64(timeout.count()))};
+        }
     }
-    guard.m_confirmed = steady_clock::now();
-    guard.m_cgroupDir = cgroupDir;
-    return guard;
 }
 
 FreezeGuard::~FreezeGuard()
@@ -33,6 +64,7 @@ FreezeGuard::~FreezeGuard()
 FreezeGuard::FreezeGuard(FreezeGuard &&other) noexcept
     : m_cgroupDir(std::exchange(other.m_cgroupDir, QString()))
     , m_thawed(std::exchange(other.m_thawed, false))
+    , m_attempts(other.m_attempts)
     , m_requested(other.m_requested)
     , m_confirmed(other.m_confirmed)
     , m_thawedAt(other.m_thawedAt)
@@ -45,6 +77,7 @@ FreezeGuard &FreezeGuard::operator=(FreezeGuard &&other) noexcept
         release();
         m_cgroupDir = std::exchange(other.m_cgroupDir, QString());
         m_thawed = std::exchange(other.m_thawed, false);
+        m_attempts = other.m_attempts;
         m_requested = other.m_requested;
         m_confirmed = other.m_confirmed;
         m_thawedAt = other.m_thawedAt;

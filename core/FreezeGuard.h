@@ -10,12 +10,15 @@
 namespace Rewind
 {
 
-/// A frozen cell: freezes a cgroup with CgroupFreezer, and thaws it when it
-/// goes out of scope unless thawed before. Measures how long the freeze took
-/// to be confirmed and how long the cell stayed frozen.
+/// A frozen cell that CRIU can seize: freezes a cgroup with CgroupFreezer,
+/// and thaws it when it goes out of scope unless thawed before. A freeze that
+/// catches a process waiting in vfork() is undone and tried again
+/// (VforkWaits). Measures how long the freeze took to be confirmed and how
+/// long the cell stayed frozen.
 class FreezeGuard
 {
 public:
+    /// Freezes CGROUPDIR, within TIMEOUT for every attempt together.
     static Result<FreezeGuard> freeze(const QString &cgroupDir, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     ~FreezeGuard();
@@ -38,7 +41,12 @@ public:
     {
         return m_cgroupDir;
     }
-    /// From the freeze request until the kernel confirmed every process stopped.
+    /// How many freezes it took: more than one when one caught a vfork() wait.
+    int attempts() const
+    {
+        return m_attempts;
+    }
+    /// From the (last) freeze request until the kernel confirmed every process stopped.
     std::chrono::microseconds freezeLatency() const;
     /// From the freeze request until the thaw was confirmed (until now while held):
     /// the time the cell's processes could not run.
@@ -50,6 +58,7 @@ private:
 
     QString m_cgroupDir;
     bool m_thawed = false;
+    int m_attempts = 0;
     std::chrono::steady_clock::time_point m_requested;
     std::chrono::steady_clock::time_point m_confirmed;
     std::chrono::steady_clock::time_point m_thawedAt;

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The cells' cgroups and their freezer: a frozen counter stops counting and
 // carries on when thawed, a FreezeGuard always thaws, a cell left frozen by
-// a killed process is found and thawed, and a freeze that is not confirmed
-// in time is undone.
+// a killed process is found and thawed, a freeze that is not confirmed
+// in time is undone, and no freeze is held while a process waits in vfork().
 #include "CgroupFreezer.h"
 #include "Cgroup.h"
 #include "FreezeGuard.h"
 #include "TestCell.h"
 #include "TestCgroupParent.h"
 #include "TestSkip.h"
+#include "VforkWaits.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -19,7 +20,9 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <memory>
 #include <optional>
@@ -499,6 +502,82 @@ private Q_SLOTS:
         const auto guard = FreezeGuard::freeze(cgroup->path(), 50ms);
         QVERIFY(!guard.ok());
         COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+    }
+
+    // A freeze that catches a parent waiting for its vfork() child (state D)
+    // is no freeze CRIU can seize: the guard undoes it, waits for the child
+    // to exec or exit, and freezes again; a wait that never ends fails
+    // clearly and leaves the cell running.
+    void freezeGuardWaitsOutAVforkParent()
+    {
+        m_parent = std::make_unique<TestCgroupParent>();
+        auto cgroup = Cgroup::create(m_parent->path(), QStringLiteral("vfork"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        m_cgroup = *cgroup;
+        const QString fifo = QStringLiteral("/tmp/release");
+        m_cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(VFORK_WAITER_PATH), fifo}, &m_setUpError);
+        QVERIFY2(m_cell->valid(), qPrintable(m_setUpError));
+        const auto waitingThreads = [&cgroup] {
+            const auto waiting = VforkWaits::inFrozenCgroup(cgroup->path());
+            return waiting.ok() ? waiting->size() : -1;
+        };
+        QTRY_COMPARE(waitingThreads(), 1);
+
+        QElapsedTimer timer;
+        timer.start();
+        const auto stuck = FreezeGuard::freeze(cgroup->path(), 300ms);
+        const qint64 took = timer.elapsed();
+        QVERIFY(!stuck.ok());
+        QVERIFY2(stuck.errorMessage().contains(QLatin1String("waiting for a program it starts")), qPrintable(stuck.errorMessage()));
+        QVERIFY2(stuck.errorMessage().contains(QLatin1String("rewind-test-vfo")), qPrintable(stuck.errorMessage()));
+        QVERIFY2(took >= 300 && took < 2000, qPrintable(QString::number(took)));
+        COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), false);
+
+        // The child gets its byte and exits: the parent moves on, and the freeze holds.
+        const QByteArray fifoOutside = QFile::encodeName(QStringLiteral("/proc/%1/root%2").arg(m_cell->pid()).arg(fifo));
+        const int release = ::open(fifoOutside.constData(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        QVERIFY2(release >= 0, std::strerror(errno));
+        QCOMPARE(::write(release, "x", 1), 1);
+        ::close(release);
+        QTRY_COMPARE(waitingThreads(), 0);
+        auto guard = FreezeGuard::freeze(cgroup->path());
+        QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
+        QCOMPARE(guard->attempts(), 1);
+        COMPARE_STATE(CgroupFreezer::isFrozen(cgroup->path()), true);
+    }
+
+    // dash starts every command with vfork(): a shell loop is caught in that
+    // wait by about one freeze in sixty here. No guard may hold such a freeze.
+    void freezeGuardNeverHoldsAShellInVfork()
+    {
+        m_parent = std::make_unique<TestCgroupParent>();
+        auto cgroup = Cgroup::create(m_parent->path(), QStringLiteral("shell"));
+        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
+        m_cgroup = *cgroup;
+        const QStringList loop{QStringLiteral("/bin/sh"),
+                               QStringLiteral("-c"),
+                               QStringLiteral("i=0; while :; do i=$((i+1)); echo $i > %1; sleep 0.01; done").arg(counterFile)};
+        m_cell = TestCell::startInCgroup(cgroup->path(), loop, &m_setUpError);
+        QVERIFY2(m_cell->valid(), qPrintable(m_setUpError));
+        QTRY_VERIFY(m_cell->counter(counterFile) > 0);
+
+        int retried = 0;
+        for (int round = 0; round < 300; ++round) {
+            auto guard = FreezeGuard::freeze(cgroup->path());
+            QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
+            const auto waiting = VforkWaits::inFrozenCgroup(cgroup->path());
+            QVERIFY2(waiting.ok(), qPrintable(waiting.errorMessage()));
+            if (!waiting->isEmpty()) {
+                QFAIL(qPrintable(QStringLiteral("round %1: %2 (%3) waits in vfork()").arg(round).arg(waiting->first().tid).arg(waiting->first().command)));
+            }
+            retried += guard->attempts() > 1 ? 1 : 0;
+            const auto thawed = guard->thaw();
+            QVERIFY2(thawed.ok(), qPrintable(thawed.errorMessage()));
+        }
+        qInfo("%d of 300 freezes caught the shell in vfork() and were done again", retried);
+        const long afterRounds = m_cell->counter(counterFile);
+        QTRY_VERIFY(m_cell->counter(counterFile) > afterRounds);
     }
 };
 
