@@ -33,7 +33,7 @@ Result<FreezeGuard> FreezeGuard::freeze(const QString &cgroupDir, std::chrono::m
 
         // A parent caught waiting for its vfork() child could not be seized:
         // let the child exec, and freeze again.
-        auto waiting = VforkWaits::inFrozenCgroup(cgroupDir);
+        auto waiting = VforkWaits::inCgroup(cgroupDir);
         if (!waiting) {
             return waiting.error();
         }
@@ -44,11 +44,11 @@ Result<FreezeGuard> FreezeGuard::freeze(const QString &cgroupDir, std::chrono::m
             return thawed.error();
         }
         if (!VforkWaits::waitUntilMovedOn(*waiting, deadline) || steady_clock::now() >= deadline) {
-            const VforkWaits::Thread &first = waiting->constFirst();
+            const VforkWaits::Wait &first = waiting->constFirst();
             return Error{
                 i18n("Process %1 (%2) in control group %3 kept waiting for a program it starts, for longer than %4 ms. "
                      "A process in that wait cannot be saved. The session runs on; try again in a moment.",
-                     first.tid,
+                     first.parent,
                      first.command,
                      cgroupDir,
                      qint64(timeout.count()))};

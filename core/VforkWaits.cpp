@@ -5,57 +5,69 @@
 #include <QDir>
 #include <QFile>
 
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <thread>
+#include <unistd.h>
 
 namespace Rewind
 {
 namespace
 {
 
-/// The state letter of /proc/TID/stat ("R", "S", "D", ...), and the command
-/// in its parentheses; state 0 when the thread is gone.
-struct ThreadStat {
-    char state = 0;
+/// The parent's pid and the command of /proc/PID/stat; parent 0 when the process is gone.
+struct ProcessStat {
+    pid_t parent = 0;
     QString command;
 };
 
-ThreadStat readStat(pid_t tid)
+ProcessStat readStat(pid_t pid)
 {
-    QFile file(QStringLiteral("/proc/%1/stat").arg(tid));
+    QFile file(QStringLiteral("/proc/%1/stat").arg(pid));
     if (!file.open(QIODevice::ReadOnly)) {
         return {};
     }
-    // "TID (COMMAND) STATE ...": the command may itself hold ") ".
+    // "PID (COMMAND) STATE PPID ...": the command may itself hold ") ".
     const QByteArray line = file.read(1024);
     const qsizetype open = line.indexOf('(');
     const qsizetype close = line.lastIndexOf(')');
-    if (open < 0 || close < open || close + 2 >= line.size()) {
+    if (open < 0 || close < open) {
         return {};
     }
-    return {line.at(close + 2), QString::fromUtf8(line.mid(open + 1, close - open - 1))};
+    const QList<QByteArray> fields = line.mid(close + 2).split(' ');
+    if (fields.size() < 2) {
+        return {};
+    }
+    return {pid_t(fields.at(1).toInt()), QString::fromUtf8(line.mid(open + 1, close - open - 1))};
 }
 
-Result<void> collect(const QString &cgroupDir, QList<VforkWaits::Thread> *waiting)
+/// Whether two processes share one address space: a vfork() child before it execs, and its parent.
+bool shareMemory(pid_t first, pid_t second)
 {
-    auto threads = CgroupFiles::read(cgroupDir + QStringLiteral("/cgroup.threads"));
-    if (!threads) {
-        return threads.error();
+    return ::syscall(SYS_kcmp, first, second, KCMP_VM, 0, 0) == 0;
+}
+
+Result<void> collect(const QString &cgroupDir, QList<VforkWaits::Wait> *waits)
+{
+    auto processes = CgroupFiles::read(cgroupDir + QStringLiteral("/cgroup.procs"));
+    if (!processes) {
+        return processes.error();
     }
-    const auto lines = threads->split('\n');
+    const auto lines = processes->split('\n');
     for (const QByteArray &line : lines) {
         bool ok = false;
-        const pid_t tid = line.trimmed().toInt(&ok);
+        const pid_t pid = line.trimmed().toInt(&ok);
         if (!ok) {
             continue;
         }
-        const ThreadStat stat = readStat(tid);
-        if (stat.state == 'D') {
-            waiting->append({tid, stat.command});
+        const ProcessStat child = readStat(pid);
+        if (child.parent > 0 && shareMemory(pid, child.parent)) {
+            waits->append({child.parent, pid, readStat(child.parent).command});
         }
     }
     const auto children = QDir(cgroupDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot | QDir::NoSymLinks);
     for (const QString &child : children) {
-        if (auto collected = collect(cgroupDir + QLatin1Char('/') + child, waiting); !collected) {
+        if (auto collected = collect(cgroupDir + QLatin1Char('/') + child, waits); !collected) {
             return collected;
         }
     }
@@ -64,23 +76,23 @@ Result<void> collect(const QString &cgroupDir, QList<VforkWaits::Thread> *waitin
 
 } // namespace
 
-Result<QList<VforkWaits::Thread>> VforkWaits::inFrozenCgroup(const QString &cgroupDir)
+Result<QList<VforkWaits::Wait>> VforkWaits::inCgroup(const QString &cgroupDir)
 {
-    QList<Thread> waiting;
-    if (auto collected = collect(cgroupDir, &waiting); !collected) {
+    QList<Wait> waits;
+    if (auto collected = collect(cgroupDir, &waits); !collected) {
         return collected.error();
     }
-    return waiting;
+    return waits;
 }
 
-bool VforkWaits::waitUntilMovedOn(const QList<Thread> &threads, std::chrono::steady_clock::time_point deadline)
+bool VforkWaits::waitUntilMovedOn(const QList<Wait> &waits, std::chrono::steady_clock::time_point deadline)
 {
-    // The kernel announces no change of a thread's state, so this looks
-    // every millisecond; a vfork() child usually execs within one.
-    QList<Thread> pending = threads;
+    // The kernel announces no exec, so this looks every millisecond; a
+    // vfork() child usually execs within one.
+    QList<Wait> pending = waits;
     for (;;) {
-        pending.removeIf([](const Thread &thread) {
-            return readStat(thread.tid).state != 'D';
+        pending.removeIf([](const Wait &wait) {
+            return !shareMemory(wait.child, wait.parent);
         });
         if (pending.isEmpty()) {
             return true;

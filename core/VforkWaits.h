@@ -13,28 +13,31 @@
 namespace Rewind
 {
 
-/// Threads of a frozen cell that wait for a child they started with vfork()
-/// to exec or exit. The cgroup v2 freezer counts such a parent as frozen, but
-/// its wait is uninterruptible (state D): CRIU's ptrace interrupt does not
-/// reach it, and once CRIU has stopped the child as well, the parent waits out
-/// CRIU's whole timeout and the snapshot fails. dash starts every command
-/// with vfork(), so a freeze catches a shell loop there now and then.
+/// Processes of a cell caught in vfork(): a child that still shares its
+/// parent's memory because it has not exec'd or exited yet, and the parent
+/// that waits for it. The cgroup v2 freezer counts that parent as frozen, but
+/// its wait is uninterruptible: CRIU's ptrace interrupt does not reach it,
+/// and once CRIU has stopped the child as well, the parent waits out CRIU's
+/// whole timeout and the snapshot fails. dash starts every command with
+/// vfork(), so a freeze catches a shell loop there now and then.
+/// (The parent's state D alone does not tell: a thaw wakes it for a moment.)
 class VforkWaits
 {
 public:
-    struct Thread {
-        pid_t tid = 0;
+    struct Wait {
+        pid_t parent = 0;
+        pid_t child = 0;
+        /// The parent's command.
         QString command;
     };
 
-    /// The threads of the cgroup CGROUPDIR and the cgroups below it that are
-    /// in state D, as pids of this pid namespace. Only meaningful while the
-    /// cgroup is frozen: then state D means a vfork() parent's wait.
-    static Result<QList<Thread>> inFrozenCgroup(const QString &cgroupDir);
+    /// The vfork() waits in the cgroup CGROUPDIR and the cgroups below it,
+    /// as pids of this pid namespace.
+    static Result<QList<Wait>> inCgroup(const QString &cgroupDir);
 
-    /// Waits until each of THREADS has been seen out of state D (or gone)
-    /// once, or DEADLINE passes: true when they all moved on.
-    static bool waitUntilMovedOn(const QList<Thread> &threads, std::chrono::steady_clock::time_point deadline);
+    /// Waits until the child of each of WAITS has exec'd or exited, or
+    /// DEADLINE passes: true when they all did.
+    static bool waitUntilMovedOn(const QList<Wait> &waits, std::chrono::steady_clock::time_point deadline);
 };
 
 } // namespace Rewind

@@ -504,8 +504,8 @@ private Q_SLOTS:
         COMPARE_STATE(CgroupFreezer::isFreezeRequested(cgroup->path()), false);
     }
 
-    // A freeze that catches a parent waiting for its vfork() child (state D)
-    // is no freeze CRIU can seize: the guard undoes it, waits for the child
+    // A freeze that catches a parent waiting for its vfork() child is no
+    // freeze CRIU can seize: the guard undoes it, waits for the child
     // to exec or exit, and freezes again; a wait that never ends fails
     // clearly and leaves the cell running.
     void freezeGuardWaitsOutAVforkParent()
@@ -517,11 +517,11 @@ private Q_SLOTS:
         const QString fifo = QStringLiteral("/tmp/release");
         m_cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(VFORK_WAITER_PATH), fifo}, &m_setUpError);
         QVERIFY2(m_cell->valid(), qPrintable(m_setUpError));
-        const auto waitingThreads = [&cgroup] {
-            const auto waiting = VforkWaits::inFrozenCgroup(cgroup->path());
+        const auto vforkWaits = [&cgroup] {
+            const auto waiting = VforkWaits::inCgroup(cgroup->path());
             return waiting.ok() ? waiting->size() : -1;
         };
-        QTRY_COMPARE(waitingThreads(), 1);
+        QTRY_COMPARE(vforkWaits(), 1);
 
         QElapsedTimer timer;
         timer.start();
@@ -540,7 +540,7 @@ private Q_SLOTS:
         QVERIFY2(release >= 0, std::strerror(errno));
         QCOMPARE(::write(release, "x", 1), 1);
         ::close(release);
-        QTRY_COMPARE(waitingThreads(), 0);
+        QTRY_COMPARE(vforkWaits(), 0);
         auto guard = FreezeGuard::freeze(cgroup->path());
         QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
         QCOMPARE(guard->attempts(), 1);
@@ -548,7 +548,7 @@ private Q_SLOTS:
     }
 
     // dash starts every command with vfork(): a shell loop is caught in that
-    // wait by about one freeze in sixty here. No guard may hold such a freeze.
+    // wait by up to one freeze in thirty here. No guard may hold such a freeze.
     void freezeGuardNeverHoldsAShellInVfork()
     {
         m_parent = std::make_unique<TestCgroupParent>();
@@ -566,10 +566,10 @@ private Q_SLOTS:
         for (int round = 0; round < 300; ++round) {
             auto guard = FreezeGuard::freeze(cgroup->path());
             QVERIFY2(guard.ok(), qPrintable(guard.errorMessage()));
-            const auto waiting = VforkWaits::inFrozenCgroup(cgroup->path());
+            const auto waiting = VforkWaits::inCgroup(cgroup->path());
             QVERIFY2(waiting.ok(), qPrintable(waiting.errorMessage()));
             if (!waiting->isEmpty()) {
-                QFAIL(qPrintable(QStringLiteral("round %1: %2 (%3) waits in vfork()").arg(round).arg(waiting->first().tid).arg(waiting->first().command)));
+                QFAIL(qPrintable(QStringLiteral("round %1: %2 (%3) waits in vfork()").arg(round).arg(waiting->first().parent).arg(waiting->first().command)));
             }
             retried += guard->attempts() > 1 ? 1 : 0;
             const auto thawed = guard->thaw();
