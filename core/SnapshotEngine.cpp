@@ -142,6 +142,11 @@ void SnapshotEngine::setCriuTimeLimit(std::chrono::milliseconds limit)
     m_criuTimeLimit = limit;
 }
 
+void SnapshotEngine::setSnapshotStagingInMemory(qint64 limitBytes)
+{
+    m_snapshotStagingInMemory = limitBytes;
+}
+
 bool SnapshotEngine::isCancelled() const
 {
     return m_cancelled && m_cancelled();
@@ -198,26 +203,22 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return mounts.error();
     }
     const QString cgroup = m_sessions.cgroupPath(*record);
-    auto staging = stagingFor(CellMemory::residentBytes(cgroup));
-    if (!staging) {
-        return staging.error();
+    // The picture is taken just before the freeze, so it shows what the snapshot holds.
+    auto screenshot = m_sessions.screenshot(*record, screenshotTimeout);
+    std::optional<StagingDirectory> staging;
+    if (auto chosen =
+            m_snapshotStagingInMemory > 0 ? StagingDirectory::createInMemory(m_snapshotStagingInMemory) : stagingFor(CellMemory::residentBytes(cgroup));
+        !chosen) {
+        return chosen.error();
+    } else {
+        staging.emplace(std::move(*chosen));
     }
-    auto images = staging->makeSubdirectory("images");
+    auto images = prepareStaging(*staging, screenshot);
     if (!images) {
         return images.error();
     }
 
     QVariantMap metadata;
-    // The picture is taken just before the freeze, so it shows what the snapshot holds.
-    auto screenshot = m_sessions.screenshot(*record, screenshotTimeout);
-    if (screenshot) {
-        if (auto written = writePng(staging->fd(), "screenshot.png", *screenshot); !written) {
-            return written.error();
-        }
-        if (auto written = writePng(staging->fd(), "thumbnail.png", VncScreenshot::thumbnail(*screenshot)); !written) {
-            return written.error();
-        }
-    }
     metadata.insert(QStringLiteral("screenshot"), screenshot.ok());
     if (!screenshot) {
         metadata.insert(QStringLiteral("screenshotError"), screenshot.errorMessage());
@@ -232,14 +233,6 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     if (isCancelled()) {
         return Error{i18n("The snapshot of session %1 was cancelled before the session was frozen; it keeps running.", sessionId)};
     }
-    report(progress, 15, Stage::Freezing);
-    auto frozen = FreezeGuard::freeze(cgroup, freezeTimeout);
-    if (!frozen) {
-        return frozen.error();
-    }
-    // What CRIU does not bring back, read while nothing in the cell moves.
-    metadata.insert(restoreFixupsKey, RestoreFixups::record(record->initPid));
-    report(progress, 20, Stage::Dumping);
     DumpRequest dump;
     dump.rootPid = record->initPid;
     dump.imagesDirFd = images->get();
@@ -247,11 +240,23 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     dump.freezeCgroup = cgroup;
     dump.externalMounts = MountTable::externalMountPoints(*mounts);
     dump.timeLimit = m_criuTimeLimit;
-    auto dumped = CriuCheckpointer::dump(dump);
-
-    report(progress, 60, Stage::Thawing);
-    if (auto thawed = frozen->thaw(); !thawed) {
-        return thawed.error();
+    auto dumped = dumpFrozen(dump, progress);
+    if (!dumped && staging->isFullInMemory()) {
+        // The session grew past what was set aside in memory while it was
+        // dumped: once more, on disk, rather than fail.
+        qWarning("rewind: the snapshot of %s filled its staging in memory; dumping again on disk", qPrintable(sessionId));
+        if (auto onDisk = StagingDirectory::create(m_sessions.paths().stagingDirectory()); !onDisk) {
+            return onDisk.error();
+        } else {
+            staging.emplace(std::move(*onDisk));
+        }
+        images = prepareStaging(*staging, screenshot);
+        if (!images) {
+            return images.error();
+        }
+        dump.imagesDirFd = images->get();
+        dumped = dumpFrozen(dump, progress);
+        metadata.insert(QStringLiteral("stagingRetriedOnDisk"), true);
     }
     // A CRIU that was killed or ran out of time refused nothing.
     if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
@@ -264,11 +269,12 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
                  "CRIU refused. The session keeps running. Please report this as a bug of Rewind, with the details (CRIU's words).",
                  sessionId));
     }
+    metadata.insert(restoreFixupsKey, dumped->restoreFixups);
     // CRIU's log explains failures; a successful snapshot does not need to keep it.
     ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
     metadata.insert(QStringLiteral("stagingPlace"), staging->place() == StagingPlace::Memory ? QStringLiteral("memory") : QStringLiteral("disk"));
     metadata.insert(QStringLiteral("stagingInMemoryBytes"), staging->bytesInMemory());
-    metadata.insert(QStringLiteral("frozenUs"), qint64(std::chrono::duration_cast<std::chrono::microseconds>(frozen->frozenFor()).count()));
+    metadata.insert(QStringLiteral("frozenUs"), qint64(dumped->frozenFor.count()));
     if (auto statistics = CriuDumpStatistics::read(images->get())) {
         metadata.insert(QStringLiteral("criu"), statistics->toVariantMap());
     }
@@ -299,6 +305,46 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     }
     report(progress, 100, Stage::Storing);
     return committed;
+}
+
+Result<UniqueFd> SnapshotEngine::prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot)
+{
+    auto images = staging.makeSubdirectory("images");
+    if (!images) {
+        return images.error();
+    }
+    if (screenshot) {
+        if (auto written = writePng(staging.fd(), "screenshot.png", *screenshot); !written) {
+            return written.error();
+        }
+        if (auto written = writePng(staging.fd(), "thumbnail.png", VncScreenshot::thumbnail(*screenshot)); !written) {
+            return written.error();
+        }
+    }
+    return images;
+}
+
+Result<SnapshotEngine::FrozenDump> SnapshotEngine::dumpFrozen(const DumpRequest &dump, const Progress &progress)
+{
+    report(progress, 15, Stage::Freezing);
+    auto frozen = FreezeGuard::freeze(dump.freezeCgroup, freezeTimeout);
+    if (!frozen) {
+        return frozen.error();
+    }
+    FrozenDump result;
+    // What CRIU does not bring back, read while nothing in the cell moves.
+    result.restoreFixups = RestoreFixups::record(dump.rootPid);
+    report(progress, 20, Stage::Dumping);
+    auto dumped = CriuCheckpointer::dump(dump);
+    report(progress, 60, Stage::Thawing);
+    if (auto thawed = frozen->thaw(); !thawed) {
+        return thawed.error();
+    }
+    if (!dumped) {
+        return dumped.error();
+    }
+    result.frozenFor = frozen->frozenFor();
+    return result;
 }
 
 Result<StagingDirectory> SnapshotEngine::stagingFor(qint64 expectedBytes) const

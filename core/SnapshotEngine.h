@@ -7,6 +7,9 @@
 #include "RetentionPolicy.h"
 #include "SessionManager.h"
 #include "SnapshotInfo.h"
+#include "UniqueFd.h"
+
+#include <QImage>
 
 #include <functional>
 #include <optional>
@@ -16,6 +19,7 @@ namespace Rewind
 
 class SnapshotStore;
 class StagingDirectory;
+struct DumpRequest;
 
 /// The stages a snapshot or restore goes through, for progress reports.
 enum class Stage {
@@ -61,6 +65,10 @@ public:
     void setCancelCheck(std::function<bool()> cancelled);
     /// How long CRIU may take for one dump or restore before it is killed.
     void setCriuTimeLimit(std::chrono::milliseconds limit);
+    /// Stages every snapshot in memory, in at most LIMITBYTES; 0 (the
+    /// default) chooses as the machine's memory allows. For tests of a
+    /// session that outgrows its staging.
+    void setSnapshotStagingInMemory(qint64 limitBytes);
 
     /// Never leaves the session frozen; on failure nothing is added to the store.
     Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
@@ -84,6 +92,15 @@ public:
     Result<SnapshotInfo> hibernate(const QString &sessionId, const Progress &progress = {});
 
 private:
+    /// What freezing the cell and dumping it gave.
+    struct FrozenDump {
+        std::chrono::microseconds frozenFor{0};
+        QVariantMap restoreFixups;
+    };
+    /// Freezes the cell, dumps it as DUMP says, and thaws it, also when the dump fails.
+    Result<FrozenDump> dumpFrozen(const DumpRequest &dump, const Progress &progress);
+    /// Makes the images directory in STAGING and puts the screen's pictures beside it.
+    static Result<UniqueFd> prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot);
     /// A staging directory in memory where about expectedBytes fit, on disk otherwise.
     Result<StagingDirectory> stagingFor(qint64 expectedBytes) const;
     Result<StagingDirectory> materialize(qint64 snapshotId);
@@ -97,6 +114,7 @@ private:
     SnapshotStore &m_store;
     std::function<bool()> m_cancelled;
     std::chrono::milliseconds m_criuTimeLimit = CriuWatchdog::defaultLimit;
+    qint64 m_snapshotStagingInMemory = 0;
 };
 
 } // namespace Rewind

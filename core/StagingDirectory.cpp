@@ -76,6 +76,18 @@ qint64 StagingDirectory::bytesInMemory() const
     return qint64(status.f_blocks - status.f_bfree) * qint64(status.f_bsize);
 }
 
+bool StagingDirectory::isFullInMemory() const
+{
+    // CRIU writes pages a pipe's worth at a time: what it could not write is
+    // less than that, and far less than this.
+    constexpr qint64 margin = 16 * 1024 * 1024;
+    struct statfs status{};
+    if (m_place != StagingPlace::Memory || ::fstatfs(m_fd.get(), &status) != 0) {
+        return false;
+    }
+    return qint64(status.f_bavail) * qint64(status.f_bsize) < margin;
+}
+
 int StagingDirectory::removeLeftovers(const QString &parent)
 {
     int removed = 0;

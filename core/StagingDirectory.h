@@ -48,6 +48,9 @@ public:
     }
     /// Memory the files take, for a directory in memory; 0 on disk.
     qint64 bytesInMemory() const;
+    /// Whether this is a directory in memory with (next to) no room left:
+    /// a dump into it ran out of space.
+    bool isFullInMemory() const;
     /// Creates a subdirectory and opens it.
     Result<UniqueFd> makeSubdirectory(const char *name) const;
 

@@ -200,6 +200,36 @@ private Q_SLOTS:
         QVERIFY(differing < 0.05);
     }
 
+    // A session that outgrows the staging set aside in memory while it is
+    // dumped (here: 8 MiB for a display, a window manager and two apps) is
+    // dumped again on disk, not refused.
+    void outgrownStagingInMemoryIsRetriedOnDisk()
+    {
+        const SessionRecord session = startSession();
+        QVERIFY(!session.id.isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(countersRun(session.initPid), 20000);
+        const auto before = m_store->list(session.id);
+        QVERIFY2(before.ok(), qPrintable(before.errorMessage()));
+        QVERIFY(before->isEmpty());
+
+        SnapshotEngine engine(*m_sessions, *m_store);
+        constexpr qint64 tooLittle = 8 * 1024 * 1024;
+        engine.setSnapshotStagingInMemory(tooLittle);
+        auto snapshot = engine.snapshot(session.id, QStringLiteral("outgrown"), SnapshotTrigger::Manual);
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.ok() ? QString() : snapshot.errorMessage() + QLatin1Char('\n') + snapshot.error().details));
+        QCOMPARE(snapshot->metadata.value(QStringLiteral("stagingRetriedOnDisk")).toBool(), true);
+        QCOMPARE(snapshot->metadata.value(QStringLiteral("stagingPlace")).toString(), QStringLiteral("disk"));
+        QVERIFY2(snapshot->logicalBytes > tooLittle, qPrintable(QString::number(snapshot->logicalBytes)));
+        QCOMPARE(m_sessions->state(*m_sessions->session(session.id)), SessionState::Running);
+        const long counted = counterIn(session.initPid, xtermCounter);
+        QTRY_VERIFY(counterIn(session.initPid, xtermCounter) > counted);
+
+        // What was stored is whole: it restores alongside.
+        auto branch = m_engine->restore(snapshot->id, RestoreMode::AsNewSession);
+        QVERIFY2(branch.ok(), qPrintable(branch.errorMessage()));
+        QTRY_VERIFY(counterIn(branch->session.initPid, xtermCounter) > 0);
+    }
+
     void branchesRunSideBySide()
     {
         const SessionRecord session = startSession();
