@@ -18,6 +18,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QJsonObject>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTest>
@@ -244,6 +245,11 @@ private Q_SLOTS:
         window.setAttribute(Qt::WA_DeleteOnClose, false);
         QVERIFY(waitForTerminal(window));
         SessionView *view = window.view();
+        const auto keepFailure = qScopeGuard([&window] {
+            if (QTest::currentTestFailed()) {
+                keepPicture(&window, QStringLiteral("session-view-interactive-failed.png"));
+            }
+        });
         // 100%: widget and display coordinates are the same.
         window.findChild<QAction *>(QStringLiteral("fitToWindow"))->trigger();
         QTRY_COMPARE(view->pictureRect(), QRect(0, 0, 640, 480));
@@ -277,7 +283,9 @@ private Q_SLOTS:
         };
         QTRY_VERIFY_WITH_TIMEOUT(textWidth(window.picture(), letters(2)) > 40, 30000);
         // Exactly that text: the same word typed on the fifth line (after cat's copy on the fourth) looks the same.
+        // Typed only once cat's copy is there: the terminal echoes a key at once, and cat writes when it is scheduled.
         QTest::keyClick(view, Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(textWidth(window.picture(), letters(3)) > 40, 30000);
         QTest::keyClicks(view, QStringLiteral("pastedfromrewind"));
         QTest::keyClick(view, Qt::Key_Return);
         QTRY_VERIFY_WITH_TIMEOUT(textWidth(window.picture(), letters(5)) > 40, 30000);
