@@ -8,6 +8,7 @@
 // is closed (REWIND_DEMO_GUI_SECONDS closes it after that many seconds).
 // Exit code 0: every step worked; 1: one failed (it says which).
 #include "HelperClient.h"
+#include "IconTheme.h"
 #include "MainWindow.h"
 #include "SessionListModel.h"
 #include "TimelineModel.h"
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
     defaultMessageHandler = qInstallMessageHandler(withoutPlatformNotes);
     QApplication app(argc, argv);
     KLocalizedString::setApplicationDomain("rewind");
+    IconTheme::useBreezeWhereNoneIsSet(); // as the app does
     QCommandLineParser parser;
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Where the picture of the window goes."), QStringLiteral("file")});
     parser.addOption({QStringLiteral("stay"), QStringLiteral("Keep the window open until it is closed.")});
@@ -212,6 +214,14 @@ int main(int argc, char **argv)
         return fail(QStringLiteral("After going back, the timeline does not show both snapshots with their pictures."));
     }
     timeline->setCurrentIndex(rowOf(window, snapshot));
+    // The picture shows the window ready for the next step, not busy with the last.
+    if (!QTest::qWaitFor(
+            [&] {
+                return window.snapshotAction()->isEnabled();
+            },
+            listTimeoutMs)) {
+        return fail(QStringLiteral("After going back, Snapshot Now stays greyed out."));
+    }
     say(QStringLiteral("Go Back to This Point: session %1 runs from snapshot %2 again; what ran before is snapshot %3.")
             .arg(window.currentSession(), QString::number(snapshot), QString::number(newestSnapshot(window))));
 
