@@ -131,8 +131,8 @@ private:
     std::optional<TestCell> m_cell;
     QString m_setUpError;
 
-    /// A cgroup NAME under a parent of the test's own, with a cell in it whose counter counts.
-    bool startCountingCell(const QString &name)
+    /// A cgroup NAME under a parent of the test's own, with a cell in it running COMMAND.
+    bool startCell(const QString &name, const QStringList &command)
     {
         m_parent = std::make_unique<TestCgroupParent>();
         auto cgroup = Cgroup::create(m_parent->path(), name);
@@ -141,8 +141,14 @@ private:
             return false;
         }
         m_cgroup = *cgroup;
-        m_cell = TestCell::startInCgroup(m_cgroup->path(), {QStringLiteral(COUNTER_PATH), counterFile}, &m_setUpError);
-        if (!m_cell->valid()) {
+        m_cell = TestCell::startInCgroup(m_cgroup->path(), command, &m_setUpError);
+        return m_cell->valid();
+    }
+
+    /// The same, with a cell whose counter counts.
+    bool startCountingCell(const QString &name)
+    {
+        if (!startCell(name, {QStringLiteral(COUNTER_PATH), counterFile})) {
             return false;
         }
         if (!QTest::qWaitFor([this] {
@@ -510,13 +516,9 @@ private Q_SLOTS:
     // clearly and leaves the cell running.
     void freezeGuardWaitsOutAVforkParent()
     {
-        m_parent = std::make_unique<TestCgroupParent>();
-        auto cgroup = Cgroup::create(m_parent->path(), QStringLiteral("vfork"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        m_cgroup = *cgroup;
         const QString fifo = QStringLiteral("/tmp/release");
-        m_cell = TestCell::startInCgroup(cgroup->path(), {QStringLiteral(VFORK_WAITER_PATH), fifo}, &m_setUpError);
-        QVERIFY2(m_cell->valid(), qPrintable(m_setUpError));
+        QVERIFY2(startCell(QStringLiteral("vfork"), {QStringLiteral(VFORK_WAITER_PATH), fifo}), qPrintable(m_setUpError));
+        const Cgroup *cgroup = &*m_cgroup;
         const auto vforkWaits = [&cgroup] {
             const auto waiting = VforkWaits::inCgroup(cgroup->path());
             return waiting.ok() ? waiting->size() : -1;
@@ -551,15 +553,11 @@ private Q_SLOTS:
     // wait by up to one freeze in thirty here. No guard may hold such a freeze.
     void freezeGuardNeverHoldsAShellInVfork()
     {
-        m_parent = std::make_unique<TestCgroupParent>();
-        auto cgroup = Cgroup::create(m_parent->path(), QStringLiteral("shell"));
-        QVERIFY2(cgroup.ok(), qPrintable(cgroup.errorMessage()));
-        m_cgroup = *cgroup;
         const QStringList loop{QStringLiteral("/bin/sh"),
                                QStringLiteral("-c"),
                                QStringLiteral("i=0; while :; do i=$((i+1)); echo $i > %1; sleep 0.01; done").arg(counterFile)};
-        m_cell = TestCell::startInCgroup(cgroup->path(), loop, &m_setUpError);
-        QVERIFY2(m_cell->valid(), qPrintable(m_setUpError));
+        QVERIFY2(startCell(QStringLiteral("shell"), loop), qPrintable(m_setUpError));
+        const Cgroup *cgroup = &*m_cgroup;
         QTRY_VERIFY(m_cell->counter(counterFile) > 0);
 
         int retried = 0;
