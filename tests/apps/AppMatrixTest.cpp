@@ -328,7 +328,7 @@ private Q_SLOTS:
         QVERIFY2(obstacles->isEmpty(), qPrintable(CheckpointabilityScan::describe(*obstacles)));
 
         auto snapshot = m_engine->snapshot(session.id, name, SnapshotTrigger::Manual);
-        QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.ok() ? QString() : snapshot.errorMessage() + QLatin1Char('\n') + snapshot.error().details));
         const qint64 frozenMs = snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000;
 
         error = enter(words[1]);
