@@ -48,27 +48,40 @@ SessionSpec ownerSpec()
     return *spec;
 }
 
-/// The four ids of a "Uid:" or "Gid:" line of /proc/PID/status.
-QList<qint64> idsOf(pid_t pid, const QByteArray &key)
+/// The lines of /proc/PID/status by key, read at once; empty once the process has ended.
+QMap<QByteArray, QByteArray> statusOf(pid_t pid)
 {
+    QMap<QByteArray, QByteArray> result;
     QFile status(QStringLiteral("/proc/%1/status").arg(pid));
     if (!status.open(QIODevice::ReadOnly)) {
-        return {};
+        return result;
     }
     const auto lines = status.readAll().split('\n');
     for (const QByteArray &line : lines) {
-        if (line.startsWith(key + ':')) {
-            QList<qint64> ids;
-            const auto fields = line.mid(key.size() + 1).simplified().split(' ');
-            for (const QByteArray &field : fields) {
-                if (!field.isEmpty()) {
-                    ids.append(field.toLongLong());
-                }
-            }
-            return ids;
+        const qsizetype colon = line.indexOf(':');
+        if (colon > 0) {
+            result.insert(line.left(colon), line.mid(colon + 1).simplified());
         }
     }
-    return {};
+    return result;
+}
+
+QList<qint64> idsIn(const QByteArray &value)
+{
+    QList<qint64> ids;
+    const auto fields = value.split(' ');
+    for (const QByteArray &field : fields) {
+        if (!field.isEmpty()) {
+            ids.append(field.toLongLong());
+        }
+    }
+    return ids;
+}
+
+/// The four ids of a "Uid:" or "Gid:" line of /proc/PID/status.
+QList<qint64> idsOf(pid_t pid, const QByteArray &key)
+{
+    return idsIn(statusOf(pid).value(key));
 }
 
 QMap<QByteArray, QByteArray> environmentOf(pid_t pid)
@@ -86,22 +99,6 @@ QMap<QByteArray, QByteArray> environmentOf(pid_t pid)
         }
     }
     return result;
-}
-
-/// The value of a "Key:" line of /proc/PID/status, as it is written there.
-QByteArray statusLine(pid_t pid, const QByteArray &key)
-{
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return "unreadable";
-    }
-    const auto lines = status.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith(key + ':')) {
-            return line.mid(key.size() + 1).trimmed();
-        }
-    }
-    return "missing";
 }
 
 /// What unshare(CLONE_NEWUSER) says in the user namespace of pid (0: it worked).
@@ -201,19 +198,18 @@ private:
             if (it.value() == initPid) {
                 continue; // rewind-cell-init stays the cell's root to reap and stop the cell
             }
-            const QList<qint64> uids = idsOf(it.value(), "Uid");
-            if (uids.isEmpty()) {
+            // Read at once: the xterm's sleep may end between two reads.
+            const QMap<QByteArray, QByteArray> status = statusOf(it.value());
+            if (status.isEmpty()) {
                 continue; // ended meanwhile, like the xterm's sleep
             }
             const QList<qint64> owner{ownerUid, ownerUid, ownerUid, ownerUid};
-            QCOMPARE(uids, owner);
-            QCOMPARE(idsOf(it.value(), "Gid"), owner);
-            const QByteArray groups = statusLine(it.value(), "Groups");
-            QVERIFY2(groups.isEmpty() || groups == "unreadable", groups.constData());
+            QCOMPARE(idsIn(status.value("Uid")), owner);
+            QCOMPARE(idsIn(status.value("Gid")), owner);
+            QVERIFY2(status.value("Groups").isEmpty(), status.value("Groups").constData());
             for (const QByteArray set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
-                const QByteArray capabilities = statusLine(it.value(), set);
-                QVERIFY2(capabilities == "0000000000000000" || capabilities == "unreadable",
-                         qPrintable(it.key() + QLatin1Char(' ') + QString::fromLatin1(set)));
+                QVERIFY2(status.value(set) == "0000000000000000",
+                         qPrintable(it.key() + QLatin1Char(' ') + QString::fromLatin1(set) + QLatin1Char(' ') + QString::fromLatin1(status.value(set))));
             }
         }
         // The cell's root is the reserved id; nothing else but the owner is mapped.
