@@ -2,12 +2,14 @@
 #include "SnapshotCatalog.h"
 
 #include "ChunkKeys.h"
+#include "ChunkList.h"
 
 #include <KLocalizedString>
 
 #include <QAtomicInteger>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMap>
 #include <QSqlQuery>
 #include <QStringList>
 #include <QTimeZone>
@@ -100,6 +102,19 @@ const QList<Migration> &migrations()
              QStringLiteral("CREATE TRIGGER screen_text_of_deleted_snapshot AFTER DELETE ON snapshots"
                             " BEGIN DELETE FROM screen_text WHERE rowid = old.id; END"),
          }},
+        // A file's chunks in one blob of their binary ids (ChunkList), not a
+        // row a chunk: storing 512 MB of memory wrote 135,000 file_chunks
+        // rows and as many entries of their index, most of a commit's time.
+        // Which chunks are still used is read from the lists now.
+        // group_concat(... ORDER BY) needs SQLite 3.44, unhex() 3.41.
+        {6,
+         {
+             QStringLiteral("ALTER TABLE files ADD COLUMN chunk_list BLOB NOT NULL DEFAULT x''"),
+             QStringLiteral("UPDATE files SET chunk_list ="
+                            " (SELECT unhex(group_concat(fc.chunk_id, '' ORDER BY fc.seq)) FROM file_chunks fc WHERE fc.file_id = files.id)"
+                            " WHERE id IN (SELECT file_id FROM file_chunks)"),
+             QStringLiteral("DROP TABLE file_chunks"),
+         }},
     };
     return list;
 }
@@ -145,6 +160,20 @@ SnapshotCatalog::ChunkEntry chunkFromRow(const QSqlQuery &query, int column)
 }
 
 QAtomicInteger<quint64> connectionCounter;
+
+// Ids bound in one query, well below SQLite's limit of bound parameters.
+constexpr qsizetype idsPerQuery = 500;
+
+/// "?,?,…,?", count of them.
+QString placeholders(qsizetype count)
+{
+    QString list = QStringLiteral("?");
+    list.reserve(count * 2);
+    for (qsizetype i = 1; i < count; ++i) {
+        list += QStringLiteral(",?");
+    }
+    return list;
+}
 
 } // namespace
 
@@ -310,9 +339,9 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     }
     const qint64 id = query.lastInsertId().toLongLong();
 
-    // Chunks the catalog does not know yet, many rows an INSERT: a snapshot
-    // of 512 MB of memory brings 137,000 (a chunk a page).
-    // 128 rows of 7 values stay below the 999 bound values older SQLite builds allow.
+    // The new chunks, many rows an INSERT: a snapshot of 512 MB of memory
+    // brings 137,000 (a chunk a page). 128 rows of 7 values stay below the
+    // 999 bound values older SQLite builds allow.
     constexpr qsizetype rowsPerInsert = 128;
     auto chunksInsert = [](qsizetype rows) {
         QString sql = QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -327,47 +356,26 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     }
     QSqlQuery lastChunksQuery(m_database);
     qint64 addedBytes = 0;
-    QSet<QByteArray> seen;
     for (qsizetype first = 0; first < chunks.size(); first += rowsPerInsert) {
-        QList<QByteArray> ids;
-        for (qsizetype i = first; i < std::min(first + rowsPerInsert, chunks.size()); ++i) {
-            ids.append(chunks.at(i).id);
-        }
-        auto known = knownChunks(ids);
-        if (!known) {
-            rollback();
-            return known.error();
-        }
-        QList<const ChunkEntry *> added;
-        for (qsizetype i = first; i < std::min(first + rowsPerInsert, chunks.size()); ++i) {
-            const ChunkEntry &chunk = chunks.at(i);
-            // Known: the store had it already.
-            if (!known->contains(chunk.id) && !seen.contains(chunk.id)) {
-                seen.insert(chunk.id);
-                added.append(&chunk);
-            }
-        }
-        if (added.isEmpty()) {
-            continue;
-        }
+        const qsizetype rows = std::min(rowsPerInsert, chunks.size() - first);
         QSqlQuery *insert = &chunksQuery;
-        if (added.size() < rowsPerInsert) {
+        if (rows < rowsPerInsert) {
             insert = &lastChunksQuery;
-            if (!insert->prepare(chunksInsert(added.size()))) {
+            if (!insert->prepare(chunksInsert(rows))) {
                 return fail(i18n("Adding a chunk"), insert->lastError());
             }
         }
         int column = 0;
-        for (const ChunkEntry *chunk : std::as_const(added)) {
-            insert->bindValue(column++, QString::fromLatin1(chunk->id));
-            insert->bindValue(column++, chunk->storedBytes);
-            insert->bindValue(column++, chunk->rawBytes);
+        for (qsizetype i = first; i < first + rows; ++i) {
+            const ChunkEntry &chunk = chunks.at(i);
+            insert->bindValue(column++, QString::fromLatin1(chunk.id));
+            insert->bindValue(column++, chunk.storedBytes);
+            insert->bindValue(column++, chunk.rawBytes);
             insert->bindValue(column++, id);
-            insert->bindValue(column++, chunk->pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk->pack)));
-            insert->bindValue(column++, chunk->pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk->packOffset)));
-            insert->bindValue(column++,
-                              chunk->owner == ChunkKeys::legacyOwner ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk->owner)));
-            addedBytes += chunk->storedBytes;
+            insert->bindValue(column++, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(QString::fromLatin1(chunk.pack)));
+            insert->bindValue(column++, chunk.pack.isEmpty() ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.packOffset)));
+            insert->bindValue(column++, chunk.owner == ChunkKeys::legacyOwner ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(qlonglong(chunk.owner)));
+            addedBytes += chunk.storedBytes;
         }
         if (!insert->exec()) {
             return fail(i18n("Adding a chunk"), insert->lastError());
@@ -381,51 +389,32 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     }
 
     QSqlQuery fileQuery(m_database);
-    fileQuery.prepare(QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size) VALUES (?, ?, ?, ?, ?)"));
-    // A file of memory has a chunk a page: its rows, too, go in many at a time.
-    auto fileChunksInsert = [](qsizetype rows) {
-        QString sql = QStringLiteral("INSERT INTO file_chunks (file_id, seq, chunk_id) VALUES (?, ?, ?)");
-        for (qsizetype i = 1; i < rows; ++i) {
-            sql += QStringLiteral(", (?, ?, ?)");
-        }
-        return sql;
-    };
-    QSqlQuery fileChunksQuery(m_database);
-    if (!fileChunksQuery.prepare(fileChunksInsert(rowsPerInsert))) {
-        return fail(i18n("Adding a file"), fileChunksQuery.lastError());
-    }
-    QSqlQuery lastFileChunksQuery(m_database);
+    fileQuery.prepare(QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size, chunk_list) VALUES (?, ?, ?, ?, ?, ?)"));
     for (qsizetype ordinal = 0; ordinal < files.size(); ++ordinal) {
         const FileEntry &file = files.at(ordinal);
+        const std::optional<QByteArray> chunkList = ChunkList::fromHexIds(file.chunks);
+        if (!chunkList) {
+            rollback();
+            return Error{i18n("Internal error: a chunk of %1 has a malformed id.", file.path)};
+        }
         fileQuery.bindValue(0, id);
         fileQuery.bindValue(1, ordinal);
         fileQuery.bindValue(2, file.path);
         fileQuery.bindValue(3, file.mode);
         fileQuery.bindValue(4, file.size);
+        fileQuery.bindValue(5, *chunkList);
         if (!fileQuery.exec()) {
             return fail(i18n("Adding a file"), fileQuery.lastError());
         }
-        const qint64 fileId = fileQuery.lastInsertId().toLongLong();
-        for (qsizetype first = 0; first < file.chunks.size(); first += rowsPerInsert) {
-            const qsizetype rows = std::min(rowsPerInsert, file.chunks.size() - first);
-            QSqlQuery *insert = &fileChunksQuery;
-            if (rows < rowsPerInsert) {
-                insert = &lastFileChunksQuery;
-                if (!insert->prepare(fileChunksInsert(rows))) {
-                    return fail(i18n("Adding a file"), insert->lastError());
-                }
-            }
-            for (qsizetype row = 0; row < rows; ++row) {
-                insert->bindValue(int(row * 3), fileId);
-                insert->bindValue(int(row * 3 + 1), first + row);
-                insert->bindValue(int(row * 3 + 2), QString::fromLatin1(file.chunks.at(first + row)));
-            }
-            if (!insert->exec()) {
-                return fail(i18n("Adding a file"), insert->lastError());
-            }
-        }
     }
 
+    if (beforeCommit) {
+        beforeCommit();
+    }
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        return fail(i18n("Committing a snapshot"), query.lastError());
+    }
+    return id;
     if (beforeCommit) {
         beforeCommit();
     }
@@ -500,63 +489,162 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
     if (auto started = begin(); !started) {
         return started.error();
     }
-    QSqlQuery query(m_database);
-    // Chunks this snapshot added first now belong to the oldest other
-    // snapshot that uses them; the rest become garbage (first_snapshot NULL).
-    query.prepare(
-        QStringLiteral("UPDATE chunks SET first_snapshot ="
-                       " (SELECT MIN(f.snapshot_id) FROM file_chunks fc JOIN files f ON f.id = fc.file_id"
-                       "  WHERE fc.chunk_id = chunks.id AND f.snapshot_id != ?)"
-                       " WHERE first_snapshot = ?"));
-    query.addBindValue(id);
-    query.addBindValue(id);
-    if (!query.exec()) {
-        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
+    auto fail = [this](const QSqlError &sqlError) {
+        const Error error = failure(i18n("Removing a snapshot"), sqlError);
         rollback();
         return error;
+    };
+    // Chunks this snapshot added first now belong to the oldest other
+    // snapshot that uses them; the rest become garbage (first_snapshot NULL,
+    // by the foreign key).
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT id FROM chunks WHERE first_snapshot = ?"));
+    query.addBindValue(id);
+    if (!query.exec()) {
+        return fail(query.lastError());
+    }
+    QHash<QByteArray, QByteArray> addedFirst; // binary id → hex id
+    while (query.next()) {
+        const QByteArray hexId = query.value(0).toString().toLatin1();
+        if (const auto binary = ChunkList::binaryId(hexId)) {
+            addedFirst.insert(*binary, hexId);
+        }
+    }
+    query.finish();
+    QMap<qint64, QList<QByteArray>> newFirst; // snapshot → hex ids
+    if (!addedFirst.isEmpty()) {
+        auto scanned = forEachChunkList(QStringLiteral(" AND f.snapshot_id != ?"), {id}, [&](const ChunkListRow &row) {
+            for (qsizetype i = 0; i < ChunkList::count(row.list) && !addedFirst.isEmpty(); ++i) {
+                // By snapshot id: the first to use it is the oldest.
+                if (const auto found = addedFirst.constFind(ChunkList::viewAt(row.list, i)); found != addedFirst.cend()) {
+                    newFirst[row.snapshot].append(found.value());
+                    addedFirst.erase(found);
+                }
+            }
+        });
+        if (!scanned) {
+            rollback();
+            return scanned.error();
+        }
+    }
+    for (auto moved = newFirst.cbegin(); moved != newFirst.cend(); ++moved) {
+        for (qsizetype first = 0; first < moved->size(); first += idsPerQuery) {
+            const QList<QByteArray> ids = moved->mid(first, idsPerQuery);
+            query.prepare(QStringLiteral("UPDATE chunks SET first_snapshot = ? WHERE id IN (") + placeholders(ids.size()) + QLatin1Char(')'));
+            query.addBindValue(moved.key());
+            for (const QByteArray &hexId : ids) {
+                query.addBindValue(QString::fromLatin1(hexId));
+            }
+            if (!query.exec()) {
+                return fail(query.lastError());
+            }
+        }
     }
     query.prepare(QStringLiteral("DELETE FROM snapshots WHERE id = ?"));
     query.addBindValue(id);
     if (!query.exec()) {
-        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
-        rollback();
-        return error;
+        return fail(query.lastError());
     }
     const bool existed = query.numRowsAffected() > 0;
     if (!query.exec(QStringLiteral("COMMIT"))) {
-        const Error error = failure(i18n("Removing a snapshot"), query.lastError());
-        rollback();
-        return error;
+        return fail(query.lastError());
     }
     return existed;
+}
+
+Result<void> SnapshotCatalog::forEachChunkList(const QString &where, const QVariantList &values, const std::function<void(const ChunkListRow &)> &visit) const
+{
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT f.id, f.snapshot_id, s.owner, s.session_id, f.chunk_list FROM files f JOIN snapshots s ON s.id = f.snapshot_id"
+                                 " WHERE length(f.chunk_list) > 0")
+                  + where + QStringLiteral(" ORDER BY f.snapshot_id, f.ordinal"));
+    for (const QVariant &value : values) {
+        query.addBindValue(value);
+    }
+    if (!query.exec()) {
+        return failure(i18n("Reading the chunks of snapshots"), query.lastError());
+    }
+    while (query.next()) {
+        ChunkListRow row{query.value(0).toLongLong(),
+                         query.value(1).toLongLong(),
+                         query.value(2).toLongLong(),
+                         query.value(3).toString(),
+                         query.value(4).toByteArray()};
+        if (!ChunkList::isWellFormed(row.list)) {
+            return damagedChunkList(row.snapshot);
+        }
+        visit(row);
+    }
+    return {};
+}
+
+Error SnapshotCatalog::damagedChunkList(qint64 snapshotId) const
+{
+    return Error{i18n("The snapshot catalog %1 is damaged: the list of chunks of a file of snapshot %2 is incomplete. Delete that snapshot.",
+                      m_databasePath,
+                      snapshotId)};
+}
+
+Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, QList<FileEntry> &entries, const QList<QByteArray> &lists) const
+{
+    QList<QByteArray> distinct;
+    QSet<QByteArray> seen;
+    for (qsizetype i = 0; i < entries.size(); ++i) {
+        if (!ChunkList::isWellFormed(lists.at(i))) {
+            return damagedChunkList(snapshotId);
+        }
+        entries[i].chunks = ChunkList::hexIds(lists.at(i));
+        for (const QByteArray &hexId : std::as_const(entries.at(i).chunks)) {
+            if (!seen.contains(hexId)) {
+                seen.insert(hexId);
+                distinct.append(hexId);
+            }
+        }
+    }
+    auto known = knownChunks(distinct);
+    if (!known) {
+        return known.error();
+    }
+    for (FileEntry &entry : entries) {
+        entry.stored.reserve(entry.chunks.size());
+        for (const QByteArray &hexId : std::as_const(entry.chunks)) {
+            const auto found = known->constFind(hexId);
+            if (found == known->cend()) {
+                return Error{i18n("The snapshot catalog %1 is damaged: snapshot %2 uses chunk %3, which it does not list. Delete that snapshot.",
+                                  m_databasePath,
+                                  snapshotId,
+                                  QString::fromLatin1(hexId))};
+            }
+            entry.stored.append(found.value());
+        }
+    }
+    return {};
 }
 
 Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshotId) const
 {
     QSqlQuery query(m_database);
-    query.prepare(
-        QStringLiteral("SELECT f.path, f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner"
-                       " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
-                       " WHERE f.snapshot_id = ? ORDER BY f.ordinal, fc.seq"));
+    query.prepare(QStringLiteral("SELECT path, mode, size, chunk_list FROM files WHERE snapshot_id = ? ORDER BY ordinal"));
     query.setForwardOnly(true);
     query.addBindValue(snapshotId);
     if (!query.exec()) {
         return failure(i18n("Reading the files of a snapshot"), query.lastError());
     }
     QList<FileEntry> entries;
+    QList<QByteArray> lists;
     while (query.next()) {
-        const QString path = query.value(0).toString();
-        if (entries.isEmpty() || entries.constLast().path != path) {
-            FileEntry entry;
-            entry.path = path;
-            entry.mode = query.value(1).toUInt();
-            entry.size = query.value(2).toLongLong();
-            entries.append(entry);
-        }
-        if (!query.isNull(3)) {
-            entries.last().chunks.append(query.value(3).toString().toLatin1());
-            entries.last().stored.append(chunkFromRow(query, 3));
-        }
+        FileEntry entry;
+        entry.path = query.value(0).toString();
+        entry.mode = query.value(1).toUInt();
+        entry.size = query.value(2).toLongLong();
+        entries.append(entry);
+        lists.append(query.value(3).toByteArray());
+    }
+    query.finish();
+    if (auto resolved = resolveChunks(snapshotId, entries, lists); !resolved) {
+        return resolved.error();
     }
     return entries;
 }
@@ -564,38 +652,74 @@ Result<QList<SnapshotCatalog::FileEntry>> SnapshotCatalog::files(qint64 snapshot
 Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 snapshotId, const QString &path) const
 {
     QSqlQuery query(m_database);
-    query.prepare(
-        QStringLiteral("SELECT f.mode, f.size, fc.chunk_id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner"
-                       " FROM files f LEFT JOIN file_chunks fc ON fc.file_id = f.id LEFT JOIN chunks c ON c.id = fc.chunk_id"
-                       " WHERE f.snapshot_id = ? AND f.path = ? ORDER BY fc.seq"));
+    query.prepare(QStringLiteral("SELECT mode, size, chunk_list FROM files WHERE snapshot_id = ? AND path = ?"));
     query.addBindValue(snapshotId);
     query.addBindValue(path);
     if (!query.exec()) {
         return failure(i18n("Reading a file of a snapshot"), query.lastError());
     }
-    std::optional<FileEntry> entry;
-    while (query.next()) {
-        if (!entry) {
-            entry = FileEntry();
-            entry->path = path;
-            entry->mode = query.value(0).toUInt();
-            entry->size = query.value(1).toLongLong();
-        }
-        if (!query.isNull(2)) {
-            entry->chunks.append(query.value(2).toString().toLatin1());
-            entry->stored.append(chunkFromRow(query, 2));
-        }
+    if (!query.next()) {
+        return std::optional<FileEntry>();
     }
-    return entry;
+    QList<FileEntry> entries(1);
+    entries[0].path = path;
+    entries[0].mode = query.value(0).toUInt();
+    entries[0].size = query.value(1).toLongLong();
+    const QList<QByteArray> lists{query.value(2).toByteArray()};
+    query.finish();
+    if (auto resolved = resolveChunks(snapshotId, entries, lists); !resolved) {
+        return resolved.error();
+    }
+    return std::optional<FileEntry>(entries.constFirst());
 }
 
 Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
 {
-    QSqlQuery query(m_database);
-    if (!query.exec(QStringLiteral("DELETE FROM chunks WHERE NOT EXISTS (SELECT 1 FROM file_chunks fc WHERE fc.chunk_id = chunks.id)"))) {
-        return failure(i18n("Removing unused chunks"), query.lastError());
+    if (auto started = begin(); !started) {
+        return started.error();
     }
-    return qint64(query.numRowsAffected());
+    auto fail = [this](const QSqlError &sqlError) {
+        const Error error = failure(i18n("Removing unused chunks"), sqlError);
+        rollback();
+        return error;
+    };
+    QSqlQuery query(m_database);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral("SELECT id FROM chunks"))) {
+        return fail(query.lastError());
+    }
+    QHash<QByteArray, QByteArray> unused; // binary id → hex id, until a file lists it
+    while (query.next()) {
+        const QByteArray hexId = query.value(0).toString().toLatin1();
+        if (const auto binary = ChunkList::binaryId(hexId)) {
+            unused.insert(*binary, hexId);
+        }
+    }
+    query.finish();
+    auto scanned = forEachChunkList(QString(), {}, [&unused](const ChunkListRow &row) {
+        for (qsizetype i = 0; i < ChunkList::count(row.list) && !unused.isEmpty(); ++i) {
+            unused.remove(ChunkList::viewAt(row.list, i));
+        }
+    });
+    if (!scanned) {
+        rollback();
+        return scanned.error();
+    }
+    const QList<QByteArray> ids = unused.values();
+    for (qsizetype first = 0; first < ids.size(); first += idsPerQuery) {
+        const QList<QByteArray> batch = ids.mid(first, idsPerQuery);
+        query.prepare(QStringLiteral("DELETE FROM chunks WHERE id IN (") + placeholders(batch.size()) + QLatin1Char(')'));
+        for (const QByteArray &hexId : batch) {
+            query.addBindValue(QString::fromLatin1(hexId));
+        }
+        if (!query.exec()) {
+            return fail(query.lastError());
+        }
+    }
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        return fail(query.lastError());
+    }
+    return qint64(ids.size());
 }
 
 Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const QByteArray &id) const
@@ -624,19 +748,12 @@ Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const 
 
 Result<QHash<QByteArray, SnapshotCatalog::ChunkEntry>> SnapshotCatalog::knownChunks(const QList<QByteArray> &ids) const
 {
-    // Well below SQLite's limit of bound parameters.
-    constexpr qsizetype idsPerQuery = 500;
     QHash<QByteArray, ChunkEntry> known;
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
     for (qsizetype first = 0; first < ids.size(); first += idsPerQuery) {
         const qsizetype count = std::min(idsPerQuery, ids.size() - first);
-        QString placeholders = QStringLiteral("?");
-        placeholders.reserve(count * 2);
-        for (qsizetype i = 1; i < count; ++i) {
-            placeholders += QStringLiteral(",?");
-        }
-        if (!query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks WHERE id IN (") + placeholders
+        if (!query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks WHERE id IN (") + placeholders(count)
                            + QLatin1Char(')'))) {
             return failure(i18n("Looking up chunks"), query.lastError());
         }
@@ -744,56 +861,127 @@ Result<QList<SessionStorage>> SnapshotCatalog::usageBySession(uid_t owner) const
 {
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
-    query.prepare(
-        QStringLiteral("SELECT s.session_id, COUNT(*),"
-                       " (SELECT COALESCE(SUM(c.stored_bytes), 0) FROM chunks c WHERE c.id IN"
-                       "   (SELECT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id JOIN snapshots t ON t.id = f.snapshot_id"
-                       "    WHERE t.owner = ? AND t.session_id = s.session_id))"
-                       " FROM snapshots s WHERE s.owner = ? GROUP BY s.session_id ORDER BY s.session_id"));
-    query.addBindValue(qint64(owner));
+    query.prepare(QStringLiteral("SELECT session_id, COUNT(*) FROM snapshots WHERE owner = ? GROUP BY session_id ORDER BY session_id"));
     query.addBindValue(qint64(owner));
     if (!query.exec()) {
         return failure(i18n("Adding up the space snapshots use"), query.lastError());
     }
     QList<SessionStorage> sessions;
     while (query.next()) {
-        sessions.append({query.value(0).toString(), query.value(1).toLongLong(), query.value(2).toLongLong()});
+        sessions.append({query.value(0).toString(), query.value(1).toLongLong(), 0});
+    }
+    if (sessions.isEmpty()) {
+        return sessions;
+    }
+    // The owner's chunks (and chunks of no owner yet, before the store gives
+    // them one), each counted once a session: the session it was counted for.
+    struct Counted {
+        qint64 storedBytes = 0;
+        qsizetype session = -1;
+    };
+    QHash<QByteArray, Counted> chunks;
+    query.prepare(QStringLiteral("SELECT id, stored_bytes FROM chunks WHERE owner = ? OR owner IS NULL"));
+    query.addBindValue(qint64(owner));
+    if (!query.exec()) {
+        return failure(i18n("Adding up the space snapshots use"), query.lastError());
+    }
+    while (query.next()) {
+        if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
+            chunks.insert(*binary, Counted{query.value(1).toLongLong(), -1});
+        }
+    }
+    query.finish();
+    QHash<QString, qsizetype> sessionIndex;
+    for (qsizetype i = 0; i < sessions.size(); ++i) {
+        sessionIndex.insert(sessions.at(i).sessionId, i);
+    }
+    auto scanned = forEachChunkList(QStringLiteral(" AND s.owner = ?"), {qint64(owner)}, [&](const ChunkListRow &row) {
+        const qsizetype session = sessionIndex.value(row.session, -1);
+        if (session < 0) {
+            return;
+        }
+        for (qsizetype i = 0; i < ChunkList::count(row.list); ++i) {
+            const auto found = chunks.find(ChunkList::viewAt(row.list, i));
+            if (found != chunks.end() && found->session != session) {
+                found->session = session;
+                sessions[session].storedBytes += found->storedBytes;
+            }
+        }
+    });
+    if (!scanned) {
+        return scanned.error();
     }
     return sessions;
 }
 
-Result<QList<uid_t>> SnapshotCatalog::ownersOfLegacyChunks() const
+Result<QSet<QByteArray>> SnapshotCatalog::legacyChunkIds() const
 {
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
-    if (!query.exec(QStringLiteral("SELECT DISTINCT s.owner FROM chunks c JOIN file_chunks fc ON fc.chunk_id = c.id JOIN files f ON f.id = fc.file_id"
-                                   " JOIN snapshots s ON s.id = f.snapshot_id WHERE c.owner IS NULL ORDER BY s.owner"))) {
+    if (!query.exec(QStringLiteral("SELECT id FROM chunks WHERE owner IS NULL"))) {
         return failure(i18n("Listing the chunks to migrate"), query.lastError());
     }
-    QList<uid_t> owners;
+    QSet<QByteArray> ids; // binary
     while (query.next()) {
-        owners.append(uid_t(query.value(0).toLongLong()));
+        if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
+            ids.insert(*binary);
+        }
     }
-    return owners;
+    return ids;
+}
+
+Result<QList<uid_t>> SnapshotCatalog::ownersOfLegacyChunks() const
+{
+    // Every store is opened through here: without legacy chunks, nothing is read.
+    auto legacy = legacyChunkIds();
+    if (!legacy || legacy->isEmpty()) {
+        return legacy ? QList<uid_t>() : Result<QList<uid_t>>(legacy.error());
+    }
+    QSet<uid_t> owners;
+    auto scanned = forEachChunkList(QString(), {}, [&](const ChunkListRow &row) {
+        for (qsizetype i = 0; i < ChunkList::count(row.list) && !owners.contains(uid_t(row.owner)); ++i) {
+            if (legacy->contains(ChunkList::viewAt(row.list, i))) {
+                owners.insert(uid_t(row.owner));
+            }
+        }
+    });
+    if (!scanned) {
+        return scanned.error();
+    }
+    QList<uid_t> sorted(owners.cbegin(), owners.cend());
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
 }
 
 Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::legacyChunksOf(uid_t owner) const
 {
-    QSqlQuery query(m_database);
-    query.setForwardOnly(true);
-    query.prepare(
-        QStringLiteral("SELECT DISTINCT c.id, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner FROM chunks c"
-                       " JOIN file_chunks fc ON fc.chunk_id = c.id JOIN files f ON f.id = fc.file_id JOIN snapshots s ON s.id = f.snapshot_id"
-                       " WHERE c.owner IS NULL AND s.owner = ? ORDER BY c.pack, c.pack_offset, c.id"));
-    query.addBindValue(qint64(owner));
-    if (!query.exec()) {
-        return failure(i18n("Listing the chunks to migrate"), query.lastError());
+    auto legacy = legacyChunkIds();
+    if (!legacy) {
+        return legacy.error();
     }
-    QList<ChunkEntry> chunks;
-    while (query.next()) {
-        chunks.append(chunkFromRow(query, 0));
+    QSet<QByteArray> used;
+    auto scanned = forEachChunkList(QStringLiteral(" AND s.owner = ?"), {qint64(owner)}, [&](const ChunkListRow &row) {
+        for (qsizetype i = 0; i < ChunkList::count(row.list); ++i) {
+            const QByteArray id = ChunkList::viewAt(row.list, i);
+            if (legacy->contains(id) && !used.contains(id)) {
+                used.insert(QByteArray(id.constData(), id.size()));
+            }
+        }
+    });
+    if (!scanned) {
+        return scanned.error();
     }
-    return chunks;
+    auto chunks = selectChunks(QStringLiteral(" WHERE owner IS NULL"), QVariant());
+    if (!chunks) {
+        return chunks.error();
+    }
+    QList<ChunkEntry> owners;
+    for (const ChunkEntry &chunk : std::as_const(*chunks)) {
+        if (used.contains(ChunkList::binaryId(chunk.id).value_or(QByteArray()))) {
+            owners.append(chunk);
+        }
+    }
+    return owners;
 }
 
 Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed)
@@ -807,29 +995,62 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
         rollback();
         return error;
     };
-    const QString ownersFiles = QStringLiteral("(SELECT f.id FROM files f JOIN snapshots s ON s.id = f.snapshot_id WHERE s.owner = ?)");
-    QSqlQuery insert(m_database);
-    insert.prepare(QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, pack, pack_offset, owner, first_snapshot)"
-                                  " VALUES (?, ?, ?, ?, ?, ?, (SELECT MIN(f.snapshot_id) FROM file_chunks fc JOIN files f ON f.id = fc.file_id"
-                                  " WHERE fc.chunk_id = ? AND f.id IN ")
-                   + ownersFiles + QStringLiteral("))"));
-    QSqlQuery update(m_database);
-    update.prepare(QStringLiteral("UPDATE file_chunks SET chunk_id = ? WHERE chunk_id = ? AND file_id IN ") + ownersFiles);
+    QHash<QByteArray, QByteArray> newIds; // binary old id → binary new id
     for (const auto &[oldId, chunk] : renamed) {
+        const auto from = ChunkList::binaryId(oldId);
+        const auto to = ChunkList::binaryId(chunk.id);
+        if (!from || !to) {
+            rollback();
+            return Error{i18n("Internal error: a chunk to migrate has a malformed id.")};
+        }
+        newIds.insert(*from, *to);
+    }
+    // The owner's files, their lists with the new ids, and the oldest of
+    // the owner's snapshots to use each renamed chunk.
+    QList<QPair<qint64, QByteArray>> rewritten;
+    QHash<QByteArray, qint64> firstUse; // binary old id → snapshot
+    auto scanned = forEachChunkList(QStringLiteral(" AND s.owner = ?"), {qint64(owner)}, [&](const ChunkListRow &row) {
+        QByteArray list = row.list;
+        bool changed = false;
+        for (qsizetype i = 0; i < ChunkList::count(list); ++i) {
+            const QByteArray id = ChunkList::viewAt(row.list, i);
+            if (const auto to = newIds.constFind(id); to != newIds.cend()) {
+                if (!firstUse.contains(id)) {
+                    firstUse.insert(QByteArray(id.constData(), id.size()), row.snapshot);
+                }
+                list.replace(i * ChunkList::idBytes, ChunkList::idBytes, to.value());
+                changed = true;
+            }
+        }
+        if (changed) {
+            rewritten.append({row.file, list});
+        }
+    });
+    if (!scanned) {
+        rollback();
+        return scanned.error();
+    }
+    QSqlQuery insert(m_database);
+    insert.prepare(
+        QStringLiteral("INSERT OR IGNORE INTO chunks (id, stored_bytes, raw_bytes, pack, pack_offset, owner, first_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    for (const auto &[oldId, chunk] : renamed) {
+        const qint64 first = firstUse.value(*ChunkList::binaryId(oldId), -1);
         insert.bindValue(0, QString::fromLatin1(chunk.id));
         insert.bindValue(1, chunk.storedBytes);
         insert.bindValue(2, chunk.rawBytes);
         insert.bindValue(3, QString::fromLatin1(chunk.pack));
         insert.bindValue(4, chunk.packOffset);
         insert.bindValue(5, qint64(owner));
-        insert.bindValue(6, QString::fromLatin1(oldId));
-        insert.bindValue(7, qint64(owner));
-        update.bindValue(0, QString::fromLatin1(chunk.id));
-        update.bindValue(1, QString::fromLatin1(oldId));
-        update.bindValue(2, qint64(owner));
+        insert.bindValue(6, first < 0 ? QVariant(QMetaType::fromType<qlonglong>()) : QVariant(first));
         if (!insert.exec()) {
             return fail(insert.lastError());
         }
+    }
+    QSqlQuery update(m_database);
+    update.prepare(QStringLiteral("UPDATE files SET chunk_list = ? WHERE id = ?"));
+    for (const auto &[file, list] : std::as_const(rewritten)) {
+        update.bindValue(0, list);
+        update.bindValue(1, file);
         if (!update.exec()) {
             return fail(update.lastError());
         }
@@ -842,17 +1063,22 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
 
 Result<QList<qint64>> SnapshotCatalog::snapshotsReferencing(const QList<QByteArray> &chunkIds) const
 {
+    QSet<QByteArray> wanted;
+    for (const QByteArray &hexId : chunkIds) {
+        if (const auto binary = ChunkList::binaryId(hexId)) {
+            wanted.insert(*binary);
+        }
+    }
     QSet<qint64> found;
-    QSqlQuery query(m_database);
-    query.prepare(QStringLiteral("SELECT DISTINCT f.snapshot_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE fc.chunk_id = ?"));
-    for (const QByteArray &chunk : chunkIds) {
-        query.bindValue(0, QString::fromLatin1(chunk));
-        if (!query.exec()) {
-            return failure(i18n("Looking up damaged snapshots"), query.lastError());
+    auto scanned = forEachChunkList(QString(), {}, [&](const ChunkListRow &row) {
+        for (qsizetype i = 0; i < ChunkList::count(row.list) && !found.contains(row.snapshot); ++i) {
+            if (wanted.contains(ChunkList::viewAt(row.list, i))) {
+                found.insert(row.snapshot);
+            }
         }
-        while (query.next()) {
-            found.insert(query.value(0).toLongLong());
-        }
+    });
+    if (!scanned) {
+        return scanned.error();
     }
     QList<qint64> snapshots(found.cbegin(), found.cend());
     std::sort(snapshots.begin(), snapshots.end());

@@ -62,9 +62,10 @@ public:
         QList<ChunkEntry> stored; ///< files() and file() only: the chunks with where they are, in order
     };
 
-    /// Inserts a snapshot with its files in one transaction; chunks not yet
-    /// in the catalog are recorded as first added by it. beforeCommit runs
-    /// inside the transaction, just before COMMIT. Returns the new id.
+    /// Inserts a snapshot with its files in one transaction, and chunks, all
+    /// new to the catalog (the store looked them up under its commit lock),
+    /// as first added by it. beforeCommit runs inside the transaction, just
+    /// before COMMIT. Returns the new id.
     Result<qint64> insertSnapshot(const SnapshotInfo &snapshot,
                                   const QList<FileEntry> &files,
                                   const QList<ChunkEntry> &chunks,
@@ -137,6 +138,24 @@ private:
     void rollback();
     Error failure(const QString &what, const QSqlError &error) const;
     Result<QList<ChunkEntry>> selectChunks(const QString &where, const QVariant &value) const;
+
+    /// A file's list of chunks (ChunkList) and whose file it is.
+    struct ChunkListRow {
+        qint64 file = 0;
+        qint64 snapshot = 0;
+        qint64 owner = 0;
+        QString session;
+        QByteArray list;
+    };
+    /// Visits every non-empty chunk list of files whose snapshot matches
+    /// where (" AND …" on files f and snapshots s), by snapshot id, then in
+    /// file order.
+    Result<void> forEachChunkList(const QString &where, const QVariantList &values, const std::function<void(const ChunkListRow &)> &visit) const;
+    /// Fills the chunks and stored chunks of each entry from its list.
+    Result<void> resolveChunks(qint64 snapshotId, QList<FileEntry> &entries, const QList<QByteArray> &lists) const;
+    Error damagedChunkList(qint64 snapshotId) const;
+    /// The binary ids of chunks without an owner (schema 2).
+    Result<QSet<QByteArray>> legacyChunkIds() const;
 
     QString m_connectionName;
     QString m_databasePath;

@@ -6,8 +6,8 @@
 // the schema before the index migrated with every snapshot left to read.
 #include "ScreenTextSearch.h"
 #include "ScreenTextRecognizer.h"
-#include "SnapshotCatalog.h"
 #include "SnapshotStore.h"
+#include "TestCatalog.h"
 #include "TestFiles.h"
 #include "TestSkip.h"
 #include "UniqueFd.h"
@@ -18,8 +18,6 @@
 #include <QFont>
 #include <QImage>
 #include <QPainter>
-#include <QSqlDatabase>
-#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -212,19 +210,9 @@ private Q_SLOTS:
             id = commitScreen(**opened, owner, QStringLiteral("OSPREY"));
             QVERIFY(id > 0);
         }
-        // Back to the schema before the index (the index is the newest migration).
-        {
-            QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("before-index"));
-            database.setDatabaseName(path + QStringLiteral("/catalog.sqlite"));
-            QVERIFY(database.open());
-            QSqlQuery query(database);
-            QVERIFY(query.exec(QStringLiteral("DROP TRIGGER screen_text_of_deleted_snapshot")));
-            QVERIFY(query.exec(QStringLiteral("DROP TABLE screen_text")));
-            QVERIFY(query.exec(QStringLiteral("DELETE FROM schema_version WHERE version >= %1").arg(SnapshotCatalog::currentSchemaVersion())));
-            query = QSqlQuery();
-            database.close();
-        }
-        QSqlDatabase::removeDatabase(QStringLiteral("before-index"));
+        // Back to schema 4, before the index.
+        const QString reverted = revertCatalog(path + QStringLiteral("/catalog.sqlite"), 4);
+        QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
 
         auto reopened = SnapshotStore::open(path);
         QVERIFY2(reopened, qPrintable(reopened.errorMessage()));

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+
+#include <optional>
+
+namespace Rewind
+{
+
+/// A file's chunks as the catalog keeps them: one blob of the chunks' ids
+/// in order, each as its 16 bytes (elsewhere a chunk id is its 32 lower-case
+/// hex digits). A page of memory is a chunk, so a file of 512 MiB of memory
+/// has 131,072 of them: one blob a file, not a catalog row a chunk.
+namespace ChunkList
+{
+
+constexpr qsizetype idBytes = 16;
+
+/// The blob of hexIds, in order; nothing if one is not 32 lower-case hex digits.
+std::optional<QByteArray> fromHexIds(const QList<QByteArray> &hexIds);
+/// The hex ids in list, in order.
+QList<QByteArray> hexIds(const QByteArray &list);
+
+/// True if list is a whole number of ids.
+bool isWellFormed(const QByteArray &list);
+qsizetype count(const QByteArray &list);
+/// The index-th binary id of list, without a copy: valid while list is.
+QByteArray viewAt(const QByteArray &list, qsizetype index);
+
+/// A binary id from its 32 hex digits; nothing if it is not one.
+std::optional<QByteArray> binaryId(const QByteArray &hexId);
+
+} // namespace ChunkList
+} // namespace Rewind
