@@ -3,6 +3,7 @@
 
 #include "ChunkKeys.h"
 #include "ChunkList.h"
+#include "ChunkStore.h"
 
 #include <KLocalizedString>
 
@@ -748,23 +749,52 @@ Result<std::optional<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::chunk(const 
 
 Result<QHash<QByteArray, SnapshotCatalog::ChunkEntry>> SnapshotCatalog::knownChunks(const QList<QByteArray> &ids) const
 {
+    // The ids go in as one JSON array a query: binding a value an id cost
+    // more than the lookups. Rows come back by the id's position in ids.
+    constexpr qsizetype idsPerArray = 4096;
     QHash<QByteArray, ChunkEntry> known;
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
-    for (qsizetype first = 0; first < ids.size(); first += idsPerQuery) {
-        const qsizetype count = std::min(idsPerQuery, ids.size() - first);
-        if (!query.prepare(QStringLiteral("SELECT id, stored_bytes, raw_bytes, pack, pack_offset, owner FROM chunks WHERE id IN (") + placeholders(count)
-                           + QLatin1Char(')'))) {
-            return failure(i18n("Looking up chunks"), query.lastError());
+    if (!query.prepare(QStringLiteral("SELECT j.key, c.stored_bytes, c.raw_bytes, c.pack, c.pack_offset, c.owner"
+                                      " FROM json_each(?) j JOIN chunks c ON c.id = j.value"))) {
+        return failure(i18n("Looking up chunks"), query.lastError());
+    }
+    QByteArray array;
+    QString lastPack;
+    QByteArray lastPackName;
+    for (qsizetype first = 0; first < ids.size(); first += idsPerArray) {
+        const qsizetype count = std::min(idsPerArray, ids.size() - first);
+        array.clear();
+        array += '[';
+        for (qsizetype i = first; i < first + count; ++i) {
+            if (!ChunkStore::isValidId(ids.at(i))) {
+                return Error{i18n("Internal error: a chunk to look up has a malformed id.")};
+            }
+            array += i == first ? "\"" : ",\"";
+            array += ids.at(i);
+            array += '"';
         }
-        for (qsizetype i = 0; i < count; ++i) {
-            query.bindValue(int(i), QString::fromLatin1(ids.at(first + i)));
-        }
+        array += ']';
+        query.bindValue(0, QString::fromLatin1(array));
         if (!query.exec()) {
             return failure(i18n("Looking up chunks"), query.lastError());
         }
         while (query.next()) {
-            ChunkEntry chunk = chunkFromRow(query, 0);
+            ChunkEntry chunk;
+            chunk.id = ids.at(first + query.value(0).toLongLong());
+            chunk.storedBytes = query.value(1).toLongLong();
+            chunk.rawBytes = query.value(2).toLongLong();
+            if (!query.isNull(3)) {
+                // Most chunks share a few packs: their names are converted once.
+                const QString pack = query.value(3).toString();
+                if (pack != lastPack) {
+                    lastPack = pack;
+                    lastPackName = pack.toLatin1();
+                }
+                chunk.pack = lastPackName;
+                chunk.packOffset = query.value(4).toLongLong();
+            }
+            chunk.owner = query.isNull(5) ? ChunkKeys::legacyOwner : query.value(5).toLongLong();
             known.insert(chunk.id, chunk);
         }
         query.finish();
