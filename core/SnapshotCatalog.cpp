@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SnapshotCatalog.h"
 
+#include "ChunkIdMap.h"
 #include "ChunkKeys.h"
 #include "ChunkList.h"
 #include "ChunkStore.h"
@@ -505,28 +506,36 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
     if (!query.exec()) {
         return fail(query.lastError());
     }
-    QHash<QByteArray, QByteArray> addedFirst; // binary id → hex id
+    ChunkIdMap<qint64> addedFirst; // the oldest other snapshot to use it, or -1
+    qsizetype unclaimed = 0;
     while (query.next()) {
-        const QByteArray hexId = query.value(0).toString().toLatin1();
-        if (const auto binary = ChunkList::binaryId(hexId)) {
-            addedFirst.insert(*binary, hexId);
+        if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
+            addedFirst.insert(*binary, -1);
+            ++unclaimed;
         }
     }
     query.finish();
-    QMap<qint64, QList<QByteArray>> newFirst; // snapshot → hex ids
-    if (!addedFirst.isEmpty()) {
+    if (unclaimed > 0) {
+        addedFirst.sort();
         auto scanned = forEachChunkList(QStringLiteral(" AND f.snapshot_id != ?"), {id}, [&](const ChunkListRow &row) {
-            for (qsizetype i = 0; i < ChunkList::count(row.list) && !addedFirst.isEmpty(); ++i) {
+            for (qsizetype i = 0; i < ChunkList::count(row.list) && unclaimed > 0; ++i) {
                 // By snapshot id: the first to use it is the oldest.
-                if (const auto found = addedFirst.constFind(ChunkList::viewAt(row.list, i)); found != addedFirst.cend()) {
-                    newFirst[row.snapshot].append(found.value());
-                    addedFirst.erase(found);
+                qint64 *first = addedFirst.find(ChunkList::viewAt(row.list, i).constData());
+                if (first && *first < 0) {
+                    *first = row.snapshot;
+                    --unclaimed;
                 }
             }
         });
         if (!scanned) {
             rollback();
             return scanned.error();
+        }
+    }
+    QMap<qint64, QList<QByteArray>> newFirst; // snapshot → hex ids
+    for (const auto &entry : addedFirst.entries()) {
+        if (entry.value >= 0) {
+            newFirst[entry.value].append(ChunkIdMap<qint64>::hexId(entry));
         }
     }
     for (auto moved = newFirst.cbegin(); moved != newFirst.cend(); ++moved) {
@@ -689,24 +698,31 @@ Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
     if (!query.exec(QStringLiteral("SELECT id FROM chunks"))) {
         return fail(query.lastError());
     }
-    QHash<QByteArray, QByteArray> unused; // binary id → hex id, until a file lists it
+    ChunkIdMap<bool> chunks; // used by a file
     while (query.next()) {
-        const QByteArray hexId = query.value(0).toString().toLatin1();
-        if (const auto binary = ChunkList::binaryId(hexId)) {
-            unused.insert(*binary, hexId);
+        if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
+            chunks.insert(*binary, false);
         }
     }
     query.finish();
-    auto scanned = forEachChunkList(QString(), {}, [&unused](const ChunkListRow &row) {
-        for (qsizetype i = 0; i < ChunkList::count(row.list) && !unused.isEmpty(); ++i) {
-            unused.remove(ChunkList::viewAt(row.list, i));
+    chunks.sort();
+    auto scanned = forEachChunkList(QString(), {}, [&chunks](const ChunkListRow &row) {
+        for (qsizetype i = 0; i < ChunkList::count(row.list); ++i) {
+            if (bool *used = chunks.find(ChunkList::viewAt(row.list, i).constData())) {
+                *used = true;
+            }
         }
     });
     if (!scanned) {
         rollback();
         return scanned.error();
     }
-    const QList<QByteArray> ids = unused.values();
+    QList<QByteArray> ids;
+    for (const auto &entry : chunks.entries()) {
+        if (!entry.value) {
+            ids.append(ChunkIdMap<bool>::hexId(entry));
+        }
+    }
     for (qsizetype first = 0; first < ids.size(); first += idsPerQuery) {
         const QList<QByteArray> batch = ids.mid(first, idsPerQuery);
         query.prepare(QStringLiteral("DELETE FROM chunks WHERE id IN (") + placeholders(batch.size()) + QLatin1Char(')'));
@@ -909,7 +925,7 @@ Result<QList<SessionStorage>> SnapshotCatalog::usageBySession(uid_t owner) const
         qint64 storedBytes = 0;
         qsizetype session = -1;
     };
-    QHash<QByteArray, Counted> chunks;
+    ChunkIdMap<Counted> chunks;
     query.prepare(QStringLiteral("SELECT id, stored_bytes FROM chunks WHERE owner = ? OR owner IS NULL"));
     query.addBindValue(qint64(owner));
     if (!query.exec()) {
@@ -921,6 +937,7 @@ Result<QList<SessionStorage>> SnapshotCatalog::usageBySession(uid_t owner) const
         }
     }
     query.finish();
+    chunks.sort();
     QHash<QString, qsizetype> sessionIndex;
     for (qsizetype i = 0; i < sessions.size(); ++i) {
         sessionIndex.insert(sessions.at(i).sessionId, i);
@@ -931,8 +948,8 @@ Result<QList<SessionStorage>> SnapshotCatalog::usageBySession(uid_t owner) const
             return;
         }
         for (qsizetype i = 0; i < ChunkList::count(row.list); ++i) {
-            const auto found = chunks.find(ChunkList::viewAt(row.list, i));
-            if (found != chunks.end() && found->session != session) {
+            Counted *found = chunks.find(ChunkList::viewAt(row.list, i).constData());
+            if (found && found->session != session) {
                 found->session = session;
                 sessions[session].storedBytes += found->storedBytes;
             }
