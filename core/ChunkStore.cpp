@@ -446,13 +446,12 @@ Result<QByteArray> ChunkStore::read(const QByteArray &id, const Location &locati
 
 std::optional<Error> ChunkStore::checkRecordLocation(const QByteArray &id, const Location &location) const
 {
-    const QString name = QString::fromLatin1(id);
     if (!isValidId(id)) {
-        return Error{i18n("chunk %1 has an invalid name", name)};
+        return Error{i18n("chunk %1 has an invalid name", QString::fromLatin1(id))};
     }
     if (location.pack.size() != 32 || !isHex(location.pack) || location.offset < 0 || location.length < qint64(recordHeaderSize)
         || location.length > qint64(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize))) {
-        return Error{i18n("chunk %1 is damaged (its location in the catalog is invalid)", name)};
+        return Error{i18n("chunk %1 is damaged (its location in the catalog is invalid)", QString::fromLatin1(id))};
     }
     return std::nullopt;
 }
@@ -540,6 +539,22 @@ std::vector<Result<QByteArray>> ChunkStore::readRecords(const QList<QPair<QByteA
 
 Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame)
 {
+    const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.constData()) : std::nullopt;
+    if (!header) {
+        return Error{i18n("chunk %1 is damaged (bad header)", QString::fromLatin1(id))};
+    }
+    QByteArray raw(qsizetype(header->rawSize), Qt::Uninitialized);
+    if (auto decoded = decodeInto(id, record, ids, raw.data(), raw.size()); !decoded) {
+        return decoded.error();
+    }
+    if (zstdFrame && !(header->flags & storedRaw)) {
+        *zstdFrame = record.mid(recordHeaderSize);
+    }
+    return raw;
+}
+
+Result<void> ChunkStore::decodeInto(const QByteArray &id, QByteArrayView record, const ChunkKeys::OwnerIds &ids, char *out, qsizetype rawSize)
+{
     struct DecompressDeleter {
         void operator()(ZSTD_DCtx *context) const
         {
@@ -548,30 +563,29 @@ Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &re
     };
     // One context a thread: restores decode on every core at once.
     thread_local std::unique_ptr<ZSTD_DCtx, DecompressDeleter> context{ZSTD_createDCtx()};
-    const QString name = QString::fromLatin1(id);
-    const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.constData()) : std::nullopt;
+    auto damaged = [&id](const KLocalizedString &why) {
+        return Error{why.subs(QString::fromLatin1(id)).toString()};
+    };
+    const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.data()) : std::nullopt;
     if (!header || header->id != id || qint64(recordHeaderSize + header->storedSize) != record.size()) {
-        return Error{i18n("chunk %1 is damaged (bad header)", name)};
+        return damaged(ki18n("chunk %1 is damaged (bad header)"));
     }
-    const char *payload = record.constData() + recordHeaderSize;
-    QByteArray raw;
+    if (qint64(header->rawSize) != rawSize) {
+        return damaged(ki18n("chunk %1 is damaged (its size does not match the catalog)"));
+    }
+    const char *payload = record.data() + recordHeaderSize;
     if (header->flags & storedRaw) {
-        raw = QByteArray(payload, qsizetype(header->rawSize));
+        std::memcpy(out, payload, header->rawSize);
     } else {
-        if (zstdFrame) {
-            *zstdFrame = QByteArray(payload, qsizetype(header->storedSize));
-        }
-        raw.resize(qsizetype(header->rawSize));
-        const std::size_t produced =
-            context ? ZSTD_decompressDCtx(context.get(), raw.data(), std::size_t(raw.size()), payload, header->storedSize) : std::size_t(-1);
+        const std::size_t produced = context ? ZSTD_decompressDCtx(context.get(), out, header->rawSize, payload, header->storedSize) : std::size_t(-1);
         if (!context || ZSTD_isError(produced) || produced != header->rawSize) {
-            return Error{i18n("chunk %1 is damaged (cannot be decompressed)", name)};
+            return damaged(ki18n("chunk %1 is damaged (cannot be decompressed)"));
         }
     }
-    if (ids.idOf(reinterpret_cast<const unsigned char *>(raw.constData()), std::size_t(raw.size())) != id) {
-        return Error{i18n("chunk %1 is damaged (its content does not match its checksum)", name)};
+    if (ids.idOf(reinterpret_cast<const unsigned char *>(out), header->rawSize) != id) {
+        return damaged(ki18n("chunk %1 is damaged (its content does not match its checksum)"));
     }
-    return raw;
+    return {};
 }
 
 // Garbage collection ----------------------------------------------------------

@@ -93,6 +93,9 @@ public:
     /// The uncompressed bytes of a record, checked against id. Safe to call
     /// from several threads at once. zstdFrame as for read().
     static Result<QByteArray> decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame = nullptr);
+    /// decode() into out, which has room for the rawSize bytes the catalog
+    /// gives the chunk: a restore decodes a batch into the buffer it writes.
+    static Result<void> decodeInto(const QByteArray &id, QByteArrayView record, const ChunkKeys::OwnerIds &ids, char *out, qsizetype rawSize);
 
     /// A file in the packs directory: a pack (temporary or not) or
     /// something else (name not ours; left alone).

@@ -17,6 +17,7 @@
 #include <QSet>
 #include <QThreadPool>
 #include <QtConcurrentMap>
+#include <QtConcurrentRun>
 
 #include <algorithm>
 #include <cerrno>
@@ -100,6 +101,74 @@ public:
 private:
     const ChunkStore &m_chunks;
 };
+
+/// Writes a restored file's batches from a thread of its own, one at a
+/// time, while the caller fills the other of two buffers.
+class BackgroundWrite
+{
+public:
+    explicit BackgroundWrite(int fd)
+        : m_fd(fd)
+    {
+        m_writer.setMaxThreadCount(1);
+    }
+    ~BackgroundWrite()
+    {
+        finish();
+    }
+    BackgroundWrite(const BackgroundWrite &) = delete;
+    BackgroundWrite &operator=(const BackgroundWrite &) = delete;
+
+    /// The buffer to fill next, size bytes long; not the one being written.
+    QByteArray &nextBuffer(qint64 size)
+    {
+        QByteArray &buffer = m_buffers[m_next];
+        buffer.resize(size);
+        return buffer;
+    }
+    /// Writes the buffer nextBuffer() gave, once the one before is written.
+    /// Returns 0, or the errno of the write before if it failed.
+    int start()
+    {
+        if (const int error = finish(); error != 0) {
+            return error;
+        }
+        const QByteArray *buffer = &m_buffers[m_next];
+        m_next ^= 1;
+        m_pending = QtConcurrent::run(&m_writer, [fd = m_fd, buffer] {
+            return writeAll(fd, buffer->constData(), std::size_t(buffer->size())) ? 0 : errno;
+        });
+        m_writing = true;
+        return 0;
+    }
+    /// Waits for the last write. Returns 0, or its errno if it failed.
+    int finish()
+    {
+        if (!m_writing) {
+            return 0;
+        }
+        m_writing = false;
+        return m_pending.result(); // waits
+    }
+
+private:
+    int m_fd;
+    QThreadPool m_writer;
+    QByteArray m_buffers[2];
+    int m_next = 0;
+    QFuture<int> m_pending;
+    bool m_writing = false;
+};
+
+Error damagedSnapshot(qint64 snapshotId, const QString &what, const QString &path)
+{
+    return Error{
+        i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
+             "every damaged one.",
+             QString::number(snapshotId),
+             what,
+             path)};
+}
 
 ChunkStore::Location locationOf(const SnapshotCatalog::ChunkEntry &chunk)
 {
@@ -727,18 +796,29 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         if (!output) {
             return writeError(entry.path, errno);
         }
+        // A batch is read, then decoded and checked on every core into one
+        // buffer, and written by another thread while the next is read.
+        BackgroundWrite write(output.get());
         qint64 size = 0;
         for (qsizetype first = 0; first < entry.stored.size(); first += chunksPerBatch) {
-            // A batch: records read in order, decoded and checked on every core, written in order.
             const qsizetype count = std::min(chunksPerBatch, entry.stored.size() - first);
             QList<QPair<QByteArray, ChunkStore::Location>> inPacks;
+            std::vector<qint64> offsets;
+            offsets.reserve(std::size_t(count));
+            qint64 batchBytes = 0;
             for (qsizetype i = first; i < first + count; ++i) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
                 if (!chunk.pack.isEmpty()) {
                     inPacks.append({chunk.id, locationOf(chunk)});
                 }
+                if (chunk.rawBytes < 0 || chunk.rawBytes > qint64(ContentChunker::maximumSize)) {
+                    return damagedSnapshot(snapshotId, i18n("chunk %1 has an invalid size in the catalog", QString::fromLatin1(chunk.id)), entry.path);
+                }
+                offsets.push_back(batchBytes);
+                batchBytes += chunk.rawBytes;
             }
             std::vector<Result<QByteArray>> records = m_chunks->readRecords(inPacks);
+            // Chunk files of the layout before packs are read whole here.
             std::vector<Result<QByteArray>> batch;
             batch.reserve(std::size_t(count));
             auto record = records.begin();
@@ -746,29 +826,36 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
                 batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner) : std::move(*record++));
             }
+            QByteArray &buffer = write.nextBuffer(batchBytes);
+            std::vector<std::optional<Error>> errors(std::size_t(count), std::nullopt);
             QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArray> &data) {
-                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(first + (&data - batch.data()));
-                if (data && !chunk.pack.isEmpty()) {
-                    data = ChunkStore::decode(chunk.id, *data, idsOf.value(chunk.owner));
+                const std::size_t index = std::size_t(&data - batch.data());
+                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(first + qsizetype(index));
+                char *out = buffer.data() + offsets[index];
+                if (!data) {
+                    errors[index] = data.error();
+                } else if (!chunk.pack.isEmpty()) {
+                    if (auto decoded = ChunkStore::decodeInto(chunk.id, *data, idsOf.value(chunk.owner), out, chunk.rawBytes); !decoded) {
+                        errors[index] = decoded.error();
+                    }
+                } else if (data->size() != chunk.rawBytes) {
+                    errors[index] = Error{i18n("chunk %1 has the wrong size", QString::fromLatin1(chunk.id))};
+                } else {
+                    std::memcpy(out, data->constData(), std::size_t(chunk.rawBytes));
                 }
             });
-            // One write a batch: a chunk is a page of memory, a write each would be 137,000 of them for 512 MB.
-            QByteArray joined;
-            for (const Result<QByteArray> &data : batch) {
-                if (!data) {
-                    return Error{
-                        i18n("Snapshot %1 is damaged and cannot be restored: %2 (in %3). Restore another snapshot; verifying the store lists "
-                             "every damaged one.",
-                             QString::number(snapshotId),
-                             data.errorMessage(),
-                             entry.path)};
+            for (const std::optional<Error> &error : errors) {
+                if (error) {
+                    return damagedSnapshot(snapshotId, error->message, entry.path);
                 }
-                joined.append(*data);
             }
-            if (!writeAll(output.get(), joined.constData(), std::size_t(joined.size()))) {
-                return writeError(entry.path, errno);
+            if (const int error = write.start(); error != 0) {
+                return writeError(entry.path, error);
             }
-            size += joined.size();
+            size += batchBytes;
+        }
+        if (const int error = write.finish(); error != 0) {
+            return writeError(entry.path, error);
         }
         if (size != entry.size) {
             return Error{i18n("Snapshot %1 is damaged and cannot be restored: %2 has the wrong size.", QString::number(snapshotId), entry.path)};
