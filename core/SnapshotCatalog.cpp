@@ -417,13 +417,6 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         return fail(i18n("Committing a snapshot"), query.lastError());
     }
     return id;
-    if (beforeCommit) {
-        beforeCommit();
-    }
-    if (!query.exec(QStringLiteral("COMMIT"))) {
-        return fail(i18n("Committing a snapshot"), query.lastError());
-    }
-    return id;
 }
 
 Result<QList<SnapshotInfo>> SnapshotCatalog::list(const QString &sessionId) const
@@ -981,8 +974,11 @@ Result<QList<uid_t>> SnapshotCatalog::ownersOfLegacyChunks() const
 {
     // Every store is opened through here: without legacy chunks, nothing is read.
     auto legacy = legacyChunkIds();
-    if (!legacy || legacy->isEmpty()) {
-        return legacy ? QList<uid_t>() : Result<QList<uid_t>>(legacy.error());
+    if (!legacy) {
+        return legacy.error();
+    }
+    if (legacy->isEmpty()) {
+        return QList<uid_t>();
     }
     QSet<uid_t> owners;
     auto scanned = forEachChunkList(QString(), {}, [&](const ChunkListRow &row) {
@@ -1022,13 +1018,13 @@ Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::legacyChunksOf(uid_t
     if (!chunks) {
         return chunks.error();
     }
-    QList<ChunkEntry> owners;
+    QList<ChunkEntry> ownersChunks;
     for (const ChunkEntry &chunk : std::as_const(*chunks)) {
         if (used.contains(ChunkList::binaryId(chunk.id).value_or(QByteArray()))) {
-            owners.append(chunk);
+            ownersChunks.append(chunk);
         }
     }
-    return owners;
+    return ownersChunks;
 }
 
 Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed)
