@@ -106,14 +106,16 @@ public:
             });
         }
         connect(job, &KJob::result, this, [this, serial, job] {
-            Q_EMIT answered(serial, answerOf(job), job->error() == KAuth::ActionReply::DBusError);
+            // Neither reached the action: see HelperClient::answered.
+            const bool unanswered = job->error() == KAuth::ActionReply::DBusError || job->error() == KAuth::ActionReply::AuthorizationDeniedError;
+            Q_EMIT answered(serial, answerOf(job), unanswered);
         });
         job->start();
     }
 
 Q_SIGNALS:
     void progressed(quint64 serial, int percent, const QString &stage);
-    void answered(quint64 serial, const Rewind::Result<QJsonValue> &answer, bool busFailed);
+    void answered(quint64 serial, const Rewind::Result<QJsonValue> &answer, bool unanswered);
 };
 
 HelperClient::HelperClient(QObject *parent)
@@ -175,16 +177,19 @@ void HelperClient::progressed(quint64 serial, int percent, const QString &stage)
     progress(percent, stage);
 }
 
-void HelperClient::answered(quint64 serial, const Result<QJsonValue> &answer, bool busFailed)
+void HelperClient::answered(quint64 serial, const Result<QJsonValue> &answer, bool unanswered)
 {
     if (serial != m_serial || !m_current) {
         return;
     }
     Call call = std::move(*m_current);
     m_current.reset();
-    // The helper quits after some idle seconds; a call that reaches it
-    // as it quits gets no answer. Ask again once where that does no harm.
-    if (busFailed && !call.retried && isRepeatable(call.action)) {
+    // The helper quits after some idle seconds. A call that reaches it as it
+    // quits gets no answer, or a refusal: KAuth's helper asks polkit in an
+    // event loop of its own, which returns at once, with no answer, in a
+    // helper that is quitting. Neither ran the action; ask again once where
+    // that does no harm (a real refusal only comes twice).
+    if (unanswered && !call.retried && isRepeatable(call.action)) {
         call.retried = true;
         m_queue.prepend(std::move(call));
         QTimer::singleShot(std::chrono::milliseconds(500), this, &HelperClient::startNext);

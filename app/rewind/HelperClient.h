@@ -61,7 +61,7 @@ private:
     };
     void startNext();
     void progressed(quint64 serial, int percent, const QString &stage);
-    void answered(quint64 serial, const Rewind::Result<QJsonValue> &answer, bool busFailed);
+    void answered(quint64 serial, const Rewind::Result<QJsonValue> &answer, bool unanswered);
 
     QQueue<Call> m_queue;
     std::optional<Call> m_current; ///< the call KAuth runs
