@@ -10,6 +10,7 @@
 #include <KLocalizedString>
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -211,6 +212,24 @@ struct Piece {
     QByteArray id;
     bool isNew = false;
     Result<QByteArray> record = QByteArray();
+};
+
+/// Adds the time since its last lap to one step of a commit.
+class StepClock
+{
+public:
+    StepClock()
+    {
+        m_timer.start();
+    }
+    void lap(std::chrono::nanoseconds &step)
+    {
+        step += std::chrono::nanoseconds(m_timer.nsecsElapsed());
+        m_timer.restart();
+    }
+
+private:
+    QElapsedTimer m_timer;
 };
 
 /// A staged file mapped read-only for as long as this lives.
@@ -587,6 +606,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     }
     const ChunkKeys::OwnerIds ids = m_chunks->idsOf(qint64(owner));
     std::vector<Piece> pieces;
+    CommitTimes times;
+    StepClock clock;
 
     for (const StagedEntry &entry : std::as_const(staged)) {
         SnapshotCatalog::FileEntry file;
@@ -628,6 +649,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             QtConcurrent::blockingMap(&workers, pieces, [&ids](Piece &piece) {
                 piece.id = ids.idOf(piece.data, piece.size);
             });
+            clock.lap(times.naming);
 
             // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
             QList<QByteArray> unseen;
@@ -666,11 +688,13 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 chunks.append(chunk);
             }
 
+            clock.lap(times.lookingUp);
             QtConcurrent::blockingMap(&workers, pieces, [](Piece &piece) {
                 if (piece.isNew) {
                     piece.record = ChunkStore::encode(piece.id, piece.data, piece.size);
                 }
             });
+            clock.lap(times.encoding);
             for (Piece &piece : pieces) {
                 if (piece.isNew) {
                     if (!piece.record) {
@@ -699,6 +723,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 file.size += qint64(piece.size);
             }
             mapped->release(position);
+            clock.lap(times.writing);
         }
         logicalBytes += file.size;
         files.append(file);
@@ -709,9 +734,11 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     if (quota.freeSpaceFloor > 0 && availableBytes() - m_chunks->pendingBytes() < quota.freeSpaceFloor) {
         return failed(floorError(quota, newBytes));
     }
+    clock.lap(times.writing);
     if (auto synced = m_chunks->persist(); !synced) {
         return failed(synced.error());
     }
+    clock.lap(times.syncing);
     reachCrashPoint("before-catalog");
 
     SnapshotInfo info;
@@ -732,6 +759,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         return full ? m_chunks->fullError() : error;
     }
     m_chunks->keepWritten();
+    clock.lap(times.cataloguing);
+    m_lastCommitTimes = times;
     reachCrashPoint("after-catalog");
 
     auto created = m_catalog->snapshot(*id);
@@ -1022,6 +1051,11 @@ Result<GarbageStats> SnapshotStore::release(const QList<qint64> &ids)
         }
     }
     return collectGarbage();
+}
+
+CommitTimes SnapshotStore::lastCommitTimes() const
+{
+    return m_lastCommitTimes;
 }
 
 qint64 SnapshotStore::availableBytes() const

@@ -11,6 +11,7 @@
 #include <QString>
 #include <QVariantMap>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -34,6 +35,17 @@ struct StoreQuota {
 struct StoreUsage {
     qint64 snapshots = 0;
     qint64 storedBytes = 0;
+};
+
+/// Where a commit's time went, step by step (for the benchmark and for
+/// whoever makes the store faster).
+struct CommitTimes {
+    std::chrono::nanoseconds naming{0}; ///< opening and cutting the staged files, hashing the pieces
+    std::chrono::nanoseconds lookingUp{0}; ///< which pieces the store has already
+    std::chrono::nanoseconds encoding{0}; ///< compressing the new ones
+    std::chrono::nanoseconds writing{0}; ///< appending them to packs, giving the staging's pages back
+    std::chrono::nanoseconds syncing{0}; ///< making the packs durable
+    std::chrono::nanoseconds cataloguing{0}; ///< the catalog's transaction
 };
 
 /// Where snapshots live: content-addressed, deduplicated, compressed chunks
@@ -75,6 +87,9 @@ public:
                                 SnapshotTrigger trigger,
                                 const QVariantMap &metadata,
                                 const StoreQuota &quota = {});
+
+    /// The steps of the last commit that stored a snapshot.
+    CommitTimes lastCommitTimes() const;
 
     /// Whether owner may take one more snapshot: an Error says how much the
     /// owner's snapshots use and what to delete. Cheap; runs before a freeze.
@@ -162,6 +177,7 @@ private:
     UniqueFd m_directory;
     UniqueFd m_lock;
     UniqueFd m_commitLock;
+    CommitTimes m_lastCommitTimes;
     std::unique_ptr<ChunkStore> m_chunks;
     std::unique_ptr<SnapshotCatalog> m_catalog;
 };

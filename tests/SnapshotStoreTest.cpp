@@ -267,8 +267,15 @@ private Q_SLOTS:
         QElapsedTimer timer;
         timer.start();
         auto info = store->commit(QStringLiteral("session-a"), ::getuid(), stagingFd.get(), QStringLiteral("first"), SnapshotTrigger::Scheduled, metadata);
+        const auto committedIn = std::chrono::milliseconds(timer.elapsed() + 1);
         QVERIFY2(info.ok(), qPrintable(info.errorMessage()));
         qInfo("committed 20.7 MB in %lld ms", qint64(timer.elapsed()));
+        // The store's account of its steps: each one ran, and together they fit in the commit.
+        const CommitTimes steps = store->lastCommitTimes();
+        for (const auto step : {steps.naming, steps.lookingUp, steps.encoding, steps.writing, steps.syncing, steps.cataloguing}) {
+            QVERIFY(step > std::chrono::nanoseconds(0));
+        }
+        QVERIFY(steps.naming + steps.lookingUp + steps.encoding + steps.writing + steps.syncing + steps.cataloguing <= committedIn);
         QVERIFY(info->id > 0);
         QCOMPARE(info->sessionId, QStringLiteral("session-a"));
         QCOMPARE(info->label, QStringLiteral("first"));

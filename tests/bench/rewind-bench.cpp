@@ -96,6 +96,11 @@ double msSince(Clock::time_point start)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+double ms(std::chrono::nanoseconds duration)
+{
+    return std::chrono::duration<double, std::milli>(duration).count();
+}
+
 double mib(qint64 bytes)
 {
     return double(bytes) / (1024.0 * 1024.0);
@@ -299,6 +304,7 @@ struct RewindRound {
     double dumpMs = 0; ///< criu swrk, cell frozen
     double thawMs = 0;
     double storeMs = 0; ///< chunking, hashing, compression, fsync, catalog
+    CommitTimes storeSteps; ///< the store's own account of storeMs
     double frozenMs = 0;
     CriuDumpStatistics criu;
     qint64 logicalBytes = 0;
@@ -836,6 +842,7 @@ Result<void> Bench::rewindRound(int round)
     r.dumpMs = stages.at(60, r.wallMs) - stages.at(20, r.wallMs);
     r.thawMs = stages.at(70, r.wallMs) - stages.at(60, r.wallMs);
     r.storeMs = r.wallMs - stages.at(70, r.wallMs);
+    r.storeSteps = m_store->lastCommitTimes();
     r.dumpStarted = start + std::chrono::microseconds(qint64(stages.at(20, 0) * 1000));
     r.frozenMs = snapshot->metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0;
     r.criu = statisticsFrom(snapshot->metadata.value(QStringLiteral("criu")).toMap());
@@ -869,6 +876,13 @@ Result<void> Bench::rewindRound(int round)
             .arg(r.stagingPlace)
             .arg(mib(r.stagingInMemoryBytes), 0, 'f', 1));
     say(QStringLiteral("    ") + describe(r.criu));
+    say(QStringLiteral("    store: naming %1 ms, looking up %2, encoding %3, writing %4, syncing %5, cataloguing %6")
+            .arg(ms(r.storeSteps.naming), 0, 'f', 0)
+            .arg(ms(r.storeSteps.lookingUp), 0, 'f', 0)
+            .arg(ms(r.storeSteps.encoding), 0, 'f', 0)
+            .arg(ms(r.storeSteps.writing), 0, 'f', 0)
+            .arg(ms(r.storeSteps.syncing), 0, 'f', 0)
+            .arg(ms(r.storeSteps.cataloguing), 0, 'f', 0));
     m_rewind.append(r);
     // The store synced its chunks; this writes back what is left (the staging area's removal).
     ::sync();
@@ -1555,11 +1569,29 @@ void Bench::report() const
         std::printf(")%s\n", m_pageChange.addedFromCatalog ? "" : "; the catalog has no addedBytes: newBytes instead");
     }
 
+    // A round's store steps, each a list over the rounds.
+    QJsonObject storeSteps;
+    const std::pair<const char *, std::chrono::nanoseconds CommitTimes::*> steps[] = {
+        {"namingMs", &CommitTimes::naming},
+        {"lookingUpMs", &CommitTimes::lookingUp},
+        {"encodingMs", &CommitTimes::encoding},
+        {"writingMs", &CommitTimes::writing},
+        {"syncingMs", &CommitTimes::syncing},
+        {"cataloguingMs", &CommitTimes::cataloguing},
+    };
+    for (const auto &[name, step] : steps) {
+        QList<double> values;
+        for (const RewindRound &r : m_rewind) {
+            values.append(ms(r.storeSteps.*step));
+        }
+        storeSteps.insert(QLatin1String(name), jsonArray(values));
+    }
     QJsonObject perRound{
         {QStringLiteral("rewindWallMs"), jsonArray(rewindWall)},
         {QStringLiteral("rewindFrozenMs"), jsonArray(rewindFrozen)},
         {QStringLiteral("rewindCpuMs"), jsonArray(rewindCpu)},
         {QStringLiteral("rewindStoreMs"), jsonArray(rewindStore)},
+        {QStringLiteral("rewindStoreSteps"), storeSteps},
         {QStringLiteral("rewindStagingInMemoryBytes"), jsonArray(rewindValues([](const RewindRound &r) {
              return double(r.stagingInMemoryBytes);
          }))},
