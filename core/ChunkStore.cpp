@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ChunkStore.h"
 
+#include "BackgroundWrite.h"
 #include "ContentChunker.h"
 #include "FileWriting.h"
 #include "OpenBeneath.h"
@@ -131,11 +132,15 @@ struct ChunkStore::Codecs {
 
 /// A pack being written under its temporary name.
 struct ChunkStore::Writer {
+    explicit Writer(UniqueFd file)
+        : fd(std::move(file))
+        , output(fd.get(), BackgroundWrite::WriteBack::StartNow)
+    {
+    }
     QByteArray pack;
     UniqueFd fd;
+    BackgroundWrite output; ///< written while the next records are made; after fd, so that it stops first
     qint64 size = 0; ///< records appended, written out or not
-    qint64 flushed = 0; ///< bytes written to the file
-    QByteArray buffer;
     bool renamed = false;
 };
 
@@ -243,30 +248,26 @@ Error ChunkStore::ioError(int errorNumber, const QString &what) const
 
 Result<std::unique_ptr<ChunkStore::Writer>> ChunkStore::createPack()
 {
-    auto writer = std::make_unique<Writer>();
     quint32 random[4];
     QRandomGenerator::system()->fillRange(random);
-    writer->pack = QByteArray(reinterpret_cast<const char *>(random), sizeof random).toHex();
-    writer->fd.reset(::openat(m_packsDir.get(), temporaryFileName(writer->pack).constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!writer->fd) {
+    const QByteArray pack = QByteArray(reinterpret_cast<const char *>(random), sizeof random).toHex();
+    UniqueFd file(::openat(m_packsDir.get(), temporaryFileName(pack).constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!file) {
         return ioError(errno, i18n("Creating a pack"));
     }
-    writer->buffer.reserve(writeBufferSize + qsizetype(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize)));
+    auto writer = std::make_unique<Writer>(std::move(file));
+    writer->pack = pack;
+    writer->output.buffer().reserve(writeBufferSize + qsizetype(recordHeaderSize + ZSTD_compressBound(ContentChunker::maximumSize)));
     return writer;
 }
 
 Result<void> ChunkStore::flush(Writer &writer)
 {
-    if (writer.buffer.isEmpty()) {
-        return {};
+    // Written while the caller makes the next records; a failed write is
+    // reported by the flush after it, or by finish().
+    if (const int error = writer.output.start(); error != 0) {
+        return ioError(error, i18n("Writing a pack"));
     }
-    if (!writeAll(writer.fd.get(), writer.buffer.constData(), std::size_t(writer.buffer.size()))) {
-        return ioError(errno, i18n("Writing a pack"));
-    }
-    // Start the write-back now, so that persist() mostly waits for nothing.
-    ::sync_file_range(writer.fd.get(), off_t(writer.flushed), off_t(writer.buffer.size()), SYNC_FILE_RANGE_WRITE);
-    writer.flushed += writer.buffer.size();
-    writer.buffer.resize(0); // keeps the capacity
     return {};
 }
 
@@ -325,10 +326,13 @@ Result<ChunkStore::Location> ChunkStore::appendEncoded(const QByteArray &record)
     if (m_writing.empty() || m_writing.back()->size >= packTargetSize) {
         if (!m_writing.empty()) {
             // Full: written out now, made durable by persist().
-            if (auto flushed = flush(*m_writing.back()); !flushed) {
+            Writer &full = *m_writing.back();
+            if (auto flushed = flush(full); !flushed) {
                 return flushed.error();
             }
-            m_writing.back()->buffer = QByteArray();
+            if (const int error = full.output.close(); error != 0) {
+                return ioError(error, i18n("Writing a pack"));
+            }
         }
         auto writer = createPack();
         if (!writer) {
@@ -337,10 +341,10 @@ Result<ChunkStore::Location> ChunkStore::appendEncoded(const QByteArray &record)
         m_writing.push_back(std::move(*writer));
     }
     Writer &writer = *m_writing.back();
-    writer.buffer.append(record);
+    writer.output.buffer().append(record);
     Location location{writer.pack, writer.size, record.size()};
     writer.size += record.size();
-    if (writer.buffer.size() >= writeBufferSize) {
+    if (writer.output.buffer().size() >= writeBufferSize) {
         if (auto flushed = flush(writer); !flushed) {
             return flushed.error();
         }
@@ -352,6 +356,9 @@ Result<void> ChunkStore::finish(Writer &writer)
 {
     if (auto flushed = flush(writer); !flushed) {
         return flushed;
+    }
+    if (const int error = writer.output.close(); error != 0) {
+        return ioError(error, i18n("Writing a pack"));
     }
     if (::fdatasync(writer.fd.get()) != 0) {
         return ioError(errno, i18n("Flushing a pack to disk"));
@@ -367,7 +374,7 @@ qint64 ChunkStore::pendingBytes() const
 {
     qint64 pending = 0;
     for (const auto &writer : m_writing) {
-        pending += writer->buffer.size();
+        pending += writer->output.pendingBytes();
     }
     return pending;
 }
@@ -398,6 +405,7 @@ Result<void> ChunkStore::syncPacksDirectory()
 void ChunkStore::discardWritten()
 {
     for (const auto &writer : m_writing) {
+        writer->output.finish();
         const QByteArray name = writer->renamed ? packFileName(writer->pack) : temporaryFileName(writer->pack);
         ::unlinkat(m_packsDir.get(), name.constData(), 0);
     }
@@ -685,9 +693,10 @@ Result<QList<ChunkStore::Location>> ChunkStore::repack(const QByteArray &pack, c
             return abandon(Error{i18n("Internal error: chunk %1 is not in pack %2.", QString::fromLatin1(id), QString::fromLatin1(pack))});
         }
         // Copied as it is: a damaged record stays damaged and verify() still names it.
-        const qsizetype start = writer->buffer.size();
-        writer->buffer.resize(start + location.length);
-        if (!preadAll(source.get(), writer->buffer.data() + start, std::size_t(location.length), location.offset)) {
+        QByteArray &buffer = writer->output.buffer();
+        const qsizetype start = buffer.size();
+        buffer.resize(start + location.length);
+        if (!preadAll(source.get(), buffer.data() + start, std::size_t(location.length), location.offset)) {
             const int error = errno;
             return abandon(Error{i18n("Pack %1 of the snapshot store %2 cannot be read: %3",
                                       QString::fromLatin1(pack),
@@ -696,7 +705,7 @@ Result<QList<ChunkStore::Location>> ChunkStore::repack(const QByteArray &pack, c
         }
         moved.append(Location{writer->pack, writer->size, location.length});
         writer->size += location.length;
-        if (writer->buffer.size() >= writeBufferSize) {
+        if (buffer.size() >= writeBufferSize) {
             if (auto flushed = flush(*writer); !flushed) {
                 return abandon(flushed.error());
             }

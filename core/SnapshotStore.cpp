@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "SnapshotStore.h"
 
+#include "BackgroundWrite.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
 #include "FileWriting.h"
@@ -101,64 +102,6 @@ public:
 
 private:
     const ChunkStore &m_chunks;
-};
-
-/// Writes a restored file's batches from a thread of its own, one at a
-/// time, while the caller fills the other of two buffers.
-class BackgroundWrite
-{
-public:
-    explicit BackgroundWrite(int fd)
-        : m_fd(fd)
-    {
-        m_writer.setMaxThreadCount(1);
-    }
-    ~BackgroundWrite()
-    {
-        finish();
-    }
-    BackgroundWrite(const BackgroundWrite &) = delete;
-    BackgroundWrite &operator=(const BackgroundWrite &) = delete;
-
-    /// The buffer to fill next, size bytes long; not the one being written.
-    QByteArray &nextBuffer(qint64 size)
-    {
-        QByteArray &buffer = m_buffers[m_next];
-        buffer.resize(size);
-        return buffer;
-    }
-    /// Writes the buffer nextBuffer() gave, once the one before is written.
-    /// Returns 0, or the errno of the write before if it failed.
-    int start()
-    {
-        if (const int error = finish(); error != 0) {
-            return error;
-        }
-        const QByteArray *buffer = &m_buffers[m_next];
-        m_next ^= 1;
-        m_pending = QtConcurrent::run(&m_writer, [fd = m_fd, buffer] {
-            return writeAll(fd, buffer->constData(), std::size_t(buffer->size())) ? 0 : errno;
-        });
-        m_writing = true;
-        return 0;
-    }
-    /// Waits for the last write. Returns 0, or its errno if it failed.
-    int finish()
-    {
-        if (!m_writing) {
-            return 0;
-        }
-        m_writing = false;
-        return m_pending.result(); // waits
-    }
-
-private:
-    int m_fd;
-    QThreadPool m_writer;
-    QByteArray m_buffers[2];
-    int m_next = 0;
-    QFuture<int> m_pending;
-    bool m_writing = false;
 };
 
 Error damagedSnapshot(qint64 snapshotId, const QString &what, const QString &path)
