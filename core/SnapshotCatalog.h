@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "ChunkIdMap.h"
 #include "Result.h"
 #include "ScreenTextMatch.h"
 #include "SnapshotInfo.h"
@@ -59,6 +60,7 @@ public:
         quint32 mode = 0; ///< file type and permission bits as st_mode
         qint64 size = 0;
         QList<QByteArray> chunks; ///< chunk ids, in order
+        QList<quint32> storedSizes; ///< insertSnapshot(): each chunk's stored bytes, in order; empty if unknown
         QList<ChunkEntry> stored; ///< files() and file() only: the chunks with where they are, in order
     };
 
@@ -85,6 +87,10 @@ public:
     Result<std::optional<ChunkEntry>> chunk(const QByteArray &id) const;
     /// The chunks of ids that the catalog knows, by id: one query for many.
     Result<QHash<QByteArray, ChunkEntry>> knownChunks(const QList<QByteArray> &ids) const;
+    /// The chunks of the newest snapshot of sessionId that owner owns, with
+    /// their stored bytes, from its files' lists alone; empty if there is
+    /// none or its lists have no sizes (written before schema 7).
+    Result<ChunkIdMap<quint32>> newestSnapshotChunkSizes(const QString &sessionId, uid_t owner) const;
 
     /// Deletes the rows of chunks that no file references any more.
     Result<qint64> removeUnreferencedChunks();

@@ -2,6 +2,7 @@
 #include "SnapshotStore.h"
 
 #include "BackgroundWrite.h"
+#include "ChunkList.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
 #include "FileWriting.h"
@@ -153,6 +154,7 @@ struct Piece {
     const unsigned char *data = nullptr;
     std::size_t size = 0;
     QByteArray id;
+    QByteArray binaryId; ///< only where the session has a previous snapshot to find it in
     bool isNew = false;
     Result<QByteArray> record = QByteArray();
 };
@@ -507,6 +509,12 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     if (!used) {
         return used.error();
     }
+    // Most pages are in the session's previous snapshot: found there, with
+    // their sizes, they need no question to the chunk index.
+    auto previous = m_catalog->newestSnapshotChunkSizes(sessionId, owner);
+    if (!previous) {
+        return previous.error();
+    }
     qint64 written = 0;
     qint64 newBytes = 0;
     qint64 newBytesAtLastCheck = 0;
@@ -589,15 +597,21 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 pieces.push_back(std::move(piece));
                 position += length;
             }
-            QtConcurrent::blockingMap(&workers, pieces, [&ids](Piece &piece) {
+            QtConcurrent::blockingMap(&workers, pieces, [&ids, withBinaryIds = !previous->isEmpty()](Piece &piece) {
                 piece.id = ids.idOf(piece.data, piece.size);
+                if (withBinaryIds) {
+                    piece.binaryId = QByteArray::fromHex(piece.id);
+                }
             });
             clock.lap(times.naming);
 
             // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
+            const auto inPrevious = [&previous](const Piece &piece) -> const quint32 * {
+                return piece.binaryId.size() == ChunkList::idBytes ? previous->find(piece.binaryId.constData()) : nullptr;
+            };
             QList<QByteArray> unseen;
             for (const Piece &piece : pieces) {
-                if (!chunkIndex.contains(piece.id)) {
+                if (!chunkIndex.contains(piece.id) && !inPrevious(piece)) {
                     unseen.append(piece.id);
                 }
             }
@@ -610,7 +624,14 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     continue;
                 }
                 SnapshotCatalog::ChunkEntry chunk;
-                if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
+                if (const quint32 *size = inPrevious(piece)) {
+                    // Ids are keyed per owner, and the previous snapshot is this owner's.
+                    chunk.id = piece.id;
+                    chunk.owner = qint64(owner);
+                    chunk.rawBytes = qint64(piece.size);
+                    chunk.storedBytes = qint64(*size);
+                    storedBytes += chunk.storedBytes;
+                } else if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
                     if (stored->owner != qint64(owner)) {
                         // Ids are keyed per owner: only a broken catalog gets here.
                         return failed(
@@ -663,6 +684,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     }
                 }
                 file.chunks.append(piece.id);
+                file.storedSizes.append(quint32(chunks.at(chunkIndex.value(piece.id)).storedBytes));
                 file.size += qint64(piece.size);
             }
             mapped->release(position);

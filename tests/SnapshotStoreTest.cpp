@@ -1125,6 +1125,70 @@ private Q_SLOTS:
         QCOMPARE(*restored, treeOf(staging));
     }
 
+    void aSessionsPreviousSnapshotAnswersForItsPages()
+    {
+        // A commit finds the pages of the session's previous snapshot, and
+        // their stored sizes, in that snapshot's lists. What it stores and
+        // the size it gives must be what the chunk index alone gives: the
+        // same tree committed for a session without snapshots.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        constexpr qsizetype pages = 96;
+        QByteArray memory = randomBytes(pages * 4096, 71);
+        for (qsizetype page = 0; page < pages; page += 3) {
+            memory.replace(page * 4096, 4096, QByteArray(4096, char('a' + page % 7))); // compressed to different sizes
+        }
+        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
+        QVERIFY(writeFile(staging + QStringLiteral("/images/core-1.img"), randomBytes(9000, 72)));
+        const auto commitChanged = [&](SnapshotStore &store, int seed) -> Result<SnapshotInfo> {
+            memory.replace((seed % pages) * 4096, 4096, randomBytes(4096, seed)); // a new page
+            memory.replace(((seed + 5) % pages) * 4096, 4096, memory.mid(((seed + 1) % pages) * 4096, 4096)); // a page twice
+            if (!writeFile(staging + QStringLiteral("/images/pages-1.img"), memory)) {
+                return Error{QStringLiteral("cannot write the staging")};
+            }
+            auto taken = commitTree(store, staging);
+            if (!taken) {
+                return taken;
+            }
+            // The same tree for a session with no snapshot: every page asked of the chunk index.
+            auto alone = commitTree(store, staging, QStringLiteral("session-%1").arg(seed));
+            if (!alone) {
+                return alone;
+            }
+            if (alone->storedBytes != taken->storedBytes || alone->newBytes != 0) {
+                return Error{
+                    QStringLiteral("stored %1 bytes, the chunk index says %2 (%3 new)").arg(taken->storedBytes).arg(alone->storedBytes).arg(alone->newBytes)};
+            }
+            return taken;
+        };
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto first = commitTree(*store, staging);
+            QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
+            auto second = commitChanged(*store, 73);
+            QVERIFY2(second.ok(), qPrintable(second.errorMessage()));
+            QVERIFY(second->newBytes > 0);
+            QVERIFY(second->newBytes < second->storedBytes / 10);
+            const auto restored = materialized(*store, second->id);
+            QVERIFY(restored);
+            QCOMPARE(*restored, treeOf(staging));
+        }
+        // A previous snapshot from before schema 7 has no sizes: the chunk index answers.
+        const QString reverted = revertCatalog(storePath + QStringLiteral("/catalog.sqlite"), 6);
+        QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto third = commitChanged(*store, 74);
+        QVERIFY2(third.ok(), qPrintable(third.errorMessage()));
+        auto fourth = commitChanged(*store, 75);
+        QVERIFY2(fourth.ok(), qPrintable(fourth.errorMessage()));
+        const auto restored = materialized(*store, fourth->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(staging));
+        QVERIFY(store->verify()->clean());
+    }
+
     void catalogsOfSchemaFiveAreMigrated()
     {
         // Schema 5 kept a row a chunk (file_chunks); 6 keeps a file's chunks

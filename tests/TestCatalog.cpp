@@ -22,6 +22,9 @@ QString revertWith(QSqlDatabase &database, int schemaVersion)
         return query.exec(sql) ? QString() : sql + QStringLiteral(": ") + query.lastError().text();
     };
     QString failed;
+    if (schemaVersion < 7 && !(failed = run(QStringLiteral("ALTER TABLE files DROP COLUMN chunk_sizes"))).isEmpty()) {
+        return failed;
+    }
     if (schemaVersion < 6) {
         // Schema 6 moved file_chunks' rows into files.chunk_list.
         for (const QString &sql : {QStringLiteral("CREATE TABLE file_chunks (file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
