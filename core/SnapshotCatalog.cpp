@@ -1130,7 +1130,8 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
         }
     }
     QSqlQuery update(m_database);
-    update.prepare(QStringLiteral("UPDATE files SET chunk_list = ? WHERE id = ?"));
+    // The renamed chunks' sizes may differ: the lists' sizes are dropped, and the chunk index answers for them.
+    update.prepare(QStringLiteral("UPDATE files SET chunk_list = ?, chunk_sizes = x'' WHERE id = ?"));
     for (const auto &[file, list] : std::as_const(rewritten)) {
         update.bindValue(0, list);
         update.bindValue(1, file);
