@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace Rewind
@@ -50,7 +51,7 @@ public:
     }
 
     /// The value of the id at binaryId (ChunkList::idBytes bytes), or nullptr.
-    Value *find(const char *binaryId)
+    const Value *find(const char *binaryId) const
     {
         std::array<char, ChunkList::idBytes> id;
         std::memcpy(id.data(), binaryId, ChunkList::idBytes);
@@ -58,6 +59,10 @@ public:
             return less(entry.id, key);
         });
         return found != m_entries.end() && found->id == id ? &found->value : nullptr;
+    }
+    Value *find(const char *binaryId)
+    {
+        return const_cast<Value *>(std::as_const(*this).find(binaryId));
     }
 
     bool isEmpty() const

@@ -154,7 +154,7 @@ struct Piece {
     const unsigned char *data = nullptr;
     std::size_t size = 0;
     QByteArray id;
-    QByteArray binaryId; ///< only where the session has a previous snapshot to find it in
+    std::optional<quint32> previousSize; ///< its stored bytes, if the session's previous snapshot has it
     bool isNew = false;
     Result<QByteArray> record = QByteArray();
 };
@@ -597,21 +597,20 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 pieces.push_back(std::move(piece));
                 position += length;
             }
-            QtConcurrent::blockingMap(&workers, pieces, [&ids, withBinaryIds = !previous->isEmpty()](Piece &piece) {
+            QtConcurrent::blockingMap(&workers, pieces, [&ids, &previous = std::as_const(*previous)](Piece &piece) {
                 piece.id = ids.idOf(piece.data, piece.size);
-                if (withBinaryIds) {
-                    piece.binaryId = QByteArray::fromHex(piece.id);
+                if (!previous.isEmpty()) {
+                    const auto binaryId = ChunkList::binaryId(piece.id);
+                    const quint32 *size = binaryId ? previous.find(binaryId->constData()) : nullptr;
+                    piece.previousSize = size ? std::optional(*size) : std::nullopt;
                 }
             });
             clock.lap(times.naming);
 
             // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
-            const auto inPrevious = [&previous](const Piece &piece) -> const quint32 * {
-                return piece.binaryId.size() == ChunkList::idBytes ? previous->find(piece.binaryId.constData()) : nullptr;
-            };
             QList<QByteArray> unseen;
             for (const Piece &piece : pieces) {
-                if (!chunkIndex.contains(piece.id) && !inPrevious(piece)) {
+                if (!chunkIndex.contains(piece.id) && !piece.previousSize) {
                     unseen.append(piece.id);
                 }
             }
@@ -624,12 +623,12 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     continue;
                 }
                 SnapshotCatalog::ChunkEntry chunk;
-                if (const quint32 *size = inPrevious(piece)) {
+                if (piece.previousSize) {
                     // Ids are keyed per owner, and the previous snapshot is this owner's.
                     chunk.id = piece.id;
                     chunk.owner = qint64(owner);
                     chunk.rawBytes = qint64(piece.size);
-                    chunk.storedBytes = qint64(*size);
+                    chunk.storedBytes = qint64(*piece.previousSize);
                     storedBytes += chunk.storedBytes;
                 } else if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
                     if (stored->owner != qint64(owner)) {
@@ -660,6 +659,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             });
             clock.lap(times.encoding);
             for (Piece &piece : pieces) {
+                SnapshotCatalog::ChunkEntry &chunk = chunks[chunkIndex.value(piece.id)];
                 if (piece.isNew) {
                     if (!piece.record) {
                         return failed(piece.record.error());
@@ -669,7 +669,6 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                         return failed(location.error());
                     }
                     piece.record = QByteArray();
-                    SnapshotCatalog::ChunkEntry &chunk = chunks[chunkIndex.value(piece.id)];
                     chunk.storedBytes = location->length;
                     chunk.pack = location->pack;
                     chunk.packOffset = location->offset;
@@ -684,7 +683,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     }
                 }
                 file.chunks.append(piece.id);
-                file.storedSizes.append(quint32(chunks.at(chunkIndex.value(piece.id)).storedBytes));
+                file.storedSizes.append(quint32(chunk.storedBytes));
                 file.size += qint64(piece.size);
             }
             mapped->release(position);
