@@ -561,6 +561,15 @@ Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &re
     return raw;
 }
 
+std::optional<qsizetype> ChunkStore::rawSizeOf(QByteArrayView record)
+{
+    const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.data()) : std::nullopt;
+    if (!header || header->rawSize > ContentChunker::maximumSize) {
+        return std::nullopt;
+    }
+    return qsizetype(header->rawSize);
+}
+
 Result<void> ChunkStore::decodeInto(const QByteArray &id, QByteArrayView record, const ChunkKeys::OwnerIds &ids, char *out, qsizetype rawSize)
 {
     struct DecompressDeleter {

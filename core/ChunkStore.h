@@ -96,6 +96,10 @@ public:
     /// decode() into out, which has room for the rawSize bytes the catalog
     /// gives the chunk: a restore decodes a batch into the buffer it writes.
     static Result<void> decodeInto(const QByteArray &id, QByteArrayView record, const ChunkKeys::OwnerIds &ids, char *out, qsizetype rawSize);
+    /// The uncompressed size a record's header gives, for decodeInto() where
+    /// the catalog does not say; nothing if the header is not a record's or
+    /// the size is more than a chunk can have.
+    static std::optional<qsizetype> rawSizeOf(QByteArrayView record);
 
     /// A file in the packs directory: a pack (temporary or not) or
     /// something else (name not ours; left alone).

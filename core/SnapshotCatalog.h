@@ -61,6 +61,7 @@ public:
         qint64 size = 0;
         QList<QByteArray> chunks; ///< chunk ids, in order
         QList<quint32> storedSizes; ///< insertSnapshot(): each chunk's stored bytes, in order; empty if unknown
+        QByteArray runs; ///< insertSnapshot(): where its chunks are (ChunkRuns), with storedSizes; empty if unknown
         QList<ChunkEntry> stored; ///< files() and file() only: the chunks with where they are, in order
     };
 
@@ -80,6 +81,9 @@ public:
     Result<bool> setPinned(qint64 id, bool pinned);
     Result<bool> remove(qint64 id);
 
+    /// The snapshot's files with their chunks. Where a file's runs are
+    /// known, its chunks' places come from them (rawBytes then is -1: the
+    /// record says it); the chunk index answers for the others.
     Result<QList<FileEntry>> files(qint64 snapshotId) const;
     Result<std::optional<FileEntry>> file(qint64 snapshotId, const QString &path) const;
 
@@ -87,10 +91,16 @@ public:
     Result<std::optional<ChunkEntry>> chunk(const QByteArray &id) const;
     /// The chunks of ids that the catalog knows, by id: one query for many.
     Result<QHash<QByteArray, ChunkEntry>> knownChunks(const QList<QByteArray> &ids) const;
-    /// The chunks of the newest snapshot of sessionId that owner owns, with
-    /// their stored bytes, from its files' lists alone; empty if there is
-    /// none or its lists have no sizes (written before schema 7).
-    Result<ChunkIdMap<quint32>> newestSnapshotChunkSizes(const QString &sessionId, uid_t owner) const;
+    /// A chunk of a session's newest snapshot, from its file's lists alone.
+    struct ListedChunk {
+        quint32 storedBytes = 0;
+        QByteArray pack;
+        qint64 packOffset = 0;
+    };
+    /// The chunks of the newest snapshot of sessionId that owner owns, from
+    /// the files whose lists have sizes and runs (schema 8, and no pack of
+    /// theirs rewritten since); empty if there is none.
+    Result<ChunkIdMap<ListedChunk>> newestSnapshotChunks(const QString &sessionId, uid_t owner) const;
 
     /// Deletes the rows of chunks that no file references any more.
     Result<qint64> removeUnreferencedChunks();
@@ -100,9 +110,10 @@ public:
     Result<QList<ChunkEntry>> chunksInPack(const QByteArray &pack) const;
     /// Bytes the catalog references in each pack.
     Result<QHash<QByteArray, qint64>> liveBytesByPack() const;
-    /// Records the new locations (pack, packOffset) of chunks in one
+    /// Records the new locations (pack, packOffset) of chunks that were in
+    /// fromPack, and forgets the files' runs that name fromPack, in one
     /// transaction; beforeCommit runs just before COMMIT.
-    Result<void> moveChunks(const QList<ChunkEntry> &chunks, const std::function<void()> &beforeCommit = {});
+    Result<void> moveChunks(const QByteArray &fromPack, const QList<ChunkEntry> &chunks, const std::function<void()> &beforeCommit = {});
     Result<QList<qint64>> snapshotsReferencing(const QList<QByteArray> &chunkIds) const;
 
     /// What one owner's snapshots take: their number and the stored bytes
@@ -157,8 +168,15 @@ private:
     /// where (" AND …" on files f and snapshots s), by snapshot id, then in
     /// file order.
     Result<void> forEachChunkList(const QString &where, const QVariantList &values, const std::function<void(const ChunkListRow &)> &visit) const;
-    /// Fills the chunks and stored chunks of each entry from its list.
-    Result<void> resolveChunks(qint64 snapshotId, QList<FileEntry> &entries, const QList<QByteArray> &lists) const;
+    /// A file's columns as files() reads them.
+    struct FileRow {
+        QByteArray list;
+        QByteArray sizes;
+        QByteArray runs;
+    };
+    /// Fills the chunks and stored chunks of each entry from its row: the
+    /// places from its runs where they fit its list, else from the chunk index.
+    Result<void> resolveChunks(qint64 snapshotId, qint64 owner, QList<FileEntry> &entries, const QList<FileRow> &rows) const;
     Error damagedChunkList(qint64 snapshotId) const;
     /// The binary ids of chunks without an owner (schema 2).
     Result<QSet<QByteArray>> legacyChunkIds() const;

@@ -3,6 +3,7 @@
 
 #include "BackgroundWrite.h"
 #include "ChunkList.h"
+#include "ChunkRuns.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
 #include "FileWriting.h"
@@ -154,7 +155,7 @@ struct Piece {
     const unsigned char *data = nullptr;
     std::size_t size = 0;
     QByteArray id;
-    std::optional<quint32> previousSize; ///< its stored bytes, if the session's previous snapshot has it
+    std::optional<SnapshotCatalog::ListedChunk> previous; ///< if the session's previous snapshot has it
     bool isNew = false;
     Result<QByteArray> record = QByteArray();
 };
@@ -510,8 +511,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         return used.error();
     }
     // Most pages are in the session's previous snapshot: found there, with
-    // their sizes, they need no question to the chunk index.
-    auto previous = m_catalog->newestSnapshotChunkSizes(sessionId, owner);
+    // their sizes and places, they need no question to the chunk index.
+    auto previous = m_catalog->newestSnapshotChunks(sessionId, owner);
     if (!previous) {
         return previous.error();
     }
@@ -583,6 +584,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         }
 
         const bool memoryPages = isMemoryPages(entry.path);
+        ChunkRuns::Builder runs;
         std::size_t position = 0;
         while (position < mapped->size()) {
             // A batch: cut in order, then named in parallel.
@@ -601,8 +603,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 piece.id = ids.idOf(piece.data, piece.size);
                 if (!previous.isEmpty()) {
                     const auto binaryId = ChunkList::binaryId(piece.id);
-                    const quint32 *size = binaryId ? previous.find(binaryId->constData()) : nullptr;
-                    piece.previousSize = size ? std::optional(*size) : std::nullopt;
+                    const SnapshotCatalog::ListedChunk *listed = binaryId ? previous.find(binaryId->constData()) : nullptr;
+                    piece.previous = listed ? std::optional(*listed) : std::nullopt;
                 }
             });
             clock.lap(times.naming);
@@ -610,7 +612,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
             QList<QByteArray> unseen;
             for (const Piece &piece : pieces) {
-                if (!chunkIndex.contains(piece.id) && !piece.previousSize) {
+                if (!chunkIndex.contains(piece.id) && !piece.previous) {
                     unseen.append(piece.id);
                 }
             }
@@ -623,12 +625,14 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                     continue;
                 }
                 SnapshotCatalog::ChunkEntry chunk;
-                if (piece.previousSize) {
+                if (piece.previous) {
                     // Ids are keyed per owner, and the previous snapshot is this owner's.
                     chunk.id = piece.id;
                     chunk.owner = qint64(owner);
                     chunk.rawBytes = qint64(piece.size);
-                    chunk.storedBytes = qint64(*piece.previousSize);
+                    chunk.storedBytes = qint64(piece.previous->storedBytes);
+                    chunk.pack = piece.previous->pack;
+                    chunk.packOffset = piece.previous->packOffset;
                     storedBytes += chunk.storedBytes;
                 } else if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
                     if (stored->owner != qint64(owner)) {
@@ -684,11 +688,13 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 }
                 file.chunks.append(piece.id);
                 file.storedSizes.append(quint32(chunk.storedBytes));
+                runs.add(chunk.pack, chunk.packOffset, chunk.storedBytes);
                 file.size += qint64(piece.size);
             }
             mapped->release(position);
             clock.lap(times.writing);
         }
+        file.runs = runs.result();
         logicalBytes += file.size;
         files.append(file);
     }
@@ -796,19 +802,11 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
         for (qsizetype first = 0; first < entry.stored.size(); first += chunksPerBatch) {
             const qsizetype count = std::min(chunksPerBatch, entry.stored.size() - first);
             QList<QPair<QByteArray, ChunkStore::Location>> inPacks;
-            std::vector<qint64> offsets;
-            offsets.reserve(std::size_t(count));
-            qint64 batchBytes = 0;
             for (qsizetype i = first; i < first + count; ++i) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
                 if (!chunk.pack.isEmpty()) {
                     inPacks.append({chunk.id, locationOf(chunk)});
                 }
-                if (chunk.rawBytes < 0 || chunk.rawBytes > qint64(ContentChunker::maximumSize)) {
-                    return damagedSnapshot(snapshotId, i18n("chunk %1 has an invalid size in the catalog", QString::fromLatin1(chunk.id)), entry.path);
-                }
-                offsets.push_back(batchBytes);
-                batchBytes += chunk.rawBytes;
             }
             std::vector<Result<QByteArray>> records = m_chunks->readRecords(inPacks);
             // Chunk files of the layout before packs are read whole here.
@@ -819,6 +817,32 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
                 batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner) : std::move(*record++));
             }
+            // Each chunk's place in the buffer; where the catalog does not
+            // give a chunk's size (its runs gave its place), its record does.
+            std::vector<qint64> offsets;
+            std::vector<qint64> sizes;
+            offsets.reserve(std::size_t(count));
+            sizes.reserve(std::size_t(count));
+            qint64 batchBytes = 0;
+            for (qsizetype i = first; i < first + count; ++i) {
+                const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
+                const Result<QByteArray> &data = batch[std::size_t(i - first)];
+                qint64 rawBytes = chunk.rawBytes;
+                if (rawBytes < 0 && data) {
+                    const auto recorded = chunk.pack.isEmpty() ? std::optional<qsizetype>(data->size()) : ChunkStore::rawSizeOf(*data);
+                    if (!recorded) {
+                        return damagedSnapshot(snapshotId, i18n("chunk %1 is damaged (bad header)", QString::fromLatin1(chunk.id)), entry.path);
+                    }
+                    rawBytes = *recorded;
+                } else if (!data) {
+                    rawBytes = 0; // the error is reported below
+                } else if (rawBytes > qint64(ContentChunker::maximumSize)) {
+                    return damagedSnapshot(snapshotId, i18n("chunk %1 has an invalid size in the catalog", QString::fromLatin1(chunk.id)), entry.path);
+                }
+                offsets.push_back(batchBytes);
+                sizes.push_back(rawBytes);
+                batchBytes += rawBytes;
+            }
             QByteArray &buffer = write.nextBuffer(batchBytes);
             std::vector<std::optional<Error>> errors(std::size_t(count), std::nullopt);
             QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArray> &data) {
@@ -828,13 +852,13 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
                 if (!data) {
                     errors[index] = data.error();
                 } else if (!chunk.pack.isEmpty()) {
-                    if (auto decoded = ChunkStore::decodeInto(chunk.id, *data, idsOf.value(chunk.owner), out, chunk.rawBytes); !decoded) {
+                    if (auto decoded = ChunkStore::decodeInto(chunk.id, *data, idsOf.value(chunk.owner), out, sizes[index]); !decoded) {
                         errors[index] = decoded.error();
                     }
-                } else if (data->size() != chunk.rawBytes) {
+                } else if (data->size() != sizes[index]) {
                     errors[index] = Error{i18n("chunk %1 has the wrong size", QString::fromLatin1(chunk.id))};
                 } else {
-                    std::memcpy(out, data->constData(), std::size_t(chunk.rawBytes));
+                    std::memcpy(out, data->constData(), std::size_t(sizes[index]));
                 }
             });
             for (const std::optional<Error> &error : errors) {
@@ -1157,7 +1181,8 @@ Result<GarbageStats> SnapshotStore::collectGarbage()
             (*chunks)[i].packOffset = moved->at(i).offset;
             newSize += moved->at(i).length;
         }
-        if (auto updated = m_catalog->moveChunks(*chunks,
+        if (auto updated = m_catalog->moveChunks(file.pack,
+                                                 *chunks,
                                                  [] {
                                                      reachCrashPoint("gc-in-repack-catalog");
                                                  });

@@ -5,6 +5,7 @@
 #include "ChunkKeys.h"
 #include "ChunkStore.h"
 #include "ContentChunker.h"
+#include "SnapshotCatalog.h"
 #include "TestCatalog.h"
 #include "TestFiles.h"
 #include "TestSkip.h"
@@ -1187,6 +1188,136 @@ private Q_SLOTS:
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(staging));
         QVERIFY(store->verify()->clean());
+    }
+
+    void restoresFindChunksWhereTheirRunsSay()
+    {
+        // A file's runs (schema 8) give its chunks' places, so that a restore
+        // asks the chunk index nothing: they must be where the index says,
+        // also for a commit that took them from the previous snapshot's
+        // runs. A pack the garbage collector rewrites clears the runs that
+        // name it; restores then ask the index, and the next commit writes
+        // whole runs again.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        for (int i = 0; i < 4; ++i) {
+            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-%1.img").arg(i), randomBytes(3 * 1024 * 1024, quint32(80 + i))));
+        }
+        QVERIFY(writeFile(staging + QStringLiteral("/images/core-1.img"), randomBytes(90000, 84)));
+        const QString kept = freshPath(QStringLiteral("staging"));
+        QByteArray memory = readWholeFile(staging + QStringLiteral("/images/pages-1.img"));
+        QVERIFY(writeFile(kept + QStringLiteral("/images/pages-1.img"), memory));
+        QVERIFY(writeFile(kept + QStringLiteral("/images/core-1.img"), randomBytes(90000, 85)));
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        auto catalog = SnapshotCatalog::open(storePath + QStringLiteral("/catalog.sqlite"));
+        QVERIFY2(catalog.ok(), qPrintable(catalog.errorMessage()));
+        // How many of the snapshot's chunks have their place from runs; each must be where the index says.
+        const auto placedFromRuns = [&](qint64 id) -> Result<qsizetype> {
+            auto files = (*catalog)->files(id);
+            if (!files) {
+                return files.error();
+            }
+            qsizetype placed = 0;
+            for (const SnapshotCatalog::FileEntry &file : std::as_const(*files)) {
+                auto known = (*catalog)->knownChunks(file.chunks);
+                if (!known) {
+                    return known.error();
+                }
+                for (const SnapshotCatalog::ChunkEntry &chunk : file.stored) {
+                    const SnapshotCatalog::ChunkEntry indexed = known->value(chunk.id);
+                    if (chunk.pack != indexed.pack || chunk.packOffset != indexed.packOffset || chunk.storedBytes != indexed.storedBytes
+                        || chunk.owner != indexed.owner) {
+                        return Error{QStringLiteral("%1: chunk %2 is at %3+%4, the index says %5+%6")
+                                         .arg(file.path, QString::fromLatin1(chunk.id), QString::fromLatin1(chunk.pack))
+                                         .arg(chunk.packOffset)
+                                         .arg(QString::fromLatin1(indexed.pack))
+                                         .arg(indexed.packOffset)};
+                    }
+                    placed += chunk.rawBytes < 0 ? 1 : 0;
+                }
+            }
+            return placed;
+        };
+        const auto chunkCount = [&](qint64 id) {
+            qsizetype count = 0;
+            const auto files = (*catalog)->files(id);
+            for (const SnapshotCatalog::FileEntry &file : files.value()) {
+                count += file.chunks.size();
+            }
+            return count;
+        };
+
+        auto all = commitTree(*store, staging);
+        QVERIFY2(all.ok(), qPrintable(all.errorMessage()));
+        auto placed = placedFromRuns(all->id);
+        QVERIFY2(placed.ok(), qPrintable(placed.errorMessage()));
+        QCOMPARE(*placed, chunkCount(all->id));
+        // The same session again, a few pages changed: most places come from the previous snapshot's runs.
+        memory.replace(5 * 4096, 4096, randomBytes(4096, 86));
+        memory.replace(300 * 4096, 4096, randomBytes(4096, 87));
+        QVERIFY(writeFile(kept + QStringLiteral("/images/pages-1.img"), memory));
+        auto some = commitTree(*store, kept);
+        QVERIFY2(some.ok(), qPrintable(some.errorMessage()));
+        QVERIFY(some->sharedBytes > 3 * 1024 * 1024 - 3 * 4096);
+        placed = placedFromRuns(some->id);
+        QVERIFY2(placed.ok(), qPrintable(placed.errorMessage()));
+        QCOMPARE(*placed, chunkCount(some->id));
+        auto restored = materialized(*store, some->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(kept));
+
+        // The first snapshot gone, its pack is mostly garbage and rewritten.
+        const QStringList packsBefore = packFiles(storePath);
+        QVERIFY(store->remove(all->id).ok());
+        auto collected = store->collectGarbage();
+        QVERIFY2(collected.ok(), qPrintable(collected.errorMessage()));
+        QVERIFY(packFiles(storePath) != packsBefore);
+        placed = placedFromRuns(some->id);
+        QVERIFY2(placed.ok(), qPrintable(placed.errorMessage()));
+        QVERIFY2(*placed < chunkCount(some->id) - 700, qPrintable(QString::number(*placed))); // pages-1.img asks the index
+        restored = materialized(*store, some->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(kept));
+        auto next = commitTree(*store, kept);
+        QVERIFY2(next.ok(), qPrintable(next.errorMessage()));
+        QCOMPARE(next->newBytes, 0);
+        placed = placedFromRuns(next->id);
+        QVERIFY2(placed.ok(), qPrintable(placed.errorMessage()));
+        QCOMPARE(*placed, chunkCount(next->id));
+        restored = materialized(*store, next->id);
+        QVERIFY(restored);
+        QCOMPARE(*restored, treeOf(kept));
+
+        // Runs that point elsewhere are caught by the check of every record: a clear error, no wrong byte.
+        {
+            QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("shift-runs"));
+            database.setDatabaseName(storePath + QStringLiteral("/catalog.sqlite"));
+            QVERIFY(database.open());
+            QSqlQuery query(database);
+            query.prepare(QStringLiteral("SELECT id, chunk_runs FROM files WHERE snapshot_id = ? AND path = 'images/pages-1.img'"));
+            query.addBindValue(next->id);
+            QVERIFY(query.exec() && query.next());
+            const qint64 fileId = query.value(0).toLongLong();
+            QByteArray runs = query.value(1).toByteArray();
+            QVERIFY(runs.size() >= 28);
+            qToLittleEndian<qint64>(qFromLittleEndian<qint64>(runs.constData() + 16) + 4096 + 32, runs.data() + 16);
+            query.finish();
+            QSqlQuery update(database);
+            update.prepare(QStringLiteral("UPDATE files SET chunk_runs = ? WHERE id = ?"));
+            update.addBindValue(runs);
+            update.addBindValue(fileId);
+            QVERIFY2(update.exec(), qPrintable(update.lastError().text()));
+            database.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("shift-runs"));
+        const QString target = freshPath(QStringLiteral("restored"));
+        QDir().mkpath(target);
+        UniqueFd targetFd = openDirectory(target);
+        auto shifted = store->materialize(next->id, targetFd.get());
+        QVERIFY(!shifted);
+        QVERIFY2(shifted.errorMessage().contains(QStringLiteral("is damaged")), qPrintable(shifted.errorMessage()));
     }
 
     void catalogsOfSchemaFiveAreMigrated()

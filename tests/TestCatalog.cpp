@@ -22,6 +22,9 @@ QString revertWith(QSqlDatabase &database, int schemaVersion)
         return query.exec(sql) ? QString() : sql + QStringLiteral(": ") + query.lastError().text();
     };
     QString failed;
+    if (schemaVersion < 8 && !(failed = run(QStringLiteral("ALTER TABLE files DROP COLUMN chunk_runs"))).isEmpty()) {
+        return failed;
+    }
     if (schemaVersion < 7 && !(failed = run(QStringLiteral("ALTER TABLE files DROP COLUMN chunk_sizes"))).isEmpty()) {
         return failed;
     }

@@ -4,7 +4,7 @@
 #include <QString>
 
 /// Turns a store's catalog back into what an older Rewind wrote, to test
-/// that opening it migrates it: schema 6 (no chunk sizes beside the
-/// lists), 5 (also a file's chunks a row each in file_chunks) or 4 (also
-/// without the index of screen text). Returns an empty string, or what failed.
+/// that opening it migrates it: schema 7 (no runs beside the lists), 6
+/// (also no chunk sizes), 5 (also a file's chunks a row each in
+/// file_chunks) or 4 (also without the index of screen text). Returns an empty string, or what failed.
 QString revertCatalog(const QString &databasePath, int schemaVersion);
