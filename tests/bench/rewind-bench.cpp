@@ -786,19 +786,18 @@ Result<void> Bench::waitForApps()
 
 Result<void> Bench::dumpRounds()
 {
-    // Interleaved, so that both kinds of dump meet the same page cache and disk.
+    // Interleaved, so that both kinds of dump meet the same page cache and
+    // disk, and each goes first every other round: the one that follows
+    // meets what the other left (memory it just freed, pages to write back).
     for (int round = 1; round <= m_rounds; ++round) {
-        if (auto done = rewindRound(round); !done) {
-            return done;
-        }
-        if (auto interrupted = checkInterrupted(); !interrupted) {
-            return interrupted;
-        }
-        if (auto done = plainRound(round); !done) {
-            return done;
-        }
-        if (auto interrupted = checkInterrupted(); !interrupted) {
-            return interrupted;
+        const bool rewindFirst = round % 2 == 1;
+        for (auto dump : {rewindFirst ? &Bench::rewindRound : &Bench::plainRound, rewindFirst ? &Bench::plainRound : &Bench::rewindRound}) {
+            if (auto done = (this->*dump)(round); !done) {
+                return done;
+            }
+            if (auto interrupted = checkInterrupted(); !interrupted) {
+                return interrupted;
+            }
         }
     }
     m_benchMaxRssKbAfterSnapshots = usageOf(RUSAGE_SELF).ru_maxrss;
