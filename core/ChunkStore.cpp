@@ -493,17 +493,24 @@ Result<int> ChunkStore::packFd(const QByteArray &id, const QByteArray &pack) con
 
 Result<QByteArray> ChunkStore::readRecord(const QByteArray &id, const Location &location) const
 {
-    return std::move(readRecords({{id, location}}).front());
+    RecordBatch batch;
+    readRecords({{id, location}}, batch);
+    const Result<QByteArrayView> &record = batch.records.front();
+    if (!record) {
+        return record.error();
+    }
+    return record->toByteArray();
 }
 
-std::vector<Result<QByteArray>> ChunkStore::readRecords(const QList<QPair<QByteArray, Location>> &chunks) const
+void ChunkStore::readRecords(const QList<QPair<QByteArray, Location>> &chunks, RecordBatch &batch) const
 {
     // Records written one after the other are read with one pread: a
     // snapshot's memory is a chunk a page, and most of its records are neighbours.
     constexpr qint64 largestRead = 8 * 1024 * 1024;
-    std::vector<Result<QByteArray>> records;
+    std::vector<Result<QByteArrayView>> &records = batch.records;
+    records.clear();
     records.reserve(std::size_t(chunks.size()));
-    QByteArray span;
+    std::size_t spansUsed = 0;
     qsizetype first = 0;
     while (first < chunks.size()) {
         const auto &[firstId, start] = chunks.at(first);
@@ -524,6 +531,10 @@ std::vector<Result<QByteArray>> ChunkStore::readRecords(const QList<QPair<QByteA
             ++end;
         }
         auto fd = packFd(firstId, start.pack);
+        if (spansUsed == batch.spans.size()) {
+            batch.spans.emplace_back();
+        }
+        QByteArray &span = batch.spans[spansUsed++];
         span.resize(spanLength);
         const bool read = fd && preadAll(*fd, span.data(), std::size_t(spanLength), start.offset);
         const int readError = errno;
@@ -536,13 +547,12 @@ std::vector<Result<QByteArray>> ChunkStore::readRecords(const QList<QPair<QByteA
                 records.push_back(readError == 0 ? Error{i18n("chunk %1 is damaged (its pack is truncated)", QString::fromLatin1(id))}
                                                  : Error{i18n("chunk %1 cannot be read: %2", QString::fromLatin1(id), systemError(readError))});
             } else {
-                records.push_back(QByteArray(span.constData() + offset, location.length));
+                records.push_back(QByteArrayView(span.constData() + offset, location.length));
             }
             offset += location.length;
         }
         first = end;
     }
-    return records;
 }
 
 Result<QByteArray> ChunkStore::decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame)

@@ -88,8 +88,15 @@ public:
     void closePacks() const;
     /// A chunk's record as its pack holds it, for decode(); not for legacy chunks (empty pack).
     Result<QByteArray> readRecord(const QByteArray &id, const Location &location) const;
-    /// The records of several chunks, in order; neighbours in a pack are read at once.
-    std::vector<Result<QByteArray>> readRecords(const QList<QPair<QByteArray, Location>> &chunks) const;
+    /// Records read together: each a view into one of spans, valid until
+    /// the batch is read into again or goes.
+    struct RecordBatch {
+        std::vector<Result<QByteArrayView>> records;
+        std::vector<QByteArray> spans; ///< kept for the next readRecords() into the batch
+    };
+    /// The records of several chunks, in order, into batch; neighbours in a
+    /// pack are read with one pread, straight into a span.
+    void readRecords(const QList<QPair<QByteArray, Location>> &chunks, RecordBatch &batch) const;
     /// The uncompressed bytes of a record, checked against id. Safe to call
     /// from several threads at once. zstdFrame as for read().
     static Result<QByteArray> decode(const QByteArray &id, const QByteArray &record, const ChunkKeys::OwnerIds &ids, QByteArray *zstdFrame = nullptr);

@@ -771,6 +771,8 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
     }
     QThreadPool workers;
     QList<QPair<QByteArray, mode_t>> directories;
+    ChunkStore::RecordBatch records;
+    std::vector<QByteArray> legacyChunks;
     for (const SnapshotCatalog::FileEntry &entry : std::as_const(*files)) {
         const QByteArray nativePath = QFile::encodeName(entry.path);
         if (!isSafeRelativePath(nativePath) || !(S_ISDIR(entry.mode) || S_ISREG(entry.mode))) {
@@ -808,14 +810,23 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
                     inPacks.append({chunk.id, locationOf(chunk)});
                 }
             }
-            std::vector<Result<QByteArray>> records = m_chunks->readRecords(inPacks);
+            m_chunks->readRecords(inPacks, records);
             // Chunk files of the layout before packs are read whole here.
-            std::vector<Result<QByteArray>> batch;
+            legacyChunks.clear();
+            legacyChunks.reserve(std::size_t(count));
+            std::vector<Result<QByteArrayView>> batch;
             batch.reserve(std::size_t(count));
-            auto record = records.begin();
+            auto record = records.records.begin();
             for (qsizetype i = first; i < first + count; ++i) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
-                batch.push_back(chunk.pack.isEmpty() ? m_chunks->read(chunk.id, locationOf(chunk), chunk.owner) : std::move(*record++));
+                if (!chunk.pack.isEmpty()) {
+                    batch.push_back(std::move(*record++));
+                } else if (auto data = m_chunks->read(chunk.id, locationOf(chunk), chunk.owner)) {
+                    legacyChunks.push_back(std::move(*data));
+                    batch.emplace_back(QByteArrayView(legacyChunks.back()));
+                } else {
+                    batch.push_back(data.error());
+                }
             }
             // Each chunk's place in the buffer; where the catalog does not
             // give a chunk's size (its runs gave its place), its record does.
@@ -826,7 +837,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             qint64 batchBytes = 0;
             for (qsizetype i = first; i < first + count; ++i) {
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(i);
-                const Result<QByteArray> &data = batch[std::size_t(i - first)];
+                const Result<QByteArrayView> &data = batch[std::size_t(i - first)];
                 qint64 rawBytes = chunk.rawBytes;
                 if (rawBytes < 0 && data) {
                     const auto recorded = chunk.pack.isEmpty() ? std::optional<qsizetype>(data->size()) : ChunkStore::rawSizeOf(*data);
@@ -845,7 +856,7 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             }
             QByteArray &buffer = write.nextBuffer(batchBytes);
             std::vector<std::optional<Error>> errors(std::size_t(count), std::nullopt);
-            QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArray> &data) {
+            QtConcurrent::blockingMap(&workers, batch, [&](Result<QByteArrayView> &data) {
                 const std::size_t index = std::size_t(&data - batch.data());
                 const SnapshotCatalog::ChunkEntry &chunk = entry.stored.at(first + qsizetype(index));
                 char *out = buffer.data() + offsets[index];
