@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CheckpointabilityScan.h"
 #include "CriuCheckpointer.h"
+#include "ProcessStat.h"
 #include "UniqueFd.h"
 
 #include <KFormat>
@@ -94,14 +95,8 @@ QList<QString> directoryEntries(const QString &path)
 /// The parent pid from /proc/PID/stat; -1 if the process is gone.
 pid_t parentOf(pid_t pid)
 {
-    const QByteArray stat = readProcFile(procPath(pid, "stat"));
-    // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
-    const qsizetype end = stat.lastIndexOf(')');
-    if (end < 0) {
-        return -1;
-    }
-    const auto fields = stat.mid(end + 2).split(' ');
-    return fields.size() > 1 ? fields[1].toInt() : -1;
+    const auto stat = ProcessStat::read(pid);
+    return stat ? stat->parent : -1;
 }
 
 /// The name a user knows the process by: its command name, or the name of
@@ -488,18 +483,15 @@ struct TerminalOfProcess {
 
 TerminalOfProcess terminalOf(pid_t pid)
 {
-    const QByteArray stat = readProcFile(procPath(pid, "stat"));
-    const qsizetype end = stat.lastIndexOf(')');
-    // "STATE PPID PGRP SESSION TTY_NR TPGID ..." after the command name.
-    const auto fields = end < 0 ? QList<QByteArray>() : stat.mid(end + 2).split(' ');
-    if (fields.size() < 6) {
+    const auto stat = ProcessStat::read(pid);
+    if (!stat) {
         return {};
     }
     // TTY_NR as the kernel encodes it (new_encode_dev), not as dev_t is.
-    const unsigned int number = fields[4].toUInt();
+    const unsigned int number = stat->terminal;
     const unsigned int major = (number >> 8) & 0xfff;
     const unsigned int minor = (number & 0xff) | ((number >> 12) & 0xfff00);
-    return TerminalOfProcess{.session = fields[3].toInt(), .terminal = number == 0 ? 0 : ::makedev(major, minor), .foreground = fields[5].toInt()};
+    return TerminalOfProcess{.session = stat->session, .terminal = number == 0 ? 0 : ::makedev(major, minor), .foreground = stat->terminalForeground};
 }
 
 /// The processes of the tree under ROOT in the order CRIU dumps them: a

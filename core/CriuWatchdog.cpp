@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuWatchdog.h"
 
-#include <QByteArray>
+#include "ProcessStat.h"
+
 #include <QDir>
-#include <QFile>
 
 #include <csignal>
 #include <unistd.h>
@@ -17,24 +17,13 @@ namespace
 /// from whichever thread asks, so they are children of this process).
 void killCriuChildren()
 {
-    const QByteArray self = QByteArray::number(::getpid());
+    const pid_t self = ::getpid();
     const QStringList entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QString &entry : entries) {
         bool isPid = false;
         const pid_t pid = entry.toInt(&isPid);
-        QFile stat(QStringLiteral("/proc/%1/stat").arg(entry));
-        if (!isPid || !stat.open(QIODevice::ReadOnly)) {
-            continue;
-        }
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        const QByteArray line = stat.read(4096);
-        const qsizetype open = line.indexOf('(');
-        const qsizetype close = line.lastIndexOf(')');
-        if (open < 0 || close < open) {
-            continue;
-        }
-        const QList<QByteArray> rest = line.mid(close + 2).split(' ');
-        if (line.mid(open + 1, close - open - 1) == "criu" && rest.size() > 1 && rest[1] == self) {
+        const auto stat = isPid ? ProcessStat::read(pid) : std::nullopt;
+        if (stat && stat->command == "criu" && stat->parent == self) {
             ::kill(pid, SIGKILL);
         }
     }

@@ -2,6 +2,7 @@
 #include "SessionRecord.h"
 
 #include "AtomicFile.h"
+#include "ProcessStat.h"
 
 #include <KLocalizedString>
 
@@ -143,18 +144,8 @@ QStringList SessionRecord::ids(const QString &sessionsDirectory)
 
 qulonglong processStartTime(pid_t pid)
 {
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (pid <= 0 || !stat.open(QIODevice::ReadOnly)) {
-        return 0;
-    }
-    const QByteArray content = stat.readAll();
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const auto fields = content.mid(content.lastIndexOf(')') + 2).split(' ');
-    // A zombie has ended: it only waits to be reaped.
-    if (fields.size() <= 19 || fields[0] == "Z" || fields[0] == "X") {
-        return 0;
-    }
-    return fields[19].toULongLong();
+    const auto stat = ProcessStat::read(pid);
+    return stat && !stat->hasEnded() ? stat->startTime : 0;
 }
 
 } // namespace Rewind

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "VforkWaits.h"
 #include "CgroupFiles.h"
+#include "ProcessStat.h"
 
 #include <QDir>
-#include <QFile>
 
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
@@ -14,32 +14,6 @@ namespace Rewind
 {
 namespace
 {
-
-/// The parent's pid and the command of /proc/PID/stat; parent 0 when the process is gone.
-struct ProcessStat {
-    pid_t parent = 0;
-    QString command;
-};
-
-ProcessStat readStat(pid_t pid)
-{
-    QFile file(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return {};
-    }
-    // "PID (COMMAND) STATE PPID ...": the command may itself hold ") ".
-    const QByteArray line = file.read(1024);
-    const qsizetype open = line.indexOf('(');
-    const qsizetype close = line.lastIndexOf(')');
-    if (open < 0 || close < open) {
-        return {};
-    }
-    const QList<QByteArray> fields = line.mid(close + 2).split(' ');
-    if (fields.size() < 2) {
-        return {};
-    }
-    return {pid_t(fields.at(1).toInt()), QString::fromUtf8(line.mid(open + 1, close - open - 1))};
-}
 
 /// Whether two processes share one address space: a vfork() child before it execs, and its parent.
 bool shareMemory(pid_t first, pid_t second)
@@ -60,9 +34,10 @@ Result<void> collect(const QString &cgroupDir, QList<VforkWaits::Wait> *waits)
         if (!ok) {
             continue;
         }
-        const ProcessStat child = readStat(pid);
-        if (child.parent > 0 && shareMemory(pid, child.parent)) {
-            waits->append({child.parent, pid, readStat(child.parent).command});
+        const auto child = ProcessStat::read(pid);
+        if (child && child->parent > 0 && shareMemory(pid, child->parent)) {
+            const auto parent = ProcessStat::read(child->parent);
+            waits->append({child->parent, pid, parent ? QString::fromUtf8(parent->command) : QString()});
         }
     }
     const auto children = QDir(cgroupDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot | QDir::NoSymLinks);
