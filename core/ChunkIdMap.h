@@ -15,7 +15,8 @@ namespace Rewind
 {
 
 /// Chunks by binary id (ChunkList), a Value each: filled, sorted once, then
-/// looked up by binary search. The catalog's questions about every chunk of
+/// looked up by a search that starts where an id's first bytes place it
+/// (bracket()). The catalog's questions about every chunk of
 /// a store (which are unused, what a session takes) hold them all at once;
 /// this takes 16 bytes an id besides the value, a hash of QByteArrays about
 /// a hundred.
@@ -55,9 +56,11 @@ public:
     {
         std::array<char, ChunkList::idBytes> id;
         std::memcpy(id.data(), binaryId, ChunkList::idBytes);
-        const auto found = std::lower_bound(m_entries.begin(), m_entries.end(), id, [](const Entry &entry, const std::array<char, ChunkList::idBytes> &key) {
-            return less(entry.id, key);
-        });
+        const auto [low, high] = bracket(id);
+        const auto found =
+            std::lower_bound(m_entries.begin() + low, m_entries.begin() + high, id, [](const Entry &entry, const std::array<char, ChunkList::idBytes> &key) {
+                return less(entry.id, key);
+            });
         return found != m_entries.end() && found->id == id ? &found->value : nullptr;
     }
     Value *find(const char *binaryId)
@@ -81,6 +84,36 @@ public:
     }
 
 private:
+    /// Where id would be, [low, high) of the entries. Ids are keyed hashes,
+    /// spread evenly: their first 8 bytes tell about where an id is, and a
+    /// search that starts there reads a few neighbouring entries instead of
+    /// jumping across all of them (a commit looks up every page of a
+    /// session's previous snapshot). Any ids are found, only more slowly.
+    std::pair<std::size_t, std::size_t> bracket(const std::array<char, ChunkList::idBytes> &id) const
+    {
+        const std::size_t count = m_entries.size();
+        if (count < 64) {
+            return {0, count};
+        }
+        quint64 prefix = 0;
+        for (std::size_t i = 0; i < sizeof prefix; ++i) {
+            prefix = prefix << 8 | quint8(id[i]);
+        }
+        const auto guess = std::size_t((unsigned __int128)prefix * count >> 64);
+        // Doubling steps away from the guess until an entry on the other side of id.
+        std::size_t step = 1;
+        if (less(m_entries[guess].id, id)) {
+            while (guess + step < count && less(m_entries[guess + step].id, id)) {
+                step *= 2;
+            }
+            return {guess + step / 2 + 1, std::min(guess + step + 1, count)};
+        }
+        while (step <= guess && !less(m_entries[guess - step].id, id)) {
+            step *= 2;
+        }
+        return {step <= guess ? guess - step + 1 : 0, guess - step / 2 + 1};
+    }
+
     /// In the order of the ids' bytes, as unsigned numbers (like their hex).
     static bool less(const std::array<char, ChunkList::idBytes> &a, const std::array<char, ChunkList::idBytes> &b)
     {

@@ -74,14 +74,30 @@ Result<void> createSecret(int storeDirFd, const QString &storePath)
     return {};
 }
 
-QByteArray keyedIdOf(const std::array<std::uint8_t, 32> &key, const unsigned char *data, std::size_t size)
+std::array<char, idBytes> keyedBinaryIdOf(const std::array<std::uint8_t, 32> &key, const unsigned char *data, std::size_t size)
 {
     blake3_hasher hasher;
     blake3_hasher_init_keyed(&hasher, key.data());
     blake3_hasher_update(&hasher, data, size);
-    std::uint8_t id[idBytes];
-    blake3_hasher_finalize(&hasher, id, sizeof id);
-    return QByteArray(reinterpret_cast<const char *>(id), sizeof id).toHex();
+    std::array<char, idBytes> id;
+    blake3_hasher_finalize(&hasher, reinterpret_cast<std::uint8_t *>(id.data()), id.size());
+    return id;
+}
+
+std::array<char, idBytes> legacyBinaryIdOf(const unsigned char *data, std::size_t size)
+{
+    const XXH128_hash_t hash = XXH3_128bits(data, size);
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, hash);
+    std::array<char, idBytes> id;
+    static_assert(sizeof canonical.digest == idBytes);
+    std::memcpy(id.data(), canonical.digest, id.size());
+    return id;
+}
+
+QByteArray hexOf(const std::array<char, idBytes> &id)
+{
+    return QByteArray::fromRawData(id.data(), id.size()).toHex();
 }
 
 } // namespace
@@ -140,10 +156,7 @@ const ChunkKeys::Key &ChunkKeys::keyOf(qint64 owner) const
 
 QByteArray ChunkKeys::legacyIdOf(const unsigned char *data, std::size_t size)
 {
-    const XXH128_hash_t hash = XXH3_128bits(data, size);
-    XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, hash);
-    return QByteArray(reinterpret_cast<const char *>(canonical.digest), sizeof canonical.digest).toHex();
+    return hexOf(legacyBinaryIdOf(data, size));
 }
 
 QByteArray ChunkKeys::idOf(qint64 owner, const unsigned char *data, std::size_t size) const
@@ -151,7 +164,7 @@ QByteArray ChunkKeys::idOf(qint64 owner, const unsigned char *data, std::size_t 
     if (owner == legacyOwner) {
         return legacyIdOf(data, size);
     }
-    return keyedIdOf(keyOf(owner), data, size);
+    return hexOf(keyedBinaryIdOf(keyOf(owner), data, size));
 }
 
 ChunkKeys::OwnerIds ChunkKeys::idsOf(qint64 owner) const
@@ -166,7 +179,12 @@ ChunkKeys::OwnerIds ChunkKeys::idsOf(qint64 owner) const
 
 QByteArray ChunkKeys::OwnerIds::idOf(const unsigned char *data, std::size_t size) const
 {
-    return m_owner == legacyOwner ? legacyIdOf(data, size) : keyedIdOf(m_key, data, size);
+    return hexOf(binaryIdOf(data, size));
+}
+
+std::array<char, 16> ChunkKeys::OwnerIds::binaryIdOf(const unsigned char *data, std::size_t size) const
+{
+    return m_owner == legacyOwner ? legacyBinaryIdOf(data, size) : keyedBinaryIdOf(m_key, data, size);
 }
 
 } // namespace Rewind

@@ -43,6 +43,8 @@ public:
     {
     public:
         QByteArray idOf(const unsigned char *data, std::size_t size) const;
+        /// The same id as its 16 bytes (as ChunkList keeps ids).
+        std::array<char, 16> binaryIdOf(const unsigned char *data, std::size_t size) const;
 
     private:
         friend class ChunkKeys;

@@ -600,11 +600,10 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 position += length;
             }
             QtConcurrent::blockingMap(&workers, pieces, [&ids, &previous = std::as_const(*previous)](Piece &piece) {
-                piece.id = ids.idOf(piece.data, piece.size);
-                if (!previous.isEmpty()) {
-                    const auto binaryId = ChunkList::binaryId(piece.id);
-                    const SnapshotCatalog::ListedChunk *listed = binaryId ? previous.find(binaryId->constData()) : nullptr;
-                    piece.previous = listed ? std::optional(*listed) : std::nullopt;
+                const std::array<char, ChunkList::idBytes> binaryId = ids.binaryIdOf(piece.data, piece.size);
+                piece.id = QByteArray::fromRawData(binaryId.data(), binaryId.size()).toHex();
+                if (const SnapshotCatalog::ListedChunk *listed = previous.find(binaryId.data())) {
+                    piece.previous = *listed;
                 }
             });
             clock.lap(times.naming);

@@ -4,6 +4,7 @@
 #include "ChunkList.h"
 #include "ChunkIdMap.h"
 
+#include <QRandomGenerator>
 #include <QTest>
 
 using namespace Rewind;
@@ -71,6 +72,44 @@ private Q_SLOTS:
         *map.find(ChunkList::binaryId(hexOf(2))->constData()) = 7;
         QCOMPARE(map.entries().front().value, 7);
         QCOMPARE(ChunkIdMap<int>::hexId(map.entries().front()), hexOf(2));
+    }
+
+    void mapsOfEvenlySpreadIdsFindEveryOne()
+    {
+        // As a store's ids are: keyed hashes, whose first bytes tell about
+        // where they are. Ids at both ends and neighbours of each other too.
+        QRandomGenerator random(42);
+        auto randomId = [&random] {
+            QByteArray id(ChunkList::idBytes, Qt::Uninitialized);
+            random.fillRange(reinterpret_cast<quint32 *>(id.data()), ChunkList::idBytes / 4);
+            return id;
+        };
+        QList<QByteArray> stored{QByteArray(ChunkList::idBytes, '\0'), QByteArray(ChunkList::idBytes, '\xff')};
+        for (int i = 0; i < 20000; ++i) {
+            stored.append(randomId());
+        }
+        QByteArray neighbour = stored.last();
+        neighbour[ChunkList::idBytes - 1] = char(neighbour.at(ChunkList::idBytes - 1) ^ 1);
+        stored.append(neighbour);
+        ChunkIdMap<qsizetype> map;
+        for (qsizetype i = 0; i < stored.size(); ++i) {
+            map.insert(stored.at(i), i);
+        }
+        map.sort();
+        for (qsizetype i = 0; i < stored.size(); ++i) {
+            const qsizetype *value = map.find(stored.at(i).constData());
+            QVERIFY2(value, qPrintable(QString::number(i)));
+            QCOMPARE(*value, i);
+        }
+        QByteArray almostFirst(ChunkList::idBytes, '\0');
+        almostFirst[ChunkList::idBytes - 1] = 1;
+        QByteArray almostLast(ChunkList::idBytes, '\xff');
+        almostLast[ChunkList::idBytes - 1] = char(0xfe);
+        QVERIFY(!map.find(almostFirst.constData()));
+        QVERIFY(!map.find(almostLast.constData()));
+        for (int i = 0; i < 20000; ++i) {
+            QVERIFY(!map.find(randomId().constData()));
+        }
     }
 };
 
