@@ -19,6 +19,8 @@
 #include <QVariant>
 #include <QtEndian>
 
+#include <utility>
+
 namespace Rewind
 {
 namespace
@@ -274,37 +276,58 @@ Result<std::unique_ptr<SnapshotCatalog>> SnapshotCatalog::open(const QString &da
     return catalog;
 }
 
-Result<void> SnapshotCatalog::begin()
+SnapshotCatalog::Transaction::Transaction(const QSqlDatabase &database)
+    : m_database(database)
+{
+}
+
+SnapshotCatalog::Transaction::Transaction(Transaction &&other) noexcept
+    : m_database(other.m_database)
+    , m_open(std::exchange(other.m_open, false))
+{
+}
+
+SnapshotCatalog::Transaction::~Transaction()
+{
+    if (m_open) {
+        QSqlQuery query(m_database);
+        query.exec(QStringLiteral("ROLLBACK"));
+    }
+}
+
+bool SnapshotCatalog::Transaction::commit(QSqlQuery &query)
+{
+    if (!query.exec(QStringLiteral("COMMIT"))) {
+        return false;
+    }
+    m_open = false;
+    return true;
+}
+
+Result<SnapshotCatalog::Transaction> SnapshotCatalog::begin()
 {
     QSqlQuery query(m_database);
     if (!query.exec(QStringLiteral("BEGIN IMMEDIATE"))) {
         return failure(i18n("Starting a transaction"), query.lastError());
     }
-    return {};
-}
-
-void SnapshotCatalog::rollback()
-{
-    QSqlQuery query(m_database);
-    query.exec(QStringLiteral("ROLLBACK"));
+    return Transaction(m_database);
 }
 
 Result<void> SnapshotCatalog::migrate()
 {
-    if (auto started = begin(); !started) {
-        return started;
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     QSqlQuery query(m_database);
     if (!query.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
         || !query.exec(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version")) || !query.next()) {
         const Error error = failure(i18n("Reading the schema version"), query.lastError());
-        rollback();
         return error;
     }
     const int version = query.value(0).toInt();
     query.finish();
     if (version > currentSchemaVersion()) {
-        rollback();
         return Error{i18n("The snapshot catalog %1 was written by a newer version of Rewind (schema %2; this version knows up to %3). Update Rewind.",
                           m_databasePath,
                           version,
@@ -317,7 +340,6 @@ Result<void> SnapshotCatalog::migrate()
         for (const QString &statement : migration.statements) {
             if (!query.exec(statement)) {
                 const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
-                rollback();
                 return error;
             }
         }
@@ -325,13 +347,11 @@ Result<void> SnapshotCatalog::migrate()
         query.addBindValue(migration.version);
         if (!query.exec()) {
             const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
-            rollback();
             return error;
         }
     }
-    if (!query.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(query)) {
         const Error error = failure(i18n("Migrating"), query.lastError());
-        rollback();
         return error;
     }
     return {};
@@ -343,12 +363,12 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
                                                const std::function<void()> &beforeCommit)
 {
     m_lastErrorWasFull = false;
-    if (auto started = begin(); !started) {
-        return started.error();
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     auto fail = [this](const QString &what, const QSqlError &error) {
         const Error result = failure(what, error);
-        rollback();
         return result;
     };
 
@@ -388,7 +408,6 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
             const ChunkEntry &chunk = chunks.at(i);
             // Names go into the JSON as they are: hex digits only (a pack's name is 32 of them too).
             if (!ChunkStore::isValidId(chunk.id) || (!chunk.pack.isEmpty() && !ChunkStore::isValidId(chunk.pack))) {
-                rollback();
                 return Error{i18n("Internal error: a chunk to add has a malformed id.")};
             }
             array += i == first ? "[\"" : ",[\"";
@@ -418,7 +437,6 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         const FileEntry &file = files.at(ordinal);
         const std::optional<QByteArray> chunkList = ChunkList::fromHexIds(file.chunks);
         if (!chunkList) {
-            rollback();
             return Error{i18n("Internal error: a chunk of %1 has a malformed id.", file.path)};
         }
         fileQuery.bindValue(0, id);
@@ -438,7 +456,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     if (beforeCommit) {
         beforeCommit();
     }
-    if (!query.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(query)) {
         return fail(i18n("Committing a snapshot"), query.lastError());
     }
     return id;
@@ -506,12 +524,12 @@ Result<bool> SnapshotCatalog::setPinned(qint64 id, bool pinned)
 
 Result<bool> SnapshotCatalog::remove(qint64 id)
 {
-    if (auto started = begin(); !started) {
-        return started.error();
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
         const Error error = failure(i18n("Removing a snapshot"), sqlError);
-        rollback();
         return error;
     };
     // Chunks this snapshot added first now belong to the oldest other
@@ -546,7 +564,6 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
             }
         });
         if (!scanned) {
-            rollback();
             return scanned.error();
         }
     }
@@ -575,7 +592,7 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
         return fail(query.lastError());
     }
     const bool existed = query.numRowsAffected() > 0;
-    if (!query.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(query)) {
         return fail(query.lastError());
     }
     return existed;
@@ -734,12 +751,12 @@ Result<std::optional<SnapshotCatalog::FileEntry>> SnapshotCatalog::file(qint64 s
 
 Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
 {
-    if (auto started = begin(); !started) {
-        return started.error();
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
         const Error error = failure(i18n("Removing unused chunks"), sqlError);
-        rollback();
         return error;
     };
     QSqlQuery query(m_database);
@@ -763,7 +780,6 @@ Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
         }
     });
     if (!scanned) {
-        rollback();
         return scanned.error();
     }
     QList<QByteArray> ids;
@@ -782,7 +798,7 @@ Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
             return fail(query.lastError());
         }
     }
-    if (!query.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(query)) {
         return fail(query.lastError());
     }
     return qint64(ids.size());
@@ -951,8 +967,9 @@ Result<void> SnapshotCatalog::moveChunks(const QByteArray &fromPack, const QList
     if (!packName) {
         return Error{i18n("Internal error: a pack to move chunks from has a malformed name.")};
     }
-    if (auto started = begin(); !started) {
-        return started;
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     QSqlQuery query(m_database);
     // Runs hold a pack's name as 16 bytes: a file whose runs contain them
@@ -961,7 +978,6 @@ Result<void> SnapshotCatalog::moveChunks(const QByteArray &fromPack, const QList
     query.addBindValue(*packName);
     if (!query.exec()) {
         const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-        rollback();
         return error;
     }
     query.prepare(QStringLiteral("UPDATE chunks SET pack = ?, pack_offset = ? WHERE id = ?"));
@@ -971,16 +987,14 @@ Result<void> SnapshotCatalog::moveChunks(const QByteArray &fromPack, const QList
         query.bindValue(2, QString::fromLatin1(chunk.id));
         if (!query.exec()) {
             const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-            rollback();
             return error;
         }
     }
     if (beforeCommit) {
         beforeCommit();
     }
-    if (!query.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(query)) {
         const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-        rollback();
         return error;
     }
     return {};
@@ -1133,12 +1147,12 @@ Result<QList<SnapshotCatalog::ChunkEntry>> SnapshotCatalog::legacyChunksOf(uid_t
 Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteArray, ChunkEntry>> &renamed)
 {
     m_lastErrorWasFull = false;
-    if (auto started = begin(); !started) {
-        return started;
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
         const Error error = failure(i18n("Giving the chunks of a store their owners"), sqlError);
-        rollback();
         return error;
     };
     QHash<QByteArray, QByteArray> newIds; // binary old id → binary new id
@@ -1146,7 +1160,6 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
         const auto from = ChunkList::binaryId(oldId);
         const auto to = ChunkList::binaryId(chunk.id);
         if (!from || !to) {
-            rollback();
             return Error{i18n("Internal error: a chunk to migrate has a malformed id.")};
         }
         newIds.insert(*from, *to);
@@ -1173,7 +1186,6 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
         }
     });
     if (!scanned) {
-        rollback();
         return scanned.error();
     }
     QSqlQuery insert(m_database);
@@ -1202,7 +1214,7 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
             return fail(update.lastError());
         }
     }
-    if (!update.exec(QStringLiteral("COMMIT"))) {
+    if (!transaction->commit(update)) {
         return fail(update.lastError());
     }
     return {};
@@ -1234,8 +1246,9 @@ Result<QList<qint64>> SnapshotCatalog::snapshotsReferencing(const QList<QByteArr
 
 Result<void> SnapshotCatalog::setScreenText(qint64 id, const QString &text)
 {
-    if (auto started = begin(); !started) {
-        return started.error();
+    auto transaction = begin();
+    if (!transaction) {
+        return transaction.error();
     }
     QSqlQuery query(m_database);
     query.prepare(QStringLiteral("DELETE FROM screen_text WHERE rowid = ?"));
@@ -1248,9 +1261,8 @@ Result<void> SnapshotCatalog::setScreenText(qint64 id, const QString &text)
         query.addBindValue(id);
         done = query.exec();
     }
-    if (!done || !query.exec(QStringLiteral("COMMIT"))) {
+    if (!done || !transaction->commit(query)) {
         const Error error = failure(i18n("Indexing the text on a snapshot's screen"), query.lastError());
-        rollback();
         return error;
     }
     return {};

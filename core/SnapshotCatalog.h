@@ -151,8 +151,22 @@ public:
 private:
     explicit SnapshotCatalog(const QString &connectionName, const QString &databasePath);
     Result<void> migrate();
-    Result<void> begin();
-    void rollback();
+    /// An open transaction, rolled back when it goes unless committed.
+    class Transaction
+    {
+    public:
+        explicit Transaction(const QSqlDatabase &database);
+        Transaction(Transaction &&other) noexcept;
+        Transaction &operator=(Transaction &&) = delete;
+        ~Transaction();
+        /// COMMIT through query, whose lastError() tells why it failed.
+        bool commit(QSqlQuery &query);
+
+    private:
+        QSqlDatabase m_database;
+        bool m_open = true;
+    };
+    Result<Transaction> begin();
     Error failure(const QString &what, const QSqlError &error) const;
     Result<QList<ChunkEntry>> selectChunks(const QString &where, const QVariant &value) const;
 
