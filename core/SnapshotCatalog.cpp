@@ -322,8 +322,7 @@ Result<void> SnapshotCatalog::migrate()
     QSqlQuery query(m_database);
     if (!query.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
         || !query.exec(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version")) || !query.next()) {
-        const Error error = failure(i18n("Reading the schema version"), query.lastError());
-        return error;
+        return failure(i18n("Reading the schema version"), query.lastError());
     }
     const int version = query.value(0).toInt();
     query.finish();
@@ -339,20 +338,17 @@ Result<void> SnapshotCatalog::migrate()
         }
         for (const QString &statement : migration.statements) {
             if (!query.exec(statement)) {
-                const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
-                return error;
+                return failure(i18n("Migrating to schema %1", migration.version), query.lastError());
             }
         }
         query.prepare(QStringLiteral("INSERT INTO schema_version (version) VALUES (?)"));
         query.addBindValue(migration.version);
         if (!query.exec()) {
-            const Error error = failure(i18n("Migrating to schema %1", migration.version), query.lastError());
-            return error;
+            return failure(i18n("Migrating to schema %1", migration.version), query.lastError());
         }
     }
     if (!transaction->commit(query)) {
-        const Error error = failure(i18n("Migrating"), query.lastError());
-        return error;
+        return failure(i18n("Migrating"), query.lastError());
     }
     return {};
 }
@@ -367,10 +363,6 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     if (!transaction) {
         return transaction.error();
     }
-    auto fail = [this](const QString &what, const QSqlError &error) {
-        const Error result = failure(what, error);
-        return result;
-    };
 
     QSqlQuery query(m_database);
     query.prepare(
@@ -386,7 +378,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     query.addBindValue(snapshot.storedBytes);
     query.addBindValue(qint64(snapshot.owner));
     if (!query.exec()) {
-        return fail(i18n("Adding a snapshot"), query.lastError());
+        return failure(i18n("Adding a snapshot"), query.lastError());
     }
     const qint64 id = query.lastInsertId().toLongLong();
 
@@ -397,7 +389,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     QSqlQuery chunksQuery(m_database);
     if (!chunksQuery.prepare(QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner)"
                                             " SELECT value ->> 0, value ->> 1, value ->> 2, ?, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)"))) {
-        return fail(i18n("Adding a chunk"), chunksQuery.lastError());
+        return failure(i18n("Adding a chunk"), chunksQuery.lastError());
     }
     qint64 addedBytes = 0;
     QByteArray array;
@@ -420,14 +412,14 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         chunksQuery.bindValue(0, id);
         chunksQuery.bindValue(1, QString::fromLatin1(array));
         if (!chunksQuery.exec()) {
-            return fail(i18n("Adding a chunk"), chunksQuery.lastError());
+            return failure(i18n("Adding a chunk"), chunksQuery.lastError());
         }
     }
     query.prepare(QStringLiteral("UPDATE snapshots SET added_bytes = ? WHERE id = ?"));
     query.addBindValue(addedBytes);
     query.addBindValue(id);
     if (!query.exec()) {
-        return fail(i18n("Adding a snapshot"), query.lastError());
+        return failure(i18n("Adding a snapshot"), query.lastError());
     }
 
     QSqlQuery fileQuery(m_database);
@@ -449,7 +441,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         fileQuery.bindValue(6, sized ? chunkSizes(file.storedSizes) : QByteArray());
         fileQuery.bindValue(7, sized && !file.runs.isEmpty() ? file.runs : QByteArray("")); // a null QByteArray binds NULL
         if (!fileQuery.exec()) {
-            return fail(i18n("Adding a file"), fileQuery.lastError());
+            return failure(i18n("Adding a file"), fileQuery.lastError());
         }
     }
 
@@ -457,7 +449,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         beforeCommit();
     }
     if (!transaction->commit(query)) {
-        return fail(i18n("Committing a snapshot"), query.lastError());
+        return failure(i18n("Committing a snapshot"), query.lastError());
     }
     return id;
 }
@@ -529,8 +521,7 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
         return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
-        const Error error = failure(i18n("Removing a snapshot"), sqlError);
-        return error;
+        return failure(i18n("Removing a snapshot"), sqlError);
     };
     // Chunks this snapshot added first now belong to the oldest other
     // snapshot that uses them; the rest become garbage (first_snapshot NULL,
@@ -756,8 +747,7 @@ Result<qint64> SnapshotCatalog::removeUnreferencedChunks()
         return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
-        const Error error = failure(i18n("Removing unused chunks"), sqlError);
-        return error;
+        return failure(i18n("Removing unused chunks"), sqlError);
     };
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
@@ -977,8 +967,7 @@ Result<void> SnapshotCatalog::moveChunks(const QByteArray &fromPack, const QList
     query.prepare(QStringLiteral("UPDATE files SET chunk_runs = x'' WHERE instr(chunk_runs, ?) > 0"));
     query.addBindValue(*packName);
     if (!query.exec()) {
-        const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-        return error;
+        return failure(i18n("Moving chunks to a new pack"), query.lastError());
     }
     query.prepare(QStringLiteral("UPDATE chunks SET pack = ?, pack_offset = ? WHERE id = ?"));
     for (const ChunkEntry &chunk : chunks) {
@@ -986,16 +975,14 @@ Result<void> SnapshotCatalog::moveChunks(const QByteArray &fromPack, const QList
         query.bindValue(1, chunk.packOffset);
         query.bindValue(2, QString::fromLatin1(chunk.id));
         if (!query.exec()) {
-            const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-            return error;
+            return failure(i18n("Moving chunks to a new pack"), query.lastError());
         }
     }
     if (beforeCommit) {
         beforeCommit();
     }
     if (!transaction->commit(query)) {
-        const Error error = failure(i18n("Moving chunks to a new pack"), query.lastError());
-        return error;
+        return failure(i18n("Moving chunks to a new pack"), query.lastError());
     }
     return {};
 }
@@ -1152,8 +1139,7 @@ Result<void> SnapshotCatalog::giveChunksTo(uid_t owner, const QList<QPair<QByteA
         return transaction.error();
     }
     auto fail = [this](const QSqlError &sqlError) {
-        const Error error = failure(i18n("Giving the chunks of a store their owners"), sqlError);
-        return error;
+        return failure(i18n("Giving the chunks of a store their owners"), sqlError);
     };
     QHash<QByteArray, QByteArray> newIds; // binary old id → binary new id
     for (const auto &[oldId, chunk] : renamed) {
@@ -1262,8 +1248,7 @@ Result<void> SnapshotCatalog::setScreenText(qint64 id, const QString &text)
         done = query.exec();
     }
     if (!done || !transaction->commit(query)) {
-        const Error error = failure(i18n("Indexing the text on a snapshot's screen"), query.lastError());
-        return error;
+        return failure(i18n("Indexing the text on a snapshot's screen"), query.lastError());
     }
     return {};
 }
