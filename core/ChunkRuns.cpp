@@ -61,12 +61,12 @@ std::optional<QList<Place>> places(const QByteArray &runs, const QByteArray &siz
             return std::nullopt;
         }
         for (quint32 i = 0; i < count; ++i) {
+            place.length = qFromLittleEndian<quint32>(sizes.constData() + result.size() * qsizetype(sizeof(quint32)));
             result.append(place);
-            const qint64 length = qFromLittleEndian<quint32>(sizes.constData() + result.size() * qsizetype(sizeof(quint32)) - qsizetype(sizeof(quint32)));
-            if (place.offset > std::numeric_limits<qint64>::max() - length) {
+            if (place.offset > std::numeric_limits<qint64>::max() - place.length) {
                 return std::nullopt;
             }
-            place.offset += length;
+            place.offset += place.length;
         }
     }
     if (result.size() != chunkCount) {

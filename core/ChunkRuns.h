@@ -43,6 +43,7 @@ private:
 struct Place {
     QByteArray pack; ///< 32 hex digits
     qint64 offset = 0;
+    quint32 length = 0; ///< the record's, the chunk's stored bytes
 };
 
 /// A place per chunk from runs and the chunks' stored sizes (4 bytes

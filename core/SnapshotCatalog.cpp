@@ -643,7 +643,7 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
                 ChunkEntry chunk;
                 chunk.id = entry.chunks.at(c);
                 chunk.owner = owner;
-                chunk.storedBytes = qFromLittleEndian<quint32>(row.sizes.constData() + c * qsizetype(sizeof(quint32)));
+                chunk.storedBytes = places->at(c).length;
                 chunk.rawBytes = -1;
                 chunk.pack = places->at(c).pack;
                 chunk.packOffset = places->at(c).offset;
@@ -899,8 +899,8 @@ Result<ChunkIdMap<SnapshotCatalog::ListedChunk>> SnapshotCatalog::newestSnapshot
             continue;
         }
         for (qsizetype i = 0; i < count; ++i) {
-            const quint32 storedBytes = qFromLittleEndian<quint32>(stored.constData() + i * qsizetype(sizeof(quint32)));
-            chunks.insert(ChunkList::viewAt(list, i), ListedChunk{storedBytes, places->at(i).pack, places->at(i).offset});
+            const ChunkRuns::Place &place = places->at(i);
+            chunks.insert(ChunkList::viewAt(list, i), ListedChunk{place.length, place.pack, place.offset});
         }
     }
     chunks.sort();

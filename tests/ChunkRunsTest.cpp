@@ -52,6 +52,7 @@ private Q_SLOTS:
         for (qsizetype i = 0; i < expected.size(); ++i) {
             QCOMPARE(places->at(i).pack, expected.at(i).first);
             QCOMPARE(places->at(i).offset, expected.at(i).second);
+            QCOMPARE(places->at(i).length, sizes.at(i));
         }
     }
 
