@@ -25,7 +25,7 @@ class ChunkIdMap
 {
 public:
     struct Entry {
-        std::array<char, ChunkList::idBytes> id;
+        ChunkList::Id id;
         Value value;
     };
 
@@ -51,17 +51,22 @@ public:
                         m_entries.end());
     }
 
-    /// The value of the id at binaryId (ChunkList::idBytes bytes), or nullptr.
-    const Value *find(const char *binaryId) const
+    /// The entry of the id at binaryId (ChunkList::idBytes bytes), or nullptr.
+    const Entry *entryOf(const char *binaryId) const
     {
-        std::array<char, ChunkList::idBytes> id;
+        ChunkList::Id id;
         std::memcpy(id.data(), binaryId, ChunkList::idBytes);
         const auto [low, high] = bracket(id);
-        const auto found =
-            std::lower_bound(m_entries.begin() + low, m_entries.begin() + high, id, [](const Entry &entry, const std::array<char, ChunkList::idBytes> &key) {
-                return less(entry.id, key);
-            });
-        return found != m_entries.end() && found->id == id ? &found->value : nullptr;
+        const auto found = std::lower_bound(m_entries.begin() + low, m_entries.begin() + high, id, [](const Entry &entry, const ChunkList::Id &key) {
+            return less(entry.id, key);
+        });
+        return found != m_entries.end() && found->id == id ? &*found : nullptr;
+    }
+    /// The value of the id at binaryId, or nullptr.
+    const Value *find(const char *binaryId) const
+    {
+        const Entry *entry = entryOf(binaryId);
+        return entry ? &entry->value : nullptr;
     }
     Value *find(const char *binaryId)
     {
@@ -80,7 +85,7 @@ public:
     /// The hex id of an entry, as the rest of the catalog names chunks.
     static QByteArray hexId(const Entry &entry)
     {
-        return QByteArray::fromRawData(entry.id.data(), ChunkList::idBytes).toHex();
+        return ChunkList::hex(entry.id);
     }
 
 private:
@@ -89,7 +94,7 @@ private:
     /// search that starts there reads a few neighbouring entries instead of
     /// jumping across all of them (a commit looks up every page of a
     /// session's previous snapshot). Any ids are found, only more slowly.
-    std::pair<std::size_t, std::size_t> bracket(const std::array<char, ChunkList::idBytes> &id) const
+    std::pair<std::size_t, std::size_t> bracket(const ChunkList::Id &id) const
     {
         const std::size_t count = m_entries.size();
         if (count < 64) {
@@ -115,7 +120,7 @@ private:
     }
 
     /// In the order of the ids' bytes, as unsigned numbers (like their hex).
-    static bool less(const std::array<char, ChunkList::idBytes> &a, const std::array<char, ChunkList::idBytes> &b)
+    static bool less(const ChunkList::Id &a, const ChunkList::Id &b)
     {
         return std::memcmp(a.data(), b.data(), ChunkList::idBytes) < 0;
     }

@@ -25,8 +25,6 @@ namespace Rewind
 namespace
 {
 
-// Chunk ids are this long; the pack records hold them in binary.
-constexpr std::size_t idBytes = 16;
 // BLAKE3's key derivation context: fixed for ever, or every id changes.
 constexpr const char *ownerKeyContext = "Rewind snapshot store 2026-11 chunk id key of one owner";
 
@@ -74,30 +72,25 @@ Result<void> createSecret(int storeDirFd, const QString &storePath)
     return {};
 }
 
-std::array<char, idBytes> keyedBinaryIdOf(const std::array<std::uint8_t, 32> &key, const unsigned char *data, std::size_t size)
+ChunkList::Id keyedBinaryIdOf(const std::array<std::uint8_t, 32> &key, const unsigned char *data, std::size_t size)
 {
     blake3_hasher hasher;
     blake3_hasher_init_keyed(&hasher, key.data());
     blake3_hasher_update(&hasher, data, size);
-    std::array<char, idBytes> id;
+    ChunkList::Id id;
     blake3_hasher_finalize(&hasher, reinterpret_cast<std::uint8_t *>(id.data()), id.size());
     return id;
 }
 
-std::array<char, idBytes> legacyBinaryIdOf(const unsigned char *data, std::size_t size)
+ChunkList::Id legacyBinaryIdOf(const unsigned char *data, std::size_t size)
 {
     const XXH128_hash_t hash = XXH3_128bits(data, size);
     XXH128_canonical_t canonical;
     XXH128_canonicalFromHash(&canonical, hash);
-    std::array<char, idBytes> id;
-    static_assert(sizeof canonical.digest == idBytes);
+    ChunkList::Id id;
+    static_assert(sizeof canonical.digest == ChunkList::idBytes);
     std::memcpy(id.data(), canonical.digest, id.size());
     return id;
-}
-
-QByteArray hexOf(const std::array<char, idBytes> &id)
-{
-    return QByteArray::fromRawData(id.data(), id.size()).toHex();
 }
 
 } // namespace
@@ -156,7 +149,7 @@ const ChunkKeys::Key &ChunkKeys::keyOf(qint64 owner) const
 
 QByteArray ChunkKeys::legacyIdOf(const unsigned char *data, std::size_t size)
 {
-    return hexOf(legacyBinaryIdOf(data, size));
+    return ChunkList::hex(legacyBinaryIdOf(data, size));
 }
 
 QByteArray ChunkKeys::idOf(qint64 owner, const unsigned char *data, std::size_t size) const
@@ -164,7 +157,7 @@ QByteArray ChunkKeys::idOf(qint64 owner, const unsigned char *data, std::size_t 
     if (owner == legacyOwner) {
         return legacyIdOf(data, size);
     }
-    return hexOf(keyedBinaryIdOf(keyOf(owner), data, size));
+    return ChunkList::hex(keyedBinaryIdOf(keyOf(owner), data, size));
 }
 
 ChunkKeys::OwnerIds ChunkKeys::idsOf(qint64 owner) const
@@ -179,10 +172,10 @@ ChunkKeys::OwnerIds ChunkKeys::idsOf(qint64 owner) const
 
 QByteArray ChunkKeys::OwnerIds::idOf(const unsigned char *data, std::size_t size) const
 {
-    return hexOf(binaryIdOf(data, size));
+    return ChunkList::hex(binaryIdOf(data, size));
 }
 
-std::array<char, 16> ChunkKeys::OwnerIds::binaryIdOf(const unsigned char *data, std::size_t size) const
+ChunkList::Id ChunkKeys::OwnerIds::binaryIdOf(const unsigned char *data, std::size_t size) const
 {
     return m_owner == legacyOwner ? legacyBinaryIdOf(data, size) : keyedBinaryIdOf(m_key, data, size);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "ChunkList.h"
 #include "Result.h"
 
 #include <QByteArray>
@@ -44,7 +45,7 @@ public:
     public:
         QByteArray idOf(const unsigned char *data, std::size_t size) const;
         /// The same id as its 16 bytes (as ChunkList keeps ids).
-        std::array<char, 16> binaryIdOf(const unsigned char *data, std::size_t size) const;
+        ChunkList::Id binaryIdOf(const unsigned char *data, std::size_t size) const;
 
     private:
         friend class ChunkKeys;

@@ -71,6 +71,20 @@ QByteArray viewAt(const QByteArray &list, qsizetype index)
     return QByteArray::fromRawData(list.constData() + index * idBytes, idBytes);
 }
 
+std::optional<Id> idFromHex(const QByteArray &hexId)
+{
+    Id id;
+    if (!decodeHex(hexId, id.data())) {
+        return std::nullopt;
+    }
+    return id;
+}
+
+QByteArray hex(const Id &id)
+{
+    return QByteArray::fromRawData(id.data(), idBytes).toHex();
+}
+
 std::optional<QByteArray> binaryId(const QByteArray &hexId)
 {
     QByteArray id(idBytes, Qt::Uninitialized);

@@ -4,6 +4,8 @@
 #include <QByteArray>
 #include <QList>
 
+#include <array>
+#include <cstring>
 #include <optional>
 
 namespace Rewind
@@ -17,6 +19,18 @@ namespace ChunkList
 {
 
 constexpr qsizetype idBytes = 16;
+/// A binary id.
+using Id = std::array<char, idBytes>;
+
+/// Hashes an id by its first 8 bytes: ids are keyed hashes, spread evenly.
+struct IdHash {
+    std::size_t operator()(const Id &id) const
+    {
+        std::size_t prefix;
+        std::memcpy(&prefix, id.data(), sizeof prefix);
+        return prefix;
+    }
+};
 
 /// The blob of hexIds, in order; nothing if one is not 32 lower-case hex digits.
 std::optional<QByteArray> fromHexIds(const QList<QByteArray> &hexIds);
@@ -31,6 +45,9 @@ QByteArray viewAt(const QByteArray &list, qsizetype index);
 
 /// A binary id from its 32 hex digits; nothing if it is not one.
 std::optional<QByteArray> binaryId(const QByteArray &hexId);
+std::optional<Id> idFromHex(const QByteArray &hexId);
+/// The 32 hex digits of id.
+QByteArray hex(const Id &id);
 
 } // namespace ChunkList
 } // namespace Rewind

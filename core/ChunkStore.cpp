@@ -271,7 +271,7 @@ Result<void> ChunkStore::flush(Writer &writer)
     return {};
 }
 
-Result<QByteArray> ChunkStore::encode(const QByteArray &id, const unsigned char *data, std::size_t size)
+Result<QByteArray> ChunkStore::encode(const ChunkList::Id &id, const unsigned char *data, std::size_t size)
 {
     struct CompressDeleter {
         void operator()(ZSTD_CCtx *context) const
@@ -281,7 +281,7 @@ Result<QByteArray> ChunkStore::encode(const QByteArray &id, const unsigned char 
     };
     // One context a thread: encoding runs on every core at once.
     thread_local std::unique_ptr<ZSTD_CCtx, CompressDeleter> context{ZSTD_createCCtx()};
-    if (!context || size > ContentChunker::maximumSize || !isValidId(id)) {
+    if (!context || size > ContentChunker::maximumSize) {
         return Error{i18n("Internal error: a chunk cannot be encoded.")};
     }
     const std::size_t bound = ZSTD_compressBound(size);
@@ -304,8 +304,7 @@ Result<QByteArray> ChunkStore::encode(const QByteArray &id, const unsigned char 
     header[5] = char(flags);
     header[6] = 0;
     header[7] = 0;
-    const QByteArray binaryId = QByteArray::fromHex(id);
-    std::memcpy(header + 8, binaryId.constData(), 16);
+    std::memcpy(header + 8, id.data(), id.size());
     qToLittleEndian<quint32>(quint32(size), header + 24);
     qToLittleEndian<quint32>(quint32(stored), header + 28);
     record.resize(qsizetype(recordHeaderSize + stored));
@@ -314,7 +313,11 @@ Result<QByteArray> ChunkStore::encode(const QByteArray &id, const unsigned char 
 
 Result<ChunkStore::Location> ChunkStore::append(const QByteArray &id, const unsigned char *data, std::size_t size)
 {
-    auto record = encode(id, data, size);
+    const std::optional<ChunkList::Id> binaryId = ChunkList::idFromHex(id);
+    if (!binaryId) {
+        return Error{i18n("Internal error: a chunk cannot be encoded.")};
+    }
+    auto record = encode(*binaryId, data, size);
     if (!record) {
         return record.error();
     }

@@ -61,7 +61,7 @@ public:
 
     /// A chunk's record as a pack holds it (header, then zstd or the raw
     /// bytes). Safe to call from several threads at once.
-    static Result<QByteArray> encode(const QByteArray &id, const unsigned char *data, std::size_t size);
+    static Result<QByteArray> encode(const ChunkList::Id &id, const unsigned char *data, std::size_t size);
     /// Appends a record encode() made, as append() does.
     Result<Location> appendEncoded(const QByteArray &record);
 

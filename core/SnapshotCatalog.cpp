@@ -427,8 +427,7 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         QStringLiteral("INSERT INTO files (snapshot_id, ordinal, path, mode, size, chunk_list, chunk_sizes, chunk_runs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     for (qsizetype ordinal = 0; ordinal < files.size(); ++ordinal) {
         const FileEntry &file = files.at(ordinal);
-        const std::optional<QByteArray> chunkList = ChunkList::fromHexIds(file.chunks);
-        if (!chunkList) {
+        if (!ChunkList::isWellFormed(file.chunkList)) {
             return Error{i18n("Internal error: a chunk of %1 has a malformed id.", file.path)};
         }
         fileQuery.bindValue(0, id);
@@ -436,8 +435,8 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
         fileQuery.bindValue(2, file.path);
         fileQuery.bindValue(3, file.mode);
         fileQuery.bindValue(4, file.size);
-        fileQuery.bindValue(5, *chunkList);
-        const bool sized = file.storedSizes.size() == file.chunks.size();
+        fileQuery.bindValue(5, file.chunkList.isNull() ? QByteArray("") : file.chunkList); // a null QByteArray binds NULL
+        const bool sized = file.storedSizes.size() == ChunkList::count(file.chunkList);
         fileQuery.bindValue(6, sized ? chunkSizes(file.storedSizes) : QByteArray());
         fileQuery.bindValue(7, sized && !file.runs.isEmpty() ? file.runs : QByteArray("")); // a null QByteArray binds NULL
         if (!fileQuery.exec()) {
@@ -634,14 +633,15 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
             return damagedChunkList(snapshotId);
         }
         FileEntry &entry = entries[i];
-        entry.chunks = ChunkList::hexIds(row.list);
+        entry.chunkList = row.list;
+        const qsizetype count = ChunkList::count(row.list);
         // The snapshot's chunks are named with its owner's key (a commit checks it).
         const auto places = row.runs.isEmpty() ? std::nullopt : ChunkRuns::places(row.runs, row.sizes);
-        if (places && places->size() == entry.chunks.size()) {
-            entry.stored.reserve(entry.chunks.size());
-            for (qsizetype c = 0; c < entry.chunks.size(); ++c) {
+        if (places && places->size() == count) {
+            entry.stored.reserve(count);
+            for (qsizetype c = 0; c < count; ++c) {
                 ChunkEntry chunk;
-                chunk.id = entry.chunks.at(c);
+                chunk.id = ChunkList::viewAt(row.list, c).toHex();
                 chunk.owner = owner;
                 chunk.storedBytes = places->at(c).length;
                 chunk.rawBytes = -1;
@@ -652,7 +652,7 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
             continue;
         }
         unplaced.append(i);
-        for (const QByteArray &hexId : std::as_const(entry.chunks)) {
+        for (const QByteArray &hexId : ChunkList::hexIds(row.list)) {
             if (!seen.contains(hexId)) {
                 seen.insert(hexId);
                 distinct.append(hexId);
@@ -668,8 +668,8 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
     }
     for (const qsizetype i : std::as_const(unplaced)) {
         FileEntry &entry = entries[i];
-        entry.stored.reserve(entry.chunks.size());
-        for (const QByteArray &hexId : std::as_const(entry.chunks)) {
+        entry.stored.reserve(ChunkList::count(entry.chunkList));
+        for (const QByteArray &hexId : ChunkList::hexIds(entry.chunkList)) {
             const auto found = known->constFind(hexId);
             if (found == known->cend()) {
                 return Error{i18n("The snapshot catalog %1 is damaged: snapshot %2 uses chunk %3, which it does not list. Delete that snapshot.",

@@ -59,7 +59,7 @@ public:
         QString path; ///< relative, '/'-separated
         quint32 mode = 0; ///< file type and permission bits as st_mode
         qint64 size = 0;
-        QList<QByteArray> chunks; ///< chunk ids, in order
+        QByteArray chunkList; ///< the chunks' ids, in order (ChunkList)
         QList<quint32> storedSizes; ///< insertSnapshot(): each chunk's stored bytes, in order; empty if unknown
         QByteArray runs; ///< insertSnapshot(): where its chunks are (ChunkRuns), with storedSizes; empty if unknown
         QList<ChunkEntry> stored; ///< files() and file() only: the chunks with where they are, in order

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 namespace Rewind
@@ -150,12 +151,16 @@ bool isMemoryPages(const QString &path)
     return path.startsWith(QLatin1String("images/pages-")) && path.endsWith(QLatin1String(".img"));
 }
 
+/// Where a chunk of a commit is: in a pack already, or, for a new one, once written.
+using ChunkPlace = SnapshotCatalog::ListedChunk;
+
 /// A piece of a staged file, its id and, if it is a new chunk, its record.
 struct Piece {
     const unsigned char *data = nullptr;
     std::size_t size = 0;
-    QByteArray id;
-    std::optional<SnapshotCatalog::ListedChunk> previous; ///< if the session's previous snapshot has it
+    ChunkList::Id id{};
+    const ChunkIdMap<ChunkPlace>::Entry *previous = nullptr; ///< if the session's previous snapshot has it
+    const ChunkPlace *place = nullptr; ///< where it is, once known
     bool isNew = false;
     Result<QByteArray> record = QByteArray();
 };
@@ -543,8 +548,9 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     };
 
     QList<SnapshotCatalog::FileEntry> files;
-    QList<SnapshotCatalog::ChunkEntry> chunks;
-    QHash<QByteArray, qsizetype> chunkIndex;
+    // The distinct chunks of this commit that the previous snapshot does not
+    // have. Its entries stay where they are as it grows: pieces point at them.
+    std::unordered_map<ChunkList::Id, ChunkPlace, ChunkList::IdHash> places;
     // The catalog has the others already, and keeps them while this commit holds its lock.
     QList<SnapshotCatalog::ChunkEntry> fresh;
     qint64 logicalBytes = 0;
@@ -558,6 +564,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     }
     const ChunkKeys::OwnerIds ids = m_chunks->idsOf(qint64(owner));
     std::vector<Piece> pieces;
+    // Which of the previous snapshot's chunks storedBytes counts already.
+    std::vector<bool> previousCounted(previous->entries().size());
     CommitTimes times;
     StepClock clock;
 
@@ -600,19 +608,31 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 position += length;
             }
             QtConcurrent::blockingMap(&workers, pieces, [&ids, &previous = std::as_const(*previous)](Piece &piece) {
-                const std::array<char, ChunkList::idBytes> binaryId = ids.binaryIdOf(piece.data, piece.size);
-                piece.id = QByteArray::fromRawData(binaryId.data(), binaryId.size()).toHex();
-                if (const SnapshotCatalog::ListedChunk *listed = previous.find(binaryId.data())) {
-                    piece.previous = *listed;
-                }
+                piece.id = ids.binaryIdOf(piece.data, piece.size);
+                piece.previous = previous.entryOf(piece.id.data());
             });
             clock.lap(times.naming);
 
-            // Stored by an earlier commit (gc cannot remove it while this one holds the lock), earlier in this one, or new.
+            // Earlier in this commit, in the session's previous snapshot,
+            // stored by an earlier commit (gc cannot remove it while this one
+            // holds the lock), or new.
             QList<QByteArray> unseen;
-            for (const Piece &piece : pieces) {
-                if (!chunkIndex.contains(piece.id) && !piece.previous) {
-                    unseen.append(piece.id);
+            for (Piece &piece : pieces) {
+                if (piece.previous) {
+                    // Ids are keyed per owner, and the previous snapshot is this owner's.
+                    piece.place = &piece.previous->value;
+                    const auto index = std::size_t(piece.previous - previous->entries().data());
+                    if (!previousCounted[index]) {
+                        previousCounted[index] = true;
+                        storedBytes += piece.place->storedBytes;
+                    }
+                    continue;
+                }
+                const auto [entry, added] = places.try_emplace(piece.id);
+                piece.place = &entry->second;
+                if (added) {
+                    unseen.append(ChunkList::hex(piece.id));
+                    piece.isNew = true; // unless the catalog knows it
                 }
             }
             auto known = m_catalog->knownChunks(unseen);
@@ -620,38 +640,21 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 return failed(known.error());
             }
             for (Piece &piece : pieces) {
-                if (chunkIndex.contains(piece.id)) {
+                const auto stored = piece.isNew && !known->isEmpty() ? known->constFind(ChunkList::hex(piece.id)) : known->cend();
+                if (stored == known->cend()) {
                     continue;
                 }
-                SnapshotCatalog::ChunkEntry chunk;
-                if (piece.previous) {
-                    // Ids are keyed per owner, and the previous snapshot is this owner's.
-                    chunk.id = piece.id;
-                    chunk.owner = qint64(owner);
-                    chunk.rawBytes = qint64(piece.size);
-                    chunk.storedBytes = qint64(piece.previous->storedBytes);
-                    chunk.pack = piece.previous->pack;
-                    chunk.packOffset = piece.previous->packOffset;
-                    storedBytes += chunk.storedBytes;
-                } else if (const auto stored = known->constFind(piece.id); stored != known->cend()) {
-                    if (stored->owner != qint64(owner)) {
-                        // Ids are keyed per owner: only a broken catalog gets here.
-                        return failed(
-                            Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
-                                       "owner. Verify the store.",
-                                       m_path,
-                                       QString::fromLatin1(piece.id))});
-                    }
-                    chunk = *stored;
-                    storedBytes += chunk.storedBytes;
-                } else {
-                    chunk.id = piece.id;
-                    chunk.owner = qint64(owner);
-                    chunk.rawBytes = qint64(piece.size);
-                    piece.isNew = true;
+                if (stored->owner != qint64(owner)) {
+                    // Ids are keyed per owner: only a broken catalog gets here.
+                    return failed(
+                        Error{i18n("The snapshot cannot be stored: the catalog of the snapshot store %1 gives chunk %2 to another "
+                                   "owner. Verify the store.",
+                                   m_path,
+                                   QString::fromLatin1(stored.key()))});
                 }
-                chunkIndex.insert(piece.id, chunks.size());
-                chunks.append(chunk);
+                places[piece.id] = ChunkPlace{quint32(stored->storedBytes), stored->pack, stored->packOffset};
+                storedBytes += stored->storedBytes;
+                piece.isNew = false;
             }
 
             clock.lap(times.lookingUp);
@@ -662,7 +665,6 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             });
             clock.lap(times.encoding);
             for (Piece &piece : pieces) {
-                SnapshotCatalog::ChunkEntry &chunk = chunks[chunkIndex.value(piece.id)];
                 if (piece.isNew) {
                     if (!piece.record) {
                         return failed(piece.record.error());
@@ -672,6 +674,11 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                         return failed(location.error());
                     }
                     piece.record = QByteArray();
+                    places[piece.id] = ChunkPlace{quint32(location->length), location->pack, location->offset};
+                    SnapshotCatalog::ChunkEntry chunk;
+                    chunk.id = ChunkList::hex(piece.id);
+                    chunk.owner = qint64(owner);
+                    chunk.rawBytes = qint64(piece.size);
                     chunk.storedBytes = location->length;
                     chunk.pack = location->pack;
                     chunk.packOffset = location->offset;
@@ -685,9 +692,10 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                         return failed(*error);
                     }
                 }
-                file.chunks.append(piece.id);
-                file.storedSizes.append(quint32(chunk.storedBytes));
-                runs.add(chunk.pack, chunk.packOffset, chunk.storedBytes);
+                const ChunkPlace &place = *piece.place;
+                file.chunkList.append(piece.id.data(), ChunkList::idBytes);
+                file.storedSizes.append(place.storedBytes);
+                runs.add(place.pack, place.packOffset, place.storedBytes);
                 file.size += qint64(piece.size);
             }
             mapped->release(position);

@@ -1221,7 +1221,7 @@ private Q_SLOTS:
             }
             qsizetype placed = 0;
             for (const SnapshotCatalog::FileEntry &file : std::as_const(*files)) {
-                auto known = (*catalog)->knownChunks(file.chunks);
+                auto known = (*catalog)->knownChunks(ChunkList::hexIds(file.chunkList));
                 if (!known) {
                     return known.error();
                 }
@@ -1244,7 +1244,7 @@ private Q_SLOTS:
             qsizetype count = 0;
             const auto files = (*catalog)->files(id);
             for (const SnapshotCatalog::FileEntry &file : files.value()) {
-                count += file.chunks.size();
+                count += ChunkList::count(file.chunkList);
             }
             return count;
         };
