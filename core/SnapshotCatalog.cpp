@@ -6,6 +6,7 @@
 #include "ChunkList.h"
 #include "ChunkRuns.h"
 #include "ChunkStore.h"
+#include "SqliteStatement.h"
 
 #include <KLocalizedString>
 
@@ -382,38 +383,40 @@ Result<qint64> SnapshotCatalog::insertSnapshot(const SnapshotInfo &snapshot,
     }
     const qint64 id = query.lastInsertId().toLongLong();
 
-    // The new chunks, a JSON array of 4096 an INSERT: a snapshot of 512 MB
-    // of memory brings 137,000 (a chunk a page), and binding seven values a
-    // chunk cost more than inserting them.
-    constexpr qsizetype chunksPerArray = 4096;
-    QSqlQuery chunksQuery(m_database);
-    if (!chunksQuery.prepare(QStringLiteral("INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner)"
-                                            " SELECT value ->> 0, value ->> 1, value ->> 2, ?, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)"))) {
-        return failure(i18n("Adding a chunk"), chunksQuery.lastError());
+    // The new chunks: a snapshot of 512 MB of memory brings 137,000 (a
+    // chunk a page), and binding seven QVariants a chunk cost more than
+    // inserting them.
+    auto insertChunk = SqliteStatement::prepare(m_database,
+                                                "INSERT INTO chunks (id, stored_bytes, raw_bytes, first_snapshot, pack, pack_offset, owner)"
+                                                " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!insertChunk) {
+        return insertChunk.error();
     }
     qint64 addedBytes = 0;
-    QByteArray array;
-    for (qsizetype first = 0; first < chunks.size(); first += chunksPerArray) {
-        array.clear();
-        array += '[';
-        for (qsizetype i = first; i < std::min(first + chunksPerArray, chunks.size()); ++i) {
-            const ChunkEntry &chunk = chunks.at(i);
-            // Names go into the JSON as they are: hex digits only (a pack's name is 32 of them too).
-            if (!ChunkStore::isValidId(chunk.id) || (!chunk.pack.isEmpty() && !ChunkStore::isValidId(chunk.pack))) {
-                return Error{i18n("Internal error: a chunk to add has a malformed id.")};
-            }
-            array += i == first ? "[\"" : ",[\"";
-            array += chunk.id + "\"," + QByteArray::number(chunk.storedBytes) + ',' + QByteArray::number(chunk.rawBytes) + ',';
-            array += chunk.pack.isEmpty() ? QByteArray("null,null,") : '"' + chunk.pack + "\"," + QByteArray::number(chunk.packOffset) + ',';
-            array += chunk.owner == ChunkKeys::legacyOwner ? QByteArray("null]") : QByteArray::number(chunk.owner) + ']';
-            addedBytes += chunk.storedBytes;
+    for (const ChunkEntry &chunk : chunks) {
+        if (!ChunkStore::isValidId(chunk.id) || (!chunk.pack.isEmpty() && !ChunkStore::isValidId(chunk.pack))) {
+            return Error{i18n("Internal error: a chunk to add has a malformed id.")};
         }
-        array += ']';
-        chunksQuery.bindValue(0, id);
-        chunksQuery.bindValue(1, QString::fromLatin1(array));
-        if (!chunksQuery.exec()) {
-            return failure(i18n("Adding a chunk"), chunksQuery.lastError());
+        insertChunk->bindText(1, chunk.id);
+        insertChunk->bind(2, chunk.storedBytes);
+        insertChunk->bind(3, chunk.rawBytes);
+        insertChunk->bind(4, id);
+        if (chunk.pack.isEmpty()) {
+            insertChunk->bindNull(5);
+            insertChunk->bindNull(6);
+        } else {
+            insertChunk->bindText(5, chunk.pack);
+            insertChunk->bind(6, chunk.packOffset);
         }
+        if (chunk.owner == ChunkKeys::legacyOwner) {
+            insertChunk->bindNull(7);
+        } else {
+            insertChunk->bind(7, chunk.owner);
+        }
+        if (const auto error = insertChunk->run()) {
+            return failure(i18n("Adding a chunk"), *error);
+        }
+        addedBytes += chunk.storedBytes;
     }
     query.prepare(QStringLiteral("UPDATE snapshots SET added_bytes = ? WHERE id = ?"));
     query.addBindValue(addedBytes);
