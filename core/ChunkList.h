@@ -44,8 +44,9 @@ qsizetype count(const QByteArray &list);
 QByteArray viewAt(const QByteArray &list, qsizetype index);
 
 /// A binary id from its 32 hex digits; nothing if it is not one.
-std::optional<QByteArray> binaryId(const QByteArray &hexId);
 std::optional<Id> idFromHex(const QByteArray &hexId);
+/// The same, as idBytes bytes in a QByteArray.
+std::optional<QByteArray> binaryId(const QByteArray &hexId);
 /// The 32 hex digits of id.
 QByteArray hex(const Id &id);
 
