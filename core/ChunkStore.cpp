@@ -96,7 +96,7 @@ bool preadAll(int fd, char *data, std::size_t size, qint64 offset)
 
 struct RecordHeader {
     quint8 flags = 0;
-    QByteArray id; ///< hex
+    ChunkList::Id id{};
     quint32 rawSize = 0;
     quint32 storedSize = 0;
 };
@@ -108,7 +108,7 @@ std::optional<RecordHeader> parseHeader(const char *header)
     }
     RecordHeader parsed;
     parsed.flags = quint8(header[5]);
-    parsed.id = QByteArray(header + 8, 16).toHex();
+    std::memcpy(parsed.id.data(), header + 8, parsed.id.size());
     parsed.rawSize = qFromLittleEndian<quint32>(header + 24);
     parsed.storedSize = qFromLittleEndian<quint32>(header + 28);
     if (parsed.rawSize > ContentChunker::maximumSize || parsed.storedSize > ZSTD_compressBound(ContentChunker::maximumSize)
@@ -596,8 +596,10 @@ Result<void> ChunkStore::decodeInto(const QByteArray &id, QByteArrayView record,
     auto damaged = [&id](const KLocalizedString &why) {
         return Error{why.subs(QString::fromLatin1(id)).toString()};
     };
+    // Ids compared in binary: a restore checks every chunk it reads.
+    const std::optional<ChunkList::Id> expected = ChunkList::idFromHex(id);
     const auto header = record.size() >= qsizetype(recordHeaderSize) ? parseHeader(record.data()) : std::nullopt;
-    if (!header || header->id != id || qint64(recordHeaderSize + header->storedSize) != record.size()) {
+    if (!expected || !header || header->id != *expected || qint64(recordHeaderSize + header->storedSize) != record.size()) {
         return damaged(ki18n("chunk %1 is damaged (bad header)"));
     }
     if (qint64(header->rawSize) != rawSize) {
@@ -612,7 +614,7 @@ Result<void> ChunkStore::decodeInto(const QByteArray &id, QByteArrayView record,
             return damaged(ki18n("chunk %1 is damaged (cannot be decompressed)"));
         }
     }
-    if (ids.idOf(reinterpret_cast<const unsigned char *>(out), header->rawSize) != id) {
+    if (ids.binaryIdOf(reinterpret_cast<const unsigned char *>(out), header->rawSize) != *expected) {
         return damaged(ki18n("chunk %1 is damaged (its content does not match its checksum)"));
     }
     return {};
