@@ -206,8 +206,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     // The picture is taken just before the freeze, so it shows what the snapshot holds.
     auto screenshot = m_sessions.screenshot(*record, screenshotTimeout);
     std::optional<StagingDirectory> staging;
-    if (auto chosen =
-            m_snapshotStagingInMemory > 0 ? StagingDirectory::createInMemory(m_snapshotStagingInMemory) : stagingFor(CellMemory::residentBytes(cgroup));
+    if (auto chosen = m_snapshotStagingInMemory > 0 ? StagingDirectory::createInMemory(m_snapshotStagingInMemory, StagingPages::Large)
+                                                    : stagingFor(CellMemory::residentBytes(cgroup), StagingPages::Large);
         !chosen) {
         return chosen.error();
     } else {
@@ -347,11 +347,11 @@ Result<SnapshotEngine::FrozenDump> SnapshotEngine::dumpFrozen(const DumpRequest 
     return result;
 }
 
-Result<StagingDirectory> SnapshotEngine::stagingFor(qint64 expectedBytes) const
+Result<StagingDirectory> SnapshotEngine::stagingFor(qint64 expectedBytes, StagingPages pages) const
 {
     const StagingPlacement placement = StagingPlacement::choose(expectedBytes, MemoryInfo::read());
     if (placement.place == StagingPlace::Memory) {
-        if (auto inMemory = StagingDirectory::createInMemory(placement.limitBytes)) {
+        if (auto inMemory = StagingDirectory::createInMemory(placement.limitBytes, pages)) {
             return inMemory;
         } else {
             qWarning("rewind: staging on disk: %s", qPrintable(inMemory.errorMessage()));
@@ -370,7 +370,7 @@ Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
         return snapshot.error();
     }
     // The restored processes take the images' memory a second time while the staging still holds them.
-    auto staging = stagingFor(2 * snapshot->logicalBytes);
+    auto staging = stagingFor(2 * snapshot->logicalBytes, StagingPages::Small);
     if (!staging) {
         return staging.error();
     }

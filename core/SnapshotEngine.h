@@ -19,6 +19,7 @@ namespace Rewind
 
 class SnapshotStore;
 class StagingDirectory;
+enum class StagingPages;
 struct DumpRequest;
 
 /// The stages a snapshot or restore goes through, for progress reports.
@@ -102,7 +103,7 @@ private:
     /// Makes the images directory in STAGING and puts the screen's pictures beside it.
     static Result<UniqueFd> prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot);
     /// A staging directory in memory where about expectedBytes fit, on disk otherwise.
-    Result<StagingDirectory> stagingFor(qint64 expectedBytes) const;
+    Result<StagingDirectory> stagingFor(qint64 expectedBytes, StagingPages pages) const;
     Result<StagingDirectory> materialize(qint64 snapshotId);
     Result<SnapshotInfo> snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress);
     Result<SessionRecord>

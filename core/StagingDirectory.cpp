@@ -37,7 +37,7 @@ Result<StagingDirectory> StagingDirectory::create(const QString &parent)
     return staging;
 }
 
-Result<StagingDirectory> StagingDirectory::createInMemory(qint64 limitBytes)
+Result<StagingDirectory> StagingDirectory::createInMemory(qint64 limitBytes, StagingPages pages)
 {
     auto failed = [](const char *step) {
         return Error{i18n("Cannot create a staging directory in memory (%1: %2).", QString::fromLatin1(step), QString::fromLocal8Bit(strerror(errno)))};
@@ -49,8 +49,9 @@ Result<StagingDirectory> StagingDirectory::createInMemory(qint64 limitBytes)
         return failed("fsopen");
     }
     const QByteArray size = QByteArray::number(std::max<qint64>(limitBytes, 1024 * 1024));
+    const char *huge = pages == StagingPages::Large ? "within_size" : "never";
     if (::fsconfig(context.get(), FSCONFIG_SET_STRING, "size", size.constData(), 0) != 0
-        || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "mode", "0700", 0) != 0 || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", "never", 0) != 0
+        || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "mode", "0700", 0) != 0 || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", huge, 0) != 0
         || ::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
         return failed("fsconfig");
     }

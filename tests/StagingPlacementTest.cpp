@@ -66,9 +66,17 @@ private Q_SLOTS:
         QVERIFY(memory->availableBytes > 0 && memory->availableBytes <= memory->totalBytes);
     }
 
+    void memoryStagingHoldsFilesUpToItsLimit_data()
+    {
+        QTest::addColumn<StagingPages>("pages");
+        QTest::newRow("small pages") << StagingPages::Small;
+        QTest::newRow("huge pages where a file covers them") << StagingPages::Large;
+    }
+
     void memoryStagingHoldsFilesUpToItsLimit()
     {
-        auto staging = StagingDirectory::createInMemory(4 * mib);
+        QFETCH(StagingPages, pages);
+        auto staging = StagingDirectory::createInMemory(4 * mib, pages);
         QVERIFY2(staging.ok(), qPrintable(staging.errorMessage()));
         QCOMPARE(staging->place(), StagingPlace::Memory);
         struct stat status{};
