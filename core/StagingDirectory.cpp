@@ -49,9 +49,13 @@ Result<StagingDirectory> StagingDirectory::createInMemory(qint64 limitBytes, Sta
         return failed("fsopen");
     }
     const QByteArray size = QByteArray::number(std::max<qint64>(limitBytes, 1024 * 1024));
-    const char *huge = pages == StagingPages::Large ? "within_size" : "never";
+    // A kernel without transparent huge pages refuses huge=within_size (a
+    // refused parameter leaves the context as it was): its staging is in
+    // small pages.
+    const bool huge = pages == StagingPages::Large && ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", "within_size", 0) == 0;
     if (::fsconfig(context.get(), FSCONFIG_SET_STRING, "size", size.constData(), 0) != 0
-        || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "mode", "0700", 0) != 0 || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", huge, 0) != 0
+        || ::fsconfig(context.get(), FSCONFIG_SET_STRING, "mode", "0700", 0) != 0
+        || (!huge && ::fsconfig(context.get(), FSCONFIG_SET_STRING, "huge", "never", 0) != 0)
         || ::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
         return failed("fsconfig");
     }
