@@ -627,7 +627,7 @@ Error SnapshotCatalog::damagedChunkList(qint64 snapshotId) const
 
 Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QList<FileEntry> &entries, const QList<FileRow> &rows) const
 {
-    QList<qsizetype> unplaced; // entries whose runs do not tell
+    QList<QPair<qsizetype, QList<QByteArray>>> unplaced; // entries whose runs do not tell, with their hex ids
     QList<QByteArray> distinct;
     QSet<QByteArray> seen;
     for (qsizetype i = 0; i < entries.size(); ++i) {
@@ -654,8 +654,8 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
             }
             continue;
         }
-        unplaced.append(i);
-        for (const QByteArray &hexId : ChunkList::hexIds(row.list)) {
+        unplaced.append({i, ChunkList::hexIds(row.list)});
+        for (const QByteArray &hexId : std::as_const(unplaced.last().second)) {
             if (!seen.contains(hexId)) {
                 seen.insert(hexId);
                 distinct.append(hexId);
@@ -669,10 +669,10 @@ Result<void> SnapshotCatalog::resolveChunks(qint64 snapshotId, qint64 owner, QLi
     if (!known) {
         return known.error();
     }
-    for (const qsizetype i : std::as_const(unplaced)) {
+    for (const auto &[i, hexIds] : std::as_const(unplaced)) {
         FileEntry &entry = entries[i];
-        entry.stored.reserve(ChunkList::count(entry.chunkList));
-        for (const QByteArray &hexId : ChunkList::hexIds(entry.chunkList)) {
+        entry.stored.reserve(hexIds.size());
+        for (const QByteArray &hexId : hexIds) {
             const auto found = known->constFind(hexId);
             if (found == known->cend()) {
                 return Error{i18n("The snapshot catalog %1 is damaged: snapshot %2 uses chunk %3, which it does not list. Delete that snapshot.",
