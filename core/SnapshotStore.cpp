@@ -151,6 +151,12 @@ bool isMemoryPages(const QString &path)
     return path.startsWith(QLatin1String("images/pages-")) && path.endsWith(QLatin1String(".img"));
 }
 
+/// CRIU's inventory and pagemaps: what an incremental dump reads of its parent.
+bool isMemoryMap(const QString &path)
+{
+    return path == QLatin1String("images/inventory.img") || (path.startsWith(QLatin1String("images/pagemap-")) && path.endsWith(QLatin1String(".img")));
+}
+
 /// Where a chunk of a commit is: in a pack already, or, for a new one, once written.
 using ChunkPlace = SnapshotCatalog::ListedChunk;
 
@@ -241,6 +247,65 @@ private:
     const unsigned char *m_data = nullptr;
     std::size_t m_size = 0;
     std::size_t m_released = 0;
+};
+
+/// Cuts a staged file into pieces, in order: memory images page by page,
+/// other files where their content says. An assembled memory image comes
+/// from its runs: the staged file's pages, and the parent's pages as their
+/// ids alone (parentList), without data.
+class PieceCutter
+{
+public:
+    PieceCutter(const MappedFile &file, bool memoryPages, const AssembledPages *assembled, const QByteArray &parentList)
+        : m_file(file)
+        , m_memoryPages(memoryPages)
+        , m_assembled(assembled)
+        , m_parentList(parentList)
+    {
+    }
+    bool atEnd() const
+    {
+        return m_assembled ? m_run >= m_assembled->runs.size() : m_position >= m_file.size();
+    }
+    Piece next()
+    {
+        Piece piece;
+        if (!m_assembled) {
+            piece.data = m_file.data() + m_position;
+            piece.size = m_memoryPages ? std::min(pageChunkSize, m_file.size() - m_position)
+                                       : ContentChunker::cut(m_file.data() + m_position, m_file.size() - m_position);
+            m_position += piece.size;
+            return piece;
+        }
+        const PageRun &run = m_assembled->runs[m_run];
+        piece.size = pageChunkSize;
+        if (run.parentPage < 0) {
+            piece.data = m_file.data() + m_position;
+            m_position += pageChunkSize;
+        } else {
+            const QByteArray id = ChunkList::viewAt(m_parentList, run.parentPage + qsizetype(m_inRun));
+            std::copy(id.cbegin(), id.cend(), piece.id.begin());
+        }
+        if (++m_inRun == run.pages) {
+            ++m_run;
+            m_inRun = 0;
+        }
+        return piece;
+    }
+    /// How far the staged file is cut.
+    std::size_t stagedPosition() const
+    {
+        return m_position;
+    }
+
+private:
+    const MappedFile &m_file;
+    const bool m_memoryPages;
+    const AssembledPages *const m_assembled;
+    const QByteArray &m_parentList;
+    std::size_t m_position = 0;
+    qsizetype m_run = 0;
+    quint64 m_inRun = 0;
 };
 
 struct StagedEntry {
@@ -484,7 +549,8 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                                            const QString &label,
                                            SnapshotTrigger trigger,
                                            const QVariantMap &metadata,
-                                           const StoreQuota &quota)
+                                           const StoreQuota &quota,
+                                           const PageAssembly &assembly)
 {
     if (sessionId.isEmpty()) {
         return Error{i18n("Internal error: a snapshot needs a session.")};
@@ -521,6 +587,49 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     if (!previous) {
         return previous.error();
     }
+    // An incremental dump's parent: this owner's, this session's newest.
+    if (assembly.parentSnapshot != 0 || !assembly.files.isEmpty()) {
+        auto parent = m_catalog->snapshot(assembly.parentSnapshot);
+        if (!parent) {
+            return parent.error();
+        }
+        auto newest = m_catalog->list(sessionId);
+        if (!newest) {
+            return newest.error();
+        }
+        if (!parent->has_value() || (*parent)->owner != owner || (*parent)->sessionId != sessionId || newest->isEmpty()
+            || newest->first().id != assembly.parentSnapshot) {
+            return Error{
+                i18n("The snapshot cannot be stored: it was taken against snapshot %1, which is not the newest of session %2 any more. "
+                     "Take the snapshot again: it will be a full one.",
+                     QString::number(assembly.parentSnapshot),
+                     sessionId)};
+        }
+    }
+    // The parent's chunk ids for an assembled memory image, once its runs are checked against both files.
+    auto assemblyParentList = [&](const AssembledPages &assembled, const QString &path, std::size_t stagedBytes) -> Result<QByteArray> {
+        auto parentFile = m_catalog->file(assembly.parentSnapshot, assembled.parentPath);
+        if (!parentFile) {
+            return parentFile.error();
+        }
+        const qsizetype parentPages = parentFile->has_value() ? ChunkList::count((*parentFile)->chunkList) : 0;
+        quint64 stagedPages = 0;
+        bool inParent = parentFile->has_value() && qint64(parentPages) * qint64(pageChunkSize) == (*parentFile)->size;
+        for (const PageRun &run : assembled.runs) {
+            if (run.parentPage < 0) {
+                stagedPages += run.pages;
+            } else if (run.pages == 0 || run.pages > quint64(parentPages) || run.parentPage > parentPages - qsizetype(run.pages)) {
+                inParent = false;
+            }
+        }
+        if (!inParent || stagedPages * pageChunkSize != stagedBytes) {
+            return Error{i18n("The snapshot cannot be stored: its memory image %1 does not fit what it was taken against (%2 of snapshot %3).",
+                              path,
+                              assembled.parentPath,
+                              QString::number(assembly.parentSnapshot))};
+        }
+        return (*parentFile)->chunkList;
+    };
     qint64 written = 0;
     qint64 newBytes = 0;
     qint64 newBytesAtLastCheck = 0;
@@ -592,23 +701,30 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         }
 
         const bool memoryPages = isMemoryPages(entry.path);
+        const AssembledPages *assembled = nullptr;
+        QByteArray parentList;
+        if (const auto found = assembly.files.constFind(entry.path); found != assembly.files.cend()) {
+            auto list = assemblyParentList(*found, entry.path, mapped->size());
+            if (!list) {
+                return failed(list.error());
+            }
+            assembled = &*found;
+            parentList = std::move(*list);
+        }
         ChunkRuns::Builder runs;
-        std::size_t position = 0;
-        while (position < mapped->size()) {
+        PieceCutter cutter(*mapped, memoryPages, assembled, parentList);
+        while (!cutter.atEnd()) {
             // A batch: cut in order, then named in parallel.
             pieces.clear();
-            const std::size_t batchEnd = std::min(mapped->size(), position + batchBytes);
-            while (position < batchEnd) {
-                const std::size_t length = memoryPages ? std::min(pageChunkSize, mapped->size() - position)
-                                                       : ContentChunker::cut(mapped->data() + position, mapped->size() - position);
-                Piece piece;
-                piece.data = mapped->data() + position;
-                piece.size = length;
-                pieces.push_back(std::move(piece));
-                position += length;
+            std::size_t batch = 0;
+            while (batch < batchBytes && !cutter.atEnd()) {
+                pieces.push_back(cutter.next());
+                batch += pieces.back().size;
             }
             QtConcurrent::blockingMap(&workers, pieces, [&ids, &previous = std::as_const(*previous)](Piece &piece) {
-                piece.id = ids.binaryIdOf(piece.data, piece.size);
+                if (piece.data) { // a parent's page has its id already
+                    piece.id = ids.binaryIdOf(piece.data, piece.size);
+                }
                 piece.previous = previous.entryOf(piece.id.data());
             });
             clock.lap(times.naming);
@@ -656,6 +772,14 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 storedBytes += stored->storedBytes;
                 piece.isNew = false;
             }
+            for (const Piece &piece : pieces) {
+                if (piece.isNew && !piece.data) {
+                    return failed(
+                        Error{i18n("The snapshot cannot be stored: its parent, snapshot %1, no longer has the pages it was taken against. "
+                                   "Take the snapshot again: it will be a full one.",
+                                   QString::number(assembly.parentSnapshot))});
+                }
+            }
 
             clock.lap(times.lookingUp);
             QtConcurrent::blockingMap(&workers, pieces, [](Piece &piece) {
@@ -698,7 +822,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
                 runs.add(place.pack, place.packOffset, place.storedBytes);
                 file.size += qint64(piece.size);
             }
-            mapped->release(position);
+            mapped->release(cutter.stagedPosition());
             clock.lap(times.writing);
         }
         file.runs = runs.result();
@@ -750,7 +874,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     return **created;
 }
 
-Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) const
+Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd, MaterializeScope scope) const
 {
     StoreLock shared(m_lock.get(), LOCK_SH);
     if (auto error = shared.error(m_path)) {
@@ -800,9 +924,15 @@ Result<void> SnapshotStore::materialize(qint64 snapshotId, int targetDirFd) cons
             directories.append({nativePath, entry.mode & 01777});
             continue;
         }
+        if (scope == MaterializeScope::MemoryMaps && !isMemoryPages(entry.path) && !isMemoryMap(entry.path)) {
+            continue;
+        }
         UniqueFd output(::openat(parent.get(), name.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!output) {
             return writeError(entry.path, errno);
+        }
+        if (scope == MaterializeScope::MemoryMaps && isMemoryPages(entry.path)) {
+            continue; // left empty
         }
         // A batch is read, then decoded and checked on every core into one
         // buffer, and written by another thread while the next is read.

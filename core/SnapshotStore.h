@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include "PageAssembly.h"
 #include "Result.h"
 #include "ScreenTextMatch.h"
 #include "SnapshotInfo.h"
@@ -79,14 +80,17 @@ public:
     /// transaction adds the snapshot and the chunks' locations; after a crash
     /// or an error the catalog holds either the whole snapshot or nothing.
     /// Fails, storing nothing, where the snapshot would take the owner over
-    /// the quota or the file system below its floor.
+    /// the quota or the file system below its floor. An incremental dump's
+    /// memory images are made whole by assembly (IncrementalDump), whose
+    /// parent must be the session's newest snapshot.
     Result<SnapshotInfo> commit(const QString &sessionId,
                                 uid_t owner,
                                 int stagingDirFd,
                                 const QString &label,
                                 SnapshotTrigger trigger,
                                 const QVariantMap &metadata,
-                                const StoreQuota &quota = {});
+                                const StoreQuota &quota = {},
+                                const PageAssembly &assembly = {});
 
     /// The steps of the last commit that stored a snapshot.
     CommitTimes lastCommitTimes() const;
@@ -102,7 +106,14 @@ public:
     /// directory), checking every chunk. Files and directories get their
     /// permission bits back (without set-user-ID/set-group-ID) and belong to
     /// the caller. On an Error the tree is incomplete and the caller removes it.
-    Result<void> materialize(qint64 snapshotId, int targetDirFd) const;
+    /// MemoryMaps recreates only what an incremental dump reads of its
+    /// parent: the directories, CRIU's inventory and pagemaps, and the
+    /// memory images (images/pages-*.img) empty.
+    enum class MaterializeScope {
+        Whole,
+        MemoryMaps,
+    };
+    Result<void> materialize(qint64 snapshotId, int targetDirFd, MaterializeScope scope = MaterializeScope::Whole) const;
 
     /// A whole snapshot in its stored order, for an export: entry() for
     /// each file and directory, then chunk() for each of a file's chunks in
