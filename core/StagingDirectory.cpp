@@ -9,14 +9,50 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 namespace Rewind
 {
+namespace
+{
+
+/// Empties the directory dirFd, following no link; errno set on failure.
+bool removeContents(int dirFd, int depth)
+{
+    UniqueFd listFd(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR *listing = listFd && depth < 256 ? ::fdopendir(listFd.get()) : nullptr;
+    if (!listing) {
+        return false;
+    }
+    listFd.release();
+    bool removed = true;
+    while (const dirent *entry = ::readdir(listing)) {
+        const char *name = entry->d_name;
+        if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
+            continue;
+        }
+        if (::unlinkat(dirfd(listing), name, 0) == 0) {
+            continue;
+        }
+        UniqueFd child(errno == EISDIR ? ::openat(dirfd(listing), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1);
+        if (!child || !removeContents(child.get(), depth + 1) || ::unlinkat(dirfd(listing), name, AT_REMOVEDIR) != 0) {
+            removed = false;
+            break;
+        }
+    }
+    const int error = errno;
+    ::closedir(listing);
+    errno = error;
+    return removed;
+}
+
+} // namespace
 
 Result<StagingDirectory> StagingDirectory::create(const QString &parent)
 {
@@ -132,6 +168,18 @@ Result<UniqueFd> StagingDirectory::makeSubdirectory(const char *name) const
         return Error{i18n("Cannot open %1 in the staging directory.", QString::fromUtf8(name))};
     }
     return fd;
+}
+
+Result<void> StagingDirectory::removeSubdirectory(const char *name) const
+{
+    UniqueFd fd(::openat(m_fd.get(), name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd && errno == ENOENT) {
+        return {};
+    }
+    if (!fd || !removeContents(fd.get(), 0) || ::unlinkat(m_fd.get(), name, AT_REMOVEDIR) != 0) {
+        return Error{i18n("Cannot remove %1 from the staging directory: %2", QString::fromUtf8(name), QString::fromLocal8Bit(strerror(errno)))};
+    }
+    return {};
 }
 
 } // namespace Rewind

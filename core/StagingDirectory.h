@@ -67,6 +67,8 @@ public:
     bool isFullInMemory() const;
     /// Creates a subdirectory and opens it.
     Result<UniqueFd> makeSubdirectory(const char *name) const;
+    /// Removes a subdirectory with everything in it (no link followed).
+    Result<void> removeSubdirectory(const char *name) const;
 
 private:
     StagingDirectory() = default;

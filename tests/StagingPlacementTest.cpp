@@ -6,6 +6,7 @@
 #include "StagingDirectory.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QTest>
 
 #include <cerrno>
@@ -114,6 +115,34 @@ private Q_SLOTS:
         }
         QCOMPARE(QDir(parent).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), 0);
         QDir(parent).removeRecursively();
+    }
+
+    // What an incremental dump needed of its parent goes before the commit,
+    // and a link in it takes nothing outside along.
+    void subdirectoryGoesWithEverythingInItButNotWhatLinksLeadTo()
+    {
+        const QString outside = QDir::tempPath() + QStringLiteral("/rewind-staging-outside-") + QString::number(::getpid());
+        QVERIFY(QDir().mkpath(outside + QStringLiteral("/kept")));
+        auto staging = StagingDirectory::createInMemory(4 * mib, StagingPages::Small);
+        QVERIFY2(staging.ok(), qPrintable(staging.errorMessage()));
+        auto parent = staging->makeSubdirectory("parent");
+        QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
+        QCOMPARE(::mkdirat(parent->get(), "images", 0700), 0);
+        const int file = ::openat(parent->get(), "images/pagemap-1.img", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        QVERIFY(file >= 0);
+        ::close(file);
+        QCOMPARE(::symlinkat(QFile::encodeName(outside).constData(), parent->get(), "images/link"), 0);
+        QCOMPARE(::symlinkat(QFile::encodeName(outside + QStringLiteral("/kept")).constData(), parent->get(), "dirlink"), 0);
+
+        const auto removed = staging->removeSubdirectory("parent");
+        QVERIFY2(removed.ok(), qPrintable(removed.errorMessage()));
+        struct stat status{};
+        QCOMPARE(::fstatat(staging->fd(), "parent", &status, AT_SYMLINK_NOFOLLOW), -1);
+        QCOMPARE(errno, ENOENT);
+        QVERIFY(QFileInfo(outside + QStringLiteral("/kept")).isDir());
+        // Nothing there: nothing to do.
+        QVERIFY(staging->removeSubdirectory("parent").ok());
+        QDir(outside).removeRecursively();
     }
 };
 
