@@ -567,6 +567,12 @@ Result<void> CriuCheckpointer::dump(const DumpRequest &request)
     if (auto added = addExternalMounts(options->get(), request.externalMounts); !added) {
         return added.error();
     }
+    if (request.trackMemory) {
+        criu_local_set_track_mem(options->get(), true);
+        if (!request.parentImages.isEmpty() && criu_local_set_parent_images(options->get(), QFile::encodeName(request.parentImages).constData()) != 0) {
+            return Error{i18n("Could not prepare a CRIU request (out of memory).")};
+        }
+    }
     CriuWatchdog watchdog(request.timeLimit);
     const int code = criu_local_dump(options->get());
     if (code < 0 && watchdog.expired()) {
@@ -664,6 +670,29 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
         return failure;
     }
     return pid_t(pid);
+}
+
+Result<void> CriuCheckpointer::memoryTracking()
+{
+    static const Result<void> answer = []() -> Result<void> {
+        auto options = makeOptions(-1, nullptr);
+        if (!options) {
+            return options.error();
+        }
+        struct criu_feature_check features{};
+        features.mem_track = true;
+        const int code = criu_local_feature_check(options->get(), &features, sizeof features);
+        if (code != 0) {
+            return Error{i18n("CRIU could not check whether the kernel tracks changed pages: %1", describeFailure(code))};
+        }
+        if (!features.mem_track) {
+            return Error{
+                i18n("the kernel does not track the pages a program changes (soft-dirty bits, CONFIG_MEM_SOFT_DIRTY), so every snapshot "
+                     "holds all of the session's memory")};
+        }
+        return {};
+    }();
+    return answer;
 }
 
 Result<int> CriuCheckpointer::version()

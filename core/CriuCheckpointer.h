@@ -22,6 +22,11 @@ struct DumpRequest {
     QString freezeCgroup; ///< cgroup v2 directory CRIU freezes; empty: CRIU uses ptrace
     QStringList externalMounts; ///< see MountTable::externalMountPoints()
     std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
+    /// Has the kernel track the pages changed from now on (memoryTracking()).
+    bool trackMemory = false;
+    /// With trackMemory: the images of the previous tracked dump, relative
+    /// to the images directory; the pages unchanged since are left to it.
+    QString parentImages;
 };
 
 struct RestoreRequest {
@@ -49,6 +54,11 @@ public:
     /// The tree's root is "/" of the host, its external mounts are bound
     /// again from the same paths.
     static Result<pid_t> restore(const RestoreRequest &request);
+
+    /// Whether CRIU can dump only the pages changed since a previous dump
+    /// (criu check --feature mem_dirty_track); an Error says why not. Asked
+    /// once per process: kernel and CRIU do not change under it.
+    static Result<void> memoryTracking();
 
     /// The CRIU version libcriu talks to, e.g. 40201 for 4.2.1; an Error if
     /// the criu binary cannot be run.

@@ -31,6 +31,10 @@ QJsonObject snapshot(const SnapshotInfo &info)
         {QStringLiteral("sharedBytes"), info.sharedBytes},
         {QStringLiteral("addedBytes"), info.addedBytes ? QJsonValue(*info.addedBytes) : QJsonValue()},
         {QStringLiteral("frozenMs"), info.metadata.value(QStringLiteral("frozenUs")).toLongLong() / 1000.0},
+        // The snapshot whose pages this one's dump left out (an incremental dump), stored whole all the same.
+        {QStringLiteral("incrementalOf"),
+         info.metadata.contains(QStringLiteral("incrementalOf")) ? QJsonValue(info.metadata.value(QStringLiteral("incrementalOf")).toLongLong())
+                                                                 : QJsonValue()},
     };
 }
 

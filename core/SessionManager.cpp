@@ -10,6 +10,7 @@
 #include "CgroupFiles.h"
 #include "CgroupFreezer.h"
 #include "LiveViewRelay.h"
+#include "MemoryTracking.h"
 #include "SessionLimits.h"
 #include "UniqueFd.h"
 #include "VncScreenshot.h"
@@ -494,6 +495,9 @@ Result<void> SessionManager::remove(const QString &id)
         return stopped.error();
     }
     QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".lock"));
+    if (auto forgotten = MemoryTracking(m_paths.sessionsDirectory()).forget(id); !forgotten) {
+        return forgotten;
+    }
     return SessionRecord::remove(m_paths.sessionsDirectory(), id);
 }
 

@@ -11,6 +11,8 @@
 #include "CriuStatistics.h"
 #include "FileWriting.h"
 #include "FreezeGuard.h"
+#include "IncrementalDump.h"
+#include "MemoryTracking.h"
 #include "MountTable.h"
 #include "OutsideSockets.h"
 #include "RestoreAccessCheck.h"
@@ -240,10 +242,24 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     dump.freezeCgroup = cgroup;
     dump.externalMounts = MountTable::externalMountPoints(*mounts);
     dump.timeLimit = m_criuTimeLimit;
+    // Where the kernel tracks the pages programs change, a dump after the
+    // session's last tracked one writes only the pages changed since.
+    const MemoryTracking tracking(m_sessions.paths().sessionsDirectory());
+    dump.trackMemory = CriuCheckpointer::memoryTracking().ok();
+    std::optional<qint64> parent;
+    if (dump.trackMemory) {
+        parent = trackedParent(*record, tracking, *staging);
+        dump.parentImages = parent ? QStringLiteral("../parent/images") : QString();
+        // This dump resets what the kernel tracked: until it is stored, no snapshot answers for it.
+        if (auto forgotten = tracking.forget(sessionId); !forgotten) {
+            return forgotten.error();
+        }
+    }
     auto dumped = dumpFrozen(dump, progress);
     if (!dumped && staging->isFullInMemory()) {
         // The session grew past what was set aside in memory while it was
-        // dumped: once more, on disk, rather than fail.
+        // dumped: once more, on disk, rather than fail; whole, since the
+        // failed dump may have reset what the kernel tracked.
         qWarning("rewind: the snapshot of %s filled its staging in memory; dumping again on disk", qPrintable(sessionId));
         if (auto onDisk = StagingDirectory::create(m_sessions.paths().stagingDirectory()); !onDisk) {
             return onDisk.error();
@@ -255,6 +271,8 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
             return images.error();
         }
         dump.imagesDirFd = images->get();
+        dump.parentImages.clear();
+        parent.reset();
         dumped = dumpFrozen(dump, progress);
         metadata.insert(QStringLiteral("stagingRetriedOnDisk"), true);
     }
@@ -269,6 +287,21 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
                  "CRIU refused. The session keeps running. Please report this as a bug of Rewind, with the details (CRIU's words).",
                  sessionId));
     }
+    PageAssembly assembly;
+    if (parent) {
+        UniqueFd parentImages(::openat(staging->fd(), "parent/images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        auto whole = parentImages ? IncrementalDump::makeWhole(images->get(), parentImages.get(), *parent)
+                                  : Result<PageAssembly>(Error{i18n("The parent snapshot's images are gone from the staging directory.")});
+        if (!whole) {
+            return whole.error().rephrased(i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, whole.errorMessage()));
+        }
+        assembly = std::move(*whole);
+        if (auto removed = staging->removeSubdirectory("parent"); !removed) {
+            return removed.error();
+        }
+        metadata.insert(QStringLiteral("incrementalOf"), *parent);
+    }
+    metadata.insert(QStringLiteral("memoryTracked"), dump.trackMemory);
     metadata.insert(restoreFixupsKey, dumped->restoreFixups);
     // CRIU's log explains failures; a successful snapshot does not need to keep it.
     ::unlinkat(images->get(), CriuCheckpointer::dumpLogName, 0);
@@ -297,14 +330,44 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         if (trigger == SnapshotTrigger::Scheduled) {
             yieldingToTheDesktop.emplace();
         }
-        return m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota);
+        return m_store.commit(sessionId, record->ownerUid, staging->fd(), label, trigger, metadata, quota, assembly);
     }();
     if (!committed) {
         return committed.error().rephrased(
             i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage()));
     }
+    if (dump.trackMemory) {
+        if (auto remembered = tracking.remember(*record, committed->id); !remembered) {
+            // The next snapshot is a full one, which is slower but whole.
+            qWarning("rewind: %s", qPrintable(remembered.errorMessage()));
+        }
+    }
     report(progress, 100, Stage::Storing);
     return committed;
+}
+
+std::optional<qint64> SnapshotEngine::trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const
+{
+    auto snapshots = m_store.list(record.id);
+    if (!snapshots || snapshots->isEmpty()) {
+        return std::nullopt;
+    }
+    const auto parent = tracking.parentFor(record, snapshots->first().id);
+    if (!parent) {
+        return std::nullopt;
+    }
+    auto directory = staging.makeSubdirectory("parent");
+    auto materialized =
+        directory ? m_store.materialize(*parent, directory->get(), SnapshotStore::MaterializeScope::MemoryMaps) : Result<void>(directory.error());
+    if (!materialized) {
+        // A full dump instead, which needs nothing of the parent.
+        qWarning("rewind: snapshot %lld cannot be the parent of the next one: %s", qlonglong(*parent), qPrintable(materialized.errorMessage()));
+        if (auto removed = staging.removeSubdirectory("parent"); !removed) {
+            qWarning("rewind: %s", qPrintable(removed.errorMessage()));
+        }
+        return std::nullopt;
+    }
+    return parent;
 }
 
 Result<UniqueFd> SnapshotEngine::prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot)

@@ -17,6 +17,7 @@
 namespace Rewind
 {
 
+class MemoryTracking;
 class SnapshotStore;
 class StagingDirectory;
 enum class StagingPages;
@@ -105,6 +106,10 @@ private:
     /// A staging directory in memory where about expectedBytes fit, on disk otherwise.
     Result<StagingDirectory> stagingFor(qint64 expectedBytes, StagingPages pages) const;
     Result<StagingDirectory> materialize(qint64 snapshotId);
+    /// The snapshot the session's next dump is tracked against, its
+    /// pagemaps put in STAGING's "parent" directory; nothing where the dump
+    /// must be a full one.
+    std::optional<qint64> trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const;
     Result<SnapshotInfo> snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress);
     Result<SessionRecord>
     restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, const SessionLock &lock, SessionRecord target, const Progress &progress);
