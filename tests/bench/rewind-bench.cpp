@@ -315,6 +315,7 @@ struct RewindRound {
     qint64 snapshotId = 0;
     qint64 stagingInMemoryBytes = 0; ///< the engine's metadata; 0 when staged on disk or not recorded
     QString stagingPlace; ///< "memory" or "disk" (disk when not recorded)
+    bool incremental = false; ///< CRIU dumped only the pages changed since the previous round
     Clock::time_point dumpStarted;
 };
 
@@ -853,6 +854,7 @@ Result<void> Bench::rewindRound(int round)
     // Recorded by the engine where it stages on a private tmpfs; absent where it stages on disk.
     r.stagingInMemoryBytes = snapshot->metadata.value(QStringLiteral("stagingInMemoryBytes")).toLongLong();
     r.stagingPlace = snapshot->metadata.value(QStringLiteral("stagingPlace"), QStringLiteral("disk")).toString();
+    r.incremental = snapshot->metadata.contains(QStringLiteral("incrementalOf"));
     // RUSAGE_CHILDREN keeps the largest child reaped so far: criu swrk, or a plain criu measured on its own.
     const long children = usageOf(RUSAGE_CHILDREN).ru_maxrss;
     if (children > m_plainCriuMaxRssKb) {
@@ -1437,6 +1439,21 @@ void Bench::report() const
          double(firstPlain.images.diskBytes),
          formatMiB},
     };
+    // Where the kernel tracks changed pages, the rounds after the first dump only those (goal: frozen at most 0.2x a full dump).
+    const QList<double> incrementalFrozen = rewindValues([](const RewindRound &r) {
+        return r.incremental ? r.frozenMs : -1.0;
+    });
+    QList<double> incrementalOnly;
+    std::copy_if(incrementalFrozen.begin(), incrementalFrozen.end(), std::back_inserter(incrementalOnly), [](double value) {
+        return value >= 0;
+    });
+    if (!incrementalOnly.isEmpty()) {
+        rows.append({QStringLiteral("frozen p50, incremental dumps (%1)").arg(incrementalOnly.size()),
+                     QStringLiteral("incrementalFrozenMsP50"),
+                     p50(incrementalOnly),
+                     p50(plainFrozen),
+                     formatMs});
+    }
     if (m_rounds >= 2) {
         rows.append({QStringLiteral("bytes of 2nd snapshot (new/du)"),
                      QStringLiteral("secondBytes"),
