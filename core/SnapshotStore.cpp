@@ -613,16 +613,20 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
             return parentFile.error();
         }
         const qsizetype parentPages = parentFile->has_value() ? ChunkList::count((*parentFile)->chunkList) : 0;
+        const quint64 stagedFilePages = stagedBytes / pageChunkSize;
         quint64 stagedPages = 0;
-        bool inParent = parentFile->has_value() && qint64(parentPages) * qint64(pageChunkSize) == (*parentFile)->size;
+        bool fits = parentFile->has_value() && qint64(parentPages) * qint64(pageChunkSize) == (*parentFile)->size && stagedBytes % pageChunkSize == 0;
         for (const PageRun &run : assembled.runs) {
-            if (run.parentPage < 0) {
-                stagedPages += run.pages;
-            } else if (run.pages == 0 || run.pages > quint64(parentPages) || run.parentPage > parentPages - qsizetype(run.pages)) {
-                inParent = false;
+            if (run.pages == 0) {
+                fits = false;
+            } else if (run.parentPage < 0) {
+                fits = fits && run.pages <= stagedFilePages - stagedPages;
+                stagedPages += fits ? run.pages : 0;
+            } else if (run.pages > quint64(parentPages) || run.parentPage > parentPages - qsizetype(run.pages)) {
+                fits = false;
             }
         }
-        if (!inParent || stagedPages * pageChunkSize != stagedBytes) {
+        if (!fits || stagedPages != stagedFilePages) {
             return Error{i18n("The snapshot cannot be stored: its memory image %1 does not fit what it was taken against (%2 of snapshot %3).",
                               path,
                               assembled.parentPath,

@@ -187,6 +187,9 @@ private Q_SLOTS:
         QTest::newRow("a negative page count") << false << QList<PageRun>{{quint64(-1), 1}, {1, -1}} << QStringLiteral("does not fit");
         QTest::newRow("fewer staged pages than staged") << false << QList<PageRun>{{1, 0}} << QStringLiteral("does not fit");
         QTest::newRow("more staged pages than staged") << false << QList<PageRun>{{3, -1}} << QStringLiteral("does not fit");
+        QTest::newRow("an empty run") << false << QList<PageRun>{{0, -1}, {1, -1}} << QStringLiteral("does not fit");
+        QTest::newRow("staged runs that wrap around") << false << QList<PageRun>{{quint64(1) << 63, -1}, {(quint64(1) << 63) + 1, -1}}
+                                                      << QStringLiteral("does not fit");
     }
 
     void assembliesThatDoNotFitAreRefused()
