@@ -677,6 +677,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
     }
     const ChunkKeys::OwnerIds ids = m_chunks->idsOf(qint64(owner));
     std::vector<Piece> pieces;
+    qsizetype assembledFiles = 0;
     // Which of the previous snapshot's chunks storedBytes counts already.
     std::vector<bool> previousCounted(previous->entries().size());
     CommitTimes times;
@@ -708,6 +709,7 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         const AssembledPages *assembled = nullptr;
         QByteArray parentList;
         if (const auto found = assembly.files.constFind(entry.path); found != assembly.files.cend()) {
+            ++assembledFiles;
             auto list = assemblyParentList(*found, entry.path, mapped->size());
             if (!list) {
                 return failed(list.error());
@@ -834,6 +836,10 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         files.append(file);
     }
 
+    if (assembledFiles != assembly.files.size()) {
+        return failed(Error{i18n("The snapshot cannot be stored: a memory image it was to assemble from snapshot %1 is missing from it.",
+                                 QString::number(assembly.parentSnapshot))});
+    }
     reachCrashPoint("after-chunks");
     // What is still to be written out counts as taken.
     if (quota.freeSpaceFloor > 0 && availableBytes() - m_chunks->pendingBytes() < quota.freeSpaceFloor) {

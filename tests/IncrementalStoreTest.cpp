@@ -224,6 +224,25 @@ private Q_SLOTS:
         QVERIFY2(checked.ok(), qPrintable(checked.errorMessage()));
     }
 
+    void anAssembledImageMissingFromTheDumpIsRefused()
+    {
+        QTemporaryDir work;
+        QVERIFY(work.isValid());
+        auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
+        QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
+        QVERIFY(writeFile(work.filePath(QStringLiteral("first/images/pages-1.img")), pages({1, 2})));
+        const auto parent = commitTree(**store, work.filePath(QStringLiteral("first")));
+        QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
+        QVERIFY(writeFile(work.filePath(QStringLiteral("second/images/pagemap-1.img")), QByteArray("map")));
+        PageAssembly assembly;
+        assembly.parentSnapshot = parent->id;
+        assembly.files.insert(QStringLiteral("images/pages-7.img"), AssembledPages{QStringLiteral("images/pages-1.img"), {{2, 0}}});
+        const auto refused = commitTree(**store, work.filePath(QStringLiteral("second")), assembly);
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.errorMessage().contains(QLatin1String("missing")), qPrintable(refused.errorMessage()));
+        QCOMPARE((*store)->list(session)->size(), 1);
+    }
+
     void trackedDumpOfARunningProcessIsStoredWholeAndRestores()
     {
         QString error;
