@@ -57,7 +57,7 @@ std::optional<CriuPagemap::Entry> parseEntry(QByteArrayView message)
         if (!key) {
             return std::nullopt;
         }
-        const int field = int(*key >> 3);
+        const quint64 field = *key >> 3;
         const int wireType = int(*key & 7);
         if (wireType == 0 && field >= 1 && field <= 5) {
             const auto value = reader.varint();
