@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sched.h>
 #include <sys/mount.h>
@@ -674,25 +675,35 @@ Result<pid_t> CriuCheckpointer::restoreInPrivateMounts(const RestoreRequest &req
 
 Result<void> CriuCheckpointer::memoryTracking()
 {
-    static const Result<void> answer = []() -> Result<void> {
-        auto options = makeOptions(-1, nullptr);
-        if (!options) {
-            return options.error();
-        }
-        struct criu_feature_check features{};
-        features.mem_track = true;
-        const int code = criu_local_feature_check(options->get(), &features, sizeof features);
-        if (code != 0) {
-            return Error{i18n("CRIU could not check whether the kernel tracks changed pages: %1", describeFailure(code))};
-        }
-        if (!features.mem_track) {
-            return Error{
-                i18n("the kernel does not track the pages a program changes (soft-dirty bits, CONFIG_MEM_SOFT_DIRTY), so every snapshot "
-                     "holds all of the session's memory")};
-        }
-        return {};
-    }();
-    return answer;
+    // The kernel's answer does not change; a CRIU that could not be asked is asked again next time.
+    static std::mutex asking;
+    const std::lock_guard<std::mutex> asked(asking);
+    static std::optional<Result<void>> answer;
+    if (answer) {
+        return *answer;
+    }
+    // CRIU counts pages in the kernel's page size; the store's memory chunks are 4 KiB.
+    if (const long pageSize = ::sysconf(_SC_PAGESIZE); pageSize != 4096) {
+        answer = Error{i18n("incremental snapshots need 4 KiB pages of memory, and this kernel's are %1 bytes", pageSize)};
+        return *answer;
+    }
+    auto options = makeOptions(-1, nullptr);
+    if (!options) {
+        return options.error();
+    }
+    struct criu_feature_check features{};
+    features.mem_track = true;
+    if (const int code = criu_local_feature_check(options->get(), &features, sizeof features); code != 0) {
+        return Error{i18n("CRIU could not check whether the kernel tracks changed pages: %1", describeFailure(code))};
+    }
+    if (!features.mem_track) {
+        answer =
+            Error{i18n("the kernel does not track the pages a program changes (soft-dirty bits, CONFIG_MEM_SOFT_DIRTY), so every snapshot "
+                       "holds all of the session's memory")};
+    } else {
+        answer = Result<void>();
+    }
+    return *answer;
 }
 
 Result<int> CriuCheckpointer::version()

@@ -22,6 +22,7 @@ const QString snapshotKey = QStringLiteral("snapshot");
 const QString initPidKey = QStringLiteral("initPid");
 const QString initStartTimeKey = QStringLiteral("initStartTime");
 const QString bootIdKey = QStringLiteral("bootId");
+const QString incrementalDumpsKey = QStringLiteral("incrementalDumps");
 
 } // namespace
 
@@ -35,7 +36,7 @@ QString MemoryTracking::fileName(const QString &sessionId) const
     return sessionId + QStringLiteral(".tracked");
 }
 
-std::optional<qint64> MemoryTracking::parentFor(const SessionRecord &record, qint64 newestSnapshot) const
+std::optional<TrackedParent> MemoryTracking::parentFor(const SessionRecord &record, qint64 newestSnapshot) const
 {
     QFile file(m_directory + QLatin1Char('/') + fileName(record.id));
     if (newestSnapshot <= 0 || !file.open(QIODevice::ReadOnly) || file.size() > 4096) {
@@ -46,10 +47,11 @@ std::optional<qint64> MemoryTracking::parentFor(const SessionRecord &record, qin
     const bool sameCell = tracked.value(initPidKey).toInteger(-1) == record.initPid
         && tracked.value(initStartTimeKey).toString() == QString::number(record.initStartTime) && tracked.value(bootIdKey).toString() == record.bootId
         && record.bootId == SessionRecord::currentBootId();
-    if (!sameCell || tracked.value(snapshotKey).toInteger(-1) != newestSnapshot) {
+    const qint64 incrementalDumps = tracked.value(incrementalDumpsKey).toInteger(-1);
+    if (!sameCell || tracked.value(snapshotKey).toInteger(-1) != newestSnapshot || incrementalDumps < 0 || incrementalDumps >= maximumIncrementalDumps) {
         return std::nullopt;
     }
-    return newestSnapshot;
+    return TrackedParent{newestSnapshot, int(incrementalDumps)};
 }
 
 Result<void> MemoryTracking::forget(const QString &sessionId) const
@@ -61,10 +63,11 @@ Result<void> MemoryTracking::forget(const QString &sessionId) const
     return {};
 }
 
-Result<void> MemoryTracking::remember(const SessionRecord &record, qint64 snapshotId) const
+Result<void> MemoryTracking::remember(const SessionRecord &record, qint64 snapshotId, const std::optional<TrackedParent> &parent) const
 {
     const QJsonObject tracked{
         {snapshotKey, snapshotId},
+        {incrementalDumpsKey, parent ? parent->incrementalDumps + 1 : 0},
         {initPidKey, qint64(record.initPid)},
         {initStartTimeKey, QString::number(record.initStartTime)},
         {bootIdKey, record.bootId},

@@ -494,10 +494,10 @@ Result<void> SessionManager::remove(const QString &id)
     if (auto stopped = stopLocked(id); !stopped) {
         return stopped.error();
     }
-    QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".lock"));
     if (auto forgotten = MemoryTracking(m_paths.sessionsDirectory()).forget(id); !forgotten) {
         return forgotten;
     }
+    QFile::remove(m_paths.sessionsDirectory() + QLatin1Char('/') + id + QStringLiteral(".lock"));
     return SessionRecord::remove(m_paths.sessionsDirectory(), id);
 }
 

@@ -246,7 +246,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     // session's last tracked one writes only the pages changed since.
     const MemoryTracking tracking(m_sessions.paths().sessionsDirectory());
     dump.trackMemory = CriuCheckpointer::memoryTracking().ok();
-    std::optional<qint64> parent;
+    std::optional<TrackedParent> parent;
     if (dump.trackMemory) {
         parent = trackedParent(*record, tracking, *staging);
         dump.parentImages = parent ? QStringLiteral("../parent/images") : QString();
@@ -280,6 +280,15 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
         return dumped.error().rephrased(i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, dumped.errorMessage()));
     }
+    if (!dumped && parent) {
+        // CRIU may have refused what it found of the parent, which the scan does not look at.
+        return dumped.error().rephrased(
+            i18n("The snapshot of session %1, which was to hold only the pages changed since snapshot %2, failed; the session "
+                 "keeps running, and its next snapshot will hold all of its memory.\n%3",
+                 sessionId,
+                 QString::number(parent->snapshot),
+                 dumped.errorMessage()));
+    }
     if (!dumped) {
         // The scan found nothing, so it should have named what CRIU refused.
         return dumped.error().rephrased(
@@ -290,7 +299,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     PageAssembly assembly;
     if (parent) {
         UniqueFd parentImages(::openat(staging->fd(), "parent/images", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        auto whole = parentImages ? IncrementalDump::makeWhole(images->get(), parentImages.get(), *parent)
+        auto whole = parentImages ? IncrementalDump::makeWhole(images->get(), parentImages.get(), parent->snapshot)
                                   : Result<PageAssembly>(Error{i18n("The parent snapshot's images are gone from the staging directory.")});
         if (!whole) {
             return whole.error().rephrased(i18n("The snapshot of session %1 failed; the session keeps running.\n%2", sessionId, whole.errorMessage()));
@@ -299,7 +308,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         if (auto removed = staging->removeSubdirectory("parent"); !removed) {
             return removed.error();
         }
-        metadata.insert(QStringLiteral("incrementalOf"), *parent);
+        metadata.insert(QStringLiteral("incrementalOf"), parent->snapshot);
     }
     metadata.insert(QStringLiteral("memoryTracked"), dump.trackMemory);
     metadata.insert(restoreFixupsKey, dumped->restoreFixups);
@@ -337,7 +346,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
             i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, committed.errorMessage()));
     }
     if (dump.trackMemory) {
-        if (auto remembered = tracking.remember(*record, committed->id); !remembered) {
+        if (auto remembered = tracking.remember(*record, committed->id, parent); !remembered) {
             // The next snapshot is a full one, which is slower but whole.
             qWarning("rewind: %s", qPrintable(remembered.errorMessage()));
         }
@@ -346,7 +355,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     return committed;
 }
 
-std::optional<qint64> SnapshotEngine::trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const
+std::optional<TrackedParent> SnapshotEngine::trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const
 {
     auto snapshots = m_store.list(record.id);
     if (!snapshots || snapshots->isEmpty()) {
@@ -358,10 +367,10 @@ std::optional<qint64> SnapshotEngine::trackedParent(const SessionRecord &record,
     }
     auto directory = staging.makeSubdirectory("parent");
     auto materialized =
-        directory ? m_store.materialize(*parent, directory->get(), SnapshotStore::MaterializeScope::MemoryMaps) : Result<void>(directory.error());
+        directory ? m_store.materialize(parent->snapshot, directory->get(), SnapshotStore::MaterializeScope::MemoryMaps) : Result<void>(directory.error());
     if (!materialized) {
         // A full dump instead, which needs nothing of the parent.
-        qWarning("rewind: snapshot %lld cannot be the parent of the next one: %s", qlonglong(*parent), qPrintable(materialized.errorMessage()));
+        qWarning("rewind: snapshot %lld cannot be the parent of the next one: %s", qlonglong(parent->snapshot), qPrintable(materialized.errorMessage()));
         if (auto removed = staging.removeSubdirectory("parent"); !removed) {
             qWarning("rewind: %s", qPrintable(removed.errorMessage()));
         }

@@ -18,6 +18,7 @@ namespace Rewind
 {
 
 class MemoryTracking;
+struct TrackedParent;
 class SnapshotStore;
 class StagingDirectory;
 enum class StagingPages;
@@ -109,7 +110,7 @@ private:
     /// The snapshot the session's next dump is tracked against, its
     /// pagemaps put in STAGING's "parent" directory; nothing where the dump
     /// must be a full one.
-    std::optional<qint64> trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const;
+    std::optional<TrackedParent> trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const;
     Result<SnapshotInfo> snapshotLocked(const SessionLock &lock, const QString &label, SnapshotTrigger trigger, const Progress &progress);
     Result<SessionRecord>
     restoreInto(const SnapshotInfo &snapshot, const StagingDirectory &staging, const SessionLock &lock, SessionRecord target, const Progress &progress);
