@@ -568,11 +568,9 @@ Result<void> CriuCheckpointer::dump(const DumpRequest &request)
     if (auto added = addExternalMounts(options->get(), request.externalMounts); !added) {
         return added.error();
     }
-    if (request.trackMemory) {
-        criu_local_set_track_mem(options->get(), true);
-        if (!request.parentImages.isEmpty() && criu_local_set_parent_images(options->get(), QFile::encodeName(request.parentImages).constData()) != 0) {
-            return Error{i18n("Could not prepare a CRIU request (out of memory).")};
-        }
+    criu_local_set_track_mem(options->get(), request.trackMemory);
+    if (!request.parentImages.isEmpty() && criu_local_set_parent_images(options->get(), QFile::encodeName(request.parentImages).constData()) != 0) {
+        return Error{i18n("Could not prepare a CRIU request (out of memory).")};
     }
     CriuWatchdog watchdog(request.timeLimit);
     const int code = criu_local_dump(options->get());

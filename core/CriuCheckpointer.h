@@ -24,8 +24,10 @@ struct DumpRequest {
     std::chrono::milliseconds timeLimit = CriuWatchdog::defaultLimit; ///< then CRIU is killed
     /// Has the kernel track the pages changed from now on (memoryTracking()).
     bool trackMemory = false;
-    /// With trackMemory: the images of the previous tracked dump, relative
-    /// to the images directory; the pages unchanged since are left to it.
+    /// The images of the previous tracked dump, relative to the images
+    /// directory (CRIU links it there as "parent"). With trackMemory the
+    /// pages unchanged since are left to it; CRIU reads its inventory and
+    /// pagemaps either way, and dumps a process whole whose pid was reused.
     QString parentImages;
 };
 
