@@ -154,6 +154,21 @@ bool addDumpUptime(const QString &path, quint64 uptime)
     return writeFile(path, image);
 }
 
+/// A whole dump of the cell into root/images, against parentImages if given.
+Result<void> dumpCell(const TestCell &cell, const QStringList &externalMounts, const QString &root, const QString &parentImages = {})
+{
+    if (!QDir().mkpath(root + QStringLiteral("/images"))) {
+        return Error{QStringLiteral("cannot create ") + root};
+    }
+    UniqueFd images = openDirectory(root + QStringLiteral("/images"));
+    DumpRequest request;
+    request.rootPid = cell.pid();
+    request.imagesDirFd = images.get();
+    request.externalMounts = externalMounts;
+    request.parentImages = parentImages;
+    return CriuCheckpointer::dump(request);
+}
+
 bool copyTree(const QString &from, const QString &to)
 {
     const QDir source(from);
@@ -291,17 +306,9 @@ private Q_SLOTS:
         QVERIFY2(mounts.ok(), qPrintable(mounts.errorMessage()));
         QTemporaryDir work;
         QVERIFY(work.isValid());
-        auto dumpInto = [&](const QString &root, const QString &parentImages) -> Result<void> {
-            if (!QDir().mkpath(root + QStringLiteral("/images"))) {
-                return Error{QStringLiteral("cannot create ") + root};
-            }
-            UniqueFd images = openDirectory(root + QStringLiteral("/images"));
-            DumpRequest request;
-            request.rootPid = cell.pid();
-            request.imagesDirFd = images.get();
-            request.externalMounts = MountTable::externalMountPoints(*mounts);
-            request.parentImages = parentImages;
-            return CriuCheckpointer::dump(request);
+        const QStringList externalMounts = MountTable::externalMountPoints(*mounts);
+        auto dumpInto = [&](const QString &root, const QString &parentImages) {
+            return dumpCell(cell, externalMounts, root, parentImages);
         };
         auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
         QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
@@ -356,16 +363,8 @@ private Q_SLOTS:
         const QStringList externalMounts = MountTable::externalMountPoints(*mounts);
         QTemporaryDir work;
         QVERIFY(work.isValid());
-        auto dumpInto = [&](const QString &root) -> Result<void> {
-            if (!QDir().mkpath(root + QStringLiteral("/images"))) {
-                return Error{QStringLiteral("cannot create ") + root};
-            }
-            UniqueFd images = openDirectory(root + QStringLiteral("/images"));
-            DumpRequest request;
-            request.rootPid = cell.pid();
-            request.imagesDirFd = images.get();
-            request.externalMounts = externalMounts;
-            return CriuCheckpointer::dump(request);
+        auto dumpInto = [&](const QString &root) {
+            return dumpCell(cell, externalMounts, root);
         };
         auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
         QVERIFY2(store.ok(), qPrintable(store.errorMessage()));

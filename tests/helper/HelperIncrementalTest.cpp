@@ -15,22 +15,6 @@
 
 using namespace Rewind;
 
-namespace
-{
-
-QJsonObject snapshotInList(HelperClient &client, const QString &session, qint64 id)
-{
-    const QJsonArray snapshots = listOf(client, HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}});
-    for (const QJsonValue &snapshot : snapshots) {
-        if (snapshot.toObject().value(QStringLiteral("id")).toInteger() == id) {
-            return snapshot.toObject();
-        }
-    }
-    return {};
-}
-
-} // namespace
-
 class HelperIncrementalTest : public QObject
 {
     Q_OBJECT

@@ -27,17 +27,6 @@ qint64 storeBytes()
     return du.readAllStandardOutput().split('\t').value(0).toLongLong();
 }
 
-QJsonObject snapshotInList(HelperClient &client, const QString &session, qint64 id)
-{
-    const QJsonArray snapshots = listOf(client, HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}});
-    for (const QJsonValue &snapshot : snapshots) {
-        if (snapshot.toObject().value(QStringLiteral("id")).toInteger() == id) {
-            return snapshot.toObject();
-        }
-    }
-    return {};
-}
-
 } // namespace
 
 class HelperQuotaTest : public QObject

@@ -15,17 +15,6 @@
 namespace
 {
 
-QJsonObject snapshotInList(HelperClient &client, const QString &session, qint64 id)
-{
-    const QJsonArray snapshots = listOf(client, HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}});
-    for (const QJsonValue &snapshot : snapshots) {
-        if (snapshot.toObject().value(QStringLiteral("id")).toInteger() == id) {
-            return snapshot.toObject();
-        }
-    }
-    return {};
-}
-
 QJsonObject storageOf(HelperClient &client)
 {
     const HelperReply reply = client.call(HelperRequest::of(HelperProtocol::storage));

@@ -451,3 +451,14 @@ QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap
     }
     return reply.json().toArray();
 }
+
+QJsonObject snapshotInList(HelperClient &client, const QString &session, qint64 id)
+{
+    const QJsonArray snapshots = listOf(client, HelperProtocol::listSnapshots, {{HelperProtocol::sessionKey, session}});
+    for (const QJsonValue &snapshot : snapshots) {
+        if (snapshot.toObject().value(QStringLiteral("id")).toInteger() == id) {
+            return snapshot.toObject();
+        }
+    }
+    return {};
+}

@@ -216,3 +216,5 @@ void stopSessions(HelperClient &administrator, const QStringList &sessions);
 
 /// Shortcuts on a client.
 QJsonArray listOf(HelperClient &client, const QString &action, const QVariantMap &arguments = {});
+/// The entry of snapshot id in listsnapshots of session; empty if it is not listed.
+QJsonObject snapshotInList(HelperClient &client, const QString &session, qint64 id);
