@@ -154,20 +154,39 @@ bool addDumpUptime(const QString &path, quint64 uptime)
     return writeFile(path, image);
 }
 
-/// A whole dump of the cell into root/images, against parentImages if given.
-Result<void> dumpCell(const TestCell &cell, const QStringList &externalMounts, const QString &root, const QString &parentImages = {})
-{
-    if (!QDir().mkpath(root + QStringLiteral("/images"))) {
-        return Error{QStringLiteral("cannot create ") + root};
+/// A counter in a cell of its own, and the mounts its dumps keep external.
+struct Counter {
+    TestCell cell;
+    QStringList externalMounts;
+    QString error;
+
+    static Counter start()
+    {
+        Counter counter;
+        counter.cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &counter.error);
+        if (counter.cell.valid()) {
+            const auto mounts = MountTable::read(counter.cell.pid());
+            counter.externalMounts = mounts ? MountTable::externalMountPoints(*mounts) : QStringList();
+            counter.error = mounts ? QString() : mounts.errorMessage();
+        }
+        return counter;
     }
-    UniqueFd images = openDirectory(root + QStringLiteral("/images"));
-    DumpRequest request;
-    request.rootPid = cell.pid();
-    request.imagesDirFd = images.get();
-    request.externalMounts = externalMounts;
-    request.parentImages = parentImages;
-    return CriuCheckpointer::dump(request);
-}
+
+    /// A whole dump into root/images, against parentImages if given.
+    Result<void> dumpInto(const QString &root, const QString &parentImages = {}) const
+    {
+        if (!QDir().mkpath(root + QStringLiteral("/images"))) {
+            return Error{QStringLiteral("cannot create ") + root};
+        }
+        UniqueFd images = openDirectory(root + QStringLiteral("/images"));
+        DumpRequest request;
+        request.rootPid = cell.pid();
+        request.imagesDirFd = images.get();
+        request.externalMounts = externalMounts;
+        request.parentImages = parentImages;
+        return CriuCheckpointer::dump(request);
+    }
+};
 
 bool copyTree(const QString &from, const QString &to)
 {
@@ -298,22 +317,15 @@ private Q_SLOTS:
     // reused pids and opens its pagemaps, and dumps every page.
     void criuDumpsAgainstTheParentAsTheEngineLaysItOut()
     {
-        QString error;
-        TestCell cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
-        QTRY_VERIFY(cell.counter(counterFile) >= 5);
-        const auto mounts = MountTable::read(cell.pid());
-        QVERIFY2(mounts.ok(), qPrintable(mounts.errorMessage()));
+        const Counter counter = Counter::start();
+        QVERIFY2(counter.error.isEmpty(), qPrintable(counter.error));
+        QTRY_VERIFY(counter.cell.counter(counterFile) >= 5);
         QTemporaryDir work;
         QVERIFY(work.isValid());
-        const QStringList externalMounts = MountTable::externalMountPoints(*mounts);
-        auto dumpInto = [&](const QString &root, const QString &parentImages) {
-            return dumpCell(cell, externalMounts, root, parentImages);
-        };
         auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
         QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
         const QString first = work.filePath(QStringLiteral("first"));
-        const auto firstDump = dumpInto(first, QString());
+        const auto firstDump = counter.dumpInto(first);
         QVERIFY2(firstDump.ok(), qPrintable(firstDump.errorMessage()));
         const quint64 firstDumpUptime = uptimeMicroseconds();
         // What CRIU writes of a dump with memory tracking, which this kernel refuses.
@@ -330,12 +342,12 @@ private Q_SLOTS:
         const QString withoutInventory = work.filePath(QStringLiteral("without-inventory"));
         QVERIFY(layParent(withoutInventory).ok());
         QVERIFY(QFile::remove(withoutInventory + QStringLiteral("/parent/images/inventory.img")));
-        QVERIFY(!dumpInto(withoutInventory, QStringLiteral("../parent/images")).ok());
+        QVERIFY(!counter.dumpInto(withoutInventory, QStringLiteral("../parent/images")).ok());
 
         const QString second = work.filePath(QStringLiteral("second"));
         const auto laid = layParent(second);
         QVERIFY2(laid.ok(), qPrintable(laid.errorMessage()));
-        const auto secondDump = dumpInto(second, QStringLiteral("../parent/images"));
+        const auto secondDump = counter.dumpInto(second, QStringLiteral("../parent/images"));
         QVERIFY2(secondDump.ok(), qPrintable(secondDump.ok() ? QString() : secondDump.error().fullText()));
         QCOMPARE(QFileInfo(second + QStringLiteral("/images/parent")).symLinkTarget(),
                  QFileInfo(second + QStringLiteral("/parent/images")).canonicalFilePath());
@@ -354,23 +366,17 @@ private Q_SLOTS:
 
     void trackedDumpOfARunningProcessIsStoredWholeAndRestores()
     {
-        QString error;
-        TestCell cell = TestCell::start({QStringLiteral(COUNTER_PATH), counterFile}, &error);
-        QVERIFY2(cell.valid(), qPrintable(error));
+        Counter counter = Counter::start();
+        QVERIFY2(counter.error.isEmpty(), qPrintable(counter.error));
+        TestCell &cell = counter.cell;
         QTRY_VERIFY(cell.counter(counterFile) >= 5);
-        const auto mounts = MountTable::read(cell.pid());
-        QVERIFY2(mounts.ok(), qPrintable(mounts.errorMessage()));
-        const QStringList externalMounts = MountTable::externalMountPoints(*mounts);
         QTemporaryDir work;
         QVERIFY(work.isValid());
-        auto dumpInto = [&](const QString &root) {
-            return dumpCell(cell, externalMounts, root);
-        };
         auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
         QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
 
         const QString first = work.filePath(QStringLiteral("first"));
-        const auto firstDump = dumpInto(first);
+        const auto firstDump = counter.dumpInto(first);
         QVERIFY2(firstDump.ok(), qPrintable(firstDump.errorMessage()));
         const auto parent = commitTree(**store, first);
         QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
@@ -379,7 +385,7 @@ private Q_SLOTS:
         QTRY_VERIFY(cell.counter(counterFile) > atFirst + 3);
         const long beforeSecond = cell.counter(counterFile);
         const QString second = work.filePath(QStringLiteral("second"));
-        const auto secondDump = dumpInto(second);
+        const auto secondDump = counter.dumpInto(second);
         QVERIFY2(secondDump.ok(), qPrintable(secondDump.ok() ? QString() : secondDump.error().fullText()));
 
         // The dump CRIU would have taken with the kernel tracking pages.
@@ -437,7 +443,7 @@ private Q_SLOTS:
         UniqueFd restoreImages = openDirectory(wholeImages);
         RestoreRequest restore;
         restore.imagesDirFd = restoreImages.get();
-        restore.externalMounts = externalMounts;
+        restore.externalMounts = counter.externalMounts;
         const auto restored = CriuCheckpointer::restore(restore);
         QVERIFY2(restored.ok(), qPrintable(restored.errorMessage()));
         TestCell restoredCell(*restored);
