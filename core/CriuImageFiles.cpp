@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuImageFiles.h"
 
+#include "CriuImageFrame.h"
 #include "ProtobufReader.h"
 #include "UniqueFd.h"
 
@@ -20,7 +21,6 @@ namespace Rewind
 namespace
 {
 
-constexpr quint32 commonMagic = 0x54564319; // IMG_COMMON_MAGIC
 constexpr quint32 filesMagic = 0x56303138; // FILES_MAGIC
 constexpr quint32 mmMagic = 0x57492820; // MM_MAGIC
 constexpr quint32 fsMagic = 0x51403912; // FS_MAGIC
@@ -116,36 +116,6 @@ const Field *find(const QList<Field> &fields, quint32 number)
     return nullptr;
 }
 
-quint32 readU32(const QByteArray &data, qsizetype at)
-{
-    quint32 value;
-    std::memcpy(&value, data.constData() + at, sizeof value);
-    return value; // CRIU writes its images in the host's byte order
-}
-
-/// The entries of a CRIU image with the given magic: a u32 length and a
-/// protobuf message each, after the two magics.
-std::optional<QList<QByteArray>> entriesOf(const QByteArray &image, quint32 magic)
-{
-    if (image.size() < 8 || readU32(image, 0) != commonMagic || readU32(image, 4) != magic) {
-        return std::nullopt;
-    }
-    QList<QByteArray> entries;
-    for (qsizetype at = 8; at < image.size();) {
-        if (image.size() - at < 4) {
-            return std::nullopt;
-        }
-        const quint32 size = readU32(image, at);
-        at += 4;
-        if (size > quint64(image.size() - at)) {
-            return std::nullopt;
-        }
-        entries.append(image.mid(at, size));
-        at += size;
-    }
-    return entries;
-}
-
 /// One entry of files.img: its type and its fields.
 struct FileEntry {
     quint64 type = 0;
@@ -156,7 +126,7 @@ struct FileEntry {
 /// that cannot be read, or one without a type).
 std::optional<QList<FileEntry>> fileEntriesOf(const QByteArray &image)
 {
-    const auto entries = entriesOf(image, filesMagic);
+    const auto entries = CriuImageFrame::entriesOf(image, filesMagic);
     if (!entries) {
         return std::nullopt;
     }
@@ -218,7 +188,7 @@ Result<QList<OpenedPath>> CriuImageFiles::parse(const QByteArray &image)
 
 Result<QList<quint32>> CriuImageFiles::sharedWritableMappings(const QByteArray &image)
 {
-    const auto entries = entriesOf(image, mmMagic);
+    const auto entries = CriuImageFrame::entriesOf(image, mmMagic);
     if (!entries) {
         return Error{i18n("The snapshot's memory layout (mm.img) is damaged.")};
     }
@@ -249,7 +219,7 @@ Result<QList<quint32>> CriuImageFiles::sharedWritableMappings(const QByteArray &
 
 Result<QList<quint32>> CriuImageFiles::enteredDirectories(const QByteArray &image)
 {
-    const auto entries = entriesOf(image, fsMagic);
+    const auto entries = CriuImageFrame::entriesOf(image, fsMagic);
     QList<quint32> ids;
     for (const QByteArray &message : entries ? *entries : QList<QByteArray>()) {
         QList<Field> fs;
@@ -267,29 +237,6 @@ Result<QList<quint32>> CriuImageFiles::enteredDirectories(const QByteArray &imag
     }
     return ids;
 }
-
-namespace
-{
-
-std::optional<QByteArray> readImage(int directoryFd, const char *name)
-{
-    UniqueFd file(::openat(directoryFd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!file) {
-        return std::nullopt;
-    }
-    QByteArray image;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(file.get(), buffer, sizeof buffer)) > 0) {
-        image.append(buffer, n);
-        if (image.size() > maximumImageSize) {
-            return std::nullopt;
-        }
-    }
-    return n < 0 ? std::nullopt : std::optional(image);
-}
-
-} // namespace
 
 Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteArray &image)
 {
@@ -355,7 +302,7 @@ Result<QList<QByteArray>> CriuImageFiles::parseConnectionAddresses(const QByteAr
 
 Result<QList<QByteArray>> CriuImageFiles::connectionAddresses(int imagesDirFd)
 {
-    const auto files = readImage(imagesDirFd, "files.img");
+    const auto files = CriuImageFrame::read(imagesDirFd, "files.img", maximumImageSize);
     if (!files) {
         return Error{i18n("The snapshot's list of open files (files.img) is missing or unreadable.")};
     }
@@ -364,7 +311,7 @@ Result<QList<QByteArray>> CriuImageFiles::connectionAddresses(int imagesDirFd)
 
 Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
 {
-    const auto files = readImage(imagesDirFd, "files.img");
+    const auto files = CriuImageFrame::read(imagesDirFd, "files.img", maximumImageSize);
     if (!files) {
         return Error{i18n("The snapshot's list of open files (files.img) is missing or unreadable.")};
     }
@@ -389,7 +336,7 @@ Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
         if (!memory && !directories) {
             continue;
         }
-        const auto image = readImage(imagesDirFd, entry->d_name);
+        const auto image = CriuImageFrame::read(imagesDirFd, entry->d_name, maximumImageSize);
         auto ids = !image ? Result<QList<quint32>>(Error{i18n("Cannot read the snapshot's images: %1", QFile::decodeName(name))})
             : memory      ? sharedWritableMappings(*image)
                           : enteredDirectories(*image);

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "CriuPagemap.h"
 
+#include "CriuImageFrame.h"
 #include "ProtobufReader.h"
 
 #include <KLocalizedString>
-
-#include <QtEndian>
 
 namespace Rewind
 {
 namespace
 {
 
-constexpr quint32 commonMagic = 0x54564319; // IMG_COMMON_MAGIC
 constexpr quint32 pagemapMagic = 0x56084025; // PAGEMAP_MAGIC, also that of shmem pagemaps
 // No process has more than this many mappings' worth of entries (the
 // kernel's vm.max_map_count is 65530 by default; entries split at holes).
@@ -32,18 +30,6 @@ void appendVarint(QByteArray &out, quint64 value)
         value >>= 7;
     }
     out.append(char(value));
-}
-
-void appendU32(QByteArray &out, quint32 value)
-{
-    const quint32 little = qToLittleEndian(value);
-    out.append(reinterpret_cast<const char *>(&little), sizeof little);
-}
-
-void appendEntry(QByteArray &out, const QByteArray &message)
-{
-    appendU32(out, quint32(message.size()));
-    out.append(message);
 }
 
 std::optional<CriuPagemap::Entry> parseEntry(QByteArrayView message)
@@ -102,74 +88,57 @@ std::optional<CriuPagemap::Entry> parseEntry(QByteArrayView message)
 
 Result<CriuPagemap> CriuPagemap::parse(const QByteArray &image)
 {
-    if (image.size() < 8 || qFromLittleEndian<quint32>(image.constData()) != commonMagic || qFromLittleEndian<quint32>(image.constData() + 4) != pagemapMagic) {
-        return malformed(i18n("it does not start as one."));
+    const auto messages = CriuImageFrame::entriesOf(image, pagemapMagic);
+    if (!messages) {
+        return malformed(i18n("it is not framed as one, or an entry runs past its end."));
+    }
+    if (messages->isEmpty()) {
+        return malformed(i18n("it has no head."));
     }
     CriuPagemap pagemap;
-    qsizetype position = 8;
-    bool haveHead = false;
+    ProtobufReader head(messages->first());
+    std::optional<quint64> pagesId;
+    while (!head.atEnd()) {
+        const auto key = head.varint();
+        if (!key) {
+            return malformed(i18n("its head cannot be read."));
+        }
+        if (*key == (1 << 3)) {
+            pagesId = head.varint();
+        } else if (!head.skip(int(*key & 7))) {
+            return malformed(i18n("its head cannot be read."));
+        }
+    }
+    if (!pagesId || *pagesId > 0xffffffffU) {
+        return malformed(i18n("its head names no pages image."));
+    }
+    pagemap.pagesId = quint32(*pagesId);
+    if (messages->size() - 1 > maxEntries) {
+        return malformed(i18n("it has more entries than any process has mappings."));
+    }
     quint64 previousEnd = 0;
-    while (position < image.size()) {
-        if (image.size() - position < 4) {
-            return malformed(i18n("it ends inside an entry."));
-        }
-        const quint32 length = qFromLittleEndian<quint32>(image.constData() + position);
-        position += 4;
-        if (length > quint32(image.size() - position)) {
-            return malformed(i18n("an entry runs past its end."));
-        }
-        const QByteArrayView message(image.constData() + position, length);
-        position += length;
-        if (!haveHead) {
-            ProtobufReader reader(message);
-            std::optional<quint64> pagesId;
-            while (!reader.atEnd()) {
-                const auto key = reader.varint();
-                if (!key) {
-                    return malformed(i18n("its head cannot be read."));
-                }
-                if (*key == (1 << 3)) {
-                    pagesId = reader.varint();
-                } else if (!reader.skip(int(*key & 7))) {
-                    return malformed(i18n("its head cannot be read."));
-                }
-            }
-            if (!pagesId || *pagesId > 0xffffffffU) {
-                return malformed(i18n("its head names no pages image."));
-            }
-            pagemap.pagesId = quint32(*pagesId);
-            haveHead = true;
-            continue;
-        }
-        const auto entry = parseEntry(message);
+    for (qsizetype i = 1; i < messages->size(); ++i) {
+        const auto entry = parseEntry(messages->at(i));
         if (!entry) {
-            return malformed(i18n("entry %1 cannot be read.", pagemap.entries.size() + 1));
+            return malformed(i18n("entry %1 cannot be read.", i));
         }
         if (entry->address % pageSize != 0 || entry->pages == 0 || entry->pages > maxPages || entry->address > ~quint64(0) - entry->pages * pageSize
             || entry->address < previousEnd) {
-            return malformed(i18n("entry %1 is out of order or out of range.", pagemap.entries.size() + 1));
-        }
-        if (pagemap.entries.size() >= maxEntries) {
-            return malformed(i18n("it has more entries than any process has mappings."));
+            return malformed(i18n("entry %1 is out of order or out of range.", i));
         }
         previousEnd = entry->address + entry->pages * pageSize;
         pagemap.entries.append(*entry);
-    }
-    if (!haveHead) {
-        return malformed(i18n("it has no head."));
     }
     return pagemap;
 }
 
 QByteArray CriuPagemap::serialize() const
 {
-    QByteArray out;
-    appendU32(out, commonMagic);
-    appendU32(out, pagemapMagic);
+    QList<QByteArray> messages;
     QByteArray message;
     appendVarint(message, 1 << 3);
     appendVarint(message, pagesId);
-    appendEntry(out, message);
+    messages.append(message);
     for (const Entry &entry : entries) {
         message.clear();
         appendVarint(message, 1 << 3);
@@ -181,9 +150,9 @@ QByteArray CriuPagemap::serialize() const
         appendVarint(message, entry.flags);
         appendVarint(message, 5 << 3);
         appendVarint(message, entry.pages);
-        appendEntry(out, message);
+        messages.append(message);
     }
-    return out;
+    return CriuImageFrame::imageOf(pagemapMagic, messages);
 }
 
 QByteArray CriuPagemap::pagesFileName() const

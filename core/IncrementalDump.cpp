@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "IncrementalDump.h"
 
+#include "CriuImageFrame.h"
 #include "CriuPagemap.h"
 #include "FileWriting.h"
 #include "UniqueFd.h"
@@ -13,7 +14,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace Rewind
@@ -26,28 +26,11 @@ constexpr qint64 maximumPagemapBytes = 512LL * 1024 * 1024;
 
 Result<QByteArray> readPagemap(int directoryFd, const QByteArray &name)
 {
-    UniqueFd file(::openat(directoryFd, name.constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat status{};
-    if (!file || ::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode) || status.st_size > maximumPagemapBytes) {
-        return Error{i18n("The memory map %1 cannot be read: %2",
-                          QFile::decodeName(name),
-                          file ? i18n("it is not a file of a possible size") : QString::fromLocal8Bit(std::strerror(errno)))};
+    auto image = CriuImageFrame::read(directoryFd, name.constData(), maximumPagemapBytes);
+    if (!image) {
+        return Error{i18n("The memory map %1 is missing, unreadable or larger than any process's.", QFile::decodeName(name))};
     }
-    QByteArray image(qsizetype(status.st_size), Qt::Uninitialized);
-    qsizetype done = 0;
-    while (done < image.size()) {
-        const ssize_t n = ::read(file.get(), image.data() + done, std::size_t(image.size() - done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return Error{i18n("The memory map %1 cannot be read: %2",
-                              QFile::decodeName(name),
-                              n < 0 ? QString::fromLocal8Bit(std::strerror(errno)) : i18n("it is shorter than it was"))};
-        }
-        done += n;
-    }
-    return image;
+    return *image;
 }
 
 Result<QList<QByteArray>> pagemapNames(int imagesDirFd)
