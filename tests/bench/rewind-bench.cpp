@@ -48,6 +48,7 @@
 #include <QThread>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -297,6 +298,83 @@ private:
     QList<std::pair<int, double>> m_marks;
 };
 
+/// The machine's anonymous and shared memory (tmpfs included: AnonPages +
+/// Shmem) at its highest while a restore runs, against its value at the
+/// start: what the restore took for its staging and its processes, which
+/// no RSS shows. Page cache, which the kernel may take back, is left out.
+class MemoryTaken
+{
+public:
+    MemoryTaken()
+        : m_start(settled())
+        , m_highest(m_start)
+        , m_sampler([this] {
+            sample();
+        })
+    {
+    }
+    ~MemoryTaken()
+    {
+        stop();
+    }
+    /// Bytes taken at the peak.
+    qint64 stop()
+    {
+        if (m_sampler.joinable()) {
+            m_stop = true;
+            m_sampler.join();
+        }
+        return m_start >= 0 && m_highest >= 0 ? std::max<qint64>(0, m_highest - m_start) : -1;
+    }
+
+private:
+    static qint64 inUse()
+    {
+        UniqueFd fd(::open("/proc/meminfo", O_RDONLY | O_CLOEXEC));
+        char text[8192];
+        const ssize_t length = fd ? ::read(fd.get(), text, sizeof text - 1) : -1;
+        if (length <= 0) {
+            return -1;
+        }
+        text[length] = '\0';
+        const char *anonymous = std::strstr(text, "\nAnonPages:");
+        const char *shared = std::strstr(text, "\nShmem:");
+        if (!anonymous || !shared) {
+            return -1;
+        }
+        return (std::strtoll(anonymous + 11, nullptr, 10) + std::strtoll(shared + 7, nullptr, 10)) * 1024;
+    }
+    /// In use once what the previous step freed has been given back (two
+    /// readings 50 ms apart within 4 MiB, at most 5 s).
+    static qint64 settled()
+    {
+        qint64 previous = inUse();
+        for (int i = 0; i < 100; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            const qint64 now = inUse();
+            if (std::abs(now - previous) < 4 * 1024 * 1024) {
+                return now;
+            }
+            previous = now;
+        }
+        return previous;
+    }
+    void sample()
+    {
+        while (!m_stop) {
+            if (const qint64 now = inUse(); now > m_highest) {
+                m_highest = now;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+
+    const qint64 m_start;
+    qint64 m_highest;
+    std::atomic<bool> m_stop = false;
+    std::thread m_sampler;
+};
+
 struct RewindRound {
     double wallMs = 0;
     double beforeFreezeMs = 0; ///< scan, mount table, staging, screenshot
@@ -361,6 +439,7 @@ struct RestoreTimes {
     double criuMs = 0;
     double readyMs = 0;
     long criuMaxRssKb = 0;
+    qint64 memoryTakenBytes = -1; ///< the machine's available memory, start minus lowest
 };
 
 CriuDumpStatistics readStatistics(const QString &directory)
@@ -1041,6 +1120,7 @@ Result<void> Bench::plainRound(int round)
 
 Result<void> Bench::restoreRewind()
 {
+    MemoryTaken memory;
     StageClock stages;
     stages.start();
     const auto start = Clock::now();
@@ -1050,15 +1130,17 @@ Result<void> Bench::restoreRewind()
     }
     RestoreTimes &t = m_rewindRestore;
     t.wallMs = msSince(start);
+    t.memoryTakenBytes = memory.stop();
     t.prepareMs = stages.at(40, t.wallMs) - stages.at(10, 0);
     t.criuMs = stages.at(80, t.wallMs) - stages.at(40, t.wallMs);
     t.readyMs = t.wallMs - stages.at(80, t.wallMs);
     m_benchMaxRssKbAfterRestore = usageOf(RUSAGE_SELF).ru_maxrss;
-    say(QStringLiteral("rewind restore as a new session: %1 ms (materialize and verify %2, criu restore %3, until ready %4)")
+    say(QStringLiteral("rewind restore as a new session: %1 ms (materialize and verify %2, criu restore %3, until ready %4), took %5 MiB of memory at its peak")
             .arg(t.wallMs, 0, 'f', 0)
             .arg(t.prepareMs, 0, 'f', 0)
             .arg(t.criuMs, 0, 'f', 0)
-            .arg(t.readyMs, 0, 'f', 0));
+            .arg(t.readyMs, 0, 'f', 0)
+            .arg(mib(t.memoryTakenBytes), 0, 'f', 0));
     if (auto removed = m_sessions->remove(restored->session.id); !removed) {
         return removed.error();
     }
@@ -1111,6 +1193,7 @@ Result<void> Bench::restorePlain()
     if (m_criuLogLevel > 0) {
         arguments << QStringLiteral("-v%1").arg(m_criuLogLevel);
     }
+    MemoryTaken memory;
     const auto start = Clock::now();
     auto run = runChild(QStringLiteral("unshare"), arguments, m_paths.stateDirectory + QStringLiteral("/criu-restore.out"), procs.get());
     if (!run) {
@@ -1143,12 +1226,14 @@ Result<void> Bench::restorePlain()
         return ready.error();
     }
     t.wallMs = msSince(start);
+    t.memoryTakenBytes = memory.stop();
     t.readyMs = t.wallMs - t.criuMs;
-    say(QStringLiteral("plain criu restore: %1 ms (criu %2, until ready %3), peak RSS %4 MiB")
+    say(QStringLiteral("plain criu restore: %1 ms (criu %2, until ready %3), peak RSS %4 MiB, took %5 MiB of memory at its peak")
             .arg(t.wallMs, 0, 'f', 0)
             .arg(t.criuMs, 0, 'f', 0)
             .arg(t.readyMs, 0, 'f', 0)
-            .arg(t.criuMaxRssKb / 1024.0, 0, 'f', 1));
+            .arg(t.criuMaxRssKb / 1024.0, 0, 'f', 1)
+            .arg(mib(t.memoryTakenBytes), 0, 'f', 0));
     return {};
 }
 
@@ -1493,6 +1578,11 @@ void Bench::report() const
                  }});
     rows.append({QStringLiteral("restore until ready"), QStringLiteral("restoreMs"), m_rewindRestore.wallMs, m_plainRestore.wallMs, formatMs});
     rows.append({QStringLiteral("  of which criu restore"), QStringLiteral("restoreCriuMs"), m_rewindRestore.criuMs, m_plainRestore.criuMs, formatMs});
+    rows.append({QStringLiteral("memory a restore took (peak)"),
+                 QStringLiteral("restoreMemoryTakenBytes"),
+                 double(m_rewindRestore.memoryTakenBytes),
+                 double(m_plainRestore.memoryTakenBytes),
+                 formatMiB});
     rows.append({QStringLiteral("peak RSS of criu (dump)"), QStringLiteral("criuMaxRssKb"), double(m_rewindCriuMaxRssKb), double(m_plainCriuMaxRssKb), kib});
     // Staging on a tmpfs is memory no RSS shows: the engine records how much it took.
     qint64 stagingInMemory = 0;
