@@ -441,8 +441,11 @@ Result<StagingDirectory> SnapshotEngine::materialize(qint64 snapshotId)
     if (!snapshot) {
         return snapshot.error();
     }
-    // The restored processes take the images' memory a second time while the staging still holds them.
-    auto staging = stagingFor(2 * snapshot->logicalBytes, StagingPages::Small);
+    // The restored processes take the images' memory again while CRIU
+    // reads them, 128 MiB ahead of what it has punched out of the staging
+    // (auto-dedup; AUTO_DEDUP_OVERHEAD_BYTES in CRIU's restorer).
+    constexpr qint64 restoreReadAhead = qint64(128) << 20;
+    auto staging = stagingFor(snapshot->logicalBytes + restoreReadAhead, StagingPages::Small);
     if (!staging) {
         return staging.error();
     }
