@@ -35,17 +35,6 @@ bool decodeHex(const QByteArray &hexId, char *out)
 
 } // namespace
 
-std::optional<QByteArray> fromHexIds(const QList<QByteArray> &hexIds)
-{
-    QByteArray list(hexIds.size() * idBytes, Qt::Uninitialized);
-    for (qsizetype i = 0; i < hexIds.size(); ++i) {
-        if (!decodeHex(hexIds.at(i), list.data() + i * idBytes)) {
-            return std::nullopt;
-        }
-    }
-    return list;
-}
-
 QList<QByteArray> hexIds(const QByteArray &list)
 {
     QList<QByteArray> ids;

@@ -32,8 +32,6 @@ struct IdHash {
     }
 };
 
-/// The blob of hexIds, in order; nothing if one is not 32 lower-case hex digits.
-std::optional<QByteArray> fromHexIds(const QList<QByteArray> &hexIds);
 /// The hex ids in list, in order.
 QList<QByteArray> hexIds(const QByteArray &list);
 
