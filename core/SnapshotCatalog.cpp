@@ -478,6 +478,20 @@ Result<QList<SnapshotInfo>> SnapshotCatalog::list(const QString &sessionId) cons
     return snapshots;
 }
 
+Result<std::optional<qint64>> SnapshotCatalog::newestSnapshotId(const QString &sessionId) const
+{
+    QSqlQuery query(m_database);
+    query.prepare(QStringLiteral("SELECT id FROM snapshots WHERE session_id = ? ORDER BY created_at DESC, id DESC LIMIT 1"));
+    query.addBindValue(sessionId);
+    if (!query.exec()) {
+        return failure(i18n("Listing snapshots"), query.lastError());
+    }
+    if (!query.next()) {
+        return std::optional<qint64>();
+    }
+    return std::optional<qint64>(query.value(0).toLongLong());
+}
+
 Result<std::optional<SnapshotInfo>> SnapshotCatalog::snapshot(qint64 id) const
 {
     QSqlQuery query(m_database);

@@ -75,6 +75,8 @@ public:
                                   const std::function<void()> &beforeCommit = {});
 
     Result<QList<SnapshotInfo>> list(const QString &sessionId) const;
+    /// The id of the session's newest snapshot, first in list(); none if it has none.
+    Result<std::optional<qint64>> newestSnapshotId(const QString &sessionId) const;
     Result<std::optional<SnapshotInfo>> snapshot(qint64 id) const;
     /// These return false if there is no such snapshot.
     Result<bool> setLabel(qint64 id, const QString &label);

@@ -357,11 +357,11 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
 
 std::optional<TrackedParent> SnapshotEngine::trackedParent(const SessionRecord &record, const MemoryTracking &tracking, const StagingDirectory &staging) const
 {
-    auto snapshots = m_store.list(record.id);
-    if (!snapshots || snapshots->isEmpty()) {
+    const auto newest = m_store.newestSnapshotId(record.id);
+    if (!newest || !newest->has_value()) {
         return std::nullopt;
     }
-    const auto parent = tracking.parentFor(record, snapshots->first().id);
+    const auto parent = tracking.parentFor(record, **newest);
     if (!parent) {
         return std::nullopt;
     }

@@ -593,12 +593,11 @@ Result<SnapshotInfo> SnapshotStore::commit(const QString &sessionId,
         if (!parent) {
             return parent.error();
         }
-        auto newest = m_catalog->list(sessionId);
+        auto newest = m_catalog->newestSnapshotId(sessionId);
         if (!newest) {
             return newest.error();
         }
-        if (!parent->has_value() || (*parent)->owner != owner || (*parent)->sessionId != sessionId || newest->isEmpty()
-            || newest->first().id != assembly.parentSnapshot) {
+        if (!parent->has_value() || (*parent)->owner != owner || (*parent)->sessionId != sessionId || *newest != assembly.parentSnapshot) {
             return Error{
                 i18n("The snapshot cannot be stored: it was taken against snapshot %1, which is not the newest of session %2 any more. "
                      "Take the snapshot again: it will be a full one.",
@@ -1124,6 +1123,11 @@ Result<QByteArray> SnapshotStore::readFile(qint64 snapshotId, const QString &rel
 Result<QList<SnapshotInfo>> SnapshotStore::list(const QString &sessionId) const
 {
     return m_catalog->list(sessionId);
+}
+
+Result<std::optional<qint64>> SnapshotStore::newestSnapshotId(const QString &sessionId) const
+{
+    return m_catalog->newestSnapshotId(sessionId);
 }
 
 Result<SnapshotInfo> SnapshotStore::snapshot(qint64 id) const

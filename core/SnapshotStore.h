@@ -133,6 +133,8 @@ public:
 
     /// Snapshots of one session (all sessions if empty), newest first.
     Result<QList<SnapshotInfo>> list(const QString &sessionId = {}) const;
+    /// The id of the session's newest snapshot (list(sessionId)'s first); none if it has none.
+    Result<std::optional<qint64>> newestSnapshotId(const QString &sessionId) const;
     Result<SnapshotInfo> snapshot(qint64 id) const;
     Result<void> setLabel(qint64 id, const QString &label);
     Result<void> setPinned(qint64 id, bool pinned);

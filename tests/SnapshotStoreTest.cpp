@@ -359,6 +359,12 @@ private Q_SLOTS:
         // Newest first.
         QCOMPARE(all->at(0).id, inserted->id);
         QCOMPARE(all->at(2).id, first->id);
+        // A session's newest is list()'s first, of that session alone.
+        QCOMPARE(*store->newestSnapshotId(QStringLiteral("session-a")), std::optional(same->id));
+        QCOMPARE(*store->newestSnapshotId(QStringLiteral("session-b")), std::optional(inserted->id));
+        QCOMPARE(*store->newestSnapshotId(QStringLiteral("other-session")), std::optional<qint64>());
+        QVERIFY(store->remove(same->id).ok());
+        QCOMPARE(*store->newestSnapshotId(QStringLiteral("session-a")), std::optional(first->id));
     }
 
     void damagedChunkIsNamed()
