@@ -169,6 +169,9 @@ private:
         bool m_open = true;
     };
     Result<Transaction> begin();
+    /// Adds up owner_usage and snapshots.new_bytes again from the chunks,
+    /// inside the caller's transaction; what failed, if anything did.
+    std::optional<QSqlError> recount();
     Error failure(const QString &what, const QSqlError &error) const;
     Result<QList<ChunkEntry>> selectChunks(const QString &where, const QVariant &value) const;
 

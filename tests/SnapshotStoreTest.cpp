@@ -427,6 +427,7 @@ private Q_SLOTS:
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QCOMPARE(stats->bytesFreed, b->newBytes);
         QCOMPARE(stats->chunksRemoved, qint64(chunksOfAandB - chunksOfA));
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
         QCOMPARE(chunkFiles(storePath).size(), chunksOfA);
         auto restored = materialized(*store, a->id);
         QVERIFY(restored);
@@ -446,6 +447,7 @@ private Q_SLOTS:
         QCOMPARE(afterA->chunksRemoved, 0);
         QCOMPARE(chunkFiles(storePath).size(), chunksBefore);
         QVERIFY(store->verify()->clean());
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
         restored = materialized(*store, c->id);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(staging));
@@ -1106,6 +1108,7 @@ private Q_SLOTS:
         QCOMPARE(report->chunksChecked, 2);
         // The chunk files are gone; each owner's chunks went to a pack of their own.
         QCOMPARE(countFiles(storePath + QStringLiteral("/chunks")), 0);
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
         const QStringList migratedPacks = packFiles(storePath);
         QCOMPARE(migratedPacks.size(), 2);
         // Opening again finds nothing left to migrate.
@@ -1127,6 +1130,7 @@ private Q_SLOTS:
         auto stats = store->collectGarbage();
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QCOMPARE(stats->chunksRemoved, 1);
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
         auto restored = materialized(*store, next->id);
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(staging));
@@ -1368,11 +1372,15 @@ private Q_SLOTS:
         QVERIFY(report->clean());
         QCOMPARE(report->chunksChecked, chunks);
 
+        // Migrating added up what each owner's chunks take and what each snapshot added first.
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
+        QVERIFY(store->usage(::getuid())->storedBytes > 0);
         // What the first added and the second uses is the second's now; the
         // page only the first had is garbage.
         QVERIFY(store->snapshot(secondId)->newBytes < store->snapshot(secondId)->storedBytes);
         QVERIFY(store->remove(firstId).ok());
         QCOMPARE(store->snapshot(secondId)->newBytes, store->snapshot(secondId)->storedBytes);
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
         auto stats = store->collectGarbage();
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QCOMPARE(store->verify()->chunksChecked, chunks - 1);
@@ -1509,6 +1517,7 @@ private Q_SLOTS:
         QCOMPARE(packBytes(storePath), packsWithBoth - usedBefore);
         QCOMPARE(store->usage(1500)->storedBytes, 0);
         QVERIFY(store->checkQuota(1500, quota).ok());
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
     }
 
     void throughputOfALargeFile()

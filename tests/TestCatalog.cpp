@@ -22,6 +22,13 @@ QString revertWith(QSqlDatabase &database, int schemaVersion)
         return query.exec(sql) ? QString() : sql + QStringLiteral(": ") + query.lastError().text();
     };
     QString failed;
+    if (schemaVersion < 9) {
+        for (const QString &sql : {QStringLiteral("DROP TABLE owner_usage"), QStringLiteral("ALTER TABLE snapshots DROP COLUMN new_bytes")}) {
+            if (!(failed = run(sql)).isEmpty()) {
+                return failed;
+            }
+        }
+    }
     if (schemaVersion < 8 && !(failed = run(QStringLiteral("ALTER TABLE files DROP COLUMN chunk_runs"))).isEmpty()) {
         return failed;
     }
@@ -90,4 +97,47 @@ QString revertCatalog(const QString &databasePath, int schemaVersion)
     }
     QSqlDatabase::removeDatabase(connection);
     return failed;
+}
+
+QString catalogTotalsMismatch(const QString &databasePath)
+{
+    const QString connection = QStringLiteral("catalog-totals");
+    QString mismatch;
+    {
+        QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
+        database.setDatabaseName(databasePath);
+        database.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (!database.open()) {
+            mismatch = database.lastError().text();
+        } else {
+            QSqlQuery query(database);
+            // Each row: what is kept, what the chunks add up to, and whose.
+            const QString owners = QStringLiteral(
+                "SELECT 'owner ' || o, kept, summed FROM ("
+                " SELECT owner AS o, stored_bytes AS kept, (SELECT COALESCE(SUM(stored_bytes), 0) FROM chunks WHERE owner = u.owner) AS summed"
+                " FROM owner_usage u"
+                " UNION ALL SELECT owner, 0, SUM(stored_bytes) FROM chunks"
+                " WHERE owner IS NOT NULL AND owner NOT IN (SELECT owner FROM owner_usage) GROUP BY owner)");
+            const QString snapshots = QStringLiteral(
+                "SELECT 'snapshot ' || id, new_bytes, (SELECT COALESCE(SUM(stored_bytes), 0) FROM chunks WHERE first_snapshot = s.id)"
+                " FROM snapshots s");
+            for (const QString &sql : {owners, snapshots}) {
+                if (!query.exec(sql)) {
+                    mismatch = query.lastError().text();
+                    break;
+                }
+                while (query.next()) {
+                    if (query.value(1).toLongLong() != query.value(2).toLongLong()) {
+                        mismatch += QStringLiteral("%1 keeps %2 bytes, its chunks add up to %3\n")
+                                        .arg(query.value(0).toString())
+                                        .arg(query.value(1).toLongLong())
+                                        .arg(query.value(2).toLongLong());
+                    }
+                }
+            }
+            database.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(connection);
+    return mismatch;
 }
