@@ -215,7 +215,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     } else {
         staging.emplace(std::move(*chosen));
     }
-    auto images = prepareStaging(*staging, screenshot);
+    auto images = staging->makeSubdirectory("images");
     if (!images) {
         return images.error();
     }
@@ -266,7 +266,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         } else {
             staging.emplace(std::move(*onDisk));
         }
-        images = prepareStaging(*staging, screenshot);
+        images = staging->makeSubdirectory("images");
         if (!images) {
             return images.error();
         }
@@ -330,6 +330,11 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         return Error{i18n("The snapshot of session %1 was cancelled; nothing was stored and the session keeps running.", sessionId)};
     }
     report(progress, 70, Stage::Storing);
+    // Encoded after the thaw: the picture is taken as close to the freeze as it can be.
+    if (auto written = writePicture(*staging, screenshot); !written) {
+        return written.error().rephrased(
+            i18n("The snapshot of session %1 could not be stored; the session keeps running.\n%2", sessionId, written.errorMessage()));
+    }
     auto committed = [&] {
         // Nobody waits for a scheduled snapshot: its store yields to the
         // desktop. One the user asked for (or a restore or hibernation waits
@@ -379,21 +384,15 @@ std::optional<TrackedParent> SnapshotEngine::trackedParent(const SessionRecord &
     return parent;
 }
 
-Result<UniqueFd> SnapshotEngine::prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot)
+Result<void> SnapshotEngine::writePicture(const StagingDirectory &staging, const Result<QImage> &screenshot)
 {
-    auto images = staging.makeSubdirectory("images");
-    if (!images) {
-        return images.error();
+    if (!screenshot) {
+        return {};
     }
-    if (screenshot) {
-        if (auto written = writePng(staging.fd(), "screenshot.png", *screenshot); !written) {
-            return written.error();
-        }
-        if (auto written = writePng(staging.fd(), "thumbnail.png", VncScreenshot::thumbnail(*screenshot)); !written) {
-            return written.error();
-        }
+    if (auto written = writePng(staging.fd(), "screenshot.png", *screenshot); !written) {
+        return written;
     }
-    return images;
+    return writePng(staging.fd(), "thumbnail.png", VncScreenshot::thumbnail(*screenshot));
 }
 
 Result<SnapshotEngine::FrozenDump> SnapshotEngine::dumpFrozen(const DumpRequest &dump, const Progress &progress)

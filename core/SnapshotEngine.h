@@ -102,8 +102,8 @@ private:
     };
     /// Freezes the cell, dumps it as DUMP says, and thaws it, also when the dump fails.
     Result<FrozenDump> dumpFrozen(const DumpRequest &dump, const Progress &progress);
-    /// Makes the images directory in STAGING and puts the screen's pictures beside it.
-    static Result<UniqueFd> prepareStaging(const StagingDirectory &staging, const Result<QImage> &screenshot);
+    /// Puts the screen's pictures (if it was taken) beside the images in staging.
+    static Result<void> writePicture(const StagingDirectory &staging, const Result<QImage> &screenshot);
     /// A staging directory in memory where about expectedBytes fit, on disk otherwise.
     Result<StagingDirectory> stagingFor(qint64 expectedBytes, StagingPages pages) const;
     Result<StagingDirectory> materialize(qint64 snapshotId);
