@@ -8,6 +8,7 @@
 #include "MountTable.h"
 #include "NestedNamespaces.h"
 #include "RestoreFixups.h"
+#include "RewindPaths.h"
 #include "UniqueFd.h"
 
 #include <KLocalizedString>
@@ -15,6 +16,7 @@
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QScopeGuard>
 #include <QStringList>
 
@@ -77,11 +79,30 @@ constexpr unsigned int seizeTimeLimitSeconds = 60;
 // about 0.2 s more of a Firefox session's 2 s freeze.
 constexpr int criuLogLevel = 2;
 
+/// CRIU archives the contents of a cell's tmpfs mounts with tar, and tar runs
+/// "gzip": Rewind's, which stores instead of compressing while the session
+/// is frozen (criutools/gzip.cpp), comes first in the PATH CRIU inherits.
+void putRewindToolsFirstInPath()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const QString gzip = RewindPaths::findProgram(QStringLiteral("rewind-criu-tools/gzip"));
+        if (gzip.isEmpty()) {
+            qWarning("rewind: rewind-criu-tools/gzip is missing, so CRIU compresses tmpfs contents while sessions are frozen");
+            return;
+        }
+        const QByteArray directory = QFile::encodeName(QFileInfo(gzip).absolutePath());
+        const QByteArray path = qgetenv("PATH");
+        qputenv("PATH", directory + ':' + (path.isEmpty() ? QByteArrayLiteral("/usr/sbin:/usr/bin:/sbin:/bin") : path));
+    });
+}
+
 Result<CriuOptions> makeOptions(int imagesDirFd, const char *logName)
 {
     if (CriuCheckpointer::binary().isEmpty()) {
         return Error{i18n("Could not start CRIU. Is the criu package (version 4.2 or newer) installed?")};
     }
+    putRewindToolsFirstInPath();
     criu_opts *raw = nullptr;
     if (criu_local_init_opts(&raw) != 0) {
         return Error{i18n("Could not prepare a CRIU request (out of memory).")};

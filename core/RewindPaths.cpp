@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "RewindPaths.h"
 
+#include <QFile>
+#include <QFileInfo>
+#include <QStringList>
+
+#include <unistd.h>
+
 namespace Rewind
 {
 namespace
@@ -59,6 +65,27 @@ RewindPaths RewindPaths::system()
         .cgroupParent = fromEnvironment("REWIND_CGROUP_PARENT", QStringLiteral("/sys/fs/cgroup/rewind")),
         .libexecDirectory = fromEnvironment("REWIND_LIBEXEC_DIR", QStringLiteral(REWIND_LIBEXEC_DIR)),
     };
+}
+
+QString RewindPaths::findProgram(const QString &relativePath)
+{
+    QStringList directories;
+    if (const QString fromEnvironment = qEnvironmentVariable("REWIND_LIBEXEC_DIR"); !fromEnvironment.isEmpty()) {
+        directories.append(fromEnvironment);
+    }
+    char self[4096];
+    const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length > 0) {
+        directories.append(QFileInfo(QFile::decodeName(QByteArray(self, length))).absolutePath());
+    }
+    directories.append(system().libexecDirectory);
+    for (const QString &directory : std::as_const(directories)) {
+        const QFileInfo program(directory + QLatin1Char('/') + relativePath);
+        if (program.isFile() && program.isExecutable()) {
+            return program.absoluteFilePath();
+        }
+    }
+    return {};
 }
 
 } // namespace Rewind

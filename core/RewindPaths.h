@@ -28,6 +28,11 @@ struct RewindPaths {
     QString networkCgroupParent() const;
 
     static RewindPaths system();
+    /// A program of Rewind's, by its path below the libexec directory: where
+    /// REWIND_LIBEXEC_DIR says, else beside the running program (the build
+    /// tree, where the tests run), else the installed one; empty if none is
+    /// an executable file.
+    static QString findProgram(const QString &relativePath);
 };
 
 } // namespace Rewind

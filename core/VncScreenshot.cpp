@@ -10,12 +10,10 @@
 
 #include <QDeadlineTimer>
 #include <QFile>
-#include <QFileInfo>
 #include <QProcess>
 
 #include <algorithm>
 #include <cstring>
-#include <unistd.h>
 
 namespace Rewind
 {
@@ -44,29 +42,6 @@ enum GrabberExit {
 
 constexpr int maxSide = 8192;
 constexpr auto grabberGrace = std::chrono::seconds(5);
-
-/// rewind-screenshot: where REWIND_LIBEXEC_DIR says, else beside the running
-/// program (the build tree, where the tests run), else the installed one.
-QString grabberProgram()
-{
-    QStringList directories;
-    if (const QString fromEnvironment = qEnvironmentVariable("REWIND_LIBEXEC_DIR"); !fromEnvironment.isEmpty()) {
-        directories.append(fromEnvironment);
-    }
-    char self[4096];
-    const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (length > 0) {
-        directories.append(QFileInfo(QFile::decodeName(QByteArray(self, length))).absolutePath());
-    }
-    directories.append(RewindPaths::system().libexecDirectory);
-    for (const QString &directory : std::as_const(directories)) {
-        const QFileInfo program(directory + QStringLiteral("/rewind-screenshot"));
-        if (program.isFile() && program.isExecutable()) {
-            return program.absoluteFilePath();
-        }
-    }
-    return {};
-}
 
 Error grabberError(int code, const QString &path, const QString &detail, std::chrono::milliseconds timeout)
 {
@@ -147,7 +122,7 @@ Result<QImage> imageFromRawPixels(const QByteArray &output, QSize expectedSize, 
 /// and takes the raw pixels it writes, reading no more than such a picture needs.
 Result<QImage> runGrabber(const UniqueFd &socketFile, const QString &path, std::chrono::milliseconds timeout, uid_t uid, gid_t gid, QSize expectedSize)
 {
-    const QString program = grabberProgram();
+    const QString program = RewindPaths::findProgram(QStringLiteral("rewind-screenshot"));
     if (program.isEmpty()) {
         return Error{i18n("Could not take a picture of the display at %1: the program rewind-screenshot is missing.", path)};
     }

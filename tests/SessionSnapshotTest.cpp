@@ -171,6 +171,32 @@ private Q_SLOTS:
         const QImage atSnapshot = QImage::fromData(*screenshot);
         QCOMPARE(atSnapshot.size(), QSize(800, 600));
 
+        // CRIU archived the cell's tmpfs mounts (its /tmp holds the home)
+        // through Rewind's gzip: a tar in deflate blocks that are stored,
+        // not compressed, while the session was frozen.
+        QStringList archives;
+        SnapshotStore::Visitor visitor;
+        visitor.entry = [&archives](const QString &path, quint32, qint64) {
+            if (path.startsWith(QLatin1String("images/tmpfs-dev-")) && path.endsWith(QLatin1String(".tar.gz.img"))) {
+                archives.append(path);
+            }
+            return Result<void>();
+        };
+        visitor.chunk = [](const QByteArray &, const QByteArray *, const QByteArray &) {
+            return Result<void>();
+        };
+        QVERIFY(m_store->walk(snapshot->id, visitor).ok());
+        QVERIFY(!archives.isEmpty());
+        for (const QString &path : std::as_const(archives)) {
+            const auto archive = m_store->readFile(snapshot->id, path);
+            QVERIFY2(archive.ok(), qPrintable(archive.errorMessage()));
+            // A gzip header of 10 bytes (no name), then a stored block's
+            // header (BTYPE 00), its length and its complement, then the tar.
+            QVERIFY2(archive->size() > 15 + 512 && archive->startsWith("\x1f\x8b\x08"), qPrintable(path));
+            QCOMPARE((quint8(archive->at(10)) >> 1) & 3, 0);
+            QCOMPARE(archive->mid(15 + 257, 5), QByteArray("ustar"));
+        }
+
         // Let time pass so that going back is visible.
         const long xtermLater = counterIn(session.initPid, xtermCounter) + 20;
         QTRY_VERIFY_WITH_TIMEOUT(counterIn(session.initPid, xtermCounter) > xtermLater, 10000);

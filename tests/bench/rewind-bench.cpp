@@ -201,6 +201,11 @@ struct ChildRun {
 
 /// Runs program with its output going to logPath. If cgroupProcsFd is an
 /// open cgroup.procs, the child moves into that cgroup before it execs.
+/// The PATH the bench started with. The engine puts Rewind's own gzip first
+/// in the PATH of the CRIU it runs (CriuCheckpointer); plain criu runs with
+/// the system's, as a user's criu would.
+const QByteArray systemPath = qgetenv("PATH");
+
 Result<ChildRun> runChild(const QString &program, const QStringList &arguments, const QString &logPath, int cgroupProcsFd = -1)
 {
     const QString path = QStandardPaths::findExecutable(program);
@@ -216,6 +221,18 @@ Result<ChildRun> runChild(const QString &program, const QStringList &arguments, 
         argv.push_back(word.data());
     }
     argv.push_back(nullptr);
+    std::vector<QByteArray> variables;
+    for (char **variable = environ; *variable; ++variable) {
+        if (std::strncmp(*variable, "PATH=", 5) != 0) {
+            variables.emplace_back(*variable);
+        }
+    }
+    variables.push_back("PATH=" + systemPath);
+    std::vector<char *> envp;
+    for (QByteArray &variable : variables) {
+        envp.push_back(variable.data());
+    }
+    envp.push_back(nullptr);
     UniqueFd log(::open(QFile::encodeName(logPath).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     UniqueFd input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!log || !input) {
@@ -232,7 +249,7 @@ Result<ChildRun> runChild(const QString &program, const QStringList &arguments, 
         ::dup2(input.get(), STDIN_FILENO);
         ::dup2(log.get(), STDOUT_FILENO);
         ::dup2(log.get(), STDERR_FILENO);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     if (pid < 0) {
