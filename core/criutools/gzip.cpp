@@ -16,6 +16,8 @@
 // Reads standard input, writes standard output; exits 0, or 1 with a
 // message on standard error.
 
+#include "FileWriting.h"
+
 #include <zlib.h>
 
 #include <array>
@@ -37,22 +39,6 @@ int fail(const char *what)
     return 1;
 }
 
-bool writeAll(const unsigned char *data, std::size_t length)
-{
-    while (length > 0) {
-        const ssize_t written = ::write(STDOUT_FILENO, data, length);
-        if (written < 0 && errno == EINTR) {
-            continue;
-        }
-        if (written <= 0) {
-            return false;
-        }
-        data += written;
-        length -= std::size_t(written);
-    }
-    return true;
-}
-
 /// Reads up to a buffer of standard input into the stream; the bytes read, 0 at its end, -1 on an error.
 ssize_t refill(z_stream &stream)
 {
@@ -68,7 +54,7 @@ ssize_t refill(z_stream &stream)
 /// Hands what the stream produced to standard output; false if it cannot be written.
 bool drain(z_stream &stream)
 {
-    const bool written = writeAll(output.data(), output.size() - stream.avail_out);
+    const bool written = Rewind::writeAll(STDOUT_FILENO, output.data(), output.size() - stream.avail_out);
     stream.next_out = output.data();
     stream.avail_out = uInt(output.size());
     return written;

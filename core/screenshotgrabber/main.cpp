@@ -12,6 +12,8 @@
 //
 // Qt Gui only for QImage; no QGuiApplication.
 
+#include "FileWriting.h"
+
 #include <QByteArray>
 #include <QImage>
 #include <QRegion>
@@ -88,22 +90,6 @@ __attribute__((format(printf, 1, 2))) void keepLibraryError(const char *format, 
     lastLibraryError = buffer;
 }
 
-bool writeAll(int fd, const char *data, size_t size)
-{
-    while (size > 0) {
-        const ssize_t written = ::write(fd, data, size);
-        if (written < 0 && errno == EINTR) {
-            continue;
-        }
-        if (written <= 0) {
-            return false;
-        }
-        data += written;
-        size -= size_t(written);
-    }
-    return true;
-}
-
 /// Ends the program with code, and detail (or the library's last error) on stdout.
 [[noreturn]] void finish(ExitCode code, std::string detail = {})
 {
@@ -114,7 +100,7 @@ bool writeAll(int fd, const char *data, size_t size)
         detail.pop_back();
     }
     detail += '\n';
-    (void)writeAll(STDOUT_FILENO, detail.data(), detail.size());
+    (void)Rewind::writeAll(STDOUT_FILENO, detail.data(), detail.size());
     std::_Exit(code);
 }
 
@@ -456,11 +442,11 @@ int main(int argc, char **argv)
     // and height (32 bits each, host order), then each row of 0xffRRGGBB.
     const QImage image = grab(int(socketFile), deadline).convertToFormat(QImage::Format_RGB32);
     const quint32 header[3] = {rawPixelsMagic, quint32(image.width()), quint32(image.height())};
-    if (!writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(header), sizeof header)) {
+    if (!Rewind::writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(header), sizeof header)) {
         return EncodingFailed;
     }
     for (int y = 0; y < image.height(); ++y) {
-        if (!writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(image.constScanLine(y)), size_t(image.width()) * 4)) {
+        if (!Rewind::writeAll(STDOUT_FILENO, reinterpret_cast<const char *>(image.constScanLine(y)), size_t(image.width()) * 4)) {
             return EncodingFailed;
         }
     }
