@@ -154,6 +154,34 @@ bool addDumpUptime(const QString &path, quint64 uptime)
     return writeFile(path, image);
 }
 
+/// A store in a scratch directory with one snapshot, of images/pages-1.img
+/// made of parentPages: the parent of what a test assembles.
+struct StoreWithParent {
+    QTemporaryDir work;
+    std::unique_ptr<SnapshotStore> store;
+    SnapshotInfo parent;
+    QString error;
+
+    static StoreWithParent make(std::initializer_list<quint32> parentPages)
+    {
+        StoreWithParent made;
+        auto store = SnapshotStore::open(made.work.filePath(QStringLiteral("store")));
+        if (!made.work.isValid() || !store) {
+            made.error = store ? QStringLiteral("no scratch directory") : store.errorMessage();
+            return made;
+        }
+        made.store = std::move(*store);
+        if (!writeFile(made.work.filePath(QStringLiteral("first/images/pages-1.img")), pages(parentPages))) {
+            made.error = QStringLiteral("cannot write the parent's pages");
+            return made;
+        }
+        const auto parent = commitTree(*made.store, made.work.filePath(QStringLiteral("first")));
+        made.error = parent ? QString() : parent.errorMessage();
+        made.parent = parent ? *parent : SnapshotInfo();
+        return made;
+    }
+};
+
 /// A counter in a cell of its own, and the mounts its dumps keep external.
 struct Counter {
     TestCell cell;
@@ -217,20 +245,18 @@ private Q_SLOTS:
 
     void assembledImageTakesTheParentsPagesById()
     {
-        QTemporaryDir work;
-        QVERIFY(work.isValid());
-        auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
-        QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
-        QVERIFY(writeFile(work.filePath(QStringLiteral("first/images/pages-1.img")), pages({1, 2, 3, 4})));
-        const auto parent = commitTree(**store, work.filePath(QStringLiteral("first")));
-        QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
+        auto fixture = StoreWithParent::make({1, 2, 3, 4});
+        QVERIFY2(fixture.error.isEmpty(), qPrintable(fixture.error));
+        QTemporaryDir &work = fixture.work;
+        SnapshotStore &store = *fixture.store;
+        const SnapshotInfo &parent = fixture.parent;
 
         // Pages 2 and 3 of the parent, a changed page, then the parent's page 1.
         QVERIFY(writeFile(work.filePath(QStringLiteral("second/images/pages-7.img")), pages({99})));
         PageAssembly assembly;
-        assembly.parentSnapshot = parent->id;
+        assembly.parentSnapshot = parent.id;
         assembly.files.insert(QStringLiteral("images/pages-7.img"), AssembledPages{QStringLiteral("images/pages-1.img"), {{2, 1}, {1, -1}, {1, 0}}});
-        const auto second = commitTree(**store, work.filePath(QStringLiteral("second")), assembly);
+        const auto second = commitTree(store, work.filePath(QStringLiteral("second")), assembly);
         QVERIFY2(second.ok(), qPrintable(second.errorMessage()));
         // Only the changed page is new to the store.
         QVERIFY(second->addedBytes.has_value());
@@ -240,7 +266,7 @@ private Q_SLOTS:
         const QString whole = work.filePath(QStringLiteral("whole"));
         QVERIFY(QDir().mkpath(whole));
         UniqueFd target = openDirectory(whole);
-        const auto materialized = (*store)->materialize(second->id, target.get());
+        const auto materialized = store.materialize(second->id, target.get());
         QVERIFY2(materialized.ok(), qPrintable(materialized.errorMessage()));
         QCOMPARE(readWholeFile(whole + QStringLiteral("/images/pages-7.img")), pages({2, 3, 99, 1}));
     }
@@ -265,50 +291,46 @@ private Q_SLOTS:
         QFETCH(bool, againstOlder);
         QFETCH(QList<PageRun>, runs);
         QFETCH(QString, named);
-        QTemporaryDir work;
-        QVERIFY(work.isValid());
-        auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
-        QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
-        QVERIFY(writeFile(work.filePath(QStringLiteral("first/images/pages-1.img")), pages({1, 2, 3, 4})));
-        const auto parent = commitTree(**store, work.filePath(QStringLiteral("first")));
-        QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
+        auto fixture = StoreWithParent::make({1, 2, 3, 4});
+        QVERIFY2(fixture.error.isEmpty(), qPrintable(fixture.error));
+        QTemporaryDir &work = fixture.work;
+        SnapshotStore &store = *fixture.store;
+        const SnapshotInfo &parent = fixture.parent;
         if (againstOlder) {
-            QVERIFY(commitTree(**store, work.filePath(QStringLiteral("first"))).ok());
+            QVERIFY(commitTree(store, work.filePath(QStringLiteral("first"))).ok());
         }
-        const auto before = (*store)->list(session);
+        const auto before = store.list(session);
         QVERIFY(before.ok());
 
         QVERIFY(writeFile(work.filePath(QStringLiteral("second/images/pages-7.img")), pages({99})));
         PageAssembly assembly;
-        assembly.parentSnapshot = parent->id;
+        assembly.parentSnapshot = parent.id;
         assembly.files.insert(QStringLiteral("images/pages-7.img"), AssembledPages{QStringLiteral("images/pages-1.img"), runs});
-        const auto refused = commitTree(**store, work.filePath(QStringLiteral("second")), assembly);
+        const auto refused = commitTree(store, work.filePath(QStringLiteral("second")), assembly);
         QVERIFY(!refused.ok());
         QVERIFY2(refused.errorMessage().contains(named), qPrintable(refused.errorMessage()));
-        const auto after = (*store)->list(session);
+        const auto after = store.list(session);
         QVERIFY(after.ok());
         QCOMPARE(after->size(), before->size());
-        const auto checked = (*store)->verify();
+        const auto checked = store.verify();
         QVERIFY2(checked.ok(), qPrintable(checked.errorMessage()));
     }
 
     void anAssembledImageMissingFromTheDumpIsRefused()
     {
-        QTemporaryDir work;
-        QVERIFY(work.isValid());
-        auto store = SnapshotStore::open(work.filePath(QStringLiteral("store")));
-        QVERIFY2(store.ok(), qPrintable(store.errorMessage()));
-        QVERIFY(writeFile(work.filePath(QStringLiteral("first/images/pages-1.img")), pages({1, 2})));
-        const auto parent = commitTree(**store, work.filePath(QStringLiteral("first")));
-        QVERIFY2(parent.ok(), qPrintable(parent.errorMessage()));
+        auto fixture = StoreWithParent::make({1, 2});
+        QVERIFY2(fixture.error.isEmpty(), qPrintable(fixture.error));
+        QTemporaryDir &work = fixture.work;
+        SnapshotStore &store = *fixture.store;
+        const SnapshotInfo &parent = fixture.parent;
         QVERIFY(writeFile(work.filePath(QStringLiteral("second/images/pagemap-1.img")), QByteArray("map")));
         PageAssembly assembly;
-        assembly.parentSnapshot = parent->id;
+        assembly.parentSnapshot = parent.id;
         assembly.files.insert(QStringLiteral("images/pages-7.img"), AssembledPages{QStringLiteral("images/pages-1.img"), {{2, 0}}});
-        const auto refused = commitTree(**store, work.filePath(QStringLiteral("second")), assembly);
+        const auto refused = commitTree(store, work.filePath(QStringLiteral("second")), assembly);
         QVERIFY(!refused.ok());
         QVERIFY2(refused.errorMessage().contains(QLatin1String("missing")), qPrintable(refused.errorMessage()));
-        QCOMPARE((*store)->list(session)->size(), 1);
+        QCOMPARE(store.list(session)->size(), 1);
     }
 
     // CRIU reads the parent as the engine lays it out beside the images
