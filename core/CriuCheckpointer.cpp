@@ -5,6 +5,7 @@
 #include "CellNetworkNamespace.h"
 #include "CgroupFiles.h"
 #include "CriuImageFiles.h"
+#include "CriuImageFrame.h"
 #include "MountTable.h"
 #include "NestedNamespaces.h"
 #include "RestoreFixups.h"
@@ -273,23 +274,19 @@ private:
 /// only.
 Result<void> shareImagesWithCellRoot(int imagesDirFd)
 {
-    UniqueFd listing(::openat(imagesDirFd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    DIR *directory = listing ? ::fdopendir(listing.get()) : nullptr;
-    if (!directory) {
+    bool shared = ::fchmod(imagesDirFd, 0711) == 0;
+    const bool listed = CriuImageFrame::forEachEntry(imagesDirFd, [&](const dirent &entry) {
+        if (entry.d_type != DT_REG) {
+            return;
+        }
+        shared = shared && ::fchmodat(imagesDirFd, entry.d_name, 0644, 0) == 0;
+        if (std::strncmp(entry.d_name, "pages-", 6) == 0) {
+            shared = shared && ::fchownat(imagesDirFd, entry.d_name, CellIds::root, CellIds::rootGroup, AT_SYMLINK_NOFOLLOW) == 0;
+        }
+    });
+    if (!listed) {
         return Error{i18n("Cannot read the snapshot's images: %1", QString::fromLocal8Bit(std::strerror(errno)))};
     }
-    listing.release(); // closedir closes it
-    bool shared = ::fchmod(imagesDirFd, 0711) == 0;
-    while (const dirent *entry = ::readdir(directory)) {
-        if (entry->d_type != DT_REG) {
-            continue;
-        }
-        shared = shared && ::fchmodat(imagesDirFd, entry->d_name, 0644, 0) == 0;
-        if (std::strncmp(entry->d_name, "pages-", 6) == 0) {
-            shared = shared && ::fchownat(imagesDirFd, entry->d_name, CellIds::root, CellIds::rootGroup, AT_SYMLINK_NOFOLLOW) == 0;
-        }
-    }
-    ::closedir(directory);
     if (!shared) {
         return Error{i18n("Cannot hand the snapshot's images to the cell: %1", QString::fromLocal8Bit(std::strerror(errno)))};
     }

@@ -3,7 +3,6 @@
 
 #include "CriuImageFrame.h"
 #include "ProtobufReader.h"
-#include "UniqueFd.h"
 
 #include <KLocalizedString>
 
@@ -320,23 +319,17 @@ Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
         return paths;
     }
     // Mapped shared and writable, a file is written to: it needs what O_RDWR needs.
-    UniqueFd listing(::openat(imagesDirFd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    DIR *directory = listing ? ::fdopendir(listing.get()) : nullptr;
-    if (!directory) {
-        return Error{i18n("Cannot read the snapshot's images: %1", QString::fromLocal8Bit(std::strerror(errno)))};
-    }
-    listing.release(); // closedir closes it
     QList<quint32> written;
     QList<quint32> entered;
     std::optional<Error> damaged;
-    while (const dirent *entry = ::readdir(directory)) {
-        const QByteArray name(entry->d_name);
+    const bool listed = CriuImageFrame::forEachEntry(imagesDirFd, [&](const dirent &entry) {
+        const QByteArray name(entry.d_name);
         const bool memory = name.startsWith("mm-") && name.endsWith(".img");
         const bool directories = name.startsWith("fs-") && name.endsWith(".img");
         if (!memory && !directories) {
-            continue;
+            return;
         }
-        const auto image = CriuImageFrame::read(imagesDirFd, entry->d_name, maximumImageSize);
+        const auto image = CriuImageFrame::read(imagesDirFd, entry.d_name, maximumImageSize);
         auto ids = !image ? Result<QList<quint32>>(Error{i18n("Cannot read the snapshot's images: %1", QFile::decodeName(name))})
             : memory      ? sharedWritableMappings(*image)
                           : enteredDirectories(*image);
@@ -345,8 +338,10 @@ Result<QList<OpenedPath>> CriuImageFiles::read(int imagesDirFd)
         } else {
             (memory ? written : entered) += *ids;
         }
+    });
+    if (!listed) {
+        return Error{i18n("Cannot read the snapshot's images: %1", QString::fromLocal8Bit(std::strerror(errno)))};
     }
-    ::closedir(directory);
     if (damaged) {
         return *damaged;
     }

@@ -85,4 +85,21 @@ std::optional<QByteArray> read(int directoryFd, const char *name, qsizetype maxi
     return image;
 }
 
+bool forEachEntry(int directoryFd, const std::function<void(const dirent &)> &visit)
+{
+    UniqueFd listFd(::openat(directoryFd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    DIR *listing = listFd ? ::fdopendir(listFd.get()) : nullptr;
+    if (!listing) {
+        return false;
+    }
+    listFd.release(); // closedir closes it
+    while (const dirent *entry = ::readdir(listing)) {
+        if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
+            visit(*entry);
+        }
+    }
+    ::closedir(listing);
+    return true;
+}
+
 } // namespace Rewind::CriuImageFrame

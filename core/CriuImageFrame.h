@@ -4,6 +4,8 @@
 #include <QByteArray>
 #include <QList>
 
+#include <dirent.h>
+#include <functional>
 #include <optional>
 
 namespace Rewind
@@ -23,6 +25,9 @@ QByteArray imageOf(quint32 magic, const QList<QByteArray> &messages);
 /// The regular file name in directoryFd, read whole without following a
 /// link; nothing if it cannot be read or is larger than maximumBytes.
 std::optional<QByteArray> read(int directoryFd, const char *name, qsizetype maximumBytes);
+/// Calls visit for each entry of the images directory directoryFd but "."
+/// and ".."; false, with errno set, if it cannot be listed.
+bool forEachEntry(int directoryFd, const std::function<void(const dirent &)> &visit);
 
 } // namespace CriuImageFrame
 } // namespace Rewind

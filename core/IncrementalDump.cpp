@@ -35,20 +35,16 @@ Result<QByteArray> readPagemap(int directoryFd, const QByteArray &name)
 
 Result<QList<QByteArray>> pagemapNames(int imagesDirFd)
 {
-    UniqueFd listFd(::openat(imagesDirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    DIR *listing = listFd ? ::fdopendir(listFd.get()) : nullptr;
-    if (!listing) {
-        return Error{i18n("The dump's images cannot be listed: %1", QString::fromLocal8Bit(std::strerror(errno)))};
-    }
-    listFd.release();
     QList<QByteArray> names;
-    while (const dirent *entry = ::readdir(listing)) {
-        const QByteArray name(entry->d_name);
+    const bool listed = CriuImageFrame::forEachEntry(imagesDirFd, [&names](const dirent &entry) {
+        const QByteArray name(entry.d_name);
         if (name.startsWith("pagemap-") && name.endsWith(".img")) {
             names.append(name);
         }
+    });
+    if (!listed) {
+        return Error{i18n("The dump's images cannot be listed: %1", QString::fromLocal8Bit(std::strerror(errno)))};
     }
-    ::closedir(listing);
     return names;
 }
 
