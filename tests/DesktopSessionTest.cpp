@@ -265,7 +265,7 @@ private Q_SLOTS:
 
         clock.restart();
         auto snapshot = m_engine->snapshot(started->id, QStringLiteral("desktop"), SnapshotTrigger::Manual);
-        QVERIFY2(snapshot.ok(), qPrintable(snapshot.errorMessage()));
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.ok() ? QString() : snapshot.errorMessage() + QLatin1Char('\n') + snapshot.error().details));
         qInfo("snapshot in %lld ms, frozen %.0f ms, %.1f MiB of images, %.1f MiB stored",
               qint64(clock.elapsed()),
               snapshot->metadata.value(QStringLiteral("frozenUs")).toDouble() / 1000.0,
