@@ -14,6 +14,7 @@
 #include "IncrementalDump.h"
 #include "MemoryTracking.h"
 #include "MountTable.h"
+#include "NetlinkBacklog.h"
 #include "OutsideSockets.h"
 #include "RestoreAccessCheck.h"
 #include "RestoreFixups.h"
@@ -45,6 +46,7 @@ const QString restoreFixupsKey = QStringLiteral("restoreFixups");
 constexpr auto screenshotTimeout = std::chrono::seconds(5);
 /// How long the session's programs get to close connections Rewind made to them (OutsideSockets).
 constexpr auto outsideSocketsTimeout = std::chrono::seconds(2);
+constexpr auto netlinkBacklogTimeout = std::chrono::seconds(1);
 constexpr auto readyTimeout = std::chrono::seconds(30);
 
 void report(const SnapshotEngine::Progress &progress, int percent, Stage stage)
@@ -207,10 +209,12 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
     const QString cgroup = m_sessions.cgroupPath(*record);
     // The picture is taken just before the freeze, so it shows what the snapshot holds.
     auto screenshot = m_sessions.screenshot(*record, screenshotTimeout);
+    auto freshStaging = [&] {
+        return m_snapshotStagingInMemory > 0 ? StagingDirectory::createInMemory(m_snapshotStagingInMemory, StagingPages::Large)
+                                             : stagingFor(CellMemory::residentBytes(cgroup), StagingPages::Large);
+    };
     std::optional<StagingDirectory> staging;
-    if (auto chosen = m_snapshotStagingInMemory > 0 ? StagingDirectory::createInMemory(m_snapshotStagingInMemory, StagingPages::Large)
-                                                    : stagingFor(CellMemory::residentBytes(cgroup), StagingPages::Large);
-        !chosen) {
+    if (auto chosen = freshStaging(); !chosen) {
         return chosen.error();
     } else {
         staging.emplace(std::move(*chosen));
@@ -256,16 +260,13 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         }
     }
     auto dumped = dumpFrozen(dump, progress);
-    if (!dumped && staging->isFullInMemory()) {
-        // The session grew past what was set aside in memory while it was
-        // dumped: once more, on disk, rather than fail; whole, since the
-        // failed dump may have reset what the kernel tracked.
-        qWarning("rewind: the snapshot of %s filled its staging in memory; dumping again on disk", qPrintable(sessionId));
-        if (auto onDisk = StagingDirectory::create(m_sessions.paths().stagingDirectory()); !onDisk) {
-            return onDisk.error();
-        } else {
-            staging.emplace(std::move(*onDisk));
+    // Once more, into a fresh staging; whole, since the failed dump may have
+    // reset what the kernel tracked.
+    auto dumpAgainWhole = [&](Result<StagingDirectory> fresh) -> Result<void> {
+        if (!fresh) {
+            return fresh.error();
         }
+        staging.emplace(std::move(*fresh));
         images = staging->makeSubdirectory("images");
         if (!images) {
             return images.error();
@@ -274,7 +275,26 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         dump.parentImages.clear();
         parent.reset();
         dumped = dumpFrozen(dump, progress);
+        return {};
+    };
+    if (!dumped && staging->isFullInMemory()) {
+        // The session grew past what was set aside in memory while it was
+        // dumped: on disk, rather than fail.
+        qWarning("rewind: the snapshot of %s filled its staging in memory; dumping again on disk", qPrintable(sessionId));
+        if (auto again = dumpAgainWhole(StagingDirectory::create(m_sessions.paths().stagingDirectory())); !again) {
+            return again.error();
+        }
         metadata.insert(QStringLiteral("stagingRetriedOnDisk"), true);
+    }
+    if (!dumped && NetlinkBacklog::refusedDump(dumped.error())) {
+        // A program received a netlink message (an address or neighbour
+        // change) while the session was frozen: once it has read it.
+        qWarning("rewind: a program of %s had unread netlink messages when the session was frozen; dumping again", qPrintable(sessionId));
+        NetlinkBacklog::waitUntilRead(record->initPid, netlinkBacklogTimeout);
+        if (auto again = dumpAgainWhole(freshStaging()); !again) {
+            return again.error();
+        }
+        metadata.insert(QStringLiteral("dumpRetriedAfterNetlinkMessages"), true);
     }
     // A CRIU that was killed or ran out of time refused nothing.
     if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
