@@ -104,13 +104,18 @@ public:
     /// theirs rewritten since); empty if there is none.
     Result<ChunkIdMap<ListedChunk>> newestSnapshotChunks(const QString &sessionId, uid_t owner) const;
 
-    /// Deletes the rows of chunks that no file references any more.
+    /// Deletes the rows of chunks that no file references any more: those
+    /// without a first snapshot. Every chunk a file names has the oldest
+    /// snapshot that names it as its first (insertSnapshot(), remove() and
+    /// the migrations keep it so), so no list needs to be read.
     Result<qint64> removeUnreferencedChunks();
     /// Every chunk, by pack and offset.
     Result<QList<ChunkEntry>> chunks() const;
     /// The chunks in one pack, by offset.
     Result<QList<ChunkEntry>> chunksInPack(const QByteArray &pack) const;
-    /// Bytes the catalog references in each pack.
+    /// The chunks in chunk files of the layout before packs.
+    Result<QList<ChunkEntry>> legacyFileChunks() const;
+    /// Bytes the catalog references in each pack that it references.
     Result<QHash<QByteArray, qint64>> liveBytesByPack() const;
     /// Records the new locations (pack, packOffset) of chunks that were in
     /// fromPack, and forgets the files' runs that name fromPack, in one
@@ -169,7 +174,31 @@ private:
         bool m_open = true;
     };
     Result<Transaction> begin();
-    /// Adds up owner_usage and snapshots.new_bytes again from the chunks,
+    /// A change to what a pack holds (pack_usage).
+    struct PackUsage {
+        qint64 chunks = 0;
+        qint64 storedBytes = 0;
+        void add(qint64 bytes, qint64 count = 1)
+        {
+            storedBytes += bytes;
+            chunks += count;
+        }
+    };
+    /// Adds each change to pack_usage and drops the packs left without
+    /// chunks, inside the caller's transaction.
+    Result<void> addToPackUsage(const QHash<QByteArray, PackUsage> &change);
+    /// Sets the first snapshot of the chunks with these hex ids (-1: none),
+    /// inside the caller's transaction.
+    Result<void> setFirstSnapshot(const QList<QByteArray> &hexIds, qint64 snapshot);
+    /// Sets every chunk's first snapshot to the oldest snapshot whose lists
+    /// name it, or none, from every list of the catalog (a migration's
+    /// step), inside the caller's transaction. new_bytes is not recounted.
+    Result<void> assignFirstUses();
+    /// Makes snapshotId the first snapshot of the chunks its files name
+    /// that had none: a snapshot deleted since the store found them present
+    /// left them to garbage collection.
+    Result<void> claimUnusedChunks(qint64 snapshotId, const QList<FileEntry> &files);
+    /// Adds up owner_usage, snapshots.new_bytes and pack_usage again from the chunks,
     /// inside the caller's transaction; what failed, if anything did.
     std::optional<QSqlError> recount();
     Error failure(const QString &what, const QSqlError &error) const;

@@ -1364,19 +1364,19 @@ Result<GarbageStats> SnapshotStore::collectGarbage()
     }
 
     // Chunk files of the layout before packs.
-    auto all = m_catalog->chunks();
-    if (!all) {
-        return all.error();
-    }
-    QSet<QByteArray> legacy;
-    for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*all)) {
-        if (chunk.pack.isEmpty()) {
-            legacy.insert(chunk.id);
-        }
-    }
     auto files = m_chunks->legacyFiles();
     if (!files) {
         return files.error();
+    }
+    QSet<QByteArray> legacy;
+    if (!files->isEmpty()) {
+        auto legacyChunks = m_catalog->legacyFileChunks();
+        if (!legacyChunks) {
+            return legacyChunks.error();
+        }
+        for (const SnapshotCatalog::ChunkEntry &chunk : std::as_const(*legacyChunks)) {
+            legacy.insert(chunk.id);
+        }
     }
     for (const ChunkStore::File &file : std::as_const(*files)) {
         if (!file.id.isEmpty() && legacy.contains(file.id)) {

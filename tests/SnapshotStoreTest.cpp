@@ -939,6 +939,74 @@ private Q_SLOTS:
         QCOMPARE(store->list()->size(), 1);
     }
 
+    void aCommitKeepsChunksOfASnapshotDeletedMeanwhile()
+    {
+        // Garbage collection removes the chunks no snapshot uses first. A
+        // commit that found a chunk present while the only snapshot using it
+        // was deleted must become that chunk's first user, or the next
+        // collection would remove what the new snapshot needs.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(64 * 4096, 24)));
+        QVERIFY(writeFile(staging + QStringLiteral("/notes.txt"), randomBytes(200 * 1024, 25)));
+        const QMap<QString, QByteArray> tree = treeOf(staging);
+        qint64 deletedId = 0;
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            auto deleted = commitTree(*store, staging);
+            QVERIFY(deleted.ok());
+            deletedId = deleted->id;
+        }
+
+        // The commit stops after it looked its chunks up, before its catalog transaction.
+        const pid_t child = ::fork();
+        QVERIFY(child >= 0);
+        if (child == 0) {
+            ::setenv(SnapshotStore::crashPointVariable, "before-catalog:stop", 1);
+            auto store = SnapshotStore::open(storePath);
+            if (!store) {
+                ::_exit(2);
+            }
+            UniqueFd stagingFd = openDirectory(staging);
+            auto committed = (*store)->commit(QStringLiteral("session-b"), ::getuid(), stagingFd.get(), QString(), SnapshotTrigger::Manual, {});
+            ::_exit(committed.ok() ? 0 : 1);
+        }
+        struct ChildKiller {
+            pid_t pid;
+            ~ChildKiller()
+            {
+                if (pid > 0) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, nullptr, 0);
+                }
+            }
+        } killer{child};
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, WUNTRACED), child);
+        QVERIFY2(WIFSTOPPED(status), qPrintable(QString::number(status)));
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        QVERIFY(store->remove(deletedId).ok());
+        QCOMPARE(::kill(child, SIGCONT), 0);
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        killer.pid = 0;
+        QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, qPrintable(QString::number(status)));
+
+        auto snapshots = store->list();
+        QVERIFY(snapshots.ok());
+        QCOMPARE(snapshots->size(), 1);
+        // It brought nothing to the store and is the first to use all it has.
+        QCOMPARE(snapshots->first().addedBytes, std::optional<qint64>(0));
+        QCOMPARE(snapshots->first().newBytes, snapshots->first().storedBytes);
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QCOMPARE(stats->chunksRemoved, 0);
+        QCOMPARE(catalogTotalsMismatch(storePath + QStringLiteral("/catalog.sqlite")), QString());
+        QCOMPARE(materialized(*store, snapshots->first().id), std::optional(tree));
+        QVERIFY(store->verify()->clean());
+    }
+
     void garbageCollectionRewritesPacksThatAreMostlyGarbage_data()
     {
         QTest::addColumn<QByteArray>("crashPoint");
@@ -1384,6 +1452,67 @@ private Q_SLOTS:
         auto stats = store->collectGarbage();
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QCOMPARE(store->verify()->chunksChecked, chunks - 1);
+        QCOMPARE(materialized(*store, secondId), std::optional(secondTree));
+    }
+
+    void migrationTenSetsEveryChunksFirstSnapshot()
+    {
+        // From schema 10 garbage collection trusts first_snapshot instead of
+        // reading every list, so migrating sets it again from the lists:
+        // here a catalog whose first uses are all wrong.
+        const QString storePath = freshPath(QStringLiteral("store"));
+        const QString staging = freshPath(QStringLiteral("staging"));
+        QByteArray memory = randomBytes(32 * 4096, 64);
+        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
+        const auto firstTree = treeOf(staging);
+        memory.replace(3 * 4096, 4096, randomBytes(4096, 65));
+        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
+        const auto secondTree = treeOf(staging);
+        qint64 firstId = 0;
+        qint64 secondId = 0;
+        qint64 chunks = 0;
+        {
+            auto store = openStore(storePath);
+            QVERIFY(store);
+            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(32 * 4096, 64)));
+            auto first = commitTree(*store, staging);
+            QVERIFY(first.ok());
+            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
+            auto second = commitTree(*store, staging);
+            QVERIFY(second.ok());
+            firstId = first->id;
+            secondId = second->id;
+            chunks = store->verify()->chunksChecked;
+        }
+        const QString catalogPath = storePath + QStringLiteral("/catalog.sqlite");
+        const QString reverted = revertCatalog(catalogPath, 9);
+        QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
+        {
+            QSqlDatabase database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("schema9"));
+            database.setDatabaseName(catalogPath);
+            QVERIFY(database.open());
+            QSqlQuery query(database);
+            // Every chunk the second snapshot's (wrong for those the first uses), one none.
+            QVERIFY(query.exec(QStringLiteral("UPDATE chunks SET first_snapshot = %1").arg(secondId)));
+            QVERIFY(query.exec(QStringLiteral("UPDATE chunks SET first_snapshot = NULL WHERE rowid = (SELECT MIN(rowid) FROM chunks)")));
+            database.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("schema9"));
+        QVERIFY(!catalogTotalsMismatch(catalogPath).isEmpty());
+
+        auto store = openStore(storePath);
+        QVERIFY(store);
+        QCOMPARE(catalogTotalsMismatch(catalogPath), QString());
+        auto stats = store->collectGarbage();
+        QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
+        QCOMPARE(store->verify()->chunksChecked, chunks);
+        QCOMPARE(materialized(*store, firstId), std::optional(firstTree));
+        QCOMPARE(materialized(*store, secondId), std::optional(secondTree));
+        // The page only the first snapshot has goes with it, and only that.
+        QVERIFY(store->remove(firstId).ok());
+        QVERIFY(store->collectGarbage().ok());
+        QCOMPARE(store->verify()->chunksChecked, chunks - 1);
+        QCOMPARE(catalogTotalsMismatch(catalogPath), QString());
         QCOMPARE(materialized(*store, secondId), std::optional(secondTree));
     }
 

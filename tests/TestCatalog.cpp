@@ -3,6 +3,7 @@
 
 #include "ChunkList.h"
 
+#include <QHash>
 #include <QList>
 #include <QPair>
 #include <QSqlDatabase>
@@ -22,6 +23,9 @@ QString revertWith(QSqlDatabase &database, int schemaVersion)
         return query.exec(sql) ? QString() : sql + QStringLiteral(": ") + query.lastError().text();
     };
     QString failed;
+    if (schemaVersion < 10 && !(failed = run(QStringLiteral("DROP TABLE pack_usage"))).isEmpty()) {
+        return failed;
+    }
     if (schemaVersion < 9) {
         for (const QString &sql : {QStringLiteral("DROP TABLE owner_usage"), QStringLiteral("ALTER TABLE snapshots DROP COLUMN new_bytes")}) {
             if (!(failed = run(sql)).isEmpty()) {
@@ -79,6 +83,36 @@ QString revertWith(QSqlDatabase &database, int schemaVersion)
     return run(QStringLiteral("DELETE FROM schema_version WHERE version > %1").arg(schemaVersion));
 }
 
+/// Where a chunk's first_snapshot is not the oldest snapshot whose lists
+/// name it (NULL: none does), worked out here from the lists.
+QString firstUseMismatch(QSqlDatabase &database)
+{
+    QSqlQuery query(database);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral("SELECT snapshot_id, chunk_list FROM files ORDER BY snapshot_id"))) {
+        return query.lastError().text();
+    }
+    QHash<QByteArray, qint64> oldestUse; // hex id → snapshot
+    while (query.next()) {
+        const qint64 snapshot = query.value(0).toLongLong();
+        for (const QByteArray &id : ChunkList::hexIds(query.value(1).toByteArray())) {
+            oldestUse.insert(id, std::min(oldestUse.value(id, snapshot), snapshot));
+        }
+    }
+    if (!query.exec(QStringLiteral("SELECT id, first_snapshot FROM chunks"))) {
+        return query.lastError().text();
+    }
+    QString mismatch;
+    while (query.next()) {
+        const qint64 recorded = query.isNull(1) ? -1 : query.value(1).toLongLong();
+        const qint64 oldest = oldestUse.value(query.value(0).toString().toLatin1(), -1);
+        if (recorded != oldest) {
+            mismatch += QStringLiteral("chunk %1 is first used by snapshot %2, the catalog says %3\n").arg(query.value(0).toString()).arg(oldest).arg(recorded);
+        }
+    }
+    return mismatch;
+}
+
 } // namespace
 
 QString revertCatalog(const QString &databasePath, int schemaVersion)
@@ -121,7 +155,14 @@ QString catalogTotalsMismatch(const QString &databasePath)
             const QString snapshots = QStringLiteral(
                 "SELECT 'snapshot ' || id, new_bytes, (SELECT COALESCE(SUM(stored_bytes), 0) FROM chunks WHERE first_snapshot = s.id)"
                 " FROM snapshots s");
-            for (const QString &sql : {owners, snapshots}) {
+            const QString packs = QStringLiteral(
+                "SELECT 'pack ' || p, kept, summed FROM ("
+                " SELECT pack AS p, stored_bytes AS kept, (SELECT COALESCE(SUM(stored_bytes), 0) FROM chunks WHERE pack = u.pack) AS summed"
+                " FROM pack_usage u"
+                " UNION ALL SELECT pack, chunks, COUNT(*) FROM pack_usage u JOIN chunks c USING (pack) GROUP BY pack HAVING COUNT(*) != chunks"
+                " UNION ALL SELECT pack, 0, SUM(stored_bytes) FROM chunks"
+                " WHERE pack IS NOT NULL AND pack != '' AND pack NOT IN (SELECT pack FROM pack_usage) GROUP BY pack)");
+            for (const QString &sql : {owners, snapshots, packs}) {
                 if (!query.exec(sql)) {
                     mismatch = query.lastError().text();
                     break;
@@ -134,6 +175,9 @@ QString catalogTotalsMismatch(const QString &databasePath)
                                         .arg(query.value(2).toLongLong());
                     }
                 }
+            }
+            if (mismatch.isEmpty()) {
+                mismatch = firstUseMismatch(database);
             }
             database.close();
         }
