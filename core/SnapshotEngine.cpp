@@ -46,7 +46,12 @@ const QString restoreFixupsKey = QStringLiteral("restoreFixups");
 constexpr auto screenshotTimeout = std::chrono::seconds(5);
 /// How long the session's programs get to close connections Rewind made to them (OutsideSockets).
 constexpr auto outsideSocketsTimeout = std::chrono::seconds(2);
+/// How long a snapshot waits for the session's programs to read netlink
+/// messages that came while it was frozen, and how often it dumps again
+/// for them (they come in bursts: a new address, then its IPv6 duplicate
+/// detection ending).
 constexpr auto netlinkBacklogTimeout = std::chrono::seconds(1);
+constexpr int netlinkBacklogRetries = 3;
 constexpr auto readyTimeout = std::chrono::seconds(30);
 
 void report(const SnapshotEngine::Progress &progress, int percent, Stage stage)
@@ -149,6 +154,11 @@ void SnapshotEngine::setCriuTimeLimit(std::chrono::milliseconds limit)
 void SnapshotEngine::setSnapshotStagingInMemory(qint64 limitBytes)
 {
     m_snapshotStagingInMemory = limitBytes;
+}
+
+void SnapshotEngine::setWhileFrozen(std::function<void()> action)
+{
+    m_whileFrozen = std::move(action);
 }
 
 bool SnapshotEngine::isCancelled() const
@@ -286,7 +296,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         }
         metadata.insert(QStringLiteral("stagingRetriedOnDisk"), true);
     }
-    if (!dumped && NetlinkBacklog::refusedDump(dumped.error())) {
+    for (int retry = 1; retry <= netlinkBacklogRetries && !dumped && NetlinkBacklog::refusedDump(dumped.error()); ++retry) {
         // A program received a netlink message (an address or neighbour
         // change) while the session was frozen: once it has read it.
         qWarning("rewind: a program of %s had unread netlink messages when the session was frozen; dumping again", qPrintable(sessionId));
@@ -294,7 +304,7 @@ Result<SnapshotInfo> SnapshotEngine::snapshotLocked(const SessionLock &lock, con
         if (auto again = dumpAgainWhole(freshStaging()); !again) {
             return again.error();
         }
-        metadata.insert(QStringLiteral("dumpRetriedAfterNetlinkMessages"), true);
+        metadata.insert(QStringLiteral("dumpRetriedAfterNetlinkMessages"), retry);
     }
     // A CRIU that was killed or ran out of time refused nothing.
     if (!dumped && !CriuCheckpointer::isRefusal(dumped.error())) {
@@ -425,6 +435,9 @@ Result<SnapshotEngine::FrozenDump> SnapshotEngine::dumpFrozen(const DumpRequest 
     FrozenDump result;
     // What CRIU does not bring back, read while nothing in the cell moves.
     result.restoreFixups = RestoreFixups::record(dump.rootPid);
+    if (m_whileFrozen) {
+        m_whileFrozen();
+    }
     report(progress, 20, Stage::Dumping);
     auto dumped = CriuCheckpointer::dump(dump);
     report(progress, 60, Stage::Thawing);

@@ -72,6 +72,9 @@ public:
     /// default) chooses as the machine's memory allows. For tests of a
     /// session that outgrows its staging.
     void setSnapshotStagingInMemory(qint64 limitBytes);
+    /// Runs action each time a session has been frozen for a dump, before
+    /// CRIU starts: for tests of what can happen to a frozen session.
+    void setWhileFrozen(std::function<void()> action);
 
     /// Never leaves the session frozen; on failure nothing is added to the store.
     Result<SnapshotInfo> snapshot(const QString &sessionId, const QString &label, SnapshotTrigger trigger, const Progress &progress = {});
@@ -122,6 +125,7 @@ private:
     std::function<bool()> m_cancelled;
     std::chrono::milliseconds m_criuTimeLimit = CriuWatchdog::defaultLimit;
     qint64 m_snapshotStagingInMemory = 0;
+    std::function<void()> m_whileFrozen;
 };
 
 } // namespace Rewind

@@ -85,6 +85,26 @@ QStringList windowTree(pid_t initPid)
     return windows;
 }
 
+/// Whether a netlink socket of the cell's network namespace listens to
+/// IPv4 address changes (RTMGRP_IPV4_IFADDR), as `ip monitor address` does.
+bool addressMonitorListens(pid_t initPid)
+{
+    QFile table(QStringLiteral("/proc/%1/net/netlink").arg(initPid));
+    if (!table.open(QIODevice::ReadOnly)) {
+        return false;
+    }
+    constexpr quint32 ipv4AddressGroup = 0x10;
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    const QList<QByteArray> lines = table.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const QList<QByteArray> fields = line.simplified().split(' ');
+        if (fields.size() >= 4 && fields.at(1) == "0" && fields.at(3).toUInt(nullptr, 16) & ipv4AddressGroup) {
+            return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 class SessionSnapshotTest : public QObject
@@ -396,6 +416,49 @@ private Q_SLOTS:
         QCOMPARE(third->pruned, QList<qint64>{first->taken->id});
         QCOMPARE(m_store->list(session.id)->size(), 2);
         QVERIFY(!m_store->snapshot(first->taken->id).ok());
+    }
+
+    // A program subscribed to address changes (as GLib's network monitor
+    // is) receives one while the session is frozen: CRIU refuses to dump a
+    // netlink socket with unread messages, so the engine thaws the session,
+    // waits until the program has read it and dumps again. IPv4 only: the
+    // end of IPv6 duplicate address detection in the new cell would be news
+    // too, at a moment of its own.
+    void netlinkMessageWhileFrozenIsReadThenDumpedAgain()
+    {
+        auto spec = SessionSpec::parse("[Session]\nName=netlink\n[WindowManager]\nCommand=openbox\n[App monitor]\nCommand=ip -4 monitor address\n",
+                                       QStringLiteral("netlink.conf"));
+        QVERIFY2(spec.ok(), qPrintable(spec.errorMessage()));
+        auto session = m_sessions->start(*spec, 0);
+        QVERIFY2(session.ok(), qPrintable(session.errorMessage()));
+        QTRY_VERIFY_WITH_TIMEOUT(addressMonitorListens(session->initPid), 20000);
+
+        SnapshotEngine engine(*m_sessions, *m_store);
+        int freezes = 0;
+        engine.setWhileFrozen([&] {
+            if (++freezes == 1) {
+                // In the cell's network namespace: the monitor's socket gets the news, unread.
+                QProcess ip;
+                ip.start(QStringLiteral("nsenter"),
+                         {QStringLiteral("--target"),
+                          QString::number(session->initPid),
+                          QStringLiteral("--net"),
+                          QStringLiteral("--"),
+                          QStringLiteral("ip"),
+                          QStringLiteral("address"),
+                          QStringLiteral("add"),
+                          QStringLiteral("10.77.0.1/32"),
+                          QStringLiteral("dev"),
+                          QStringLiteral("lo")});
+                QVERIFY(ip.waitForFinished(10000));
+                QCOMPARE(ip.exitCode(), 0);
+            }
+        });
+        auto snapshot = engine.snapshot(session->id, QStringLiteral("netlink"), SnapshotTrigger::Manual);
+        QVERIFY2(snapshot.ok(), qPrintable(snapshot.ok() ? QString() : snapshot.errorMessage() + QLatin1Char('\n') + snapshot.error().details));
+        QCOMPARE(freezes, 2);
+        QCOMPARE(snapshot->metadata.value(QStringLiteral("dumpRetriedAfterNetlinkMessages")).toInt(), 1);
+        QCOMPARE(m_sessions->state(*m_sessions->session(session->id)), SessionState::Running);
     }
 
     void secondSnapshotOfIdleSessionIsSmall()
