@@ -141,6 +141,62 @@ private:
     bool m_mounted = false;
 };
 
+/// A commit in a child process, stopped (SIGSTOP) after it looked its
+/// chunks up and before its catalog transaction, holding the store's locks.
+/// Killed and reaped when this goes, unless finished or killed before.
+class StoppedCommit
+{
+public:
+    StoppedCommit(const QString &storePath, const QString &stagingPath, const QString &session)
+    {
+        m_pid = ::fork();
+        if (m_pid == 0) {
+            ::setenv(SnapshotStore::crashPointVariable, "before-catalog:stop", 1);
+            auto store = SnapshotStore::open(storePath);
+            if (!store) {
+                ::_exit(2);
+            }
+            UniqueFd staging = openDirectory(stagingPath);
+            ::_exit((*store)->commit(session, ::getuid(), staging.get(), QString(), SnapshotTrigger::Manual, {}).ok() ? 0 : 1);
+        }
+        int status = 0;
+        m_stopped = m_pid > 0 && ::waitpid(m_pid, &status, WUNTRACED) == m_pid && WIFSTOPPED(status);
+    }
+    ~StoppedCommit()
+    {
+        kill();
+    }
+    StoppedCommit(const StoppedCommit &) = delete;
+    StoppedCommit &operator=(const StoppedCommit &) = delete;
+
+    /// Whether it stopped where it should.
+    bool isStopped() const
+    {
+        return m_stopped;
+    }
+    /// Lets it go on; true if it stored its snapshot.
+    bool finish()
+    {
+        int status = 0;
+        const bool reaped = m_pid > 0 && ::kill(m_pid, SIGCONT) == 0 && ::waitpid(m_pid, &status, 0) == m_pid;
+        m_pid = -1;
+        return reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    /// Ends it where it stopped, as a crash would.
+    void kill()
+    {
+        if (m_pid > 0) {
+            ::kill(m_pid, SIGKILL);
+            ::waitpid(m_pid, nullptr, 0);
+            m_pid = -1;
+        }
+    }
+
+private:
+    pid_t m_pid = -1;
+    bool m_stopped = false;
+};
+
 } // namespace
 
 class SnapshotStoreTest : public QObject
@@ -886,30 +942,8 @@ private Q_SLOTS:
         const QString big = freshPath(QStringLiteral("staging"));
         QVERIFY(writeFile(big + QStringLiteral("/pages-1.img"), randomBytes(2 * 1024 * 1024, 21)));
 
-        const pid_t child = ::fork();
-        QVERIFY(child >= 0);
-        if (child == 0) {
-            ::setenv(SnapshotStore::crashPointVariable, "before-catalog:stop", 1);
-            auto store = SnapshotStore::open(storePath);
-            if (!store) {
-                ::_exit(2);
-            }
-            UniqueFd staging = openDirectory(big);
-            ::_exit((*store)->commit(QStringLiteral("session-a"), ::getuid(), staging.get(), QString(), SnapshotTrigger::Manual, {}).ok() ? 0 : 1);
-        }
-        struct ChildKiller {
-            pid_t pid;
-            ~ChildKiller()
-            {
-                if (pid > 0) {
-                    ::kill(pid, SIGKILL);
-                    ::waitpid(pid, nullptr, 0);
-                }
-            }
-        } killer{child};
-        int status = 0;
-        QCOMPARE(::waitpid(child, &status, WUNTRACED), child);
-        QVERIFY2(WIFSTOPPED(status), qPrintable(QString::number(status)));
+        StoppedCommit commit(storePath, big, QStringLiteral("session-a"));
+        QVERIFY(commit.isStopped());
 
         // The stopped commit holds the store's lock shared: gc would wait,
         // reading goes on.
@@ -930,9 +964,7 @@ private Q_SLOTS:
         QVERIFY(restored);
         QCOMPARE(*restored, treeOf(baseline));
 
-        QCOMPARE(::kill(child, SIGKILL), 0);
-        QCOMPARE(::waitpid(child, &status, 0), child);
-        killer.pid = 0;
+        commit.kill();
         auto stats = store->collectGarbage();
         QVERIFY2(stats.ok(), qPrintable(stats.errorMessage()));
         QVERIFY(stats->chunksRemoved >= 8);
@@ -960,38 +992,12 @@ private Q_SLOTS:
         }
 
         // The commit stops after it looked its chunks up, before its catalog transaction.
-        const pid_t child = ::fork();
-        QVERIFY(child >= 0);
-        if (child == 0) {
-            ::setenv(SnapshotStore::crashPointVariable, "before-catalog:stop", 1);
-            auto store = SnapshotStore::open(storePath);
-            if (!store) {
-                ::_exit(2);
-            }
-            UniqueFd stagingFd = openDirectory(staging);
-            auto committed = (*store)->commit(QStringLiteral("session-b"), ::getuid(), stagingFd.get(), QString(), SnapshotTrigger::Manual, {});
-            ::_exit(committed.ok() ? 0 : 1);
-        }
-        struct ChildKiller {
-            pid_t pid;
-            ~ChildKiller()
-            {
-                if (pid > 0) {
-                    ::kill(pid, SIGKILL);
-                    ::waitpid(pid, nullptr, 0);
-                }
-            }
-        } killer{child};
-        int status = 0;
-        QCOMPARE(::waitpid(child, &status, WUNTRACED), child);
-        QVERIFY2(WIFSTOPPED(status), qPrintable(QString::number(status)));
+        StoppedCommit commit(storePath, staging, QStringLiteral("session-b"));
+        QVERIFY(commit.isStopped());
         auto store = openStore(storePath);
         QVERIFY(store);
         QVERIFY(store->remove(deletedId).ok());
-        QCOMPARE(::kill(child, SIGCONT), 0);
-        QCOMPARE(::waitpid(child, &status, 0), child);
-        killer.pid = 0;
-        QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, qPrintable(QString::number(status)));
+        QVERIFY(commit.finish());
 
         auto snapshots = store->list();
         QVERIFY(snapshots.ok());
