@@ -242,6 +242,44 @@ private:
         return treeOf(target);
     }
 
+    /// Two snapshots of a session: PAGES pages of memory and a file of notes, then the same with one page changed.
+    struct OnePageApart {
+        qint64 firstId = 0;
+        qint64 secondId = 0;
+        qint64 chunks = 0; ///< in the store after both
+        QMap<QString, QByteArray> firstTree;
+        QMap<QString, QByteArray> secondTree;
+    };
+    std::optional<OnePageApart> commitOnePageApart(const QString &storePath, qsizetype pages, quint32 seed)
+    {
+        const QString staging = freshPath(QStringLiteral("staging"));
+        const QString memoryPath = staging + QStringLiteral("/images/pages-1.img");
+        QByteArray memory = randomBytes(pages * 4096, seed);
+        if (!writeFile(memoryPath, memory) || !writeFile(staging + QStringLiteral("/files/notes.txt"), randomBytes(300 * 1024, seed + 1))) {
+            return std::nullopt;
+        }
+        auto store = openStore(storePath);
+        if (!store) {
+            return std::nullopt;
+        }
+        OnePageApart result;
+        result.firstTree = treeOf(staging);
+        auto first = commitTree(*store, staging);
+        memory.replace(pages / 2 * 4096, 4096, randomBytes(4096, seed + 2));
+        if (!first || !writeFile(memoryPath, memory)) {
+            return std::nullopt;
+        }
+        result.secondTree = treeOf(staging);
+        auto second = commitTree(*store, staging);
+        if (!second) {
+            return std::nullopt;
+        }
+        result.firstId = first->id;
+        result.secondId = second->id;
+        result.chunks = store->verify()->chunksChecked;
+        return result;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -1409,32 +1447,11 @@ private Q_SLOTS:
         // Schema 5 kept a row a chunk (file_chunks); 6 keeps a file's chunks
         // in one list. Memory is a chunk a page, so the order matters.
         const QString storePath = freshPath(QStringLiteral("store"));
-        const QString staging = freshPath(QStringLiteral("staging"));
         constexpr qsizetype pages = 64;
-        QByteArray memory = randomBytes(pages * 4096, 61);
-        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-        QVERIFY(writeFile(staging + QStringLiteral("/files/notes.txt"), randomBytes(300 * 1024, 62)));
-        const auto firstTree = treeOf(staging);
-        memory.replace(10 * 4096, 4096, randomBytes(4096, 63));
-        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-        const auto secondTree = treeOf(staging);
-        qint64 firstId = 0;
-        qint64 secondId = 0;
-        qint64 chunks = 0;
-        {
-            auto store = openStore(storePath);
-            QVERIFY(store);
-            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(pages * 4096, 61)));
-            auto first = commitTree(*store, staging);
-            QVERIFY2(first.ok(), qPrintable(first.errorMessage()));
-            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-            auto second = commitTree(*store, staging);
-            QVERIFY2(second.ok(), qPrintable(second.errorMessage()));
-            firstId = first->id;
-            secondId = second->id;
-            chunks = store->verify()->chunksChecked;
-            QVERIFY(chunks > pages);
-        }
+        const auto snapshots = commitOnePageApart(storePath, pages, 61);
+        QVERIFY(snapshots);
+        const auto &[firstId, secondId, chunks, firstTree, secondTree] = *snapshots;
+        QVERIFY(chunks > pages);
         const QString reverted = revertCatalog(storePath + QStringLiteral("/catalog.sqlite"), 5);
         QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
 
@@ -1467,29 +1484,9 @@ private Q_SLOTS:
         // reading every list, so migrating sets it again from the lists:
         // here a catalog whose first uses are all wrong.
         const QString storePath = freshPath(QStringLiteral("store"));
-        const QString staging = freshPath(QStringLiteral("staging"));
-        QByteArray memory = randomBytes(32 * 4096, 64);
-        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-        const auto firstTree = treeOf(staging);
-        memory.replace(3 * 4096, 4096, randomBytes(4096, 65));
-        QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-        const auto secondTree = treeOf(staging);
-        qint64 firstId = 0;
-        qint64 secondId = 0;
-        qint64 chunks = 0;
-        {
-            auto store = openStore(storePath);
-            QVERIFY(store);
-            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(32 * 4096, 64)));
-            auto first = commitTree(*store, staging);
-            QVERIFY(first.ok());
-            QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), memory));
-            auto second = commitTree(*store, staging);
-            QVERIFY(second.ok());
-            firstId = first->id;
-            secondId = second->id;
-            chunks = store->verify()->chunksChecked;
-        }
+        const auto snapshots = commitOnePageApart(storePath, 32, 64);
+        QVERIFY(snapshots);
+        const auto &[firstId, secondId, chunks, firstTree, secondTree] = *snapshots;
         const QString catalogPath = storePath + QStringLiteral("/catalog.sqlite");
         const QString reverted = revertCatalog(catalogPath, 9);
         QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
