@@ -225,7 +225,7 @@ int main(int argc, char **argv)
         std::sort(values.begin(), values.end());
         return values[values.size() / 2];
     };
-    std::printf("\npruning one snapshot, p50: remove %.0f ms (CPU %.0f ms), garbage collection %.0f ms (CPU %.0f ms), the store locked for it\n",
+    std::printf("\npruning one snapshot, p50: remove %.0f ms (CPU %.0f ms), garbage collection %.0f ms (CPU %.0f ms, the store locked meanwhile)\n",
                 median(removeWall),
                 median(removeCpu),
                 median(collectWall),
