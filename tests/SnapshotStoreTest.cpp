@@ -1009,12 +1009,22 @@ private Q_SLOTS:
         QCOMPARE(store->list()->size(), 1);
     }
 
+    void aCommitKeepsChunksOfASnapshotDeletedMeanwhile_data()
+    {
+        // The session's previous snapshot answers for its pages; another
+        // session's chunks are looked up in the chunk index.
+        QTest::addColumn<QString>("session");
+        QTest::newRow("same session") << QStringLiteral("session-a");
+        QTest::newRow("another session") << QStringLiteral("session-b");
+    }
+
     void aCommitKeepsChunksOfASnapshotDeletedMeanwhile()
     {
         // Garbage collection removes the chunks no snapshot uses first. A
         // commit that found a chunk present while the only snapshot using it
         // was deleted must become that chunk's first user, or the next
         // collection would remove what the new snapshot needs.
+        QFETCH(QString, session);
         const QString storePath = freshPath(QStringLiteral("store"));
         const QString staging = freshPath(QStringLiteral("staging"));
         QVERIFY(writeFile(staging + QStringLiteral("/images/pages-1.img"), randomBytes(64 * 4096, 24)));
@@ -1030,7 +1040,7 @@ private Q_SLOTS:
         }
 
         // The commit stops after it looked its chunks up, before its catalog transaction.
-        StoppedCommit commit(storePath, staging, QStringLiteral("session-b"));
+        StoppedCommit commit(storePath, staging, session);
         QVERIFY(commit.isStopped());
         auto store = openStore(storePath);
         QVERIFY(store);
