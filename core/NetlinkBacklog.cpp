@@ -2,31 +2,47 @@
 #include "NetlinkBacklog.h"
 
 #include <QFile>
+#include <QList>
 #include <QThread>
+
+#include <algorithm>
 
 namespace Rewind
 {
 namespace
 {
 
-/// True if a socket of /proc/<pid>/net/netlink has unread messages (its Rmem, the 5th column); nothing if unreadable.
+/// True if a socket of pid's network namespace has unread messages; nothing if unreadable.
 std::optional<bool> anyUnread(pid_t pid)
+{
+    const auto sockets = NetlinkBacklog::sockets(pid);
+    if (!sockets) {
+        return std::nullopt;
+    }
+    return std::any_of(sockets->cbegin(), sockets->cend(), [](const NetlinkBacklog::Socket &socket) {
+        return socket.unreadBytes > 0;
+    });
+}
+
+} // namespace
+
+std::optional<QList<NetlinkBacklog::Socket>> NetlinkBacklog::sockets(pid_t pid)
 {
     QFile table(QStringLiteral("/proc/%1/net/netlink").arg(pid));
     if (!table.open(QIODevice::ReadOnly)) {
         return std::nullopt;
     }
+    QList<Socket> sockets;
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
     const QList<QByteArray> lines = table.readAll().split('\n');
     for (qsizetype i = 1; i < lines.size(); ++i) {
         const QList<QByteArray> columns = lines.at(i).simplified().split(' ');
-        if (columns.size() > 4 && columns.at(4) != "0") {
-            return true;
+        if (columns.size() > 4) {
+            sockets.append(Socket{columns.at(1).toInt(), columns.at(3).toUInt(nullptr, 16), columns.at(4).toLongLong()});
         }
     }
-    return false;
+    return sockets;
 }
-
-} // namespace
 
 bool NetlinkBacklog::refusedDump(const Error &error)
 {

@@ -3,7 +3,10 @@
 
 #include "Result.h"
 
+#include <QList>
+
 #include <chrono>
+#include <optional>
 #include <sys/types.h>
 
 namespace Rewind
@@ -18,6 +21,14 @@ namespace Rewind
 class NetlinkBacklog
 {
 public:
+    /// A netlink socket of a network namespace, as /proc/<pid>/net/netlink lists it.
+    struct Socket {
+        int protocol = 0; ///< NETLINK_ROUTE is 0
+        quint32 groups = 0; ///< the first 32 multicast groups it listens to
+        qint64 unreadBytes = 0;
+    };
+    /// The netlink sockets of pid's network namespace; none if unreadable.
+    static std::optional<QList<Socket>> sockets(pid_t pid);
     /// True if CRIU refused a dump for such a socket.
     static bool refusedDump(const Error &error);
     /// Waits until no netlink socket in the network namespace of cellInit

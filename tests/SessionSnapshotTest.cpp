@@ -6,6 +6,7 @@
 #include "Cgroup.h"
 #include "CgroupFreezer.h"
 #include "CheckpointabilityScan.h"
+#include "NetlinkBacklog.h"
 #include "SessionManager.h"
 #include "SnapshotEngine.h"
 #include "SnapshotStore.h"
@@ -21,6 +22,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,20 +91,11 @@ QStringList windowTree(pid_t initPid)
 /// IPv4 address changes (RTMGRP_IPV4_IFADDR), as `ip monitor address` does.
 bool addressMonitorListens(pid_t initPid)
 {
-    QFile table(QStringLiteral("/proc/%1/net/netlink").arg(initPid));
-    if (!table.open(QIODevice::ReadOnly)) {
-        return false;
-    }
     constexpr quint32 ipv4AddressGroup = 0x10;
-    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-    const QList<QByteArray> lines = table.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        const QList<QByteArray> fields = line.simplified().split(' ');
-        if (fields.size() >= 4 && fields.at(1) == "0" && fields.at(3).toUInt(nullptr, 16) & ipv4AddressGroup) {
-            return true;
-        }
-    }
-    return false;
+    const auto sockets = NetlinkBacklog::sockets(initPid);
+    return sockets && std::any_of(sockets->cbegin(), sockets->cend(), [](const NetlinkBacklog::Socket &socket) {
+               return socket.protocol == 0 && (socket.groups & ipv4AddressGroup) != 0;
+           });
 }
 
 } // namespace
