@@ -599,6 +599,49 @@ Result<bool> SnapshotCatalog::setPinned(qint64 id, bool pinned)
     return query.numRowsAffected() > 0;
 }
 
+template<typename FirstUse>
+Result<void> SnapshotCatalog::findOldestUsers(ChunkIdMap<FirstUse> &chunks, const QString &where, const QVariantList &values) const
+{
+    qsizetype unclaimed = 0;
+    for (const auto &entry : chunks.entries()) {
+        unclaimed += entry.value.snapshot < 0 ? 1 : 0;
+    }
+    if (unclaimed == 0) {
+        return {};
+    }
+    // Pruning the oldest snapshot, the next one claims most chunks; the few
+    // left (mostly garbage) are sought through every other list. A filter
+    // of those left skips nearly every entry without a search: it is made
+    // again each time half of those in it were claimed.
+    ChunkIdFilter leftToClaim;
+    bool filtering = false;
+    qsizetype inFilter = qsizetype(chunks.entries().size());
+    return forEachChunkList(where, values, [&](const ChunkListRow &row) {
+        if (unclaimed * 2 <= inFilter) {
+            leftToClaim.clear();
+            for (const auto &entry : chunks.entries()) {
+                if (entry.value.snapshot < 0) {
+                    leftToClaim.add(entry.id.data());
+                }
+            }
+            inFilter = unclaimed;
+            filtering = true;
+        }
+        for (qsizetype i = 0; i < ChunkList::count(row.list) && unclaimed > 0; ++i) {
+            const char *binaryId = ChunkList::viewAt(row.list, i).constData();
+            if (filtering && !leftToClaim.mayContain(binaryId)) {
+                continue;
+            }
+            // By snapshot id: the first to use it is the oldest.
+            FirstUse *use = chunks.find(binaryId);
+            if (use && use->snapshot < 0) {
+                use->snapshot = row.snapshot;
+                --unclaimed;
+            }
+        }
+    });
+}
+
 Result<bool> SnapshotCatalog::remove(qint64 id)
 {
     auto transaction = begin();
@@ -623,50 +666,15 @@ Result<bool> SnapshotCatalog::remove(qint64 id)
         qint64 storedBytes = 0;
     };
     ChunkIdMap<FirstUse> addedFirst;
-    qsizetype unclaimed = 0;
     while (query.next()) {
         if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
             addedFirst.insert(*binary, FirstUse{-1, query.value(1).toLongLong()});
-            ++unclaimed;
         }
     }
     query.finish();
-    if (unclaimed > 0) {
-        addedFirst.sort();
-        // Pruning the oldest snapshot, the next one claims most chunks; the
-        // few left (mostly garbage) are sought through every other list.
-        // A filter of those left skips nearly every entry without a search:
-        // it is made again each time half of those in it were claimed.
-        ChunkIdFilter leftToClaim;
-        bool filtering = false;
-        qsizetype inFilter = qsizetype(addedFirst.entries().size());
-        auto scanned = forEachChunkList(QStringLiteral(" AND f.snapshot_id != ?"), {id}, [&](const ChunkListRow &row) {
-            if (unclaimed * 2 <= inFilter) {
-                leftToClaim.clear();
-                for (const auto &entry : addedFirst.entries()) {
-                    if (entry.value.snapshot < 0) {
-                        leftToClaim.add(entry.id.data());
-                    }
-                }
-                inFilter = unclaimed;
-                filtering = true;
-            }
-            for (qsizetype i = 0; i < ChunkList::count(row.list) && unclaimed > 0; ++i) {
-                const char *binaryId = ChunkList::viewAt(row.list, i).constData();
-                if (filtering && !leftToClaim.mayContain(binaryId)) {
-                    continue;
-                }
-                // By snapshot id: the first to use it is the oldest.
-                FirstUse *first = addedFirst.find(binaryId);
-                if (first && first->snapshot < 0) {
-                    first->snapshot = row.snapshot;
-                    --unclaimed;
-                }
-            }
-        });
-        if (!scanned) {
-            return scanned.error();
-        }
+    addedFirst.sort();
+    if (auto found = findOldestUsers(addedFirst, QStringLiteral(" AND f.snapshot_id != ?"), {id}); !found) {
+        return found.error();
     }
     // Each chunk's new first snapshot (-1: none, garbage now) and the bytes that moves.
     QMap<qint64, QList<QByteArray>> newFirst; // snapshot or -1 → hex ids
@@ -786,8 +794,8 @@ Result<void> SnapshotCatalog::setFirstSnapshot(const QList<QByteArray> &hexIds, 
 Result<void> SnapshotCatalog::assignFirstUses()
 {
     struct FirstUse {
+        qint64 snapshot = -1; ///< the oldest snapshot whose lists name it, or -1
         qint64 recorded = -1; ///< first_snapshot, or -1 for NULL
-        qint64 found = -1; ///< the oldest snapshot whose lists name it, or -1
     };
     QSqlQuery query(m_database);
     query.setForwardOnly(true);
@@ -797,26 +805,18 @@ Result<void> SnapshotCatalog::assignFirstUses()
     ChunkIdMap<FirstUse> chunks;
     while (query.next()) {
         if (const auto binary = ChunkList::binaryId(query.value(0).toString().toLatin1())) {
-            chunks.insert(*binary, FirstUse{query.isNull(1) ? -1 : query.value(1).toLongLong(), -1});
+            chunks.insert(*binary, FirstUse{-1, query.isNull(1) ? -1 : query.value(1).toLongLong()});
         }
     }
     query.finish();
     chunks.sort();
-    auto scanned = forEachChunkList(QString(), {}, [&chunks](const ChunkListRow &row) {
-        for (qsizetype i = 0; i < ChunkList::count(row.list); ++i) {
-            FirstUse *use = chunks.find(ChunkList::viewAt(row.list, i).constData());
-            if (use && use->found < 0) {
-                use->found = row.snapshot; // by snapshot id: the oldest
-            }
-        }
-    });
-    if (!scanned) {
-        return scanned.error();
+    if (auto found = findOldestUsers(chunks, QString(), {}); !found) {
+        return found;
     }
     QMap<qint64, QList<QByteArray>> corrected; // snapshot or -1 → hex ids
     for (const auto &entry : chunks.entries()) {
-        if (entry.value.found != entry.value.recorded) {
-            corrected[entry.value.found].append(ChunkIdMap<FirstUse>::hexId(entry));
+        if (entry.value.snapshot != entry.value.recorded) {
+            corrected[entry.value.snapshot].append(ChunkIdMap<FirstUse>::hexId(entry));
         }
     }
     for (auto first = corrected.cbegin(); first != corrected.cend(); ++first) {
@@ -1200,6 +1200,7 @@ Result<void> SnapshotCatalog::addToPackUsage(const QHash<QByteArray, PackUsage> 
     query.prepare(
         QStringLiteral("INSERT INTO pack_usage (pack, chunks, stored_bytes) VALUES (?, ?, ?)"
                        " ON CONFLICT (pack) DO UPDATE SET chunks = chunks + excluded.chunks, stored_bytes = stored_bytes + excluded.stored_bytes"));
+    bool lostChunks = false;
     for (auto pack = change.cbegin(); pack != change.cend(); ++pack) {
         query.addBindValue(QString::fromLatin1(pack.key()));
         query.addBindValue(pack->chunks);
@@ -1207,9 +1208,10 @@ Result<void> SnapshotCatalog::addToPackUsage(const QHash<QByteArray, PackUsage> 
         if (!query.exec()) {
             return failure(i18n("Counting what a pack holds"), query.lastError());
         }
+        lostChunks = lostChunks || pack->chunks < 0;
     }
     // A pack without chunks is garbage: the collector removes packs it does not list.
-    if (!query.exec(QStringLiteral("DELETE FROM pack_usage WHERE chunks <= 0"))) {
+    if (lostChunks && !query.exec(QStringLiteral("DELETE FROM pack_usage WHERE chunks <= 0"))) {
         return failure(i18n("Counting what a pack holds"), query.lastError());
     }
     return {};

@@ -190,6 +190,11 @@ private:
     /// Sets the first snapshot of the chunks with these hex ids (-1: none),
     /// inside the caller's transaction.
     Result<void> setFirstSnapshot(const QList<QByteArray> &hexIds, qint64 snapshot);
+    /// Sets the `snapshot` of each entry of chunks that has none (-1) to the
+    /// oldest snapshot whose lists name it, reading the lists of files
+    /// matching where (as forEachChunkList()); entries no list names keep -1.
+    template<typename FirstUse>
+    Result<void> findOldestUsers(ChunkIdMap<FirstUse> &chunks, const QString &where, const QVariantList &values) const;
     /// Sets every chunk's first snapshot to the oldest snapshot whose lists
     /// name it, or none, from every list of the catalog (a migration's
     /// step), inside the caller's transaction. new_bytes is not recounted.
